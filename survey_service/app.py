@@ -1,0 +1,77 @@
+"""create_app(settings) -> Litestar: routes, plugins, error handlers; no logic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from sqlalchemy import text
+
+from survey_service import __version__
+from survey_service.db.engine import Database, open_database
+from survey_service.deps import provide_db
+from survey_service.errors import internal_error_handler, problem, problem_details_plugin
+from survey_service.forms.routes import FormController
+from survey_service.forms.service import FormCache
+from survey_service.settings import Settings
+from survey_service.tokens import TokenController
+
+
+@get("/health", tags=["service"])
+async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """200 once the database answers, 503 (problem+json) while it does not."""
+    db: Database = request.app.state.db
+    try:
+        async with db.read() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise problem(503, f"The database does not answer: {type(exc).__name__}") from None
+    return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> Litestar:
+    """The ASGI app. ``database`` lets tests share one engine; otherwise it is opened on
+    start-up and closed on shutdown."""
+
+    state = State({"settings": settings, "forms": FormCache(ttl=settings.form_cache_seconds)})
+    if database is not None:
+        state.db = database
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if database is not None:
+            yield
+            return
+        app.state.db = open_database(settings.database_url)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    return Litestar(
+        route_handlers=[health, FormController, TokenController],
+        dependencies={"db": Provide(provide_db, sync_to_thread=False)},
+        lifespan=[lifespan],
+        state=state,
+        plugins=[problem_details_plugin()],
+        exception_handlers={Exception: internal_error_handler},
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="survey_service",
+            version=__version__,
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        debug=settings.debug,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Entry point for ``uvicorn --factory survey_service.app:app_from_env``."""
+    return create_app(Settings.from_env())

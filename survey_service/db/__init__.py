@@ -1,0 +1,1 @@
+"""Database: engine and sessions, the typed models, and the Alembic migrations."""

@@ -1,0 +1,116 @@
+"""The one error shape: RFC 9457 problem+json, raised from anywhere and mapped here.
+
+Validation problems carry ``errors: [{"path", "message", "message_zh", "keyword"}]`` where
+``path`` is a JSON Pointer into the submitted document (or ``row``/``column`` for sheets).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> ProblemDetailsException:
+    return ProblemDetailsException(
+        status_code=status,
+        title=title or HTTPStatus(status).phrase,
+        detail=detail,
+        headers=headers,
+        extra=extra or None,
+    )
+
+
+def not_found(what: str) -> ProblemDetailsException:
+    return problem(404, f"{what} not found")
+
+
+def conflict(detail: str, **extra: Any) -> ProblemDetailsException:
+    return problem(409, detail, **extra)
+
+
+def unprocessable(
+    detail: str, errors: list[dict[str, Any]], **extra: Any
+) -> ProblemDetailsException:
+    return problem(422, detail, title="Validation failed", errors=errors, **extra)
+
+
+# msgspec names the failing location as `$.a.b[3]`; turn it into a JSON Pointer.
+_MSGSPEC_LOCATION = re.compile(r" - at `\$(?P<loc>[^`]*)`$")
+_MSGSPEC_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[\.\.\.\]")
+
+
+def _msgspec_pointer(location: str) -> str:
+    parts = [m.group(1) or m.group(2) or "-" for m in _MSGSPEC_STEP.finditer(location)]
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _from_validation_exception(exc: ValidationException) -> ProblemDetailsException:
+    """Litestar raises ValidationException both for bodies that are not JSON (400) and for
+    JSON of the wrong shape (422): tell them apart by what msgspec said."""
+    messages = exc.extra if isinstance(exc.extra, list) else []
+    errors: list[dict[str, Any]] = []
+    for item in messages:
+        text = str(item.get("message", "")) if isinstance(item, dict) else str(item)
+        if "malformed" in text.lower() or "invalid json" in text.lower():
+            return problem(400, f"The request body is not valid JSON: {text}")
+        match = _MSGSPEC_LOCATION.search(text)
+        path = _msgspec_pointer(match.group("loc")) if match else ""
+        key = item.get("key") if isinstance(item, dict) else None
+        if not path and key and key != "data":
+            path = "/" + str(key)
+        message = _MSGSPEC_LOCATION.sub("", text)
+        errors.append({"path": path, "message": message, "keyword": "type"})
+    if not errors:
+        return problem(400, str(exc.detail))
+    return unprocessable("The request body does not have the expected shape.", errors)
+
+
+def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
+    if isinstance(exc, ValidationException):
+        return _from_validation_exception(exc)
+    return problem(
+        exc.status_code,
+        str(exc.detail),
+        headers=exc.headers,
+        **(exc.extra if isinstance(exc.extra, dict) else {}),
+    )
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "The server met an unexpected error; it has been logged.").to_response(
+        request
+    )
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            enable_for_all_http_exceptions=True,
+            exception_to_problem_detail_map={
+                HTTPException: _from_http_exception,
+                ValidationException: _from_validation_exception,
+            },
+        )
+    )

@@ -1,0 +1,1 @@
+"""Forms: the shipped registry, the builder (fields -> JSON Schema) and validation."""

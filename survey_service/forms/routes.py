@@ -1,0 +1,155 @@
+"""HTTP routes of the forms API: read (public), build and version (admin), validate."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from survey_service.auth import Principal, audit, require
+from survey_service.deps import DB
+from survey_service.errors import problem
+from survey_service.forms import service
+from survey_service.forms.schemas import (
+    FormCreate,
+    FormDetail,
+    FormSummary,
+    ValidationResult,
+    VersionContent,
+    VersionOut,
+)
+from survey_service.forms.validation import validate_document
+
+_any_json = msgspec.json.Decoder()
+
+
+def decode_json(body: bytes) -> Any:
+    try:
+        return _any_json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise problem(400, f"The request body is not valid JSON: {exc}") from None
+
+
+class FormController(Controller):
+    path = "/api/v1/forms"
+    tags = ["forms"]
+
+    @get("/")
+    async def list_forms(self, db: DB) -> list[FormSummary]:
+        async with db.read() as session:
+            return await service.list_forms(session)
+
+    @get("/{key:str}")
+    async def get_form(self, db: DB, key: FromPath[str]) -> FormDetail:
+        async with db.read() as session:
+            form = await service.get_form(session, key)
+            return service.detail(form, await service.versions_of(session, form))
+
+    @get("/{key:str}/schema", media_type="application/schema+json")
+    async def get_schema(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        key: FromPath[str],
+        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+    ) -> Response[bytes]:
+        """The JSON Schema of the current published version, or of ``version``."""
+        entry = await request.app.state.forms.schema_bytes(db, key, version)
+        etag = f'"{entry.content_hash}"'
+        headers = {"ETag": etag, "X-Form-Version": str(entry.number)}
+        if request.headers.get("if-none-match") == etag:
+            return Response(b"", status_code=304, headers=headers)
+        return Response(entry.body, media_type="application/schema+json", headers=headers)
+
+    @post("/", guards=[require("admin")], status_code=HTTP_201_CREATED)
+    async def create_form(
+        self, request: Request[Any, Any, Any], db: DB, data: JSONBody[FormCreate]
+    ) -> FormDetail:
+        """Create a form as a draft (version 1), from a JSON Schema or from builder fields."""
+        principal: Principal = request.state.principal
+        async with db.transaction() as session:
+            form = await service.create_form(session, data)
+            audit(session, principal, "form.create", f"form:{form.key}")
+            return service.detail(form, await service.versions_of(session, form))
+
+    @post("/{key:str}/versions", guards=[require("admin")], status_code=HTTP_201_CREATED)
+    async def add_version(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        key: FromPath[str],
+        data: JSONBody[VersionContent],
+    ) -> VersionOut:
+        async with db.transaction() as session:
+            form = await service.get_form(session, key)
+            version = await service.add_version(session, form, data)
+            audit(session, request.state.principal, "form.version", f"form:{key}:{version.number}")
+            return service.version_out(version)
+
+    @put("/{key:str}/versions/{number:int}", guards=[require("admin")])
+    async def update_draft(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        key: FromPath[str],
+        number: FromPath[int],
+        data: JSONBody[VersionContent],
+    ) -> VersionOut:
+        """Edit a draft version; a published version never changes (409)."""
+        async with db.transaction() as session:
+            form = await service.get_form(session, key)
+            version = await service.update_draft(session, form, number, data)
+            audit(session, request.state.principal, "form.edit", f"form:{key}:{number}")
+            return service.version_out(version)
+
+    @post(
+        "/{key:str}/versions/{number:int}/publish",
+        guards=[require("admin")],
+        status_code=HTTP_200_OK,
+    )
+    async def publish(
+        self, request: Request[Any, Any, Any], db: DB, key: FromPath[str], number: FromPath[int]
+    ) -> VersionOut:
+        async with db.transaction() as session:
+            form = await service.get_form(session, key)
+            version = await service.publish(session, form, number)
+            audit(session, request.state.principal, "form.publish", f"form:{key}:{number}")
+        request.app.state.forms.forget_current(key)
+        return service.version_out(version)
+
+    @post(
+        "/{key:str}/versions/{number:int}/retire",
+        guards=[require("admin")],
+        status_code=HTTP_200_OK,
+    )
+    async def retire(
+        self, request: Request[Any, Any, Any], db: DB, key: FromPath[str], number: FromPath[int]
+    ) -> VersionOut:
+        async with db.transaction() as session:
+            form = await service.get_form(session, key)
+            version = await service.retire(session, form, number)
+            audit(session, request.state.principal, "form.retire", f"form:{key}:{number}")
+        request.app.state.forms.forget_current(key)
+        return service.version_out(version)
+
+    @post("/{key:str}/validate", status_code=HTTP_200_OK)
+    async def validate(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        key: FromPath[str],
+        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        draft: FromQuery[bool] = False,
+    ) -> ValidationResult:
+        """Validate any JSON document against a published version (the current by default).
+
+        ``draft=true`` checks a document in progress: every rule but ``required``."""
+        document = decode_json(await request.body())
+        cache: service.FormCache = request.app.state.forms
+        entry = await cache.schema_bytes(db, key, version)
+        validator = cache.validators.get(entry.version_id, entry.schema)
+        errors = validate_document(validator, document, schema=entry.schema, draft=draft)
+        return ValidationResult(valid=not errors, errors=errors)

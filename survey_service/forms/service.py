@@ -1,0 +1,279 @@
+"""Forms and their versions: create, new draft, publish, retire, look up; and the in-process
+caches that keep the hot read path (a form's current schema) off the database.
+
+A published version never changes: its content hash is fixed at publication, and only its
+status may move on to ``retired``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.db.engine import Database
+from survey_service.db.models import Form, FormVersion, utcnow
+from survey_service.errors import conflict, not_found, problem, unprocessable
+from survey_service.forms.builder import BuilderError, build_schema, check_builder_fields
+from survey_service.forms.schemas import (
+    FormCreate,
+    FormDetail,
+    FormSummary,
+    Title,
+    VersionContent,
+)
+from survey_service.forms.schemas import VersionOut as VersionBody
+from survey_service.forms.validation import SchemaError, ValidatorCache, compile_schema
+
+
+def content_hash(schema: Any, ui: Any, rules: Any) -> str:
+    canonical = msgspec.json.encode({"schema": schema, "ui": ui, "rules": rules}, order="sorted")
+    return hashlib.sha256(canonical).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class VersionContentResolved:
+    schema: dict[str, Any]
+    ui: dict[str, Any]
+    rules: dict[str, Any]
+
+
+def resolve_content(body: VersionContent, title: Title) -> VersionContentResolved:
+    """Turn a request's schema or builder fields into checked schema + UI hints + rules."""
+    if (body.schema is None) == (body.fields is None):
+        raise problem(422, "Give either `schema` or `fields` (builder fields), not both.")
+    if body.fields is not None:
+        issues = check_builder_fields(body.fields)
+        if issues:
+            raise unprocessable("The builder fields are not consistent.", list(issues))
+        try:
+            built = build_schema(body.fields, title=title)
+        except BuilderError as exc:
+            raise unprocessable("The builder fields are not consistent.", exc.errors) from None
+        schema, ui = built.schema, built.ui
+    else:
+        assert body.schema is not None
+        schema, ui = body.schema, body.ui or {}
+    try:
+        compile_schema(schema)
+    except SchemaError as exc:
+        raise unprocessable(
+            "The JSON Schema cannot be used.",
+            [{"path": "/schema" + exc.path, "message": exc.message, "keyword": "$schema"}],
+        ) from None
+    return VersionContentResolved(schema, ui, body.rules or {})
+
+
+def form_status(versions: list[FormVersion]) -> str:
+    statuses = {v.status for v in versions}
+    if "published" in statuses:
+        return "published"
+    if "retired" in statuses:
+        return "retired"
+    return "draft"
+
+
+def current_version(versions: list[FormVersion]) -> FormVersion | None:
+    published = [v for v in versions if v.status == "published"]
+    return max(published, key=lambda v: v.number) if published else None
+
+
+async def get_form(session: AsyncSession, key: str) -> Form:
+    form = await session.scalar(select(Form).where(Form.key == key))
+    if form is None:
+        raise not_found(f"Form {key!r}")
+    return form
+
+
+async def versions_of(session: AsyncSession, form: Form) -> list[FormVersion]:
+    rows = await session.scalars(
+        select(FormVersion).where(FormVersion.form_id == form.id).order_by(FormVersion.number)
+    )
+    return list(rows)
+
+
+async def get_version(session: AsyncSession, form: Form, number: int) -> FormVersion:
+    version = await session.scalar(
+        select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.number == number)
+    )
+    if version is None:
+        raise not_found(f"Version {number} of form {form.key!r}")
+    return version
+
+
+def version_out(v: FormVersion) -> VersionBody:
+    return VersionBody(
+        number=v.number,
+        status=v.status,
+        content_hash=v.content_hash,
+        created_at=v.created_at,
+        published_at=v.published_at,
+        retired_at=v.retired_at,
+    )
+
+
+def summary(form: Form, versions: list[FormVersion]) -> FormSummary:
+    current = current_version(versions)
+    return FormSummary(
+        key=form.key,
+        kind=form.kind,
+        title=form.title_zh,
+        title_en=form.title_en,
+        current_version=current.number if current else None,
+        status=form_status(versions),
+    )
+
+
+def detail(form: Form, versions: list[FormVersion]) -> FormDetail:
+    s = summary(form, versions)
+    current = current_version(versions)
+    return FormDetail(
+        key=s.key,
+        kind=s.kind,
+        title=s.title,
+        title_en=s.title_en,
+        current_version=s.current_version,
+        status=s.status,
+        versions=[version_out(v) for v in versions],
+        schema=current.schema if current else None,
+        ui=current.ui if current else None,
+        rules=current.rules if current else None,
+    )
+
+
+async def list_forms(session: AsyncSession) -> list[FormSummary]:
+    forms = list(await session.scalars(select(Form).order_by(Form.key)))
+    all_versions = list(await session.scalars(select(FormVersion)))
+    by_form: dict[int, list[FormVersion]] = {}
+    for v in all_versions:
+        by_form.setdefault(v.form_id, []).append(v)
+    return [summary(f, by_form.get(f.id, [])) for f in forms]
+
+
+async def create_form(session: AsyncSession, body: FormCreate) -> Form:
+    if await session.scalar(select(Form.id).where(Form.key == body.key)) is not None:
+        raise conflict(f"A form with key {body.key!r} exists; add a version to it instead.")
+    content = resolve_content(body, body.title)
+    form = Form(key=body.key, kind=body.kind, title_zh=body.title.zh, title_en=body.title.en)
+    session.add(form)
+    await session.flush()
+    session.add(_new_version(form, 1, content))
+    await session.flush()
+    return form
+
+
+def _new_version(form: Form, number: int, content: VersionContentResolved) -> FormVersion:
+    return FormVersion(
+        form_id=form.id,
+        number=number,
+        status="draft",
+        schema=content.schema,
+        ui=content.ui,
+        rules=content.rules,
+        content_hash=content_hash(content.schema, content.ui, content.rules),
+    )
+
+
+async def add_version(session: AsyncSession, form: Form, body: VersionContent) -> FormVersion:
+    content = resolve_content(body, Title(zh=form.title_zh, en=form.title_en))
+    last = await session.scalar(
+        select(func.max(FormVersion.number)).where(FormVersion.form_id == form.id)
+    )
+    version = _new_version(form, (last or 0) + 1, content)
+    session.add(version)
+    await session.flush()
+    return version
+
+
+async def update_draft(
+    session: AsyncSession, form: Form, number: int, body: VersionContent
+) -> FormVersion:
+    version = await get_version(session, form, number)
+    if version.status != "draft":
+        raise conflict(f"Version {number} is {version.status}; a published version never changes.")
+    content = resolve_content(body, Title(zh=form.title_zh, en=form.title_en))
+    version.schema, version.ui, version.rules = content.schema, content.ui, content.rules
+    version.content_hash = content_hash(content.schema, content.ui, content.rules)
+    await session.flush()
+    return version
+
+
+async def publish(session: AsyncSession, form: Form, number: int) -> FormVersion:
+    version = await get_version(session, form, number)
+    if version.status == "retired":
+        raise conflict(f"Version {number} is retired and cannot be published again.")
+    if version.status == "draft":
+        version.status = "published"
+        version.published_at = utcnow()
+        await session.flush()
+    return version
+
+
+async def retire(session: AsyncSession, form: Form, number: int) -> FormVersion:
+    version = await get_version(session, form, number)
+    if version.status == "draft":
+        raise conflict(f"Version {number} is a draft; only a published version can be retired.")
+    if version.status == "published":
+        version.status = "retired"
+        version.retired_at = utcnow()
+        await session.flush()
+    return version
+
+
+@dataclass(slots=True)
+class SchemaBytes:
+    version_id: int
+    number: int
+    content_hash: str
+    body: bytes
+    schema: Any
+
+
+@dataclass(slots=True)
+class FormCache:
+    """Per-process caches: compiled validators and encoded schemas of published versions
+    (immutable, kept), and each form's current version number (trusted for ``ttl`` s)."""
+
+    ttl: float
+    validators: ValidatorCache = field(default_factory=ValidatorCache)
+    _schemas: dict[tuple[str, int], SchemaBytes] = field(default_factory=dict)
+    _current: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def forget_current(self, key: str) -> None:
+        self._current.pop(key, None)
+
+    async def schema_bytes(self, db: Database, key: str, number: int | None) -> SchemaBytes:
+        if number is None:
+            hit = self._current.get(key)
+            if hit is not None and hit[0] > time.monotonic():
+                number = hit[1]
+        if number is not None and (cached := self._schemas.get((key, number))) is not None:
+            return cached
+        async with db.read() as session:
+            form = await get_form(session, key)
+            versions = await versions_of(session, form)
+        if number is None:
+            current = current_version(versions)
+            if current is None:
+                raise not_found(f"A published version of form {key!r}")
+            self._current[key] = (time.monotonic() + self.ttl, current.number)
+            version = current
+        else:
+            found = [v for v in versions if v.number == number]
+            if not found or found[0].status == "draft":
+                raise not_found(f"Published version {number} of form {key!r}")
+            version = found[0]
+        entry = SchemaBytes(
+            version.id,
+            version.number,
+            version.content_hash,
+            msgspec.json.encode(version.schema),
+            version.schema,
+        )
+        self._schemas[(key, version.number)] = entry
+        return entry

@@ -1,0 +1,56 @@
+"""One typed settings object, read from the environment (``SURVEY_*``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'survey.db'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = field(default_factory=_default_database_url)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    var_dir: Path = PROJECT_ROOT / "var"
+    form_schemas_dir: Path = PROJECT_ROOT / "form_schemas"
+    admin_token: str | None = None
+    max_body_bytes: int = 20 * 1024 * 1024
+    # How long a process trusts its cached "current published version" of a form before
+    # asking the database again; other processes see a new publication within this time.
+    form_cache_seconds: float = 1.0
+    debug: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ) if env is None else env
+        defaults = cls()
+        var_dir = Path(env.get("SURVEY_VAR_DIR", str(defaults.var_dir)))
+        database_url = env.get("SURVEY_DATABASE_URL") or (
+            f"sqlite+aiosqlite:///{var_dir / 'survey.db'}"
+        )
+        return cls(
+            database_url=database_url,
+            host=env.get("SURVEY_HOST", defaults.host),
+            port=int(env.get("SURVEY_PORT", defaults.port)),
+            workers=int(env.get("SURVEY_WORKERS", defaults.workers)),
+            var_dir=var_dir,
+            form_schemas_dir=Path(env.get("SURVEY_FORM_SCHEMAS", str(defaults.form_schemas_dir))),
+            admin_token=env.get("SURVEY_ADMIN_TOKEN") or None,
+            max_body_bytes=int(env.get("SURVEY_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            form_cache_seconds=float(
+                env.get("SURVEY_FORM_CACHE_SECONDS", defaults.form_cache_seconds)
+            ),
+            debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
+        )

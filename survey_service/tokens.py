@@ -1,0 +1,125 @@
+"""Token administration (admin only): create analyst or admin tokens, list, revoke; and the
+first admin token written to ``var/admin-token`` on first start."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy import select
+
+from survey_service.auth import audit, issue_token, require, token_digest
+from survey_service.db.models import AccessToken, utcnow
+from survey_service.deps import DB
+from survey_service.errors import not_found
+from survey_service.structs import Body, Out
+
+log = logging.getLogger(__name__)
+
+
+class TokenCreate(Body, kw_only=True):
+    role: Literal["admin", "analyst"]
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    expires_at: datetime | None = None
+
+
+class TokenOut(Out, kw_only=True):
+    id: int
+    role: str
+    label: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    token: str | None = None
+
+
+def token_out(row: AccessToken, token: str | None = None) -> TokenOut:
+    return TokenOut(
+        id=row.id,
+        role=row.role,
+        label=row.label,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        token=token,
+    )
+
+
+class TokenController(Controller):
+    path = "/api/v1/tokens"
+    tags = ["auth"]
+    guards = [require("admin")]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create(
+        self, request: Request[Any, Any, Any], db: DB, data: JSONBody[TokenCreate]
+    ) -> TokenOut:
+        """A new admin or analyst token; the token itself is in this answer only."""
+        async with db.transaction() as session:
+            token, row = await issue_token(
+                session, data.role, label=data.label, expires_at=data.expires_at
+            )
+            audit(
+                session, request.state.principal, "token.create", f"token:{row.id}", role=data.role
+            )
+            return token_out(row, token)
+
+    @get("/")
+    async def list_tokens(self, db: DB) -> list[TokenOut]:
+        async with db.read() as session:
+            rows = await session.scalars(
+                select(AccessToken).where(AccessToken.role != "enterprise").order_by(AccessToken.id)
+            )
+            return [token_out(r) for r in rows]
+
+    @post("/{token_id:int}/revoke", status_code=HTTP_200_OK)
+    async def revoke(
+        self, request: Request[Any, Any, Any], db: DB, token_id: FromPath[int]
+    ) -> TokenOut:
+        async with db.transaction() as session:
+            row = await session.get(AccessToken, token_id)
+            if row is None or row.role == "enterprise":
+                raise not_found("Token")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            audit(session, request.state.principal, "token.revoke", f"token:{row.id}")
+            return token_out(row)
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Write ``secret`` to a file only its owner can read (created so, never widened)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+
+
+def read_secret(path: Path) -> str | None:
+    return (path.read_text().strip() or None) if path.exists() else None
+
+
+async def ensure_admin_token(db: DB, var_dir: Path, configured: str | None) -> None:
+    """Make sure an admin can sign in: the configured token, or the one in var/admin-token,
+    or a new one written there (mode 0600). The token is never logged."""
+    token_file = var_dir / "admin-token"
+    token = configured
+    if token is None:
+        token = read_secret(token_file)
+    async with db.transaction() as session:
+        if token is not None:
+            exists = await session.scalar(
+                select(AccessToken.id).where(AccessToken.token_hash == token_digest(token))
+            )
+            if exists is None:
+                await issue_token(session, "admin", label="first admin", token=token)
+            return
+        token, _ = await issue_token(session, "admin", label="first admin")
+    write_secret(token_file, token)
+    log.warning("created the first admin token; it is in %s (mode 0600)", token_file)

@@ -1,0 +1,110 @@
+"""Fixtures shared by every test: each database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is found at ``SURVEY_TEST_PG_URL`` (default: the local ``test`` database).
+Under ``CI=true`` a PostgreSQL that cannot be reached fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import httpx
+from sqlalchemy import text
+
+from survey_service.app import create_app
+from survey_service.auth import issue_token
+from survey_service.db.engine import Database, open_database
+from survey_service.db.migrate import upgrade
+from survey_service.db.models import Base
+from survey_service.forms.registry import load_shipped_forms
+from survey_service.settings import PROJECT_ROOT, Settings
+
+PG_URL = os.environ.get("SURVEY_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+async def _reset_postgres(db: Database) -> None:
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+
+
+async def open_backend(backend: str, tmp: Path) -> Database:
+    if backend == "sqlite":
+        db = open_database(f"sqlite+aiosqlite:///{tmp / 'test.db'}")
+    else:
+        db = open_database(PG_URL)
+        try:
+            async with asyncio.timeout(10):
+                await _reset_postgres(db)
+        except (OSError, TimeoutError) as exc:
+            await db.dispose()
+            message = f"PostgreSQL at {PG_URL} cannot be reached: {exc}"
+            if IN_CI:
+                pytest.fail(message)
+            pytest.skip(message)
+    await upgrade(db.engine)
+    return db
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Database]:
+    db = await open_backend(request.param, tmp_path_factory.mktemp(request.param))
+    yield db
+    await db.dispose()
+
+
+async def clear(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with db.engine.begin() as conn:
+        if db.is_sqlite:
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608
+        else:
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@dataclass
+class Service:
+    """A running app on a clean database, with an admin token at hand."""
+
+    client: httpx.AsyncClient
+    db: Database
+    settings: Settings
+    admin_token: str
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    async def token(self, role: str, **kwargs: object) -> str:
+        async with self.db.transaction() as session:
+            token, _ = await issue_token(session, role, **kwargs)  # type: ignore[arg-type]
+        return token
+
+
+@pytest.fixture
+async def service(database: Database, tmp_path: Path) -> AsyncIterator[Service]:
+    await clear(database)
+    settings = Settings(
+        database_url=str(database.engine.url),
+        var_dir=tmp_path / "var",
+        form_schemas_dir=PROJECT_ROOT / "form_schemas",
+        form_cache_seconds=0.0,
+    )
+    await load_shipped_forms(database, settings.form_schemas_dir)
+    async with database.transaction() as session:
+        admin_token, _ = await issue_token(session, "admin", label="test admin")
+    app = create_app(settings, database=database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Service(client, database, settings, admin_token)
