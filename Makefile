@@ -1,0 +1,59 @@
+# survey_service: `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.8
+PY := .venv/bin/python
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := $(HOME)/.local/bin/uv
+endif
+
+.PHONY: help venv run migrate test test-unit lint format bench clean system-deps
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --user --quiet "uv==$(UV_VERSION)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python 3.11
+	@touch $@
+
+venv: .venv/.synced ## create the virtual environment from the lock file
+
+system-deps: ## Debian packages: CJK fonts for PDFs, wrk for benchmarks (installed when missing)
+	@missing=""; \
+	  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	  command -v wrk >/dev/null || missing="$$missing wrk"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
+	  fi
+
+run: venv ## migrate, load the shipped forms and serve on 127.0.0.1:8000
+	$(PY) -m survey_service serve
+
+migrate: venv ## apply the database migrations
+	$(PY) -m survey_service migrate
+
+test: venv ## the whole suite, on SQLite and PostgreSQL
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-unit: venv ## the tests that need no database
+	$(PY) -m pytest -q tests/unit
+
+lint: venv ## ruff and mypy strict
+	.venv/bin/ruff format --check survey_service tests bench
+	.venv/bin/ruff check survey_service tests bench
+	.venv/bin/mypy
+
+format: venv ## format the code
+	.venv/bin/ruff format survey_service tests bench
+	.venv/bin/ruff check --fix survey_service tests bench
+
+bench: venv system-deps ## print every figure beside its baseline
+	$(PY) -m bench
+
+clean: ## remove the virtual environment and local data
+	rm -rf .venv var
