@@ -14,6 +14,11 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy import text
 
 from survey_service import __version__
+from survey_service.collection.routes import (
+    CampaignController,
+    EnterpriseController,
+    SubmissionController,
+)
 from survey_service.db.engine import Database, open_database
 from survey_service.deps import provide_db
 from survey_service.errors import internal_error_handler, problem, problem_details_plugin
@@ -55,7 +60,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             await app.state.db.dispose()
 
     return Litestar(
-        route_handlers=[health, FormController, TokenController],
+        route_handlers=[
+            health,
+            FormController,
+            TokenController,
+            EnterpriseController,
+            CampaignController,
+            SubmissionController,
+        ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],
         state=state,

@@ -86,6 +86,18 @@ def _from_validation_exception(exc: ValidationException) -> ProblemDetailsExcept
     return unprocessable("The request body does not have the expected shape.", errors)
 
 
+def from_msgspec(exc: Exception) -> ProblemDetailsException:
+    """A 422 for a body that msgspec could not convert to the expected type."""
+    text = str(exc)
+    match = _MSGSPEC_LOCATION.search(text)
+    path = _msgspec_pointer(match.group("loc")) if match else ""
+    message = _MSGSPEC_LOCATION.sub("", text)
+    return unprocessable(
+        "The request body does not have the expected shape.",
+        [{"path": path, "message": message, "keyword": "type"}],
+    )
+
+
 def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     if isinstance(exc, ValidationException):
         return _from_validation_exception(exc)

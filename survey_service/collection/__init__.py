@@ -1,0 +1,1 @@
+"""Collection: enterprises, campaigns, invitations, submissions, uploads and poll links."""

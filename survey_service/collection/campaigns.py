@@ -1,0 +1,152 @@
+"""Campaigns (a published form version, a year, an open window) and their invitations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.auth import issue_token
+from survey_service.collection.schemas import CampaignIn, CampaignOut, InvitationOut
+from survey_service.db.models import AccessToken, Campaign, Enterprise, Form, FormVersion, utcnow
+from survey_service.errors import not_found, problem, unprocessable
+from survey_service.forms import service as forms
+
+
+def is_open(campaign: Campaign, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return campaign.opens_at <= now < campaign.closes_at
+
+
+def campaign_out(campaign: Campaign, form: Form, version: FormVersion) -> CampaignOut:
+    return CampaignOut(
+        id=campaign.id,
+        form_key=form.key,
+        form_version=version.number,
+        title=campaign.title,
+        year=campaign.year,
+        opens_at=campaign.opens_at,
+        closes_at=campaign.closes_at,
+        audience=campaign.audience,
+        requires_review=campaign.requires_review,
+        settings=campaign.settings,
+        is_open=is_open(campaign),
+    )
+
+
+async def create_campaign(session: AsyncSession, body: CampaignIn) -> CampaignOut:
+    if body.opens_at.tzinfo is None or body.closes_at.tzinfo is None:
+        raise problem(422, "opens_at and closes_at need a time zone (RFC 3339).")
+    if body.closes_at <= body.opens_at:
+        raise unprocessable(
+            "A campaign must close after it opens.",
+            [{"path": "/closes_at", "message": "closes_at must be after opens_at"}],
+        )
+    form = await forms.get_form(session, body.form_key)
+    versions = await forms.versions_of(session, form)
+    if body.form_version is None:
+        version = forms.current_version(versions)
+        if version is None:
+            raise problem(422, f"Form {form.key!r} has no published version.")
+    else:
+        found = [v for v in versions if v.number == body.form_version]
+        if not found or found[0].status != "published":
+            raise problem(422, f"Version {body.form_version} of {form.key!r} is not published.")
+        version = found[0]
+    campaign = Campaign(
+        form_version_id=version.id,
+        title=body.title,
+        year=body.year,
+        opens_at=body.opens_at,
+        closes_at=body.closes_at,
+        audience=body.audience,
+        settings=body.settings,
+        requires_review=body.requires_review,
+    )
+    session.add(campaign)
+    await session.flush()
+    return campaign_out(campaign, form, version)
+
+
+async def load_campaign(
+    session: AsyncSession, campaign_id: int
+) -> tuple[Campaign, FormVersion, Form]:
+    row = (
+        await session.execute(
+            select(Campaign, FormVersion, Form)
+            .join(FormVersion, Campaign.form_version_id == FormVersion.id)
+            .join(Form, FormVersion.form_id == Form.id)
+            .where(Campaign.id == campaign_id)
+        )
+    ).first()
+    if row is None:
+        raise not_found(f"Campaign {campaign_id}")
+    return row[0], row[1], row[2]
+
+
+async def list_campaigns(session: AsyncSession) -> list[CampaignOut]:
+    rows = await session.execute(
+        select(Campaign, FormVersion, Form)
+        .join(FormVersion, Campaign.form_version_id == FormVersion.id)
+        .join(Form, FormVersion.form_id == Form.id)
+        .order_by(Campaign.id)
+    )
+    return [campaign_out(c, f, v) for c, v, f in rows]
+
+
+async def invite(
+    session: AsyncSession, campaign: Campaign, usccs: list[str], expires_at: datetime | None
+) -> list[InvitationOut]:
+    """One token per enterprise per campaign: a new invitation revokes the earlier one."""
+    wanted = list(dict.fromkeys(usccs))
+    found = {
+        e.uscc: e
+        for e in await session.scalars(select(Enterprise).where(Enterprise.uscc.in_(wanted)))
+    }
+    missing = [u for u in wanted if u not in found]
+    if missing:
+        raise unprocessable(
+            "Some enterprises are not registered.",
+            [
+                {"path": f"/enterprises/{usccs.index(u)}", "message": f"unknown enterprise {u}"}
+                for u in missing
+            ],
+        )
+    ids = [found[u].id for u in wanted]
+    await session.execute(
+        update(AccessToken)
+        .where(
+            AccessToken.campaign_id == campaign.id,
+            AccessToken.enterprise_id.in_(ids),
+            AccessToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    out = []
+    for uscc in wanted:
+        token, _ = await issue_token(
+            session,
+            "enterprise",
+            label=f"invitation {campaign.id}/{uscc}",
+            enterprise_id=found[uscc].id,
+            campaign_id=campaign.id,
+            expires_at=expires_at or campaign.closes_at,
+        )
+        out.append(InvitationOut(uscc=uscc, token=token))
+    return out
+
+
+async def revoke_invitation(session: AsyncSession, campaign: Campaign, uscc: str) -> None:
+    enterprise_id = await session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc))
+    if enterprise_id is None:
+        raise not_found(f"Enterprise {uscc}")
+    await session.execute(
+        update(AccessToken)
+        .where(
+            AccessToken.campaign_id == campaign.id,
+            AccessToken.enterprise_id == enterprise_id,
+            AccessToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )

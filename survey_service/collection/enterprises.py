@@ -1,0 +1,94 @@
+"""The enterprise registry: upsert by unified social credit code, list with a cursor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut
+from survey_service.db.models import Enterprise
+from survey_service.errors import unprocessable
+from survey_service.forms.formats import is_division_code, is_industry_code, is_uscc
+
+
+def check_codes(items: list[EnterpriseIn], *, indexed: bool) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        base = f"/{i}" if indexed else ""
+        for field, ok, zh in (
+            ("uscc", is_uscc(item.uscc), "统一社会信用代码不正确"),
+            ("district", is_division_code(item.district), "行政区划代码不正确"),
+            ("industry", is_industry_code(item.industry), "行业代码不正确"),
+        ):
+            if not ok:
+                errors.append(
+                    {
+                        "path": f"{base}/{field}",
+                        "message": f"not a valid {field} code",
+                        "message_zh": zh,
+                        "keyword": "format",
+                    }
+                )
+    return errors
+
+
+def enterprise_out(row: Enterprise) -> EnterpriseOut:
+    return EnterpriseOut(
+        uscc=row.uscc,
+        name=row.name,
+        district=row.district,
+        industry=row.industry,
+        size_class=row.size_class,
+        ownership=row.ownership,
+        staff_count=row.staff_count,
+        has_union=row.has_union,
+        above_designated_size=row.above_designated_size,
+        has_collective_contract=row.has_collective_contract,
+        group_key=row.group_key,
+        updated_at=row.updated_at,
+    )
+
+
+async def upsert_enterprises(
+    session: AsyncSession, items: list[EnterpriseIn], *, indexed: bool = True
+) -> tuple[int, int, list[Enterprise]]:
+    """Create or update by ``uscc``; all or nothing (the caller's transaction)."""
+    errors = check_codes(items, indexed=indexed)
+    if errors:
+        raise unprocessable("Some enterprise codes are not valid.", errors)
+    existing = {
+        e.uscc: e
+        for e in await session.scalars(
+            select(Enterprise).where(Enterprise.uscc.in_([i.uscc for i in items]))
+        )
+    }
+    created = updated = 0
+    rows: list[Enterprise] = []
+    for item in items:
+        values = {f: getattr(item, f) for f in item.__struct_fields__}
+        row = existing.get(item.uscc)
+        if row is None:
+            row = Enterprise(**values)
+            session.add(row)
+            existing[item.uscc] = row
+            created += 1
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            updated += 1
+        rows.append(row)
+    await session.flush()
+    return created, updated, rows
+
+
+async def enterprise_page(
+    session: AsyncSession, *, limit: int, after_id: int, district: str | None
+) -> tuple[list[Enterprise], int | None]:
+    query = select(Enterprise).where(Enterprise.id > after_id).order_by(Enterprise.id)
+    if district:
+        query = query.where(Enterprise.district == district)
+    rows = list(await session.scalars(query.limit(limit + 1)))
+    next_id = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_id

@@ -1,0 +1,321 @@
+"""HTTP routes of the collection API: enterprises, campaigns, invitations, submissions,
+progress."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.auth import Principal, audit, require
+from survey_service.collection import campaigns, enterprises, submissions
+from survey_service.collection.schemas import (
+    AmendmentIn,
+    CampaignIn,
+    CampaignOut,
+    EnterpriseIn,
+    EnterprisePage,
+    EnterpriseUpsertResult,
+    InvitationOut,
+    InvitationsIn,
+    ProgressOut,
+    ProgressRow,
+    SubmissionIn,
+    SubmissionOut,
+    SubmissionPage,
+)
+from survey_service.db.models import AccessToken, Campaign, Enterprise, FormVersion, Submission
+from survey_service.deps import DB
+from survey_service.errors import from_msgspec, not_found, problem
+from survey_service.forms.routes import decode_json
+from survey_service.forms.service import FormCache
+
+Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
+
+
+def _cursor(raw: str | None) -> int:
+    if raw is None:
+        return 0
+    try:
+        return int(raw)
+    except ValueError:
+        raise problem(400, "The cursor is not one this service gave out.") from None
+
+
+def _validator(request: Request[Any, Any, Any], version: FormVersion) -> Any:
+    cache: FormCache = request.app.state.forms
+    return cache.validators.get(version.id, version.schema)
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+class EnterpriseController(Controller):
+    path = "/api/v1/enterprises"
+    tags = ["enterprises"]
+    guards = [require("admin")]
+
+    @post("/", status_code=HTTP_200_OK)
+    async def upsert(self, request: Request[Any, Any, Any], db: DB) -> EnterpriseUpsertResult:
+        """Create or update enterprises by `uscc`: one object or a list (all or nothing)."""
+        raw = decode_json(await request.body())
+        try:
+            items = msgspec.convert(raw if isinstance(raw, list) else [raw], list[EnterpriseIn])
+        except msgspec.ValidationError as exc:
+            raise from_msgspec(exc) from None
+        async with db.transaction() as session:
+            created, updated, rows = await enterprises.upsert_enterprises(
+                session, items, indexed=isinstance(raw, list)
+            )
+            audit(
+                session,
+                _principal(request),
+                "enterprise.upsert",
+                None,
+                created=created,
+                updated=updated,
+            )
+            return EnterpriseUpsertResult(
+                created=created,
+                updated=updated,
+                enterprises=[enterprises.enterprise_out(r) for r in rows],
+            )
+
+    @get("/")
+    async def list_enterprises(
+        self,
+        db: DB,
+        limit: Limit = 100,
+        cursor: FromQuery[str | None] = None,
+        district: FromQuery[str | None] = None,
+    ) -> EnterprisePage:
+        async with db.read() as session:
+            rows, next_id = await enterprises.enterprise_page(
+                session, limit=limit, after_id=_cursor(cursor), district=district
+            )
+        return EnterprisePage(
+            items=[enterprises.enterprise_out(r) for r in rows],
+            next_cursor=str(next_id) if next_id is not None else None,
+        )
+
+
+class CampaignController(Controller):
+    path = "/api/v1/campaigns"
+    tags = ["campaigns"]
+
+    @post("/", guards=[require("admin")], status_code=HTTP_201_CREATED)
+    async def create(
+        self, request: Request[Any, Any, Any], db: DB, data: JSONBody[CampaignIn]
+    ) -> CampaignOut:
+        async with db.transaction() as session:
+            out = await campaigns.create_campaign(session, data)
+            audit(session, _principal(request), "campaign.create", f"campaign:{out.id}")
+            return out
+
+    @get("/", guards=[require("admin", "analyst")])
+    async def list_campaigns(self, db: DB) -> list[CampaignOut]:
+        async with db.read() as session:
+            return await campaigns.list_campaigns(session)
+
+    @get("/{campaign_id:int}", guards=[require("admin", "analyst", "enterprise")])
+    async def get_campaign(
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: FromPath[int]
+    ) -> CampaignOut:
+        _own_campaign(request, campaign_id)
+        async with db.read() as session:
+            campaign, version, form = await campaigns.load_campaign(session, campaign_id)
+            return campaigns.campaign_out(campaign, form, version)
+
+    @post("/{campaign_id:int}/invitations", guards=[require("admin")], status_code=HTTP_201_CREATED)
+    async def invite(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign_id: FromPath[int],
+        data: JSONBody[InvitationsIn],
+    ) -> list[InvitationOut]:
+        """One token per enterprise, shown once; inviting again revokes the earlier token."""
+        async with db.transaction() as session:
+            campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
+            out = await campaigns.invite(session, campaign, data.enterprises, data.expires_at)
+            audit(
+                session,
+                _principal(request),
+                "campaign.invite",
+                f"campaign:{campaign_id}",
+                enterprises=[o.uscc for o in out],
+            )
+            return out
+
+    @post(
+        "/{campaign_id:int}/invitations/{uscc:str}/revoke",
+        guards=[require("admin")],
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def revoke(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign_id: FromPath[int],
+        uscc: FromPath[str],
+    ) -> None:
+        async with db.transaction() as session:
+            campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
+            await campaigns.revoke_invitation(session, campaign, uscc)
+            audit(session, _principal(request), "campaign.revoke", f"campaign:{campaign_id}:{uscc}")
+
+    @post("/{campaign_id:int}/submissions", guards=[require("enterprise")])
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign_id: FromPath[int],
+        data: JSONBody[SubmissionIn],
+    ) -> Response[SubmissionOut]:
+        """201 for a new submission; the same id with the same data again is 200 (a retry);
+        the same id with other data is 409."""
+        principal = _own_campaign(request, campaign_id)
+        async with db.transaction() as session:
+            campaign, version, _ = await campaigns.load_campaign(session, campaign_id)
+            stored = await submissions.create_submission(
+                session,
+                principal,
+                campaign,
+                _validator(request, version),
+                version.schema,
+                submission_id=data.id,
+                data=data.data,
+                status=data.status,
+            )
+            if stored.created:
+                audit(session, principal, "submission.create", f"submission:{stored.submission.id}")
+        return Response(stored.submission, status_code=201 if stored.created else 200)
+
+    @get("/{campaign_id:int}/submissions", guards=[require("admin")])
+    async def list_submissions(
+        self,
+        db: DB,
+        campaign_id: FromPath[int],
+        limit: Limit = 100,
+        cursor: FromQuery[str | None] = None,
+    ) -> SubmissionPage:
+        async with db.read() as session:
+            await campaigns.load_campaign(session, campaign_id)
+            query = (
+                select(Submission, Enterprise.uscc)
+                .outerjoin(Enterprise, Submission.enterprise_id == Enterprise.id)
+                .where(Submission.campaign_id == campaign_id)
+                .order_by(Submission.id)
+            )
+            if cursor:
+                query = query.where(Submission.id > cursor)
+            rows = list((await session.execute(query.limit(limit + 1))))
+        page = rows[:limit]
+        return SubmissionPage(
+            items=[submissions.submission_out(s, u, with_data=False) for s, u in page],
+            next_cursor=page[-1][0].id if len(rows) > limit else None,
+        )
+
+    @get("/{campaign_id:int}/progress", guards=[require("admin", "analyst")])
+    async def progress(self, db: DB, campaign_id: FromPath[int]) -> ProgressOut:
+        """Invited enterprises, drafts and submitted surveys, overall and by district."""
+        async with db.read() as session:
+            await campaigns.load_campaign(session, campaign_id)
+            return await _progress(session, campaign_id)
+
+
+def _own_campaign(request: Request[Any, Any, Any], campaign_id: int) -> Principal:
+    principal = _principal(request)
+    if principal.role == "enterprise" and principal.campaign_id != campaign_id:
+        raise not_found(f"Campaign {campaign_id}")
+    return principal
+
+
+async def _progress(session: AsyncSession, campaign_id: int) -> ProgressOut:
+    invited_rows = await session.execute(
+        select(Enterprise.district, func.count(func.distinct(Enterprise.id)))
+        .join(AccessToken, AccessToken.enterprise_id == Enterprise.id)
+        .where(AccessToken.campaign_id == campaign_id)
+        .group_by(Enterprise.district)
+    )
+    invited: dict[str, int] = {district: n for district, n in invited_rows}
+    counts: dict[tuple[str, str], int] = {}
+    for district, status, n in (
+        await session.execute(
+            select(Enterprise.district, Submission.status, func.count())
+            .join(Enterprise, Submission.enterprise_id == Enterprise.id)
+            .where(Submission.campaign_id == campaign_id)
+            .group_by(Enterprise.district, Submission.status)
+        )
+    ):
+        counts[(district, status)] = n
+    districts = sorted(set(invited) | {d for d, _ in counts})
+
+    def row(district: str | None, keys: list[str]) -> ProgressRow:
+        inv = sum(invited.get(d, 0) for d in keys)
+        sub = sum(counts.get((d, "submitted"), 0) for d in keys)
+        return ProgressRow(
+            district=district,
+            invited=inv,
+            drafts=sum(counts.get((d, "draft"), 0) for d in keys),
+            submitted=sub,
+            response_rate=round(sub / inv, 4) if inv else None,
+        )
+
+    return ProgressOut(
+        campaign_id=campaign_id,
+        overall=row(None, districts),
+        by_district=[row(d, [d]) for d in districts],
+    )
+
+
+class SubmissionController(Controller):
+    path = "/api/v1/submissions"
+    tags = ["submissions"]
+    guards = [require("admin", "enterprise")]
+
+    @get("/{submission_id:str}")
+    async def get_submission(
+        self, request: Request[Any, Any, Any], db: DB, submission_id: FromPath[str]
+    ) -> SubmissionOut:
+        async with db.read() as session:
+            row = await submissions.visible_submission(session, _principal(request), submission_id)
+            uscc = await session.scalar(
+                select(Enterprise.uscc).where(Enterprise.id == row.enterprise_id)
+            )
+            return submissions.submission_out(row, uscc)
+
+    @put("/{submission_id:str}", guards=[require("enterprise")])
+    async def amend(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        submission_id: FromPath[str],
+        data: JSONBody[AmendmentIn],
+    ) -> SubmissionOut:
+        """Amend: a new revision; every earlier revision is kept."""
+        principal = _principal(request)
+        async with db.transaction() as session:
+            row = await submissions.visible_submission(session, principal, submission_id)
+            campaign = await session.get(Campaign, row.campaign_id)
+            assert campaign is not None
+            _, version, _ = await campaigns.load_campaign(session, campaign.id)
+            out = await submissions.amend_submission(
+                session,
+                principal,
+                row,
+                campaign,
+                _validator(request, version),
+                version.schema,
+                data=data.data,
+                status=data.status,
+            )
+            audit(session, principal, "submission.amend", f"submission:{row.id}:{out.revision}")
+            return out

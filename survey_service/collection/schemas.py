@@ -1,0 +1,133 @@
+"""Request and response bodies of the collection API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from survey_service.structs import Body, Out
+
+Uscc = Annotated[str, msgspec.Meta(min_length=18, max_length=18)]
+SizeClass = Literal["large", "medium", "small", "micro"]
+
+
+class EnterpriseIn(Body, kw_only=True):
+    uscc: Uscc
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    district: Annotated[str, msgspec.Meta(min_length=6, max_length=6)]
+    industry: Annotated[str, msgspec.Meta(min_length=1, max_length=5)]
+    size_class: SizeClass | None = None
+    ownership: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    staff_count: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] | None = None
+    has_union: bool = False
+    above_designated_size: bool = False
+    has_collective_contract: bool = False
+    group_key: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class EnterpriseOut(Out, kw_only=True):
+    uscc: str
+    name: str
+    district: str
+    industry: str
+    size_class: str | None
+    ownership: str | None
+    staff_count: int | None
+    has_union: bool
+    above_designated_size: bool
+    has_collective_contract: bool
+    group_key: str | None
+    updated_at: datetime
+
+
+class EnterpriseUpsertResult(Out, kw_only=True):
+    created: int
+    updated: int
+    enterprises: list[EnterpriseOut]
+
+
+class Page(Out, kw_only=True):
+    next_cursor: str | None
+
+
+class EnterprisePage(Page, kw_only=True):
+    items: list[EnterpriseOut]
+
+
+class CampaignIn(Body, kw_only=True):
+    form_key: str
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    year: Annotated[int, msgspec.Meta(ge=2000, le=2100)]
+    opens_at: datetime
+    closes_at: datetime
+    form_version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    audience: dict[str, Any] = msgspec.field(default_factory=dict)
+    requires_review: bool = False
+    settings: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class CampaignOut(Out, kw_only=True):
+    id: int
+    form_key: str
+    form_version: int
+    title: str
+    year: int
+    opens_at: datetime
+    closes_at: datetime
+    audience: dict[str, Any]
+    requires_review: bool
+    settings: dict[str, Any]
+    is_open: bool
+
+
+class InvitationsIn(Body, kw_only=True):
+    enterprises: Annotated[list[Uscc], msgspec.Meta(min_length=1, max_length=10_000)]
+    expires_at: datetime | None = None
+
+
+class InvitationOut(Out, kw_only=True):
+    uscc: str
+    token: str
+
+
+class SubmissionIn(Body, kw_only=True):
+    data: dict[str, Any]
+    id: str | None = None
+    status: Literal["submitted", "draft"] = "submitted"
+
+
+class AmendmentIn(Body, kw_only=True):
+    data: dict[str, Any]
+    status: Literal["submitted", "draft"] = "submitted"
+
+
+class SubmissionOut(Out, kw_only=True):
+    id: str
+    campaign_id: int
+    enterprise: str | None
+    status: str
+    review_state: str
+    revision: int
+    received_at: datetime
+    updated_at: datetime
+    data: dict[str, Any] | None = None
+
+
+class SubmissionPage(Page, kw_only=True):
+    items: list[SubmissionOut]
+
+
+class ProgressRow(Out, kw_only=True):
+    district: str | None
+    invited: int
+    drafts: int
+    submitted: int
+    response_rate: float | None
+
+
+class ProgressOut(Out, kw_only=True):
+    campaign_id: int
+    overall: ProgressRow
+    by_district: list[ProgressRow]

@@ -1,0 +1,222 @@
+"""Submissions: idempotent create by client-chosen UUID, drafts, amendments that keep every
+revision, and what an enterprise may see (only its own)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema_rs
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.auth import Principal
+from survey_service.collection.schemas import SubmissionOut
+from survey_service.db.models import Campaign, Enterprise, Submission, SubmissionRevision, utcnow
+from survey_service.errors import conflict, not_found, problem, unprocessable
+from survey_service.forms.validation import validate_document
+
+
+def data_hash(data: Any) -> str:
+    return hashlib.sha256(msgspec.json.encode(data, order="sorted")).hexdigest()
+
+
+def parse_submission_id(raw: str | None) -> str:
+    if raw is None:
+        return str(uuid.uuid4())
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise unprocessable(
+            "The submission id must be a UUID.",
+            [{"path": "/id", "message": "not a UUID", "keyword": "format"}],
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    submission: SubmissionOut
+    created: bool
+
+
+def submission_out(row: Submission, uscc: str | None, *, with_data: bool = True) -> SubmissionOut:
+    return SubmissionOut(
+        id=row.id,
+        campaign_id=row.campaign_id,
+        enterprise=uscc,
+        status=row.status,
+        review_state=row.review_state,
+        revision=row.revision,
+        received_at=row.received_at,
+        updated_at=row.updated_at,
+        data=row.data if with_data else None,
+    )
+
+
+def check_document(
+    validator: jsonschema_rs.Draft202012Validator, schema: Any, data: Any, status: str
+) -> None:
+    errors = validate_document(validator, data, schema=schema, draft=status == "draft")
+    if errors:
+        raise unprocessable("The submission does not satisfy the form.", errors)
+
+
+def require_open(campaign: Campaign) -> None:
+    now = utcnow()
+    if now < campaign.opens_at:
+        raise problem(
+            403,
+            f"The campaign opens at {campaign.opens_at.isoformat()}.",
+            title="Campaign not open",
+        )
+    if now >= campaign.closes_at:
+        raise problem(
+            403,
+            f"The campaign closed at {campaign.closes_at.isoformat()}.",
+            title="Campaign closed",
+        )
+
+
+async def _uscc(session: AsyncSession, enterprise_id: int | None) -> str | None:
+    if enterprise_id is None:
+        return None
+    return await session.scalar(select(Enterprise.uscc).where(Enterprise.id == enterprise_id))
+
+
+async def create_submission(
+    session: AsyncSession,
+    principal: Principal,
+    campaign: Campaign,
+    validator: jsonschema_rs.Draft202012Validator,
+    schema: Any,
+    *,
+    submission_id: str | None,
+    data: dict[str, Any],
+    status: str,
+) -> Stored:
+    sid = parse_submission_id(submission_id)
+    digest = data_hash(data)
+    existing = await session.get(Submission, sid)
+    if existing is not None:
+        first = await session.scalar(
+            select(SubmissionRevision).where(
+                SubmissionRevision.submission_id == sid, SubmissionRevision.revision == 1
+            )
+        )
+        same = (
+            existing.enterprise_id == principal.enterprise_id
+            and existing.campaign_id == campaign.id
+            and first is not None
+            and first.content_hash == digest
+            and first.status == status
+        )
+        if not same:
+            raise conflict("A submission with this id exists with other data.")
+        uscc = await _uscc(session, existing.enterprise_id)
+        return Stored(submission_out(existing, uscc), created=False)
+    require_open(campaign)
+    check_document(validator, schema, data, status)
+    other = await session.scalar(
+        select(Submission.id).where(
+            Submission.campaign_id == campaign.id,
+            Submission.enterprise_id == principal.enterprise_id,
+        )
+    )
+    if other is not None:
+        raise conflict(
+            "This enterprise has a submission in this campaign already; amend it instead.",
+            submission_id=other,
+        )
+    now = utcnow()
+    row = Submission(
+        id=sid,
+        campaign_id=campaign.id,
+        enterprise_id=principal.enterprise_id,
+        form_version_id=campaign.form_version_id,
+        status=status,
+        review_state="pending",
+        revision=1,
+        data=data,
+        content_hash=digest,
+        received_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    session.add(
+        SubmissionRevision(
+            submission_id=sid,
+            revision=1,
+            status=status,
+            data=data,
+            content_hash=digest,
+            author_token_id=principal.token_id,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return Stored(submission_out(row, await _uscc(session, row.enterprise_id)), created=True)
+
+
+async def visible_submission(
+    session: AsyncSession, principal: Principal, submission_id: str
+) -> Submission:
+    """The submission if this principal may see it; otherwise 404, never 403."""
+    try:
+        sid = str(uuid.UUID(submission_id))
+    except ValueError:
+        raise not_found("Submission") from None
+    row = await session.get(Submission, sid)
+    if row is None:
+        raise not_found("Submission")
+    if principal.role == "enterprise" and (
+        row.enterprise_id != principal.enterprise_id or row.campaign_id != principal.campaign_id
+    ):
+        raise not_found("Submission")
+    return row
+
+
+async def amend_submission(
+    session: AsyncSession,
+    principal: Principal,
+    row: Submission,
+    campaign: Campaign,
+    validator: jsonschema_rs.Draft202012Validator,
+    schema: Any,
+    *,
+    data: dict[str, Any],
+    status: str,
+) -> SubmissionOut:
+    if row.status == "submitted" and status == "draft":
+        raise conflict("A submitted survey cannot go back to draft; amend it as submitted.")
+    require_open(campaign)
+    check_document(validator, schema, data, status)
+    now = utcnow()
+    revision = (
+        await session.scalar(
+            select(func.max(SubmissionRevision.revision)).where(
+                SubmissionRevision.submission_id == row.id
+            )
+        )
+        or 0
+    ) + 1
+    digest = data_hash(data)
+    session.add(
+        SubmissionRevision(
+            submission_id=row.id,
+            revision=revision,
+            status=status,
+            data=data,
+            content_hash=digest,
+            author_token_id=principal.token_id,
+            created_at=now,
+        )
+    )
+    row.data, row.status, row.content_hash = data, status, digest
+    row.revision, row.updated_at = revision, now
+    row.review_state = "pending"
+    await session.flush()
+    return submission_out(row, await _uscc(session, row.enterprise_id))

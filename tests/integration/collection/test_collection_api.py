@@ -1,0 +1,348 @@
+"""Enterprises, campaigns, invitations, idempotent submissions, amendments and progress,
+through HTTP on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from survey_service.db.models import AuditEntry, SubmissionRevision
+from tests.conftest import Service
+from tests.samples import enterprise, salary_document, uscc
+
+
+def _window(open_now: bool = True) -> dict[str, str]:
+    now = datetime.now(UTC)
+    if open_now:
+        return {
+            "opens_at": (now - timedelta(days=1)).isoformat(),
+            "closes_at": (now + timedelta(days=30)).isoformat(),
+        }
+    return {
+        "opens_at": (now - timedelta(days=30)).isoformat(),
+        "closes_at": (now - timedelta(days=1)).isoformat(),
+    }
+
+
+async def _campaign(service: Service, *, open_now: bool = True) -> int:
+    response = await service.client.post(
+        "/api/v1/campaigns",
+        json={"form_key": "salary-survey", "title": "2023年企业薪酬调查", "year": 2023}
+        | _window(open_now),
+        headers=service.admin,
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def _invited(service: Service, n: int = 1, **campaign: Any) -> tuple[int, str]:
+    await service.client.post("/api/v1/enterprises", json=enterprise(n), headers=service.admin)
+    campaign_id = await _campaign(service, **campaign)
+    response = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/invitations",
+        json={"enterprises": [uscc(n)]},
+        headers=service.admin,
+    )
+    assert response.status_code == 201, response.text
+    return campaign_id, response.json()[0]["token"]
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_enterprises_are_upserted_by_uscc(service: Service) -> None:
+    first = await service.client.post(
+        "/api/v1/enterprises", json=[enterprise(1), enterprise(2)], headers=service.admin
+    )
+    assert first.status_code == 200
+    assert (first.json()["created"], first.json()["updated"]) == (2, 0)
+    again = await service.client.post(
+        "/api/v1/enterprises", json=enterprise(1, name="改名后的公司"), headers=service.admin
+    )
+    assert (again.json()["created"], again.json()["updated"]) == (0, 1)
+    listed = await service.client.get("/api/v1/enterprises", headers=service.admin)
+    names = {e["uscc"]: e["name"] for e in listed.json()["items"]}
+    assert names[uscc(1)] == "改名后的公司"
+    assert len(names) == 2
+
+
+async def test_enterprise_list_is_paginated_with_a_cursor(service: Service) -> None:
+    await service.client.post(
+        "/api/v1/enterprises", json=[enterprise(i) for i in range(5)], headers=service.admin
+    )
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        page = (
+            await service.client.get("/api/v1/enterprises", params=params, headers=service.admin)
+        ).json()
+        seen += [e["uscc"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(uscc(i) for i in range(5))
+
+
+async def test_enterprise_with_bad_codes_is_refused_and_nothing_is_stored(service: Service) -> None:
+    bad = enterprise(2, uscc="91610200MA000002XA", district="999999")
+    response = await service.client.post(
+        "/api/v1/enterprises", json=[enterprise(1), bad], headers=service.admin
+    )
+    assert response.status_code == 422
+    paths = {e["path"] for e in response.json()["errors"]}
+    assert {"/1/uscc", "/1/district"} <= paths
+    listed = await service.client.get("/api/v1/enterprises", headers=service.admin)
+    assert listed.json()["items"] == []
+
+
+async def test_only_admins_manage_enterprises(service: Service) -> None:
+    analyst = await service.token("analyst", label="a")
+    assert (await service.client.get("/api/v1/enterprises")).status_code == 401
+    response = await service.client.get("/api/v1/enterprises", headers=_bearer(analyst))
+    assert response.status_code == 403
+
+
+async def test_campaign_is_created_on_the_current_published_version(service: Service) -> None:
+    campaign_id = await _campaign(service)
+    response = await service.client.get(f"/api/v1/campaigns/{campaign_id}", headers=service.admin)
+    body = response.json()
+    assert (body["form_key"], body["form_version"], body["is_open"]) == ("salary-survey", 1, True)
+    listed = await service.client.get("/api/v1/campaigns", headers=service.admin)
+    assert [c["id"] for c in listed.json()] == [campaign_id]
+
+
+async def test_campaign_closing_before_it_opens_is_refused(service: Service) -> None:
+    now = datetime.now(UTC)
+    response = await service.client.post(
+        "/api/v1/campaigns",
+        json={
+            "form_key": "salary-survey",
+            "title": "x",
+            "year": 2023,
+            "opens_at": now.isoformat(),
+            "closes_at": (now - timedelta(days=1)).isoformat(),
+        },
+        headers=service.admin,
+    )
+    assert response.status_code == 422
+
+
+async def test_inviting_an_unknown_enterprise_is_refused(service: Service) -> None:
+    campaign_id = await _campaign(service)
+    response = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/invitations",
+        json={"enterprises": [uscc(99)]},
+        headers=service.admin,
+    )
+    assert response.status_code == 422
+
+
+async def test_submission_is_stored_and_a_retry_is_idempotent(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    body = {"id": str(uuid.uuid4()), "data": salary_document(uscc(1)), "status": "submitted"}
+    url = f"/api/v1/campaigns/{campaign_id}/submissions"
+    first = await service.client.post(url, json=body, headers=_bearer(token))
+    assert first.status_code == 201, first.text
+    retry = await service.client.post(url, json=body, headers=_bearer(token))
+    assert retry.status_code == 200
+    assert retry.json()["id"] == first.json()["id"] == body["id"]
+    assert retry.json()["received_at"] == first.json()["received_at"]
+
+
+async def test_retry_with_other_data_is_a_conflict(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    document = salary_document(uscc(1))
+    body = {"id": str(uuid.uuid4()), "data": document}
+    url = f"/api/v1/campaigns/{campaign_id}/submissions"
+    assert (await service.client.post(url, json=body, headers=_bearer(token))).status_code == 201
+    document["employees"][0]["annual_pay"] = 70000
+    document["employees"][0]["base_pay"] = 50000
+    response = await service.client.post(url, json=body, headers=_bearer(token))
+    assert response.status_code == 409
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_invalid_submission_is_422_with_pointers_and_not_stored(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    document = salary_document(uscc(1))
+    document["employees"][1]["months_worked"] = 13
+    url = f"/api/v1/campaigns/{campaign_id}/submissions"
+    response = await service.client.post(url, json={"data": document}, headers=_bearer(token))
+    assert response.status_code == 422
+    assert {"path": "/employees/1/months_worked", "keyword": "maximum"}.items() <= (
+        response.json()["errors"][0].items()
+    )
+    listed = await service.client.get(url, headers=service.admin)
+    assert listed.json()["items"] == []
+
+
+async def test_draft_skips_required_and_is_completed_by_amendment(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    url = f"/api/v1/campaigns/{campaign_id}/submissions"
+    draft = {"enterprise": {"uscc": uscc(1)}, "employees": [{"months_worked": 12}]}
+    created = await service.client.post(
+        url, json={"data": draft, "status": "draft"}, headers=_bearer(token)
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "draft"
+    incomplete = await service.client.put(
+        f"/api/v1/submissions/{created.json()['id']}",
+        json={"data": draft, "status": "submitted"},
+        headers=_bearer(token),
+    )
+    assert incomplete.status_code == 422
+    done = await service.client.put(
+        f"/api/v1/submissions/{created.json()['id']}",
+        json={"data": salary_document(uscc(1)), "status": "submitted"},
+        headers=_bearer(token),
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["revision"]) == ("submitted", 2)
+
+
+async def test_amendments_keep_every_revision(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    url = f"/api/v1/campaigns/{campaign_id}/submissions"
+    created = await service.client.post(
+        url, json={"data": salary_document(uscc(1))}, headers=_bearer(token)
+    )
+    sid = created.json()["id"]
+    for pay in (70000, 72000):
+        document = salary_document(uscc(1))
+        document["employees"][3]["annual_pay"] = pay
+        response = await service.client.put(
+            f"/api/v1/submissions/{sid}", json={"data": document}, headers=_bearer(token)
+        )
+        assert response.status_code == 200
+    current = await service.client.get(f"/api/v1/submissions/{sid}", headers=_bearer(token))
+    assert current.json()["revision"] == 3
+    assert current.json()["data"]["employees"][3]["annual_pay"] == 72000
+    async with service.db.read() as session:
+        revisions = list(
+            await session.scalars(
+                select(SubmissionRevision.revision)
+                .where(SubmissionRevision.submission_id == sid)
+                .order_by(SubmissionRevision.revision)
+            )
+        )
+        audited = await session.scalar(
+            select(func.count()).where(AuditEntry.action == "submission.amend")
+        )
+    assert revisions == [1, 2, 3]
+    assert audited == 2
+
+
+async def test_second_new_submission_of_one_enterprise_is_a_conflict(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    url = f"/api/v1/campaigns/{campaign_id}/submissions"
+    data = {"data": salary_document(uscc(1))}
+    assert (await service.client.post(url, json=data, headers=_bearer(token))).status_code == 201
+    assert (await service.client.post(url, json=data, headers=_bearer(token))).status_code == 409
+
+
+async def test_other_enterprises_submission_is_not_found(service: Service) -> None:
+    campaign_id, token_a = await _invited(service, 1)
+    await service.client.post("/api/v1/enterprises", json=enterprise(2), headers=service.admin)
+    invited = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/invitations",
+        json={"enterprises": [uscc(2)]},
+        headers=service.admin,
+    )
+    token_b = invited.json()[0]["token"]
+    created = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": salary_document(uscc(1))},
+        headers=_bearer(token_a),
+    )
+    sid = created.json()["id"]
+    seen_by_b = await service.client.get(f"/api/v1/submissions/{sid}", headers=_bearer(token_b))
+    assert seen_by_b.status_code == 404
+    amended_by_b = await service.client.put(
+        f"/api/v1/submissions/{sid}",
+        json={"data": salary_document(uscc(2))},
+        headers=_bearer(token_b),
+    )
+    assert amended_by_b.status_code == 404
+    admin_view = await service.client.get(f"/api/v1/submissions/{sid}", headers=service.admin)
+    assert admin_view.json()["enterprise"] == uscc(1)
+
+
+async def test_token_of_one_campaign_does_not_open_another(service: Service) -> None:
+    _, token = await _invited(service)
+    other = await _campaign(service)
+    response = await service.client.post(
+        f"/api/v1/campaigns/{other}/submissions",
+        json={"data": salary_document(uscc(1))},
+        headers=_bearer(token),
+    )
+    assert response.status_code == 404
+
+
+async def test_closed_campaign_refuses_answers(service: Service) -> None:
+    campaign_id, token = await _invited(service, open_now=False)
+    response = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": salary_document(uscc(1))},
+        headers=_bearer(token),
+    )
+    # The invitation expires when the campaign closes, so the token itself is refused.
+    assert response.status_code == 401
+
+
+async def test_revoked_or_replaced_invitation_is_refused(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    again = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/invitations",
+        json={"enterprises": [uscc(1)]},
+        headers=service.admin,
+    )
+    new_token = again.json()[0]["token"]
+    url = f"/api/v1/campaigns/{campaign_id}/submissions"
+    data = {"data": salary_document(uscc(1))}
+    assert (await service.client.post(url, json=data, headers=_bearer(token))).status_code == 401
+    revoke = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/invitations/{uscc(1)}/revoke", headers=service.admin
+    )
+    assert revoke.status_code == 204
+    assert (
+        await service.client.post(url, json=data, headers=_bearer(new_token))
+    ).status_code == 401
+
+
+async def test_progress_counts_invited_and_submitted_by_district(service: Service) -> None:
+    await service.client.post(
+        "/api/v1/enterprises",
+        json=[enterprise(1, "610202"), enterprise(2, "610202"), enterprise(3, "610204")],
+        headers=service.admin,
+    )
+    campaign_id = await _campaign(service)
+    invited = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/invitations",
+        json={"enterprises": [uscc(1), uscc(2), uscc(3)]},
+        headers=service.admin,
+    )
+    token = invited.json()[0]["token"]
+    await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": salary_document(uscc(1))},
+        headers=_bearer(token),
+    )
+    analyst = await service.token("analyst", label="a")
+    response = await service.client.get(
+        f"/api/v1/campaigns/{campaign_id}/progress", headers=_bearer(analyst)
+    )
+    body = response.json()
+    assert body["overall"] | {"district": None} == {
+        "district": None,
+        "invited": 3,
+        "drafts": 0,
+        "submitted": 1,
+        "response_rate": round(1 / 3, 4),
+    }
+    by_district = {r["district"]: (r["invited"], r["submitted"]) for r in body["by_district"]}
+    assert by_district == {"610202": (2, 1), "610204": (1, 0)}
