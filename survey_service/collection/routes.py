@@ -216,7 +216,7 @@ class CampaignController(Controller):
             )
             if cursor:
                 query = query.where(Submission.id > cursor)
-            rows = list((await session.execute(query.limit(limit + 1))))
+            rows = list(await session.execute(query.limit(limit + 1)))
         page = rows[:limit]
         return SubmissionPage(
             items=[submissions.submission_out(s, u, with_data=False) for s, u in page],
@@ -247,13 +247,11 @@ async def _progress(session: AsyncSession, campaign_id: int) -> ProgressOut:
     )
     invited: dict[str, int] = {district: n for district, n in invited_rows}
     counts: dict[tuple[str, str], int] = {}
-    for district, status, n in (
-        await session.execute(
-            select(Enterprise.district, Submission.status, func.count())
-            .join(Enterprise, Submission.enterprise_id == Enterprise.id)
-            .where(Submission.campaign_id == campaign_id)
-            .group_by(Enterprise.district, Submission.status)
-        )
+    for district, status, n in await session.execute(
+        select(Enterprise.district, Submission.status, func.count())
+        .join(Enterprise, Submission.enterprise_id == Enterprise.id)
+        .where(Submission.campaign_id == campaign_id)
+        .group_by(Enterprise.district, Submission.status)
     ):
         counts[(district, status)] = n
     districts = sorted(set(invited) | {d for d, _ in counts})

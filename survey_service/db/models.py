@@ -3,7 +3,7 @@ submissions with their revisions, and the audit log."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -62,6 +63,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSONType,
         datetime: UTCDateTime,
+        float: Double(),
     }
 
 
@@ -186,3 +188,98 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]]
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Review(Base):
+    """An admin's verdict on one revision of a submission; the whole history is kept."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    revision: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # accepted | returned
+    reason: Mapped[str | None] = mapped_column(Text)
+    reviewer_token_id: Mapped[int | None] = mapped_column(ForeignKey("access_tokens.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WageRow(Base):
+    """One worker row of a salary survey, normalised for the wage-reference tables."""
+
+    __tablename__ = "wage_rows"
+    __table_args__ = (
+        Index("ix_wage_rows_campaign_occupation", "campaign_id", "occupation"),
+        Index("ix_wage_rows_campaign_district", "campaign_id", "district"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    row_index: Mapped[int] = mapped_column(Integer)
+    occupation: Mapped[str] = mapped_column(String(16))
+    industry: Mapped[str] = mapped_column(String(5))
+    district: Mapped[str] = mapped_column(String(6))
+    size_class: Mapped[str | None] = mapped_column(String(16))
+    ownership: Mapped[str | None] = mapped_column(String(32))
+    education: Mapped[str | None] = mapped_column(String(32))
+    skill_level: Mapped[str | None] = mapped_column(String(32))
+    job_level: Mapped[str | None] = mapped_column(String(32))
+    months_worked: Mapped[int] = mapped_column(Integer)
+    annual_pay: Mapped[float]
+    monthly_pay: Mapped[float]
+    base_pay: Mapped[float | None]
+    bonus: Mapped[float | None]
+    allowances: Mapped[float | None]
+    overtime_pay: Mapped[float | None]
+    weekly_hours: Mapped[float | None]
+
+
+class PollLink(Base):
+    """The public link through which one enterprise's workers answer a campaign's poll."""
+
+    __tablename__ = "poll_links"
+    __table_args__ = (UniqueConstraint("campaign_id", "enterprise_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    requires_code: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class PollCode(Base):
+    """A one-time code the union hands out; its use is recorded, never linked to an answer."""
+
+    __tablename__ = "poll_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    link_id: Mapped[int] = mapped_column(
+        ForeignKey("poll_links.id", ondelete="CASCADE"), index=True
+    )
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PollResponse(Base):
+    """One anonymous answer: no token, address, agent or time finer than the day; a random
+    key (and, on SQLite, a table without rowid) so storage order says nothing of arrival."""
+
+    __tablename__ = "poll_responses"
+    __table_args__ = (
+        Index("ix_poll_responses_campaign_enterprise", "campaign_id", "enterprise_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("poll_links.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    day: Mapped[date]
+    data: Mapped[dict[str, Any]]
