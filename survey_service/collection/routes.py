@@ -29,7 +29,14 @@ from survey_service.collection.schemas import (
     SubmissionOut,
     SubmissionPage,
 )
-from survey_service.db.models import AccessToken, Campaign, Enterprise, FormVersion, Submission
+from survey_service.db.models import (
+    AccessToken,
+    Campaign,
+    Enterprise,
+    Form,
+    FormVersion,
+    Submission,
+)
 from survey_service.deps import DB
 from survey_service.errors import from_msgspec, not_found, problem
 from survey_service.forms.routes import decode_json
@@ -47,9 +54,11 @@ def _cursor(raw: str | None) -> int:
         raise problem(400, "The cursor is not one this service gave out.") from None
 
 
-def _validator(request: Request[Any, Any, Any], version: FormVersion) -> Any:
+def _form_context(
+    request: Request[Any, Any, Any], form: Form, version: FormVersion
+) -> submissions.FormContext:
     cache: FormCache = request.app.state.forms
-    return cache.validators.get(version.id, version.schema)
+    return submissions.FormContext(form, version, cache.validators.get(version.id, version.schema))
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -183,13 +192,12 @@ class CampaignController(Controller):
         the same id with other data is 409."""
         principal = _own_campaign(request, campaign_id)
         async with db.transaction() as session:
-            campaign, version, _ = await campaigns.load_campaign(session, campaign_id)
+            campaign, version, form = await campaigns.load_campaign(session, campaign_id)
             stored = await submissions.create_submission(
                 session,
                 principal,
                 campaign,
-                _validator(request, version),
-                version.schema,
+                _form_context(request, form, version),
                 submission_id=data.id,
                 data=data.data,
                 status=data.status,
@@ -304,14 +312,13 @@ class SubmissionController(Controller):
             row = await submissions.visible_submission(session, principal, submission_id)
             campaign = await session.get(Campaign, row.campaign_id)
             assert campaign is not None
-            _, version, _ = await campaigns.load_campaign(session, campaign.id)
+            _, version, form = await campaigns.load_campaign(session, campaign.id)
             out = await submissions.amend_submission(
                 session,
                 principal,
                 row,
                 campaign,
-                _validator(request, version),
-                version.schema,
+                _form_context(request, form, version),
                 data=data.data,
                 status=data.status,
             )

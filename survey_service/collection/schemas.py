@@ -113,6 +113,7 @@ class SubmissionOut(Out, kw_only=True):
     received_at: datetime
     updated_at: datetime
     data: dict[str, Any] | None = None
+    warnings: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
 class SubmissionPage(Page, kw_only=True):

@@ -10,12 +10,22 @@ from typing import Any
 
 import jsonschema_rs
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import Principal
 from survey_service.collection.schemas import SubmissionOut
-from survey_service.db.models import Campaign, Enterprise, Submission, SubmissionRevision, utcnow
+from survey_service.collection.wages import pay_warnings, wage_rows
+from survey_service.db.models import (
+    Campaign,
+    Enterprise,
+    Form,
+    FormVersion,
+    Submission,
+    SubmissionRevision,
+    WageRow,
+    utcnow,
+)
 from survey_service.errors import conflict, not_found, problem, unprocessable
 from survey_service.forms.validation import validate_document
 
@@ -37,13 +47,67 @@ def parse_submission_id(raw: str | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class FormContext:
+    """What a submission is checked against: the campaign's form version, compiled."""
+
+    form: Form
+    version: FormVersion
+    validator: jsonschema_rs.Draft202012Validator
+
+
+async def sync_wage_rows(
+    session: AsyncSession, row: Submission, campaign: Campaign, ctx: FormContext
+) -> list[dict[str, Any]]:
+    """Replace the submission's rows in the wage table (same transaction) and return the
+    warnings; only a submitted salary survey has rows."""
+    if ctx.form.kind != "salary-survey":
+        return []
+    await session.execute(delete(WageRow).where(WageRow.submission_id == row.id))
+    if row.status != "submitted" or row.enterprise_id is None:
+        return []
+    enterprise = await session.get(Enterprise, row.enterprise_id)
+    assert enterprise is not None
+    employees = row.data.get("employees") or []
+    records = wage_rows(employees, enterprise, submission_id=row.id, campaign_id=campaign.id)
+    if records:
+        await session.execute(insert(WageRow), records)
+    return pay_warnings(
+        employees, ctx.version.rules, year=campaign.year, district=enterprise.district
+    )
+
+
+def check_enterprise(data: dict[str, Any], uscc: str | None) -> None:
+    """A salary survey speaks of the invited enterprise, not another one."""
+    stated = (data.get("enterprise") or {}).get("uscc")
+    if uscc is not None and stated is not None and stated != uscc:
+        raise unprocessable(
+            "The document names another enterprise than the invitation's.",
+            [
+                {
+                    "path": "/enterprise/uscc",
+                    "message": "must be the invited enterprise's code",
+                    "message_zh": "须为受邀企业的统一社会信用代码",
+                    "keyword": "const",
+                }
+            ],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Stored:
     submission: SubmissionOut
     created: bool
 
 
-def submission_out(row: Submission, uscc: str | None, *, with_data: bool = True) -> SubmissionOut:
+def submission_out(
+    row: Submission,
+    uscc: str | None,
+    *,
+    with_data: bool = True,
+    warnings: list[dict[str, Any]] | None = None,
+) -> SubmissionOut:
     return SubmissionOut(
+        warnings=warnings or [],
         id=row.id,
         campaign_id=row.campaign_id,
         enterprise=uscc,
@@ -90,8 +154,7 @@ async def create_submission(
     session: AsyncSession,
     principal: Principal,
     campaign: Campaign,
-    validator: jsonschema_rs.Draft202012Validator,
-    schema: Any,
+    ctx: FormContext,
     *,
     submission_id: str | None,
     data: dict[str, Any],
@@ -118,7 +181,9 @@ async def create_submission(
         uscc = await _uscc(session, existing.enterprise_id)
         return Stored(submission_out(existing, uscc), created=False)
     require_open(campaign)
-    check_document(validator, schema, data, status)
+    check_document(ctx.validator, ctx.version.schema, data, status)
+    uscc = await _uscc(session, principal.enterprise_id)
+    check_enterprise(data, uscc)
     other = await session.scalar(
         select(Submission.id).where(
             Submission.campaign_id == campaign.id,
@@ -158,7 +223,8 @@ async def create_submission(
         )
     )
     await session.flush()
-    return Stored(submission_out(row, await _uscc(session, row.enterprise_id)), created=True)
+    warnings = await sync_wage_rows(session, row, campaign, ctx)
+    return Stored(submission_out(row, uscc, warnings=warnings), created=True)
 
 
 async def visible_submission(
@@ -184,8 +250,7 @@ async def amend_submission(
     principal: Principal,
     row: Submission,
     campaign: Campaign,
-    validator: jsonschema_rs.Draft202012Validator,
-    schema: Any,
+    ctx: FormContext,
     *,
     data: dict[str, Any],
     status: str,
@@ -193,7 +258,9 @@ async def amend_submission(
     if row.status == "submitted" and status == "draft":
         raise conflict("A submitted survey cannot go back to draft; amend it as submitted.")
     require_open(campaign)
-    check_document(validator, schema, data, status)
+    check_document(ctx.validator, ctx.version.schema, data, status)
+    uscc = await _uscc(session, row.enterprise_id)
+    check_enterprise(data, uscc)
     now = utcnow()
     revision = (
         await session.scalar(
@@ -219,4 +286,5 @@ async def amend_submission(
     row.revision, row.updated_at = revision, now
     row.review_state = "pending"
     await session.flush()
-    return submission_out(row, await _uscc(session, row.enterprise_id))
+    warnings = await sync_wage_rows(session, row, campaign, ctx)
+    return submission_out(row, uscc, warnings=warnings)

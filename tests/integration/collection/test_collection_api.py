@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from survey_service.db.models import AuditEntry, SubmissionRevision
+from survey_service.db.models import AuditEntry, SubmissionRevision, WageRow
 from tests.conftest import Service
 from tests.samples import enterprise, salary_document, uscc
 
@@ -346,3 +346,74 @@ async def test_progress_counts_invited_and_submitted_by_district(service: Servic
     }
     by_district = {r["district"]: (r["invited"], r["submitted"]) for r in body["by_district"]}
     assert by_district == {"610202": (2, 1), "610204": (1, 0)}
+
+
+async def _wage_rows(service: Service, sid: str) -> list[tuple[int, str, float, str]]:
+    async with service.db.read() as session:
+        rows = await session.execute(
+            select(WageRow.row_index, WageRow.occupation, WageRow.annual_pay, WageRow.district)
+            .where(WageRow.submission_id == sid)
+            .order_by(WageRow.row_index)
+        )
+        return [(i, o, p, d) for i, o, p, d in rows]
+
+
+async def test_submitted_survey_fills_the_wage_table_and_amendment_replaces_it(
+    service: Service,
+) -> None:
+    campaign_id, token = await _invited(service)
+    document = salary_document(uscc(1))
+    created = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": document},
+        headers=_bearer(token),
+    )
+    sid = created.json()["id"]
+    rows = await _wage_rows(service, sid)
+    assert [(i, o, p) for i, o, p, _ in rows] == [
+        (i, e["occupation"], e["annual_pay"]) for i, e in enumerate(document["employees"])
+    ]
+    # The district comes from the registry (the invitation's enterprise), not the document.
+    assert {d for *_, d in rows} == {"610202"}
+    document["employees"] = document["employees"][:2]
+    amended = await service.client.put(
+        f"/api/v1/submissions/{sid}", json={"data": document}, headers=_bearer(token)
+    )
+    assert amended.status_code == 200
+    assert len(await _wage_rows(service, sid)) == 2
+
+
+async def test_draft_writes_no_wage_rows(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    created = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": salary_document(uscc(1)), "status": "draft"},
+        headers=_bearer(token),
+    )
+    assert await _wage_rows(service, created.json()["id"]) == []
+
+
+async def test_pay_under_the_minimum_wage_is_a_warning_not_a_refusal(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    document = salary_document(uscc(1))
+    document["employees"][3] |= {"annual_pay": 20000, "base_pay": 20000}
+    created = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": document},
+        headers=_bearer(token),
+    )
+    assert created.status_code == 201
+    assert {"path": "/employees/3/annual_pay", "code": "minimum_wage"}.items() <= (
+        created.json()["warnings"][0].items()
+    )
+
+
+async def test_survey_naming_another_enterprise_is_refused(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    response = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": salary_document(uscc(2))},
+        headers=_bearer(token),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "/enterprise/uscc"

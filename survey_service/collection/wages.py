@@ -1,0 +1,157 @@
+"""Salary-survey rows: the normalised wage table and the checks that warn without refusing
+(pay under the minimum wage, parts that do not add up, outliers).
+
+The thresholds are the form version's ``rules`` (data the bureau edits), never constants.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+from survey_service.db.models import Enterprise
+
+Warning_ = dict[str, Any]
+
+PARTS = ("base_pay", "bonus", "allowances", "overtime_pay")
+
+
+def _monthly_minimum(rules: dict[str, Any], year: int, district: str) -> tuple[float, float] | None:
+    """The average monthly and hourly minimum wage over ``year`` for the district's class,
+    month by month across the periods in force (None when the rules do not cover it)."""
+    table = rules.get("minimum_wage") or {}
+    klass = (table.get("district_class") or {}).get(district)
+    periods = table.get("periods") or []
+    if klass is None or not periods:
+        return None
+    monthly: list[float] = []
+    hourly: list[float] = []
+    for month in range(1, 13):
+        day = date(year, month, 1)
+        for period in periods:
+            start = date.fromisoformat(period["from"])
+            end = date.fromisoformat(period["to"]) if period.get("to") else date.max
+            if start <= day <= end:
+                monthly.append(float(period["monthly"][klass]))
+                hourly.append(float(period["hourly"][klass]))
+                break
+    if len(monthly) < 12:
+        return None
+    return sum(monthly) / 12, sum(hourly) / 12
+
+
+def pay_warnings(
+    employees: list[dict[str, Any]],
+    rules: dict[str, Any],
+    *,
+    year: int,
+    district: str,
+    occupation_medians: dict[str, float] | None = None,
+) -> list[Warning_]:
+    minimum = _monthly_minimum(rules, year, district)
+    factor = float((rules.get("outlier") or {}).get("factor", 4))
+    medians = occupation_medians or {}
+    warnings: list[Warning_] = []
+    for i, row in enumerate(employees):
+        pay = row.get("annual_pay")
+        months = row.get("months_worked")
+        if not isinstance(pay, int | float) or not isinstance(months, int) or months <= 0:
+            continue
+        parts = [row[p] for p in PARTS if isinstance(row.get(p), int | float)]
+        if parts and abs(sum(parts) - pay) > 1:
+            warnings.append(
+                _warning(
+                    i,
+                    "annual_pay",
+                    "parts_sum",
+                    f"the parts add up to {sum(parts):g}, not {pay:g}",
+                    f"各组成部分合计 {sum(parts):g}，与年度应发工资 {pay:g} 不一致",
+                )
+            )
+        if minimum is not None:
+            core = sum(
+                float(row[p])
+                for p in ("base_pay", "allowances")
+                if isinstance(row.get(p), int | float)
+            ) or float(pay)
+            hours = row.get("weekly_hours")
+            if row.get("employment_form") == "part_time" and isinstance(hours, int | float):
+                floor = minimum[1] * float(hours) * 52 / 12 * months
+            else:
+                floor = minimum[0] * months
+            if core < floor:
+                warnings.append(
+                    _warning(
+                        i,
+                        "annual_pay",
+                        "minimum_wage",
+                        f"basic pay and allowances {core:g} are under the minimum wage "
+                        f"{floor:.0f} for {months} months",
+                        f"基本工资与津贴 {core:g} 低于 {months} 个月的最低工资标准 {floor:.0f}",
+                    )
+                )
+        median = medians.get(str(row.get("occupation", "")))
+        if median and pay > 0:
+            monthly = pay / months
+            if abs(math.log(monthly / median)) > math.log(factor):
+                warnings.append(
+                    _warning(
+                        i,
+                        "annual_pay",
+                        "outlier",
+                        f"monthly pay {monthly:.0f} is far from the occupation's median "
+                        f"{median:.0f}",
+                        f"月均工资 {monthly:.0f} 与该职业中位数 {median:.0f} 相差悬殊",
+                    )
+                )
+    return warnings
+
+
+def _warning(index: int, field: str, code: str, message: str, message_zh: str) -> Warning_:
+    return {
+        "path": f"/employees/{index}/{field}",
+        "code": code,
+        "message": message,
+        "message_zh": message_zh,
+    }
+
+
+def wage_rows(
+    employees: list[dict[str, Any]],
+    enterprise: Enterprise,
+    *,
+    submission_id: str,
+    campaign_id: int,
+) -> list[dict[str, Any]]:
+    """The worker rows as wage-table records; the enterprise's attributes come from the
+    registry (the invitation's enterprise), not from what the document says of itself."""
+    rows = []
+    for i, row in enumerate(employees):
+        months = int(row["months_worked"])
+        pay = float(row["annual_pay"])
+        rows.append(
+            {
+                "submission_id": submission_id,
+                "campaign_id": campaign_id,
+                "enterprise_id": enterprise.id,
+                "row_index": i,
+                "occupation": row["occupation"],
+                "industry": enterprise.industry,
+                "district": enterprise.district,
+                "size_class": enterprise.size_class,
+                "ownership": enterprise.ownership,
+                "education": row.get("education"),
+                "skill_level": row.get("skill_level"),
+                "job_level": row.get("job_level"),
+                "months_worked": months,
+                "annual_pay": pay,
+                "monthly_pay": pay / months,
+                "base_pay": row.get("base_pay"),
+                "bonus": row.get("bonus"),
+                "allowances": row.get("allowances"),
+                "overtime_pay": row.get("overtime_pay"),
+                "weekly_hours": row.get("weekly_hours"),
+            }
+        )
+    return rows
