@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import httpx
-from sqlalchemy import text
+import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from survey_service.app import create_app
 from survey_service.auth import issue_token
@@ -29,37 +33,45 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", "postgresql"]
 
 
-async def _reset_postgres(db: Database) -> None:
-    async with db.engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
+async def _admin(sql: str) -> None:
+    """Run one statement on the server's `test` database outside a transaction."""
+    engine = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with asyncio.timeout(10), engine.connect() as conn:
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
 
 
-async def open_backend(backend: str, tmp: Path) -> Database:
+async def open_backend(backend: str, tmp: Path) -> tuple[Database, str | None]:
+    """A fresh database: a file for SQLite; on PostgreSQL a database of this run's own, so
+    that parallel runs on one server never see each other's tables."""
     if backend == "sqlite":
         db = open_database(f"sqlite+aiosqlite:///{tmp / 'test.db'}")
-    else:
-        db = open_database(PG_URL)
-        try:
-            async with asyncio.timeout(10):
-                await _reset_postgres(db)
-        except (OSError, TimeoutError) as exc:
-            await db.dispose()
-            message = f"PostgreSQL at {PG_URL} cannot be reached: {exc}"
-            if IN_CI:
-                pytest.fail(message)
-            pytest.skip(message)
+        await upgrade(db.engine)
+        return db, None
+    name = f"survey_test_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        await _admin(f'CREATE DATABASE "{name}"')
+    except (OSError, TimeoutError, DBAPIError) as exc:
+        message = f"PostgreSQL at {PG_URL} cannot be reached: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    db = open_database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
     await upgrade(db.engine)
-    return db
+    return db, name
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 async def database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Database]:
-    db = await open_backend(request.param, tmp_path_factory.mktemp(request.param))
+    db, pg_name = await open_backend(request.param, tmp_path_factory.mktemp(request.param))
     yield db
     await db.dispose()
+    if pg_name is not None:
+        await _admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
 async def clear(db: Database) -> None:
@@ -67,7 +79,7 @@ async def clear(db: Database) -> None:
     async with db.engine.begin() as conn:
         if db.is_sqlite:
             for name in tables:
-                await conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608
+                await conn.execute(text(f'DELETE FROM "{name}"'))
         else:
             quoted = ", ".join(f'"{name}"' for name in tables)
             await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))

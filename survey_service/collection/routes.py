@@ -25,6 +25,8 @@ from survey_service.collection.schemas import (
     InvitationsIn,
     ProgressOut,
     ProgressRow,
+    ReviewIn,
+    ReviewOut,
     SubmissionIn,
     SubmissionOut,
     SubmissionPage,
@@ -324,3 +326,30 @@ class SubmissionController(Controller):
             )
             audit(session, principal, "submission.amend", f"submission:{row.id}:{out.revision}")
             return out
+
+    @post("/{submission_id:str}/review", guards=[require("admin")], status_code=HTTP_200_OK)
+    async def review(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        submission_id: FromPath[str],
+        data: JSONBody[ReviewIn],
+    ) -> ReviewOut:
+        """Accept a submitted survey, or return it with a reason for the enterprise."""
+        principal = _principal(request)
+        async with db.transaction() as session:
+            row = await submissions.visible_submission(session, principal, submission_id)
+            out = await submissions.review_submission(
+                session, principal, row, data.state, data.reason
+            )
+            audit(session, principal, f"submission.{data.state}", f"submission:{row.id}")
+            return out
+
+    @get("/{submission_id:str}/reviews")
+    async def reviews(
+        self, request: Request[Any, Any, Any], db: DB, submission_id: FromPath[str]
+    ) -> list[ReviewOut]:
+        """The review history: the enterprise sees why its survey was returned."""
+        async with db.read() as session:
+            row = await submissions.visible_submission(session, _principal(request), submission_id)
+            return await submissions.review_history(session, row.id)

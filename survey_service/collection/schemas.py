@@ -132,3 +132,15 @@ class ProgressOut(Out, kw_only=True):
     campaign_id: int
     overall: ProgressRow
     by_district: list[ProgressRow]
+
+
+class ReviewIn(Body, kw_only=True):
+    state: Literal["accepted", "returned"]
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class ReviewOut(Out, kw_only=True):
+    revision: int
+    state: str
+    reason: str | None
+    at: datetime

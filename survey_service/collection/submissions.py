@@ -14,13 +14,14 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import Principal
-from survey_service.collection.schemas import SubmissionOut
+from survey_service.collection.schemas import ReviewOut, SubmissionOut
 from survey_service.collection.wages import pay_warnings, wage_rows
 from survey_service.db.models import (
     Campaign,
     Enterprise,
     Form,
     FormVersion,
+    Review,
     Submission,
     SubmissionRevision,
     WageRow,
@@ -288,3 +289,35 @@ async def amend_submission(
     await session.flush()
     warnings = await sync_wage_rows(session, row, campaign, ctx)
     return submission_out(row, uscc, warnings=warnings)
+
+
+async def review_submission(
+    session: AsyncSession, principal: Principal, row: Submission, state: str, reason: str | None
+) -> ReviewOut:
+    """Accept or return the current revision of a submitted survey; returning needs a reason
+    the enterprise can act on. Every verdict is kept."""
+    if row.status != "submitted":
+        raise conflict("Only a submitted survey can be reviewed; this one is a draft.")
+    if state == "returned" and not (reason and reason.strip()):
+        raise unprocessable(
+            "A returned survey needs a reason.",
+            [{"path": "/reason", "message": "required when returning", "keyword": "required"}],
+        )
+    review = Review(
+        submission_id=row.id,
+        revision=row.revision,
+        state=state,
+        reason=reason,
+        reviewer_token_id=principal.token_id,
+    )
+    session.add(review)
+    row.review_state = state
+    await session.flush()
+    return ReviewOut(revision=review.revision, state=state, reason=reason, at=review.at)
+
+
+async def review_history(session: AsyncSession, submission_id: str) -> list[ReviewOut]:
+    rows = await session.scalars(
+        select(Review).where(Review.submission_id == submission_id).order_by(Review.id)
+    )
+    return [ReviewOut(revision=r.revision, state=r.state, reason=r.reason, at=r.at) for r in rows]

@@ -417,3 +417,56 @@ async def test_survey_naming_another_enterprise_is_refused(service: Service) -> 
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["path"] == "/enterprise/uscc"
+
+
+async def test_returned_survey_shows_the_reason_and_amendment_reopens_review(
+    service: Service,
+) -> None:
+    campaign_id, token = await _invited(service)
+    created = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": salary_document(uscc(1))},
+        headers=_bearer(token),
+    )
+    sid = created.json()["id"]
+    no_reason = await service.client.post(
+        f"/api/v1/submissions/{sid}/review", json={"state": "returned"}, headers=service.admin
+    )
+    assert no_reason.status_code == 422
+    returned = await service.client.post(
+        f"/api/v1/submissions/{sid}/review",
+        json={"state": "returned", "reason": "职业代码 1-06 与岗位不符"},
+        headers=service.admin,
+    )
+    assert returned.status_code == 200
+    seen = await service.client.get(f"/api/v1/submissions/{sid}/reviews", headers=_bearer(token))
+    assert [(r["state"], r["reason"]) for r in seen.json()] == [
+        ("returned", "职业代码 1-06 与岗位不符")
+    ]
+    amended = await service.client.put(
+        f"/api/v1/submissions/{sid}",
+        json={"data": salary_document(uscc(1))},
+        headers=_bearer(token),
+    )
+    assert amended.json()["review_state"] == "pending"
+    accepted = await service.client.post(
+        f"/api/v1/submissions/{sid}/review", json={"state": "accepted"}, headers=service.admin
+    )
+    assert accepted.json()["revision"] == 2
+    history = await service.client.get(f"/api/v1/submissions/{sid}/reviews", headers=service.admin)
+    assert [r["state"] for r in history.json()] == ["returned", "accepted"]
+
+
+async def test_enterprise_cannot_review_its_own_survey(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    created = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": salary_document(uscc(1))},
+        headers=_bearer(token),
+    )
+    response = await service.client.post(
+        f"/api/v1/submissions/{created.json()['id']}/review",
+        json={"state": "accepted"},
+        headers=_bearer(token),
+    )
+    assert response.status_code == 403
