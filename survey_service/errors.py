@@ -77,8 +77,9 @@ def _from_validation_exception(exc: ValidationException) -> ProblemDetailsExcept
         match = _MSGSPEC_LOCATION.search(text)
         path = _msgspec_pointer(match.group("loc")) if match else ""
         key = item.get("key") if isinstance(item, dict) else None
-        if not path and key and key != "data":
-            path = "/" + str(key)
+        if not path and isinstance(key, str) and key and key != "data":
+            # Litestar names the location as msgspec does, without the `$`: `a.b[3]`.
+            path = _msgspec_pointer("." + key)
         message = _MSGSPEC_LOCATION.sub("", text)
         errors.append({"path": path, "message": message, "keyword": "type"})
     if not errors:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 class TokenCreate(Body, kw_only=True):
     role: Literal["admin", "analyst"]
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    expires_at: datetime | None = None
+    # A time zone is required: a naive time is ambiguous (and cannot be stored as UTC).
+    expires_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
 
 
 class TokenOut(Out, kw_only=True):
@@ -63,8 +64,9 @@ class TokenController(Controller):
     ) -> TokenOut:
         """A new admin or analyst token; the token itself is in this answer only."""
         async with db.transaction() as session:
+            expires_at = data.expires_at.astimezone(UTC) if data.expires_at else None
             token, row = await issue_token(
-                session, data.role, label=data.label, expires_at=data.expires_at
+                session, data.role, label=data.label, expires_at=expires_at
             )
             audit(
                 session, request.state.principal, "token.create", f"token:{row.id}", role=data.role
@@ -97,6 +99,7 @@ def write_secret(path: Path, secret: str) -> None:
     """Write ``secret`` to a file only its owner can read (created so, never widened)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # narrow a file that existed already (O_CREAT's mode is then ignored)
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")
 

@@ -33,6 +33,16 @@ def decode_json(body: bytes) -> Any:
         raise problem(400, f"The request body is not valid JSON: {exc}") from None
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: ``*`` or a list of tags, compared weakly (``W/`` ignored)."""
+    if if_none_match is None:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    tags = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
+    return etag.removeprefix("W/") in tags
+
+
 class FormController(Controller):
     path = "/api/v1/forms"
     tags = ["forms"]
@@ -60,7 +70,7 @@ class FormController(Controller):
         entry = await request.app.state.forms.schema_bytes(db, key, version)
         etag = f'"{entry.content_hash}"'
         headers = {"ETag": etag, "X-Form-Version": str(entry.number)}
-        if request.headers.get("if-none-match") == etag:
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=304, headers=headers)
         return Response(entry.body, media_type="application/schema+json", headers=headers)
 

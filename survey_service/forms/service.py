@@ -7,6 +7,7 @@ status may move on to ``retired``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.db.engine import Database
@@ -97,6 +99,14 @@ async def versions_of(session: AsyncSession, form: Form) -> list[FormVersion]:
     return list(rows)
 
 
+async def lock_form(session: AsyncSession, form: Form) -> None:
+    """Serialise the writes to one form's versions (PostgreSQL row lock; SQLite write
+    transactions are serial already), so that a check and the write it allows cannot be
+    interleaved with another writer's: two new versions never get the same number, and an
+    edit never lands on a version published meanwhile."""
+    await session.execute(select(Form.id).where(Form.id == form.id).with_for_update())
+
+
 async def get_version(session: AsyncSession, form: Form, number: int) -> FormVersion:
     version = await session.scalar(
         select(FormVersion).where(FormVersion.form_id == form.id, FormVersion.number == number)
@@ -161,7 +171,12 @@ async def create_form(session: AsyncSession, body: FormCreate) -> Form:
     content = resolve_content(body, body.title)
     form = Form(key=body.key, kind=body.kind, title_zh=body.title.zh, title_en=body.title.en)
     session.add(form)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # created by a concurrent request since the check above
+        raise conflict(
+            f"A form with key {body.key!r} exists; add a version to it instead."
+        ) from None
     session.add(_new_version(form, 1, content))
     await session.flush()
     return form
@@ -181,6 +196,7 @@ def _new_version(form: Form, number: int, content: VersionContentResolved) -> Fo
 
 async def add_version(session: AsyncSession, form: Form, body: VersionContent) -> FormVersion:
     content = resolve_content(body, Title(zh=form.title_zh, en=form.title_en))
+    await lock_form(session, form)
     last = await session.scalar(
         select(func.max(FormVersion.number)).where(FormVersion.form_id == form.id)
     )
@@ -193,6 +209,7 @@ async def add_version(session: AsyncSession, form: Form, body: VersionContent) -
 async def update_draft(
     session: AsyncSession, form: Form, number: int, body: VersionContent
 ) -> FormVersion:
+    await lock_form(session, form)
     version = await get_version(session, form, number)
     if version.status != "draft":
         raise conflict(f"Version {number} is {version.status}; a published version never changes.")
@@ -204,6 +221,7 @@ async def update_draft(
 
 
 async def publish(session: AsyncSession, form: Form, number: int) -> FormVersion:
+    await lock_form(session, form)
     version = await get_version(session, form, number)
     if version.status == "retired":
         raise conflict(f"Version {number} is retired and cannot be published again.")
@@ -215,6 +233,7 @@ async def publish(session: AsyncSession, form: Form, number: int) -> FormVersion
 
 
 async def retire(session: AsyncSession, form: Form, number: int) -> FormVersion:
+    await lock_form(session, form)
     version = await get_version(session, form, number)
     if version.status == "draft":
         raise conflict(f"Version {number} is a draft; only a published version can be retired.")
@@ -237,37 +256,61 @@ class SchemaBytes:
 @dataclass(slots=True)
 class FormCache:
     """Per-process caches: compiled validators and encoded schemas of published versions
-    (immutable, kept), and each form's current version number (trusted for ``ttl`` s)."""
+    (immutable, kept), and each form's current version number (trusted for ``ttl`` s).
+
+    When the current number expires, one request per form asks the database again while
+    the others keep serving the number they had, so expiry never stalls a burst."""
 
     ttl: float
     validators: ValidatorCache = field(default_factory=ValidatorCache)
     _schemas: dict[tuple[str, int], SchemaBytes] = field(default_factory=dict)
     _current: dict[str, tuple[float, int]] = field(default_factory=dict)
+    _refreshing: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     def forget_current(self, key: str) -> None:
         self._current.pop(key, None)
 
     async def schema_bytes(self, db: Database, key: str, number: int | None) -> SchemaBytes:
-        if number is None:
+        if number is not None:
+            return self._schemas.get((key, number)) or await self._load(db, key, number)
+        hit = self._current.get(key)
+        if hit is not None and (hit[0] > time.monotonic() or self._lock(key).locked()):
+            return self._schemas[(key, hit[1])]
+        async with self._lock(key):
             hit = self._current.get(key)
             if hit is not None and hit[0] > time.monotonic():
-                number = hit[1]
-        if number is not None and (cached := self._schemas.get((key, number))) is not None:
-            return cached
+                return self._schemas[(key, hit[1])]
+            current = await self._current_number(db, key)
+            entry = self._schemas.get((key, current)) or await self._load(db, key, current)
+            self._current[key] = (time.monotonic() + self.ttl, current)
+            return entry
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        return self._refreshing.setdefault(key, asyncio.Lock())
+
+    async def _current_number(self, db: Database, key: str) -> int:
         async with db.read() as session:
-            form = await get_form(session, key)
-            versions = await versions_of(session, form)
+            form_id = await session.scalar(select(Form.id).where(Form.key == key))
+            if form_id is None:
+                raise not_found(f"Form {key!r}")
+            number = await session.scalar(
+                select(func.max(FormVersion.number)).where(
+                    FormVersion.form_id == form_id, FormVersion.status == "published"
+                )
+            )
         if number is None:
-            current = current_version(versions)
-            if current is None:
-                raise not_found(f"A published version of form {key!r}")
-            self._current[key] = (time.monotonic() + self.ttl, current.number)
-            version = current
-        else:
-            found = [v for v in versions if v.number == number]
-            if not found or found[0].status == "draft":
-                raise not_found(f"Published version {number} of form {key!r}")
-            version = found[0]
+            raise not_found(f"A published version of form {key!r}")
+        return int(number)
+
+    async def _load(self, db: Database, key: str, number: int) -> SchemaBytes:
+        async with db.read() as session:
+            version = await session.scalar(
+                select(FormVersion)
+                .join(Form, FormVersion.form_id == Form.id)
+                .where(Form.key == key, FormVersion.number == number)
+            )
+        if version is None or version.status == "draft":
+            raise not_found(f"Published version {number} of form {key!r}")
         entry = SchemaBytes(
             version.id,
             version.number,
@@ -275,5 +318,5 @@ class FormCache:
             msgspec.json.encode(version.schema),
             version.schema,
         )
-        self._schemas[(key, version.number)] = entry
+        self._schemas[(key, number)] = entry
         return entry
