@@ -84,7 +84,7 @@ def _from_validation_exception(exc: ValidationException) -> ProblemDetailsExcept
         errors.append({"path": path, "message": message, "keyword": "type"})
     if not errors:
         return problem(400, str(exc.detail))
-    return unprocessable("The request body does not have the expected shape.", errors)
+    return unprocessable("The request does not have the expected shape.", errors)
 
 
 def from_msgspec(exc: Exception) -> ProblemDetailsException:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from survey_service.auth import audit, issue_token, require, token_digest
 from survey_service.db.models import AccessToken, utcnow
 from survey_service.deps import DB
-from survey_service.errors import not_found
+from survey_service.errors import not_found, unprocessable
 from survey_service.structs import Body, Out
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,11 @@ class TokenController(Controller):
         self, request: Request[Any, Any, Any], db: DB, data: JSONBody[TokenCreate]
     ) -> TokenOut:
         """A new admin or analyst token; the token itself is in this answer only."""
+        if data.expires_at is not None and data.expires_at <= utcnow():
+            raise unprocessable(
+                "A token cannot expire in the past.",
+                [{"path": "/expires_at", "message": "must be in the future", "keyword": "minimum"}],
+            )
         async with db.transaction() as session:
             expires_at = data.expires_at.astimezone(UTC) if data.expires_at else None
             token, row = await issue_token(
@@ -117,12 +122,17 @@ async def ensure_admin_token(db: DB, var_dir: Path, configured: str | None) -> N
         token = read_secret(token_file)
     async with db.transaction() as session:
         if token is not None:
-            exists = await session.scalar(
-                select(AccessToken.id).where(AccessToken.token_hash == token_digest(token))
+            row = await session.scalar(
+                select(AccessToken).where(AccessToken.token_hash == token_digest(token))
             )
-            if exists is None:
+            if row is None:
                 await issue_token(session, "admin", label="first admin", token=token)
-            return
+                return
+            if row.revoked_at is None or configured is not None:
+                if row.revoked_at is not None:
+                    log.error("SURVEY_ADMIN_TOKEN names a revoked token; it will be refused")
+                return
+            # The token in the file was revoked: rotate it, so the operator is not locked out.
         token, _ = await issue_token(session, "admin", label="first admin")
     write_secret(token_file, token)
     log.warning("created the first admin token; it is in %s (mode 0600)", token_file)

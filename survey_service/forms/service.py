@@ -49,6 +49,8 @@ def resolve_content(body: VersionContent, title: Title) -> VersionContentResolve
     """Turn a request's schema or builder fields into checked schema + UI hints + rules."""
     if (body.schema is None) == (body.fields is None):
         raise problem(422, "Give either `schema` or `fields` (builder fields), not both.")
+    if body.fields is not None and body.ui is not None:
+        raise problem(422, "`ui` hints go with a `schema`; builder `fields` make their own.")
     if body.fields is not None:
         issues = check_builder_fields(body.fields)
         if issues:

@@ -350,3 +350,36 @@ async def test_an_admin_token_file_left_empty_is_refilled_privately(
     assert token
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert (await service.client.get("/api/v1/tokens", headers=bearer(token))).status_code == 200
+
+
+async def test_a_revoked_admin_token_in_the_file_is_rotated_on_start(
+    service: Service, tmp_path: Path
+) -> None:
+    var = tmp_path / "var-bootstrap"
+    await ensure_admin_token(service.db, var, None)
+    old = (var / "admin-token").read_text().strip()
+    async with service.db.transaction() as session:
+        row = await session.scalar(
+            select(AccessToken).where(
+                AccessToken.token_hash == hashlib.sha256(old.encode()).hexdigest()
+            )
+        )
+        assert row is not None
+        row.revoked_at = datetime.now(UTC)
+    await ensure_admin_token(service.db, var, None)
+    new = (var / "admin-token").read_text().strip()
+    assert new != old
+    assert stat.S_IMODE((var / "admin-token").stat().st_mode) == 0o600
+    response = await service.client.post("/api/v1/forms", json=FORM, headers=bearer(new))
+    assert response.status_code == 201
+
+
+async def test_a_token_expiring_in_the_past_is_refused(service: Service) -> None:
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    response = await service.client.post(
+        "/api/v1/tokens",
+        json={"role": "analyst", "label": "late", "expires_at": past},
+        headers=service.admin,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "/expires_at"
