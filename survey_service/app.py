@@ -14,6 +14,12 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy import text
 
 from survey_service import __version__
+from survey_service.collection.poll_routes import (
+    PollController,
+    PollLinkController,
+    PollPageController,
+)
+from survey_service.collection.polls import LinkRateLimiter
 from survey_service.collection.routes import (
     CampaignController,
     EnterpriseController,
@@ -44,7 +50,13 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     """The ASGI app. ``database`` lets tests share one engine; otherwise it is opened on
     start-up and closed on shutdown."""
 
-    state = State({"settings": settings, "forms": FormCache(ttl=settings.form_cache_seconds)})
+    state = State(
+        {
+            "settings": settings,
+            "forms": FormCache(ttl=settings.form_cache_seconds),
+            "poll_limiter": LinkRateLimiter(),
+        }
+    )
     if database is not None:
         state.db = database
 
@@ -67,6 +79,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             EnterpriseController,
             CampaignController,
             SubmissionController,
+            PollLinkController,
+            PollController,
+            PollPageController,
         ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],

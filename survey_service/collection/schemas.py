@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -144,3 +144,72 @@ class ReviewOut(Out, kw_only=True):
     state: str
     reason: str | None
     at: datetime
+
+
+# --- anonymous poll links -----------------------------------------------------------------
+
+
+class PollLinkIn(Body, kw_only=True):
+    """Ask for an enterprise's poll link. ``requires_code`` left out keeps an existing link's
+    choice (``false`` for a new link); ``codes`` adds that many one-time codes."""
+
+    enterprise: Uscc
+    codes: Annotated[int, msgspec.Meta(ge=0, le=5000)] = 0
+    requires_code: bool | None = None
+    rotate: bool = False
+
+
+class PollLinkOut(Out, kw_only=True):
+    link: str
+    url: str
+    enterprise: str
+    requires_code: bool
+    created_at: datetime
+    codes: list[str]
+
+
+class PollLinkSummary(Out, kw_only=True):
+    link: str
+    url: str
+    enterprise: str
+    requires_code: bool
+    created_at: datetime
+    revoked_at: datetime | None
+    responses: int
+    codes_issued: int
+    codes_used: int
+
+
+class PollLinkPage(Page, kw_only=True):
+    items: list[PollLinkSummary]
+
+
+class PollCampaignOut(Out, kw_only=True):
+    title: str
+    closes_at: datetime
+
+
+class PollFormOut(Out, kw_only=True):
+    key: str
+    version: int
+    schema: dict[str, Any]
+    ui: dict[str, Any]
+
+
+class PollOut(Out, kw_only=True):
+    campaign: PollCampaignOut
+    form: PollFormOut
+    requires_code: bool
+    anonymity_notice: dict[str, str]
+
+
+class PollAnswerIn(Body, kw_only=True):
+    data: dict[str, Any]
+    code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class PollReceipt(Out, kw_only=True):
+    """What an answer gets back: nothing that could point at the stored row."""
+
+    status: Literal["received"]
+    day: date

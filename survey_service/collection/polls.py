@@ -1,0 +1,557 @@
+"""Anonymous poll links: one public link per enterprise per campaign, the one-time codes a
+union hands out, the anonymous answers, and the per-link rate limit.
+
+What an answer leaves behind is one ``poll_responses`` row: a random (version 4) UUID, the
+link, campaign and enterprise, the day (UTC) and the answers. No token, address, user agent
+or time of day is stored, nothing is logged per answer, and nothing sent back names the row.
+
+The limits against ballot stuffing keep that anonymity: the rate limit is keyed by the link
+(never by an address), the one-time codes are spent by one conditional UPDATE in the
+transaction that stores the answer (so a code is never spent without its answer, and of two
+concurrent uses exactly one wins), and the device cookie holds no identifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+import jsonschema_rs
+from litestar.plugins.problem_details import ProblemDetailsException
+from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.collection.schemas import (
+    PollCampaignOut,
+    PollFormOut,
+    PollLinkIn,
+    PollLinkOut,
+    PollLinkSummary,
+    PollOut,
+)
+from survey_service.db.models import (
+    Campaign,
+    Enterprise,
+    Form,
+    FormVersion,
+    PollCode,
+    PollLink,
+    PollResponse,
+    utcnow,
+)
+from survey_service.errors import conflict, problem, unprocessable
+from survey_service.forms.validation import validate_document
+
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O and no 1/I to mix up
+CODE_LENGTH = 8
+DEFAULT_RATE_PER_MINUTE = 120
+RATE_SETTING = "poll_rate_per_minute"  # the campaign setting that overrides the default
+
+DEFAULT_ANONYMITY_NOTICE = {
+    "zh": "本问卷匿名填写。保存的只有您的答案、问卷链接所属的企业和提交日期；"
+    "不保存您的姓名、设备或网络地址，企业看不到任何一份单独的答卷。",
+    "en": "This poll is anonymous. Only your answers, the enterprise the link belongs to and "
+    "the date are kept; not your name, device or network address. Your employer never sees "
+    "a single answer.",
+}
+
+
+# --- slugs and codes -----------------------------------------------------------------------
+
+
+def new_slug() -> str:
+    """128 random bits: a link cannot be guessed from another one."""
+    return secrets.token_urlsafe(16)
+
+
+def poll_url(slug: str) -> str:
+    return f"/p/{slug}"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(raw: str) -> str:
+    """What a person types: any case, with spaces or hyphens."""
+    return re.sub(r"[\s-]+", "", raw).upper()
+
+
+def code_digest(link_id: int, code: str) -> str:
+    """The stored form of a code. The link is part of the digest, so the same code on two
+    links is two rows and never collides in the table's primary key."""
+    return hashlib.sha256(f"{link_id}:{normalise_code(code)}".encode()).hexdigest()
+
+
+def device_cookie_name(slug: str) -> str:
+    """The cookie marking a browser that answered through ``slug``: a digest prefix, so the
+    cookie does not carry the link itself."""
+    return "poll_" + hashlib.sha256(slug.encode()).hexdigest()[:16]
+
+
+# --- the rate limit ------------------------------------------------------------------------
+
+
+def rate_per_minute(campaign_settings: Mapping[str, Any]) -> int:
+    """Answers a minute one link takes: the campaign's ``poll_rate_per_minute`` when it is a
+    positive whole number, else the default."""
+    value = campaign_settings.get(RATE_SETTING)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return DEFAULT_RATE_PER_MINUTE
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
+    per_minute: int
+
+
+class LinkRateLimiter:
+    """A token bucket per link: up to ``per_minute`` answers at once, refilled at
+    ``per_minute`` a minute.
+
+    Keyed by the link only, never by an address or anything else about the sender. The
+    buckets live in this process: with several server processes each one keeps its own, so
+    the limit holds per process (N processes let through up to N times the rate). Called
+    from the event loop only (no await inside), so it needs no lock.
+    """
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, max_links: int = 10_000
+    ) -> None:
+        self._clock = clock
+        self._max_links = max_links
+        self._buckets: dict[object, _Bucket] = {}
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def acquire(self, key: object, per_minute: int) -> float:
+        """Take one answer's token: 0.0 when admitted, else the seconds until one is free."""
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self._max_links:
+                self._forget_full(now)
+            bucket = self._buckets[key] = _Bucket(float(per_minute), now, per_minute)
+        else:
+            refilled = bucket.tokens + (now - bucket.updated) * per_minute / 60.0
+            bucket.tokens = min(float(per_minute), refilled)
+            bucket.updated, bucket.per_minute = now, per_minute
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) * 60.0 / per_minute
+
+    def _forget_full(self, now: float) -> None:
+        """Drop the buckets that have refilled: forgetting them changes nothing."""
+        for key, b in list(self._buckets.items()):
+            if b.tokens + (now - b.updated) * b.per_minute / 60.0 >= b.per_minute:
+                del self._buckets[key]
+
+
+def too_many(per_minute: int, wait_seconds: float) -> ProblemDetailsException:
+    seconds = max(1, math.ceil(wait_seconds))
+    return problem(
+        429,
+        f"This link takes at most {per_minute} answers a minute; try again in {seconds} s.",
+        title="Too many answers",
+        headers={"Retry-After": str(seconds)},
+        message_zh=f"提交的人较多，请 {seconds} 秒后再试。",
+    )
+
+
+# --- links (admin) -------------------------------------------------------------------------
+
+
+def _link_out(link: PollLink, uscc: str, codes: list[str]) -> PollLinkOut:
+    return PollLinkOut(
+        link=link.slug,
+        url=poll_url(link.slug),
+        enterprise=uscc,
+        requires_code=link.requires_code,
+        created_at=link.created_at,
+        codes=codes,
+    )
+
+
+async def add_codes(session: AsyncSession, link_id: int, count: int) -> list[str]:
+    """``count`` new one-time codes for the link, returned in clear once; only their
+    digests are stored."""
+    codes: dict[str, str] = {}  # digest -> code
+    while len(codes) < count:
+        for _ in range(count - len(codes)):
+            code = new_code()
+            codes[code_digest(link_id, code)] = code
+        taken = set(
+            await session.scalars(
+                select(PollCode.code_hash).where(
+                    PollCode.link_id == link_id, PollCode.code_hash.in_(list(codes))
+                )
+            )
+        )
+        for digest in taken:
+            del codes[digest]
+    if codes:
+        await session.execute(
+            insert(PollCode),
+            [{"code_hash": d, "link_id": link_id, "used": False} for d in codes],
+        )
+    return list(codes.values())
+
+
+async def issue_link(
+    session: AsyncSession, campaign: Campaign, form: Form, body: PollLinkIn
+) -> tuple[PollLinkOut, bool]:
+    """The enterprise's link for the campaign and whether it is new.
+
+    Asked again, the existing link comes back (with ``codes`` more codes if asked).
+    ``rotate`` (or asking for a revoked link) gives the row a new slug in place, since the
+    table keeps one link per enterprise and campaign: the old slug is then unknown (404),
+    its codes are deleted, and the answers already given stay counted for the enterprise.
+    """
+    if form.kind != "poll":
+        raise problem(
+            422, f"Poll links are for polls; this campaign's form {form.key!r} is a {form.kind}."
+        )
+    enterprise_id = await session.scalar(
+        select(Enterprise.id).where(Enterprise.uscc == body.enterprise)
+    )
+    if enterprise_id is None:
+        raise unprocessable(
+            "The enterprise is not registered.",
+            [{"path": "/enterprise", "message": f"unknown enterprise {body.enterprise}"}],
+        )
+    link = await session.scalar(
+        select(PollLink)
+        .where(PollLink.campaign_id == campaign.id, PollLink.enterprise_id == enterprise_id)
+        .with_for_update()
+    )
+    created = link is None or body.rotate or link.revoked_at is not None
+    if link is None:
+        link = PollLink(
+            slug=new_slug(),
+            campaign_id=campaign.id,
+            enterprise_id=enterprise_id,
+            requires_code=bool(body.requires_code),
+            created_at=utcnow(),
+        )
+        session.add(link)
+        try:
+            await session.flush()
+        except IntegrityError:  # another request made it since the select above
+            raise conflict("This enterprise's link was created meanwhile; ask again.") from None
+    elif created:
+        await session.execute(delete(PollCode).where(PollCode.link_id == link.id))
+        link.slug, link.revoked_at, link.created_at = new_slug(), None, utcnow()
+    if body.requires_code is not None:
+        link.requires_code = body.requires_code
+    await session.flush()
+    codes = await add_codes(session, link.id, body.codes)
+    if link.requires_code and not codes:
+        has_codes = await session.scalar(
+            select(func.count()).select_from(PollCode).where(PollCode.link_id == link.id)
+        )
+        if not has_codes:
+            raise unprocessable(
+                "A link that requires a code needs codes.",
+                [{"path": "/codes", "message": "ask for at least one code", "keyword": "minimum"}],
+            )
+    return _link_out(link, body.enterprise, codes), created
+
+
+async def revoke_link(session: AsyncSession, campaign: Campaign, slug: str) -> str:
+    """Withdraw the campaign's link ``slug`` (again: no change); returns its enterprise."""
+    row = (
+        await session.execute(
+            select(PollLink, Enterprise.uscc)
+            .join(Enterprise, PollLink.enterprise_id == Enterprise.id)
+            .where(PollLink.campaign_id == campaign.id, PollLink.slug == slug)
+        )
+    ).first()
+    if row is None:
+        raise problem(404, "Poll link not found")
+    link, uscc = row
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+    return str(uscc)
+
+
+async def link_page(
+    session: AsyncSession, campaign: Campaign, *, limit: int, after_id: int
+) -> tuple[list[PollLinkSummary], int | None]:
+    """The campaign's links by creation, each with its answer and code counts."""
+    rows = list(
+        await session.execute(
+            select(PollLink, Enterprise.uscc)
+            .join(Enterprise, PollLink.enterprise_id == Enterprise.id)
+            .where(PollLink.campaign_id == campaign.id, PollLink.id > after_id)
+            .order_by(PollLink.id)
+            .limit(limit + 1)
+        )
+    )
+    page = rows[:limit]
+    ids = [link.id for link, _ in page]
+    answers: dict[int, int] = {
+        link_id: n
+        for link_id, n in await session.execute(
+            select(PollResponse.link_id, func.count())
+            .where(PollResponse.link_id.in_(ids))
+            .group_by(PollResponse.link_id)
+        )
+    }
+    codes: dict[tuple[int, bool], int] = {
+        (link_id, used): n
+        for link_id, used, n in await session.execute(
+            select(PollCode.link_id, PollCode.used, func.count())
+            .where(PollCode.link_id.in_(ids))
+            .group_by(PollCode.link_id, PollCode.used)
+        )
+    }
+    items = [
+        PollLinkSummary(
+            link=link.slug,
+            url=poll_url(link.slug),
+            enterprise=uscc,
+            requires_code=link.requires_code,
+            created_at=link.created_at,
+            revoked_at=link.revoked_at,
+            responses=answers.get(link.id, 0),
+            codes_issued=codes.get((link.id, False), 0) + codes.get((link.id, True), 0),
+            codes_used=codes.get((link.id, True), 0),
+        )
+        for link, uscc in page
+    ]
+    return items, (page[-1][0].id if len(rows) > limit else None)
+
+
+# --- the public side -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """A link with what answering through it needs: its campaign and form version."""
+
+    link: PollLink
+    campaign: Campaign
+    version: FormVersion
+    form: Form
+
+
+async def find_poll(session: AsyncSession, slug: str) -> Poll:
+    """The poll behind ``slug``: 404 when unknown, 410 when withdrawn."""
+    row = None
+    if len(slug) <= 64:
+        row = (
+            await session.execute(
+                select(PollLink, Campaign, FormVersion, Form)
+                .join(Campaign, PollLink.campaign_id == Campaign.id)
+                .join(FormVersion, Campaign.form_version_id == FormVersion.id)
+                .join(Form, FormVersion.form_id == Form.id)
+                .where(PollLink.slug == slug)
+            )
+        ).first()
+    if row is None:
+        raise problem(404, "Poll link not found", message_zh="找不到这份问卷，请核对链接。")
+    poll = Poll(row[0], row[1], row[2], row[3])
+    if poll.link.revoked_at is not None:
+        raise problem(
+            410,
+            "This link was withdrawn; ask the union for the current one.",
+            title="Poll link withdrawn",
+            message_zh="此问卷链接已被收回，请向工会索取新的链接。",
+        )
+    return poll
+
+
+def require_poll_open(campaign: Campaign, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    if now < campaign.opens_at:
+        raise problem(
+            403,
+            f"The poll opens at {campaign.opens_at.isoformat()}.",
+            title="Poll not open yet",
+            message_zh="问卷尚未开始，请稍后再来。",
+        )
+    if now >= campaign.closes_at:
+        raise problem(
+            403,
+            f"The poll closed at {campaign.closes_at.isoformat()}.",
+            title="Poll closed",
+            message_zh="本次问卷已经结束，感谢关注。",
+        )
+
+
+async def open_poll(session: AsyncSession, slug: str) -> Poll:
+    """The poll behind ``slug`` if it takes answers now (404, 410, 403 otherwise)."""
+    poll = await find_poll(session, slug)
+    require_poll_open(poll.campaign)
+    return poll
+
+
+def anonymity_notice(ui: Mapping[str, Any]) -> dict[str, str]:
+    notice = ui.get("anonymity_notice")
+    if isinstance(notice, str) and notice:
+        return {"zh": notice}
+    if isinstance(notice, dict) and notice:
+        return {str(k): str(v) for k, v in notice.items()}
+    return dict(DEFAULT_ANONYMITY_NOTICE)
+
+
+def poll_out(poll: Poll) -> PollOut:
+    return PollOut(
+        campaign=PollCampaignOut(title=poll.campaign.title, closes_at=poll.campaign.closes_at),
+        form=PollFormOut(
+            key=poll.form.key,
+            version=poll.version.number,
+            schema=poll.version.schema,
+            ui=poll.version.ui,
+        ),
+        requires_code=poll.link.requires_code,
+        anonymity_notice=anonymity_notice(poll.version.ui),
+    )
+
+
+def already_answered() -> ProblemDetailsException:
+    return problem(
+        409,
+        "An answer was already sent from this device.",
+        title="Already answered from this device",
+        message_zh="本设备已经提交过答卷，感谢参与。",
+    )
+
+
+class CodeRefused(ProblemDetailsException):
+    """403: the link needs a one-time code and none, or no usable one, was given."""
+
+
+def code_refused(*, missing: bool) -> CodeRefused:
+    if missing:
+        return CodeRefused(
+            status_code=403,
+            title="Code required",
+            detail="This poll needs one of the one-time codes the union hands out.",
+            extra={"message_zh": "请填写工会发放的参与码。"},
+        )
+    # One answer for unknown and used codes: telling them apart would help guessing.
+    return CodeRefused(
+        status_code=403,
+        title="Code not accepted",
+        detail="The code is unknown or has been used already.",
+        extra={"message_zh": "参与码无效或已经用过。"},
+    )
+
+
+def check_answer(
+    validator: jsonschema_rs.Draft202012Validator, poll: Poll, data: dict[str, Any]
+) -> None:
+    errors = validate_document(validator, data, schema=poll.version.schema)
+    if errors:
+        raise unprocessable("The answer does not satisfy the poll.", errors)
+
+
+async def store_answer(
+    session: AsyncSession, poll: Poll, data: dict[str, Any], code: str | None
+) -> date:
+    """Spend the code (if the link needs one) and store the answer, in the caller's
+    transaction: both happen or neither. Returns the day the answer is filed under."""
+    link = poll.link
+    if link.requires_code:
+        if not code:
+            raise code_refused(missing=True)
+        # The database decides, not an earlier read: of two concurrent uses of one code,
+        # one UPDATE matches the row and the other finds it used (rowcount 0).
+        spent = cast(
+            "CursorResult[Any]",
+            await session.execute(
+                update(PollCode)
+                .where(
+                    PollCode.code_hash == code_digest(link.id, code),
+                    PollCode.link_id == link.id,
+                    PollCode.used.is_(False),
+                )
+                .values(used=True)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        if spent.rowcount != 1:
+            raise code_refused(missing=False)
+    day = datetime.now(UTC).date()
+    await session.execute(
+        insert(PollResponse).values(
+            id=str(uuid.uuid4()),
+            link_id=link.id,
+            campaign_id=link.campaign_id,
+            enterprise_id=link.enterprise_id,
+            day=day,
+            data=data,
+        )
+    )
+    return day
+
+
+# --- form posts ----------------------------------------------------------------------------
+
+_INTEGER = re.compile(r"[+-]?\d{1,15}")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def json_type(schema: Mapping[str, Any]) -> str | None:
+    """The one JSON type a property holds (ignoring null), if the schema says."""
+    declared = schema.get("type")
+    if isinstance(declared, list):
+        declared = next((t for t in declared if t != "null"), None)
+    if isinstance(declared, str):
+        return declared
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum and all(isinstance(v, int) for v in enum):
+        return "integer"
+    return None
+
+
+def _typed(schema: Mapping[str, Any], text: str) -> Any:
+    """A form field's text as the schema's type; left as text when it does not parse, so
+    that validation names the field."""
+    kind = json_type(schema)
+    if kind == "integer" and _INTEGER.fullmatch(text):
+        return int(text)
+    if kind == "number" and _NUMBER.fullmatch(text):
+        number = float(text)
+        return int(number) if number.is_integer() and _INTEGER.fullmatch(text) else number
+    if kind == "boolean" and text in ("true", "false"):
+        return text == "true"
+    return text
+
+
+def answers_from_form(schema: Mapping[str, Any], fields: Mapping[str, Iterable[str]]) -> Any:
+    """An HTML form post (every value a string) as the JSON document the schema describes:
+    numbers from their text, empty fields left out, lists for array fields; fields the
+    schema does not name are dropped."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return {}
+    data: dict[str, Any] = {}
+    for name, prop in properties.items():
+        if not isinstance(prop, dict):
+            continue
+        texts = [t.replace("\r\n", "\n").strip() for t in fields.get(name, ())]
+        texts = [t for t in texts if t]
+        if not texts:
+            continue
+        if json_type(prop) == "array":
+            items = prop.get("items")
+            data[name] = [_typed(items if isinstance(items, dict) else {}, t) for t in texts]
+        else:
+            data[name] = _typed(prop, texts[0])
+    return data
