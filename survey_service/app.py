@@ -25,6 +25,7 @@ from survey_service.collection.routes import (
     EnterpriseController,
     SubmissionController,
 )
+from survey_service.collection.upload_routes import SalaryUploadController, TemplateController
 from survey_service.db.engine import Database, open_database
 from survey_service.deps import provide_db
 from survey_service.errors import internal_error_handler, problem, problem_details_plugin
@@ -82,6 +83,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollLinkController,
             PollController,
             PollPageController,
+            SalaryUploadController,
+            TemplateController,
         ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],

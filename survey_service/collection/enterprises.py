@@ -92,3 +92,39 @@ async def enterprise_page(
     rows = list(await session.scalars(query.limit(limit + 1)))
     next_id = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_id
+
+
+# The registry's columns for a spreadsheet import: key, Chinese label, JSON type.
+IMPORT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("uscc", "统一社会信用代码", "string"),
+    ("name", "企业名称", "string"),
+    ("district", "所在区县代码", "string"),
+    ("industry", "行业代码", "string"),
+    ("size_class", "企业规模", "string"),
+    ("ownership", "登记注册类型", "string"),
+    ("staff_count", "职工人数", "integer"),
+    ("has_union", "是否建立工会", "boolean"),
+    ("above_designated_size", "是否规上企业", "boolean"),
+    ("has_collective_contract", "是否签订工资集体协议", "boolean"),
+    ("group_key", "所属集团", "string"),
+)
+
+SIZE_LABELS = {
+    "large": {"zh": "大型", "en": "large"},
+    "medium": {"zh": "中型", "en": "medium"},
+    "small": {"zh": "小型", "en": "small"},
+    "micro": {"zh": "微型", "en": "micro"},
+}
+
+
+def import_row_schema() -> dict[str, Any]:
+    """The registry import as a row schema, so the one spreadsheet reader serves it too."""
+    properties: dict[str, Any] = {
+        key: {"type": kind, "title": label} for key, label, kind in IMPORT_COLUMNS
+    }
+    properties["size_class"] |= {"enum": list(SIZE_LABELS), "x-enum-labels": SIZE_LABELS}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": ["uscc", "name", "district", "industry"],
+    }

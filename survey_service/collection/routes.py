@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +33,7 @@ from survey_service.collection.schemas import (
     SubmissionOut,
     SubmissionPage,
 )
+from survey_service.collection.spreadsheets import SpreadsheetError, read_rows
 from survey_service.db.models import (
     AccessToken,
     Campaign,
@@ -93,6 +96,56 @@ class EnterpriseController(Controller):
                 created=created,
                 updated=updated,
             )
+            return EnterpriseUpsertResult(
+                created=created,
+                updated=updated,
+                enterprises=[enterprises.enterprise_out(r) for r in rows],
+            )
+
+    @post("/import", status_code=HTTP_200_OK)
+    async def import_sheet(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        data: MultipartBody[dict[str, UploadFile]],
+    ) -> EnterpriseUpsertResult:
+        """Create or update enterprises from a .xlsx or .csv sheet (Chinese or English
+        headers); any bad row stores nothing and is named by row and column."""
+        upload = data.get("file")
+        if upload is None:
+            raise problem(422, "Send the spreadsheet as the multipart field `file`.")
+        content = await upload.read()
+        schema = enterprises.import_row_schema()
+        try:
+            sheet = await anyio.to_thread.run_sync(
+                lambda: read_rows(content, upload.filename or "", schema)
+            )
+        except SpreadsheetError as exc:
+            raise problem(
+                422, exc.message, title="Spreadsheet refused", errors=[dict(c) for c in exc.cells]
+            ) from None
+        errors: list[dict[str, Any]] = [dict(c) for c in sheet.errors]
+        items: list[EnterpriseIn] = []
+        for index, (row_number, row) in enumerate(sheet.rows):
+            try:
+                items.append(msgspec.convert(row, EnterpriseIn))
+            except msgspec.ValidationError as exc:
+                key = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else None
+                errors.append(
+                    {"row": row_number, "column": sheet.locate(index, key)[1], "message": str(exc)}
+                )
+        for problem_ in enterprises.check_codes(items, indexed=True):
+            index, key = problem_["path"].split("/")[1:3]
+            row_number, column = sheet.locate(int(index), key)
+            errors.append({"row": row_number, "column": column, "message": problem_["message"]})
+        if errors:
+            raise problem(422, "Some rows are not valid; nothing was stored.", errors=errors)
+        async with db.transaction() as session:
+            created, updated, rows = await enterprises.upsert_enterprises(session, items)
+            audit(
+                session, _principal(request), "enterprise.import", None,
+                created=created, updated=updated,
+            )  # fmt: skip
             return EnterpriseUpsertResult(
                 created=created,
                 updated=updated,

@@ -470,3 +470,41 @@ async def test_enterprise_cannot_review_its_own_survey(service: Service) -> None
         headers=_bearer(token),
     )
     assert response.status_code == 403
+
+
+async def test_enterprises_import_from_a_chinese_csv(service: Service) -> None:
+    lines = [
+        "统一社会信用代码,企业名称,所在区县代码,行业代码,企业规模,职工人数,是否建立工会",
+        f"{uscc(1)},铜川一号有限公司,610202,C30,中型,230,是",
+        f"{uscc(2)},铜川二号有限公司,610204,F52,小型,45,否",
+    ]
+    response = await service.client.post(
+        "/api/v1/enterprises/import",
+        files={"file": ("企业名录.csv", "\n".join(lines).encode("gbk"))},
+        headers=service.admin,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 2
+    listed = await service.client.get("/api/v1/enterprises", headers=service.admin)
+    by_code = {e["uscc"]: e for e in listed.json()["items"]}
+    assert (by_code[uscc(1)]["size_class"], by_code[uscc(1)]["has_union"]) == ("medium", True)
+    assert by_code[uscc(2)]["staff_count"] == 45
+
+
+async def test_enterprise_import_with_a_bad_code_names_the_cell_and_stores_nothing(
+    service: Service,
+) -> None:
+    lines = [
+        "uscc,name,district,industry",
+        f"{uscc(1)},A,610202,C30",
+        f"{uscc(2)[:-1]}0,B,610202,C30",
+    ]
+    response = await service.client.post(
+        "/api/v1/enterprises/import",
+        files={"file": ("list.csv", "\n".join(lines).encode())},
+        headers=service.admin,
+    )
+    assert response.status_code == 422
+    assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [(3, "uscc")]
+    listed = await service.client.get("/api/v1/enterprises", headers=service.admin)
+    assert listed.json()["items"] == []

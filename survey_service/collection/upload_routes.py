@@ -1,0 +1,137 @@
+"""HTTP routes for spreadsheets: the salary-survey upload and each form's template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery, MultipartBody
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy import select
+
+from survey_service.auth import Principal, audit, require
+from survey_service.collection import campaigns, submissions, uploads
+from survey_service.collection.spreadsheets import SpreadsheetError, read_rows
+from survey_service.collection.template import template_workbook
+from survey_service.db.models import Enterprise, Submission
+from survey_service.deps import DB
+from survey_service.errors import not_found, problem
+from survey_service.forms import service as forms
+from survey_service.forms.validation import validate_document
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class SalaryUploadController(Controller):
+    path = "/api/v1/campaigns/{campaign_id:int}/salary-uploads"
+    tags = ["submissions"]
+
+    @post("/", guards=[require("enterprise")], status_code=HTTP_201_CREATED)
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign_id: FromPath[int],
+        data: MultipartBody[dict[str, UploadFile]],
+        partial: FromQuery[bool] = False,
+    ) -> Response[dict[str, Any]]:
+        """A payroll sheet (.xlsx or .csv, one row per worker) becomes the enterprise's
+        salary survey (a new one, or a new revision). Any rejected row stores nothing,
+        unless ``partial=true``: then the good rows are stored and the rest listed."""
+        principal: Principal = request.state.principal
+        if principal.campaign_id != campaign_id:
+            raise not_found(f"Campaign {campaign_id}")
+        upload = data.get("file")
+        if upload is None:
+            raise problem(422, "Send the spreadsheet as the multipart field `file`.")
+        content = await upload.read()
+        async with db.read() as session:
+            campaign, version, form = await campaigns.load_campaign(session, campaign_id)
+            enterprise = await session.get(Enterprise, principal.enterprise_id)
+        schema = uploads.row_schema(version.schema)
+        if form.kind != "salary-survey" or schema is None or enterprise is None:
+            raise problem(422, "This campaign's form takes no salary spreadsheet.")
+        submissions.require_open(campaign)
+        try:
+            sheet = await anyio.to_thread.run_sync(
+                lambda: read_rows(content, upload.filename or "", schema)
+            )
+        except SpreadsheetError as exc:
+            raise problem(
+                422,
+                exc.message,
+                title="Spreadsheet refused",
+                detail_zh=exc.message_zh,
+                errors=[dict(c) for c in exc.cells],
+            ) from None
+        cache: forms.FormCache = request.app.state.forms
+        ctx = submissions.FormContext(
+            form, version, cache.validators.get(version.id, version.schema)
+        )
+        document: dict[str, Any] = {
+            "enterprise": uploads.enterprise_part(enterprise),
+            "employees": [row for _, row in sheet.rows],
+        }
+        check = uploads.check_rows(
+            sheet, validate_document(ctx.validator, document, schema=version.schema)
+        )
+        body: dict[str, Any] = {
+            "rows_accepted": 0,
+            "rows_rejected": len(check.rejected_rows),
+            "errors": check.errors,
+            "warnings": list(sheet.warnings),
+        }
+        if check.errors and not partial:
+            return Response(body | {"submission_id": None}, status_code=422)
+        if not check.accepted:
+            return Response(body | {"submission_id": None}, status_code=422)
+        document["employees"] = check.accepted
+        async with db.transaction() as session:
+            campaign, version, form = await campaigns.load_campaign(session, campaign_id)
+            existing = await session.scalar(
+                select(Submission).where(
+                    Submission.campaign_id == campaign_id,
+                    Submission.enterprise_id == principal.enterprise_id,
+                )
+            )
+            if existing is None:
+                stored = await submissions.create_submission(
+                    session, principal, campaign, ctx, submission_id=None, data=document,
+                    status="submitted",
+                )  # fmt: skip
+                out = stored.submission
+            else:
+                out = await submissions.amend_submission(
+                    session, principal, existing, campaign, ctx, data=document,
+                    status="submitted",
+                )  # fmt: skip
+            audit(
+                session, principal, "submission.upload", f"submission:{out.id}",
+                rows=len(check.accepted), rejected=len(check.rejected_rows),
+            )  # fmt: skip
+        body |= {"submission_id": out.id, "rows_accepted": len(check.accepted)}
+        body["warnings"] += out.warnings
+        return Response(body, status_code=201)
+
+
+class TemplateController(Controller):
+    path = "/api/v1/forms/{key:str}/template.xlsx"
+    tags = ["forms"]
+
+    @get("/", media_type=XLSX)
+    async def template(self, db: DB, key: FromPath[str]) -> Response[bytes]:
+        """A workbook to fill: the columns with their Chinese labels and allowed values."""
+        async with db.read() as session:
+            form = await forms.get_form(session, key)
+            current = forms.current_version(await forms.versions_of(session, form))
+        schema = uploads.row_schema(current.schema) if current else None
+        if current is None or schema is None:
+            raise not_found(f"A spreadsheet template for form {key!r}")
+        content = await anyio.to_thread.run_sync(lambda: template_workbook(form.title_zh, schema))
+        return Response(
+            content,
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{key}-template.xlsx"'},
+        )

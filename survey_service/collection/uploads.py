@@ -1,0 +1,80 @@
+"""Salary-survey spreadsheet uploads: one row per worker, checked against the same JSON
+Schema as the JSON path, errors by row and column, all or nothing unless ``partial``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from survey_service.collection.spreadsheets import SheetRows
+from survey_service.db.models import Enterprise
+from survey_service.forms.validation import FieldError
+
+# The enterprise part of an upload comes from the invitation's enterprise (the registry),
+# with the fields the salary survey requires of it.
+_ENTERPRISE_FIELDS = ("uscc", "name", "district", "industry", "staff_count", "has_union")
+
+
+def row_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON Schema of one worker row of a salary-survey form (its `employees` items)."""
+    items = (schema.get("properties") or {}).get("employees", {}).get("items")
+    return items if isinstance(items, dict) else None
+
+
+def enterprise_part(enterprise: Enterprise) -> dict[str, Any]:
+    part = {name: getattr(enterprise, name) for name in _ENTERPRISE_FIELDS}
+    if enterprise.size_class:
+        part["size_class"] = enterprise.size_class
+    part["above_designated_size"] = enterprise.above_designated_size
+    part["has_collective_contract"] = enterprise.has_collective_contract
+    return {k: v for k, v in part.items() if v is not None}
+
+
+@dataclass(slots=True)
+class UploadCheck:
+    """The outcome of checking a sheet: the rows that passed and every cell error."""
+
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    rejected_rows: set[int] = field(default_factory=set)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def check_rows(sheet: SheetRows, validation_errors: list[FieldError]) -> UploadCheck:
+    """Merge the reader's cell errors with the schema's, mapped from JSON Pointers
+    (``/employees/5/annual_pay``) back to the sheet's row and column."""
+    check = UploadCheck()
+    for cell in sheet.errors:
+        check.errors.append(dict(cell))
+        check.rejected_rows.add(cell["row"])
+    for error in validation_errors:
+        parts = error["path"].split("/")
+        if len(parts) >= 3 and parts[1] == "employees" and parts[2].isdigit():
+            index = int(parts[2])
+            row, column = sheet.locate(index, parts[3] if len(parts) > 3 else None)
+            check.rejected_rows.add(row)
+            check.errors.append(
+                {
+                    "row": row,
+                    "column": column,
+                    "message": error["message"],
+                    "message_zh": error.get("message_zh", ""),
+                }
+            )
+        elif error["path"] == "/employees" and error.get("keyword") == "minItems":
+            check.errors.append(
+                {"row": 0, "column": "", "message": "the sheet has no worker rows",
+                 "message_zh": "表格中没有职工数据"}
+            )  # fmt: skip
+        else:
+            check.errors.append(
+                {
+                    "row": 0,
+                    "column": "",
+                    "message": f"the enterprise record {error['path']}: {error['message']}",
+                    "message_zh": "企业登记信息不完整，请联系人社局："
+                    + error.get("message_zh", ""),
+                }
+            )
+    check.accepted = [data for row, data in sheet.rows if row not in check.rejected_rows]
+    check.errors.sort(key=lambda e: (e["row"], e["column"]))
+    return check

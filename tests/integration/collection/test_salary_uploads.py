@@ -1,0 +1,154 @@
+"""Salary spreadsheets through HTTP: errors by row and column, all or nothing unless
+partial, the template workbook, and hostile files, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import xlsxwriter
+from python_calamine import CalamineWorkbook
+from sqlalchemy import func, select
+
+from survey_service.db.models import Submission, WageRow
+from tests.conftest import Service
+from tests.integration.collection.test_collection_api import _bearer, _invited
+
+HEADER = ["职业代码", "工作月数", "年度应发工资", "学历"]
+
+
+def _xlsx(rows: list[list[Any]], header: list[str] = HEADER) -> bytes:
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet("工资")
+    for r, row in enumerate([header, *rows]):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    book.close()
+    return out.getvalue()
+
+
+def _good_rows(n: int) -> list[list[Any]]:
+    return [["6-01-02-03", 12, 60000 + i, "本科"] for i in range(n)]
+
+
+async def _upload(
+    service: Service, campaign_id: int, token: str, content: bytes, name: str, **params: str
+) -> Any:
+    return await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/salary-uploads",
+        params=params,
+        files={"file": (name, content)},
+        headers=_bearer(token),
+    )
+
+
+async def _wage_count(service: Service) -> int:
+    async with service.db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(WageRow)) or 0)
+
+
+async def test_workbook_with_chinese_headers_becomes_the_salary_survey(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    response = await _upload(service, campaign_id, token, _xlsx(_good_rows(50)), "工资表.xlsx")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["rows_accepted"], body["rows_rejected"], body["errors"]) == (50, 0, [])
+    assert await _wage_count(service) == 50
+    stored = await service.client.get(
+        f"/api/v1/submissions/{body['submission_id']}", headers=_bearer(token)
+    )
+    employees = stored.json()["data"]["employees"]
+    assert employees[0] == {
+        "occupation": "6-01-02-03",
+        "months_worked": 12,
+        "annual_pay": 60000,
+        "education": "bachelor",
+    }
+
+
+async def test_rejected_rows_are_named_by_row_and_column_and_nothing_is_stored(
+    service: Service,
+) -> None:
+    campaign_id, token = await _invited(service)
+    rows = _good_rows(5)
+    rows[1][1] = 13  # months worked, spreadsheet row 3
+    rows[3][0] = "9-99"  # no such occupation, spreadsheet row 5
+    response = await _upload(service, campaign_id, token, _xlsx(rows), "pay.xlsx")
+    assert response.status_code == 422
+    body = response.json()
+    assert {(e["row"], e["column"]) for e in body["errors"]} == {(3, "工作月数"), (5, "职业代码")}
+    assert (body["rows_accepted"], body["rows_rejected"]) == (0, 2)
+    assert await _wage_count(service) == 0
+
+
+async def test_partial_upload_stores_the_good_rows(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    rows = _good_rows(5)
+    rows[1][1] = 13
+    response = await _upload(service, campaign_id, token, _xlsx(rows), "pay.xlsx", partial="true")
+    assert response.status_code == 201, response.text
+    assert (response.json()["rows_accepted"], response.json()["rows_rejected"]) == (4, 1)
+    assert await _wage_count(service) == 4
+
+
+async def test_second_upload_amends_and_keeps_the_first_as_a_revision(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    first = await _upload(service, campaign_id, token, _xlsx(_good_rows(3)), "a.xlsx")
+    second = await _upload(service, campaign_id, token, _xlsx(_good_rows(7)), "b.xlsx")
+    assert first.json()["submission_id"] == second.json()["submission_id"]
+    async with service.db.read() as session:
+        revision = await session.scalar(select(Submission.revision))
+    assert revision == 2
+    assert await _wage_count(service) == 7
+
+
+async def test_csv_in_gbk_is_read(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    text = '职业代码,工作月数,年度应发工资\n6-01-02-03,12,58000\n2-02,12,"96,000"\n'
+    response = await _upload(service, campaign_id, token, text.encode("gbk"), "pay.csv")
+    assert response.status_code == 201, response.text
+    assert response.json()["rows_accepted"] == 2
+
+
+async def test_a_file_that_is_not_a_spreadsheet_is_refused(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    response = await _upload(service, campaign_id, token, b"%PDF-1.7 not a workbook", "pay.xlsx")
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert await _wage_count(service) == 0
+
+
+async def test_a_formula_is_refused_with_its_cell(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet()
+    for c, value in enumerate(HEADER[:3]):
+        sheet.write(0, c, value)
+    sheet.write_row(1, 0, ["6-01-02-03", 12])
+    sheet.write_formula(1, 2, "=1+1")
+    book.close()
+    response = await _upload(service, campaign_id, token, out.getvalue(), "pay.xlsx")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["row"] == 2
+
+
+async def test_another_campaigns_upload_is_not_found(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    response = await _upload(service, campaign_id + 1, token, _xlsx(_good_rows(1)), "a.xlsx")
+    assert response.status_code == 404
+
+
+async def test_template_lists_the_columns_with_chinese_labels(service: Service) -> None:
+    response = await service.client.get("/api/v1/forms/salary-survey/template.xlsx")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
+    header = book.get_sheet_by_index(0).to_python()[0]
+    assert {"职业代码", "工作月数", "年度应发工资"} <= set(header)
+
+
+async def test_a_poll_has_no_template(service: Service) -> None:
+    response = await service.client.get("/api/v1/forms/worker-satisfaction/template.xlsx")
+    assert response.status_code == 404
