@@ -4,6 +4,7 @@ revision, and what an enterprise may see (only its own)."""
 from __future__ import annotations
 
 import hashlib
+import statistics
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -70,11 +71,48 @@ async def sync_wage_rows(
     assert enterprise is not None
     employees = row.data.get("employees") or []
     records = wage_rows(employees, enterprise, submission_id=row.id, campaign_id=campaign.id)
+    medians = await occupation_medians(
+        session, campaign.id, enterprise.id, {r["occupation"] for r in records}
+    )
     if records:
         await session.execute(insert(WageRow), records)
     return pay_warnings(
-        employees, ctx.version.rules, year=campaign.year, district=enterprise.district
+        employees,
+        ctx.version.rules,
+        year=campaign.year,
+        district=enterprise.district,
+        occupation_medians=medians,
     )
+
+
+OUTLIER_MIN_SAMPLE = 10
+OUTLIER_MAX_ROWS = 200_000
+
+
+async def occupation_medians(
+    session: AsyncSession, campaign_id: int, enterprise_id: int, occupations: set[str]
+) -> dict[str, float]:
+    """Median monthly pay per occupation over the other enterprises' rows in the campaign
+    (a bounded sample), where there are enough of them to judge an outlier by."""
+    if not occupations:
+        return {}
+    pay: dict[str, list[float]] = {}
+    rows = await session.execute(
+        select(WageRow.occupation, WageRow.monthly_pay)
+        .where(
+            WageRow.campaign_id == campaign_id,
+            WageRow.enterprise_id != enterprise_id,
+            WageRow.occupation.in_(sorted(occupations)),
+        )
+        .limit(OUTLIER_MAX_ROWS)
+    )
+    for occupation, monthly in rows:
+        pay.setdefault(occupation, []).append(monthly)
+    return {
+        occupation: statistics.median(values)
+        for occupation, values in pay.items()
+        if len(values) >= OUTLIER_MIN_SAMPLE
+    }
 
 
 def check_enterprise(data: dict[str, Any], uscc: str | None) -> None:

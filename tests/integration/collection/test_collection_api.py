@@ -508,3 +508,35 @@ async def test_enterprise_import_with_a_bad_code_names_the_cell_and_stores_nothi
     assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [(3, "uscc")]
     listed = await service.client.get("/api/v1/enterprises", headers=service.admin)
     assert listed.json()["items"] == []
+
+
+async def test_pay_far_from_other_enterprises_median_is_flagged_as_an_outlier(
+    service: Service,
+) -> None:
+    campaign_id, token_a = await _invited(service, 1)
+    document = salary_document(uscc(1))
+    document["employees"] = [
+        {"occupation": "6-01-02-03", "months_worked": 12, "annual_pay": 60000 + i}
+        for i in range(12)
+    ]
+    url = f"/api/v1/campaigns/{campaign_id}/submissions"
+    assert (
+        await service.client.post(url, json={"data": document}, headers=_bearer(token_a))
+    ).status_code == 201
+    await service.client.post("/api/v1/enterprises", json=enterprise(2), headers=service.admin)
+    invited = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/invitations",
+        json={"enterprises": [uscc(2)]},
+        headers=service.admin,
+    )
+    other = salary_document(uscc(2))
+    other["employees"] = [
+        {"occupation": "6-01-02-03", "months_worked": 12, "annual_pay": 61000},
+        {"occupation": "6-01-02-03", "months_worked": 12, "annual_pay": 900000},
+    ]
+    response = await service.client.post(
+        url, json={"data": other}, headers=_bearer(invited.json()[0]["token"])
+    )
+    assert response.status_code == 201
+    flagged = [(w["path"], w["code"]) for w in response.json()["warnings"]]
+    assert flagged == [("/employees/1/annual_pay", "outlier")]
