@@ -18,8 +18,9 @@ The order of work is cheapest first, so a hostile file costs little:
    in the layout Excel, WPS, xlsxwriter and openpyxl write; any other sheet goes through
    pyexpat (DOCTYPE refused), which reads every element at about twice the cost;
 4. only then calamine, on a workbook rebuilt from the members read through zipfile's
-   size-bounded, CRC-checked streams, so it never sees bytes that were not checked (the
-   ZIP reader inside calamine does not stop at a member's declared size).
+   size-bounded, CRC-checked streams: calamine parses exactly the bytes that were
+   checked, whatever its own ZIP reader would make of the original (duplicate member
+   names, declared sizes that lie, members it was never meant to open).
 """
 
 from __future__ import annotations
@@ -285,7 +286,12 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
+_MAX_PART = 10 * MiB  # workbook.xml and its relationships list a few sheets
+
+
 def _parse_part(archive: zipfile.ZipFile, name: str) -> Any:
+    if archive.getinfo(name).file_size > _MAX_PART:
+        raise _damaged(f"{name} is larger than {_MAX_PART // MiB} MiB")
     try:
         return SafeElementTree.fromstring(archive.read(name), forbid_dtd=True)
     except (
@@ -410,7 +416,7 @@ _MAX_TAG = MiB  # a longer run without "<" is no worksheet Excel writes
 
 
 class _FastScan:
-    """Regular expressions over the raw XML, about three times as fast as pyexpat with a
+    """Regular expressions over the raw XML, more than twice as fast as pyexpat with a
     Python handler; ``shape`` is None when the sheet needs the parser."""
 
     def __init__(self, limits: SheetLimits) -> None:
@@ -463,7 +469,7 @@ class _FastScan:
 class _ParsedScan:
     """pyexpat handlers over a worksheet, for the sheets the fast scan hands over.
 
-    Only start tags are handled (an end handler doubles the cost): a ``<v>`` or ``<is>``
+    Only start tags are handled (an end handler adds a third to the cost): a ``<v>`` or ``<is>``
     marks the current cell filled, and a formula is an ``<f>`` right after its ``<c>``,
     its first child in the schema (``<xm:f>`` in the sheet's extensions, which data
     validations use, is no cell formula).
@@ -540,6 +546,8 @@ def _parse_sheet(source: IO[bytes], limits: SheetLimits) -> _SheetShape:
         parser.Parse(b"", True)
     except expat.ExpatError as exc:
         raise _damaged(f"XML: {expat.ErrorString(exc.code)}") from None
+    except ValueError:  # a row or cell reference that is no number
+        raise _damaged("a cell reference") from None
     return scan.shape
 
 
@@ -1021,6 +1029,7 @@ def _rows_from_grid(
     headless_reported: set[int] = set()
     first_seen: dict[tuple[tuple[str, Any], ...], int] = {}
     duplicates = 0
+    first_unlisted = 0  # the first duplicate row beyond _MAX_WARNINGS
     for row_number, cells in grid:
         if not header_row:
             if all(_is_blank(value) for value in cells):
@@ -1064,6 +1073,8 @@ def _rows_from_grid(
         earlier = first_seen.setdefault(signature, row_number)
         if earlier != row_number:
             duplicates += 1
+            if duplicates == _MAX_WARNINGS + 1:
+                first_unlisted = row_number
             if duplicates <= _MAX_WARNINGS:
                 result.warnings.append(
                     {
@@ -1079,9 +1090,11 @@ def _rows_from_grid(
     if duplicates > _MAX_WARNINGS:
         result.warnings.append(
             {
-                "row": header_row,
-                "message": f"{duplicates - _MAX_WARNINGS:,} more rows repeat earlier rows.",
-                "message_zh": f"另有 {duplicates - _MAX_WARNINGS:,} 行与前面的行完全相同。",
+                "row": first_unlisted,
+                "message": f"From row {first_unlisted} on, {duplicates - _MAX_WARNINGS:,} "
+                "more rows repeat earlier rows.",
+                "message_zh": f"自第 {first_unlisted} 行起，另有 {duplicates - _MAX_WARNINGS:,} "
+                "行与前面的行完全相同。",
             }
         )
     return result

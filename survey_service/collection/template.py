@@ -110,9 +110,22 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _limited(text: str, limit: int) -> str:
-    """Excel refuses prompt titles over 32 and messages over 255 characters."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Excel refuses prompt titles over 32 and messages over 255 UTF-16 code units."""
+    if _utf16_length(text) <= limit:
+        return text
+    while _utf16_length(text) > limit - 1:
+        text = text[:-1]
+    return text + "…"
+
+
+def _number(value: float) -> str:
+    """1600000 as ``1600000``, not ``1.6e+06``; 0.5 as ``0.5``."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _number_limits(prop: Mapping[str, Any]) -> tuple[Any, Any, bool, bool]:
@@ -136,12 +149,12 @@ def _limits_text(column: _ColumnInfo) -> str:
     if column.kind in {"integer", "number"}:
         lower, upper, lower_open, upper_open = _number_limits(prop)
         if lower is not None and upper is not None and not (lower_open or upper_open):
-            return f"{lower:g} ～ {upper:g}"
+            return f"{_number(lower)} ～ {_number(upper)}"
         parts = []
         if lower is not None:
-            parts.append(f"{'>' if lower_open else '≥'} {lower:g}")
+            parts.append(f"{'>' if lower_open else '≥'} {_number(lower)}")
         if upper is not None:
-            parts.append(f"{'<' if upper_open else '≤'} {upper:g}")
+            parts.append(f"{'<' if upper_open else '≤'} {_number(upper)}")
         return "，".join(parts)
     if column.kind == "string" and not column.choices:
         shortest, longest = prop.get("minLength"), prop.get("maxLength")

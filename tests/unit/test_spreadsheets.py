@@ -645,7 +645,36 @@ def test_other_sheet_layouts_are_checked_the_same(
     assert "B2" in refused(rewrite(formula, SHEET, layout), "a.xlsx").message
 
 
+def test_a_malformed_cell_reference_is_refused_as_damaged() -> None:
+    def malformed(xml: bytes) -> bytes:
+        return attributes_reordered(xml).replace(b'r="B2"', b'r="B"')
+
+    content = rewrite(workbook([HEADER_ZH, ["6-01", "本科"]]), SHEET, malformed)
+    assert "damaged" in refused(content, "a.xlsx").message
+
+
 # --- the template ---------------------------------------------------------------------
+
+
+def test_a_title_two_columns_share_heads_the_second_column_with_its_key() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "base_pay": {"type": "number", "title": "工资"},
+            "annual_pay": {"type": "number", "title": "工资"},
+            "bonus": {"type": "number", "title": "base_pay"},
+        },
+    }
+    assert column_labels(schema) == {
+        "base_pay": "工资",
+        "annual_pay": "annual_pay",
+        "bonus": "bonus",
+    }
+    header = list(column_labels(schema).values())
+    sheet = read_rows(workbook([header, [1, 2, 3]]), "a.xlsx", schema)
+    assert sheet.rows == [(2, {"base_pay": 1, "annual_pay": 2, "bonus": 3})]
+    template = template_workbook("测试", schema)
+    assert read_rows(template, "t.xlsx", schema).columns == column_labels(schema)
 
 
 def test_the_template_header_row_is_the_chinese_labels_and_reads_back_empty() -> None:
