@@ -24,6 +24,7 @@ from bench.common import PROJECT_ROOT, BenchResult
 BENCHES: tuple[str, ...] = (
     "bench.validation",
     "bench.form_fetch",
+    "bench.ingest",
     "bench.upload",
 )
 OUT = PROJECT_ROOT / "bench" / "out" / "latest.json"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import Principal, audit, require
-from survey_service.collection import campaigns, enterprises, submissions
+from survey_service.collection import campaigns, enterprises, submissions, uploads
 from survey_service.collection.schemas import (
     AmendmentIn,
     CampaignIn,
@@ -33,7 +32,6 @@ from survey_service.collection.schemas import (
     SubmissionOut,
     SubmissionPage,
 )
-from survey_service.collection.spreadsheets import SpreadsheetError, read_rows
 from survey_service.db.models import (
     AccessToken,
     Campaign,
@@ -111,19 +109,7 @@ class EnterpriseController(Controller):
     ) -> EnterpriseUpsertResult:
         """Create or update enterprises from a .xlsx or .csv sheet (Chinese or English
         headers); any bad row stores nothing and is named by row and column."""
-        upload = data.get("file")
-        if upload is None:
-            raise problem(422, "Send the spreadsheet as the multipart field `file`.")
-        content = await upload.read()
-        schema = enterprises.import_row_schema()
-        try:
-            sheet = await anyio.to_thread.run_sync(
-                lambda: read_rows(content, upload.filename or "", schema)
-            )
-        except SpreadsheetError as exc:
-            raise problem(
-                422, exc.message, title="Spreadsheet refused", errors=[dict(c) for c in exc.cells]
-            ) from None
+        sheet = await uploads.read_upload(uploads.the_file(data), enterprises.import_row_schema())
         errors: list[dict[str, Any]] = [dict(c) for c in sheet.errors]
         items: list[EnterpriseIn] = []
         for index, (row_number, row) in enumerate(sheet.rows):

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from survey_service.auth import Principal, audit, require
 from survey_service.collection import campaigns, submissions, uploads
-from survey_service.collection.spreadsheets import SpreadsheetError, read_rows
 from survey_service.collection.template import template_workbook
 from survey_service.db.models import Enterprise, Submission
 from survey_service.deps import DB
@@ -43,10 +42,7 @@ class SalaryUploadController(Controller):
         principal: Principal = request.state.principal
         if principal.campaign_id != campaign_id:
             raise not_found(f"Campaign {campaign_id}")
-        upload = data.get("file")
-        if upload is None:
-            raise problem(422, "Send the spreadsheet as the multipart field `file`.")
-        content = await upload.read()
+        upload = uploads.the_file(data)
         async with db.read() as session:
             campaign, version, form = await campaigns.load_campaign(session, campaign_id)
             enterprise = await session.get(Enterprise, principal.enterprise_id)
@@ -54,18 +50,7 @@ class SalaryUploadController(Controller):
         if form.kind != "salary-survey" or schema is None or enterprise is None:
             raise problem(422, "This campaign's form takes no salary spreadsheet.")
         submissions.require_open(campaign)
-        try:
-            sheet = await anyio.to_thread.run_sync(
-                lambda: read_rows(content, upload.filename or "", schema)
-            )
-        except SpreadsheetError as exc:
-            raise problem(
-                422,
-                exc.message,
-                title="Spreadsheet refused",
-                detail_zh=exc.message_zh,
-                errors=[dict(c) for c in exc.cells],
-            ) from None
+        sheet = await uploads.read_upload(upload, schema)
         cache: forms.FormCache = request.app.state.forms
         ctx = submissions.FormContext(
             form, version, cache.validators.get(version.id, version.schema)

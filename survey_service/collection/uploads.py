@@ -6,13 +6,41 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from survey_service.collection.spreadsheets import SheetRows
+import anyio.to_thread
+from litestar.datastructures import UploadFile
+
+from survey_service.collection.spreadsheets import SheetRows, SpreadsheetError, read_rows
 from survey_service.db.models import Enterprise
+from survey_service.errors import problem
 from survey_service.forms.validation import FieldError
 
 # The enterprise part of an upload comes from the invitation's enterprise (the registry),
 # with the fields the salary survey requires of it.
 _ENTERPRISE_FIELDS = ("uscc", "name", "district", "industry", "staff_count", "has_union")
+
+
+def the_file(parts: dict[str, UploadFile]) -> UploadFile:
+    upload = parts.get("file")
+    if upload is None:
+        raise problem(422, "Send the spreadsheet as the multipart field `file`.")
+    return upload
+
+
+async def read_upload(upload: UploadFile, schema: dict[str, Any]) -> SheetRows:
+    """Read an uploaded sheet off the event loop; a refused file is a 422 problem."""
+    content = await upload.read()
+    try:
+        return await anyio.to_thread.run_sync(
+            lambda: read_rows(content, upload.filename or "", schema)
+        )
+    except SpreadsheetError as exc:
+        raise problem(
+            422,
+            exc.message,
+            title="Spreadsheet refused",
+            detail_zh=exc.message_zh,
+            errors=[dict(c) for c in exc.cells],
+        ) from None
 
 
 def row_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
