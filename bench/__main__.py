@@ -26,6 +26,7 @@ BENCHES: tuple[str, ...] = (
     "bench.form_fetch",
     "bench.ingest",
     "bench.upload",
+    "bench.polls",
 )
 OUT = PROJECT_ROOT / "bench" / "out" / "latest.json"
 
