@@ -5,6 +5,10 @@ What an answer leaves behind is one ``poll_responses`` row: a random (version 4)
 link, campaign and enterprise, the day (UTC) and the answers. No token, address, user agent
 or time of day is stored, nothing is logged per answer, and nothing sent back names the row.
 
+Answers arriving together are stored in one transaction (``answer_writer``, a
+``GroupCommit``): one durable commit for many answers, and each request is answered only
+once that commit has returned.
+
 The limits against ballot stuffing keep that anonymity: the rate limit is keyed by the link
 (never by an address), the one-time codes are spent by one conditional UPDATE in the
 transaction that stores the answer (so a code is never spent without its answer, and of two
@@ -19,17 +23,18 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
 import jsonschema_rs
 from litestar.plugins.problem_details import ProblemDetailsException
-from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy import CursorResult, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.collection.group_commit import GroupCommit
 from survey_service.collection.schemas import (
     PollCampaignOut,
     PollFormOut,
@@ -38,6 +43,7 @@ from survey_service.collection.schemas import (
     PollLinkSummary,
     PollOut,
 )
+from survey_service.db.engine import Database
 from survey_service.db.models import (
     Campaign,
     Enterprise,
@@ -375,6 +381,62 @@ async def find_poll(session: AsyncSession, slug: str) -> Poll:
     return poll
 
 
+class PollCache:
+    """Per process: the poll behind each slug, trusted for ``ttl`` seconds (0: none kept).
+
+    Answering needs the link, its campaign and the form version; reading them for every
+    answer cost more than storing it (a four-table read, its JSON columns and a pooled
+    connection per answer). Only polls found and not withdrawn are kept, and the poll's
+    time window is checked on every request against the cached campaign. Like
+    ``FormCache``'s current versions, an entry is trusted for ``ttl`` seconds: a link
+    withdrawn or rotated through this process is seen at once (the admin routes ``clear``
+    the cache), through another server process within ``ttl``. When an entry expires, the
+    request that notices reloads it while the others keep using it, so expiry never stalls
+    a burst. Called from the event loop only (no await inside), so it needs no lock.
+    """
+
+    def __init__(
+        self, ttl: float, *, clock: Callable[[], float] = time.monotonic, max_links: int = 10_000
+    ) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._max_links = max_links
+        self._polls: dict[str, tuple[float, Poll]] = {}  # slug -> (expires, poll)
+
+    def __len__(self) -> int:
+        return len(self._polls)
+
+    def get(self, slug: str) -> Poll | None:
+        """The cached poll, or None: then the caller reads it and ``put``s it back."""
+        hit = self._polls.get(slug)
+        if hit is None:
+            return None
+        now = self._clock()
+        if hit[0] > now:
+            return hit[1]
+        self._polls[slug] = (now + self.ttl, hit[1])  # the others use it while we reload
+        return None
+
+    def put(self, slug: str, poll: Poll) -> None:
+        if self.ttl <= 0:
+            return
+        now = self._clock()
+        if slug not in self._polls and len(self._polls) >= self._max_links:
+            for key, (expires, _) in list(self._polls.items()):
+                if expires <= now:
+                    del self._polls[key]
+            if len(self._polls) >= self._max_links:
+                self._polls.clear()
+        self._polls[slug] = (now + self.ttl, poll)
+
+    def forget(self, slug: str) -> None:
+        self._polls.pop(slug, None)
+
+    def clear(self) -> None:
+        """After a link is issued, rotated or withdrawn in this process."""
+        self._polls.clear()
+
+
 def require_poll_open(campaign: Campaign, now: datetime | None = None) -> None:
     now = now or utcnow()
     if now < campaign.opens_at:
@@ -391,13 +453,6 @@ def require_poll_open(campaign: Campaign, now: datetime | None = None) -> None:
             title="Poll closed",
             message_zh="本次问卷已经结束，感谢关注。",
         )
-
-
-async def open_poll(session: AsyncSession, slug: str) -> Poll:
-    """The poll behind ``slug`` if it takes answers now (404, 410, 403 otherwise)."""
-    poll = await find_poll(session, slug)
-    require_poll_open(poll.campaign)
-    return poll
 
 
 def anonymity_notice(ui: Mapping[str, Any]) -> dict[str, str]:
@@ -461,44 +516,85 @@ def check_answer(
         raise unprocessable("The answer does not satisfy the poll.", errors)
 
 
-async def store_answer(
-    session: AsyncSession, poll: Poll, data: dict[str, Any], code: str | None
-) -> date:
-    """Spend the code (if the link needs one) and store the answer, in the caller's
-    transaction: both happen or neither. Returns the day the answer is filed under."""
-    link = poll.link
-    if link.requires_code:
-        if not code:
-            raise code_refused(missing=True)
-        # The database decides, not an earlier read: of two concurrent uses of one code,
-        # one UPDATE matches the row and the other finds it used (rowcount 0).
-        spent = cast(
-            "CursorResult[Any]",
-            await session.execute(
-                update(PollCode)
-                .where(
-                    PollCode.code_hash == code_digest(link.id, code),
-                    PollCode.link_id == link.id,
-                    PollCode.used.is_(False),
-                )
-                .values(used=True)
-                .execution_options(synchronize_session=False)
-            ),
-        )
-        if spent.rowcount != 1:
-            raise code_refused(missing=False)
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One checked answer waiting to be stored: what its row and its code need."""
+
+    link_id: int
+    campaign_id: int
+    enterprise_id: int
+    requires_code: bool
+    data: dict[str, Any]
+    code: str | None
+
+    @classmethod
+    def of(cls, poll: Poll, data: dict[str, Any], code: str | None) -> Answer:
+        link = poll.link
+        return cls(link.id, link.campaign_id, link.enterprise_id, link.requires_code, data, code)
+
+
+async def store_answers(
+    session: AsyncSession, answers: Sequence[Answer]
+) -> list[date | CodeRefused]:
+    """Spend each answer's code (if its link needs one) and store the answers, in the
+    caller's transaction: an answer and its code are stored together or not at all.
+
+    One outcome per answer, in order: the day it is filed under, or ``CodeRefused`` for an
+    answer left out because its code is missing, unknown or spent (by another answer, in
+    this batch or before); the others are stored all the same.
+    """
     day = datetime.now(UTC).date()
-    await session.execute(
-        insert(PollResponse).values(
-            id=str(uuid.uuid4()),
-            link_id=link.id,
-            campaign_id=link.campaign_id,
-            enterprise_id=link.enterprise_id,
-            day=day,
-            data=data,
+    outcomes: list[date | CodeRefused] = []
+    rows: list[dict[str, Any]] = []
+    for answer in answers:
+        if answer.requires_code:
+            if not answer.code:
+                outcomes.append(code_refused(missing=True))
+                continue
+            # The database decides, not an earlier read: of two concurrent uses of one
+            # code, one UPDATE matches the row and the other finds it used (rowcount 0).
+            spent = cast(
+                "CursorResult[Any]",
+                await session.execute(
+                    update(PollCode)
+                    .where(
+                        PollCode.code_hash == code_digest(answer.link_id, answer.code),
+                        PollCode.link_id == answer.link_id,
+                        PollCode.used.is_(False),
+                    )
+                    .values(used=True)
+                    .execution_options(synchronize_session=False)
+                ),
+            )
+            if spent.rowcount != 1:
+                outcomes.append(code_refused(missing=False))
+                continue
+        rows.append(
+            {
+                "id": str(uuid.uuid4()),
+                "link_id": answer.link_id,
+                "campaign_id": answer.campaign_id,
+                "enterprise_id": answer.enterprise_id,
+                "day": day,
+                "data": answer.data,
+            }
         )
-    )
-    return day
+        outcomes.append(day)
+    if rows:  # a Core insert of the table: the ORM's bulk path costs more per row
+        await session.execute(insert(cast(Table, PollResponse.__table__)), rows)
+    return outcomes
+
+
+def answer_writer(db: Database) -> GroupCommit[Answer, date]:
+    """The process's writer of answers: answers arriving together are stored in one
+    transaction, and each request learns its outcome only once that has committed."""
+
+    async def flush(answers: Sequence[Answer]) -> list[date | CodeRefused]:
+        async with db.transaction() as session:
+            outcomes = await store_answers(session, answers)
+        return outcomes  # the block has ended: committed
+
+    return GroupCommit(flush)
 
 
 # --- form posts ----------------------------------------------------------------------------
