@@ -48,7 +48,7 @@ Flush: TypeAlias = Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]]
 
 def unavailable() -> ProblemDetailsException:
     """What every request of a batch whose transaction failed (or of a writer shutting
-    down) is told: nothing was acknowledged, so sending it again is safe to try."""
+    down) is told: not acknowledged."""
     return problem(
         503,
         "It could not be stored just now and was not received; send it again.",
