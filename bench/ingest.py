@@ -48,7 +48,7 @@ from bench.common import PROJECT_ROOT, BenchResult, grouped
 from bench.data import SURVEY_YEAR, make_rng, salary_document
 from bench.form_fetch import HOST, free_port, server_env, stop_server, wait_ready
 from survey_service.__main__ import prepare
-from survey_service.collection.wages import wage_rows
+from survey_service.collection.wages import WAGE_COLUMNS, wage_rows
 from survey_service.db.models import Enterprise
 from survey_service.settings import Settings
 
@@ -58,12 +58,6 @@ CONCURRENCY = 4
 ROUNDS = 3
 TARGET_SHARE = 0.4
 
-WAGE_COLUMNS = (
-    "submission_id", "campaign_id", "enterprise_id", "row_index", "occupation", "industry",
-    "district", "size_class", "ownership", "education", "skill_level", "job_level",
-    "months_worked", "annual_pay", "monthly_pay", "base_pay", "bonus", "allowances",
-    "overtime_pay", "weekly_hours",
-)  # fmt: skip
 REGISTRY_KEYS = (
     "uscc", "name", "district", "industry", "size_class", "ownership", "staff_count",
     "has_union", "above_designated_size", "has_collective_contract",
@@ -134,10 +128,7 @@ def wage_tuples(document: dict[str, Any], submission_id: str) -> list[tuple[Any,
         size_class=head.get("size_class"),
         ownership=head.get("ownership"),
     )
-    records = wage_rows(
-        document["employees"], registered, submission_id=submission_id, campaign_id=1
-    )
-    return [tuple(record[column] for column in WAGE_COLUMNS) for record in records]
+    return wage_rows(document["employees"], registered, submission_id=submission_id, campaign_id=1)
 
 
 # --- the baseline -------------------------------------------------------------------------

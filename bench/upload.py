@@ -30,7 +30,7 @@ from bench.form_fetch import (
     wait_ready,
 )
 from survey_service.__main__ import prepare
-from survey_service.collection.wages import wage_rows
+from survey_service.collection.wages import WAGE_COLUMNS, wage_rows
 from survey_service.db.models import Enterprise
 from survey_service.forms.formats import uscc_check_character
 from survey_service.settings import Settings
@@ -88,15 +88,15 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def raw_sqlite(path: Path, records: list[dict[str, Any]]) -> float:
+def raw_sqlite(path: Path, records: list[tuple[Any, ...]]) -> float:
     """Seconds for sqlite3 executemany of the rows into a wage_rows-shaped table."""
     connection = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
         connection.execute(f"PRAGMA {pragma}")
-    columns = list(records[0])
+    columns = WAGE_COLUMNS
     connection.execute(f"CREATE TABLE wage_rows (id INTEGER PRIMARY KEY, {', '.join(columns)})")
     sql = f"INSERT INTO wage_rows ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    values = [tuple(r[c] for c in columns) for r in records]
+    values = records
     started = time.perf_counter()
     connection.execute("BEGIN IMMEDIATE")
     connection.executemany(sql, values)

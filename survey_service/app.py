@@ -15,6 +15,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy import text
 
 from survey_service import __version__
+from survey_service.collection.pay_sample import PaySampleCache
 from survey_service.collection.poll_routes import (
     PollController,
     PollLinkController,
@@ -34,6 +35,9 @@ from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
+
+# How old the occupational medians behind the outlier warning may be (see pay_sample.py).
+PAY_SAMPLE_SECONDS = 30.0
 
 
 @get("/health", tags=["service"])
@@ -59,6 +63,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             "poll_limiter": LinkRateLimiter(),
             # A link's poll is trusted as long as a form's current version.
             "poll_cache": PollCache(ttl=settings.form_cache_seconds),
+            "pay_samples": PaySampleCache(ttl=PAY_SAMPLE_SECONDS),
         }
     )
     if database is not None:

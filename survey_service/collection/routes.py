@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import Principal, audit, require
 from survey_service.collection import campaigns, enterprises, submissions, uploads
+from survey_service.collection.pay_sample import EMPTY as EMPTY_SAMPLE
+from survey_service.collection.pay_sample import PaySample, PaySampleCache
 from survey_service.collection.schemas import (
     AmendmentIn,
     CampaignIn,
@@ -32,6 +34,7 @@ from survey_service.collection.schemas import (
     SubmissionOut,
     SubmissionPage,
 )
+from survey_service.db.engine import Database
 from survey_service.db.models import (
     AccessToken,
     Campaign,
@@ -57,11 +60,31 @@ def _cursor(raw: str | None) -> int:
         raise problem(400, "The cursor is not one this service gave out.") from None
 
 
-def _form_context(
-    request: Request[Any, Any, Any], form: Form, version: FormVersion
+def form_context(
+    request: Request[Any, Any, Any], form: Form, version: FormVersion, pay_sample: PaySample
 ) -> submissions.FormContext:
     cache: FormCache = request.app.state.forms
-    return submissions.FormContext(form, version, cache.validators.get(version.id, version.schema))
+    validator = cache.validators.get(version.id, version.schema)
+    return submissions.FormContext(form, version, validator, pay_sample)
+
+
+def remember_pay(
+    request: Request[Any, Any, Any],
+    form: Form,
+    enterprise_id: int | None,
+    stored: SubmissionOut,
+    data: dict[str, Any],
+) -> None:
+    """Once committed, a submitted salary survey's rows join this process's pay sample."""
+    if form.kind == "salary-survey" and stored.status == "submitted" and enterprise_id:
+        samples: PaySampleCache = request.app.state.pay_samples
+        samples.replace(stored.campaign_id, enterprise_id, data.get("employees") or [])
+
+
+async def pay_sample(request: Request[Any, Any, Any], db: Database, campaign_id: int) -> PaySample:
+    """The campaign's pay sample, read outside the write transaction (cached)."""
+    samples: PaySampleCache = request.app.state.pay_samples
+    return await samples.get(db, campaign_id)
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -232,19 +255,22 @@ class CampaignController(Controller):
         """201 for a new submission; the same id with the same data again is 200 (a retry);
         the same id with other data is 409."""
         principal = _own_campaign(request, campaign_id)
+        sample = await pay_sample(request, db, campaign_id)
         async with db.transaction() as session:
             campaign, version, form = await campaigns.load_campaign(session, campaign_id)
             stored = await submissions.create_submission(
                 session,
                 principal,
                 campaign,
-                _form_context(request, form, version),
+                form_context(request, form, version, sample),
                 submission_id=data.id,
                 data=data.data,
                 status=data.status,
             )
             if stored.created:
                 audit(session, principal, "submission.create", f"submission:{stored.submission.id}")
+        if stored.created:
+            remember_pay(request, form, principal.enterprise_id, stored.submission, data.data)
         return Response(stored.submission, status_code=201 if stored.created else 200)
 
     @get("/{campaign_id:int}/submissions", guards=[require("admin")])
@@ -349,6 +375,11 @@ class SubmissionController(Controller):
     ) -> SubmissionOut:
         """Amend: a new revision; every earlier revision is kept."""
         principal = _principal(request)
+        sample = (
+            await pay_sample(request, db, principal.campaign_id)
+            if principal.campaign_id is not None
+            else EMPTY_SAMPLE
+        )
         async with db.transaction() as session:
             row = await submissions.visible_submission(session, principal, submission_id)
             campaign = await session.get(Campaign, row.campaign_id)
@@ -359,12 +390,13 @@ class SubmissionController(Controller):
                 principal,
                 row,
                 campaign,
-                _form_context(request, form, version),
+                form_context(request, form, version, sample),
                 data=data.data,
                 status=data.status,
             )
             audit(session, principal, "submission.amend", f"submission:{row.id}:{out.revision}")
-            return out
+        remember_pay(request, form, row.enterprise_id, out, data.data)
+        return out
 
     @post("/{submission_id:str}/review", guards=[require("admin")], status_code=HTTP_200_OK)
     async def review(

@@ -117,41 +117,52 @@ def _warning(index: int, field: str, code: str, message: str, message_zh: str) -
     }
 
 
+# The wage table's columns as ``wage_rows`` gives them (``id`` is the database's).
+WAGE_COLUMNS = (
+    "submission_id", "campaign_id", "enterprise_id", "row_index", "occupation", "industry",
+    "district", "size_class", "ownership", "education", "skill_level", "job_level",
+    "months_worked", "annual_pay", "monthly_pay", "base_pay", "bonus", "allowances",
+    "overtime_pay", "weekly_hours",
+)  # fmt: skip
+
+WageTuple = tuple[Any, ...]
+
+
 def wage_rows(
     employees: list[dict[str, Any]],
     enterprise: Enterprise,
     *,
     submission_id: str,
     campaign_id: int,
-) -> list[dict[str, Any]]:
-    """The worker rows as wage-table records; the enterprise's attributes come from the
-    registry (the invitation's enterprise), not from what the document says of itself."""
+) -> list[WageTuple]:
+    """The worker rows as wage-table records (tuples in ``WAGE_COLUMNS`` order: a 1,000-row
+    survey is stored with one executemany, and dicts cost twice the time to build); the
+    enterprise's attributes come from the registry (the invitation's enterprise), not from
+    what the document says of itself."""
+    head = (submission_id, campaign_id, enterprise.id)
+    where = (enterprise.industry, enterprise.district, enterprise.size_class, enterprise.ownership)
     rows = []
     for i, row in enumerate(employees):
+        get = row.get
         months = int(row["months_worked"])
         pay = float(row["annual_pay"])
         rows.append(
-            {
-                "submission_id": submission_id,
-                "campaign_id": campaign_id,
-                "enterprise_id": enterprise.id,
-                "row_index": i,
-                "occupation": row["occupation"],
-                "industry": enterprise.industry,
-                "district": enterprise.district,
-                "size_class": enterprise.size_class,
-                "ownership": enterprise.ownership,
-                "education": row.get("education"),
-                "skill_level": row.get("skill_level"),
-                "job_level": row.get("job_level"),
-                "months_worked": months,
-                "annual_pay": pay,
-                "monthly_pay": pay / months,
-                "base_pay": row.get("base_pay"),
-                "bonus": row.get("bonus"),
-                "allowances": row.get("allowances"),
-                "overtime_pay": row.get("overtime_pay"),
-                "weekly_hours": row.get("weekly_hours"),
-            }
+            (
+                *head,
+                i,
+                row["occupation"],
+                *where,
+                get("education"),
+                get("skill_level"),
+                get("job_level"),
+                months,
+                pay,
+                pay / months,
+                get("base_pay"),
+                get("bonus"),
+                get("allowances"),
+                get("overtime_pay"),
+                get("weekly_hours"),
+            )
         )
     return rows
