@@ -29,49 +29,76 @@ MIN_SAMPLE = 10
 MAX_ROWS = 20_000
 
 
+Group = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]  # enterprise ids, monthly pay
+
+
 @dataclass(frozen=True, slots=True)
 class PaySample:
-    """Columns of up to ``MAX_ROWS`` wage rows of one campaign."""
+    """Up to ``MAX_ROWS`` wage rows of one campaign, grouped by occupation: a survey asks
+    about a few dozen occupations, so the medians cost a few dozen small numpy calls."""
 
-    occupations: npt.NDArray[np.str_]
-    enterprises: npt.NDArray[np.int64]
-    monthly: npt.NDArray[np.float64]
+    groups: dict[str, Group]
+    size: int
 
     def medians(self, occupations: set[str], *, excluding: int | None) -> dict[str, float]:
         """Median monthly pay per occupation over the other enterprises' rows, where they
         number at least ``MIN_SAMPLE``."""
-        if not occupations or self.monthly.size == 0:
-            return {}
-        keep = np.isin(self.occupations, np.array(sorted(occupations)))
-        if excluding is not None:
-            keep &= self.enterprises != excluding
-        if not keep.any():
-            return {}
-        codes, inverse, counts = np.unique(
-            self.occupations[keep], return_inverse=True, return_counts=True
-        )
-        pay = self.monthly[keep]
-        order = np.lexsort((pay, inverse))
-        pay, starts = pay[order], np.concatenate(([0], np.cumsum(counts)[:-1]))
         out: dict[str, float] = {}
-        for code, start, count in zip(
-            codes.tolist(), starts.tolist(), counts.tolist(), strict=True
-        ):
-            if count >= MIN_SAMPLE:
-                out[code] = float(np.median(pay[start : start + count]))
+        for code in occupations:
+            group = self.groups.get(code)
+            if group is None or group[0].size < MIN_SAMPLE:
+                continue
+            enterprises, pay = group
+            if excluding is not None:
+                pay = pay[enterprises != excluding]
+            if pay.size >= MIN_SAMPLE:
+                out[code] = float(np.median(pay))
         return out
 
+    def replacing(self, enterprise_id: int, employees: list[dict[str, Any]]) -> PaySample:
+        """This sample with the enterprise's rows replaced by ``employees`` (bounded)."""
+        kept: dict[str, Group] = {}
+        size = 0
+        for code, (enterprises, pay) in self.groups.items():
+            keep = enterprises != enterprise_id
+            if keep.any():
+                kept[code] = (enterprises[keep], pay[keep])
+                size += int(keep.sum())
+        new: dict[str, list[float]] = {}
+        for row in employees[: max(MAX_ROWS - size, 0)]:
+            new.setdefault(row["occupation"], []).append(
+                float(row["annual_pay"]) / int(row["months_worked"])
+            )
+        for code, values in new.items():
+            ids = np.full(len(values), enterprise_id, np.int64)
+            monthly = np.array(values, np.float64)
+            old = kept.get(code)
+            kept[code] = (
+                (np.concatenate((old[0], ids)), np.concatenate((old[1], monthly)))
+                if old
+                else (ids, monthly)
+            )
+            size += len(values)
+        return PaySample(kept, size)
 
-def _rows(employees: list[dict[str, Any]]) -> tuple[list[str], list[float]]:
-    occupations: list[str] = []
-    monthly: list[float] = []
-    for row in employees:
-        occupations.append(row["occupation"])
-        monthly.append(float(row["annual_pay"]) / int(row["months_worked"]))
-    return occupations, monthly
+
+EMPTY = PaySample({}, 0)
 
 
-EMPTY = PaySample(np.array([], dtype=np.str_), np.array([], np.int64), np.array([], np.float64))
+def from_rows(rows: list[tuple[str, int, float]]) -> PaySample:
+    """A sample from (occupation, enterprise id, monthly pay) rows."""
+    grouped: dict[str, tuple[list[int], list[float]]] = {}
+    for occupation, enterprise, monthly in rows:
+        ids, pay = grouped.setdefault(occupation, ([], []))
+        ids.append(enterprise)
+        pay.append(monthly)
+    return PaySample(
+        {
+            code: (np.array(ids, np.int64), np.array(pay, np.float64))
+            for code, (ids, pay) in grouped.items()
+        },
+        len(rows),
+    )
 
 
 async def read_sample(db: Database, campaign_id: int) -> PaySample:
@@ -81,15 +108,8 @@ async def read_sample(db: Database, campaign_id: int) -> PaySample:
             .where(WageRow.campaign_id == campaign_id)
             .limit(MAX_ROWS)
         )
-        rows = result.all()
-    if not rows:
-        return EMPTY
-    occupations, enterprises, monthly = zip(*rows, strict=True)
-    return PaySample(
-        np.array(occupations, dtype=np.str_),
-        np.array(enterprises, dtype=np.int64),
-        np.array(monthly, dtype=np.float64),
-    )
+        rows = [(occupation, enterprise, monthly) for occupation, enterprise, monthly in result]
+    return from_rows(rows)
 
 
 class PaySampleCache:
@@ -124,16 +144,4 @@ class PaySampleCache:
         if hit is None:
             return
         expires, sample = hit
-        keep = sample.enterprises != enterprise_id
-        room = max(MAX_ROWS - int(keep.sum()), 0)
-        occupations, monthly = _rows(employees[:room])
-        self._samples[campaign_id] = (
-            expires,
-            PaySample(
-                np.concatenate((sample.occupations[keep], np.array(occupations, dtype=np.str_))),
-                np.concatenate(
-                    (sample.enterprises[keep], np.full(len(monthly), enterprise_id, np.int64))
-                ),
-                np.concatenate((sample.monthly[keep], np.array(monthly, dtype=np.float64))),
-            ),
-        )
+        self._samples[campaign_id] = (expires, sample.replacing(enterprise_id, employees))

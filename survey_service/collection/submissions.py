@@ -207,7 +207,7 @@ async def create_submission(
         if not same:
             raise conflict("A submission with this id exists with other data.")
         uscc = await _uscc(session, existing.enterprise_id)
-        return Stored(submission_out(existing, uscc), created=False)
+        return Stored(submission_out(existing, uscc, with_data=False), created=False)
     require_open(campaign)
     check_document(ctx.validator, ctx.version.schema, data, status)
     uscc = await _uscc(session, principal.enterprise_id)
@@ -252,7 +252,7 @@ async def create_submission(
     )
     await session.flush()
     warnings = await sync_wage_rows(session, row, campaign, ctx, new=True)
-    return Stored(submission_out(row, uscc, warnings=warnings), created=True)
+    return Stored(submission_out(row, uscc, with_data=False, warnings=warnings), created=True)
 
 
 async def visible_submission(
@@ -315,7 +315,7 @@ async def amend_submission(
     row.review_state = "pending"
     await session.flush()
     warnings = await sync_wage_rows(session, row, campaign, ctx, new=False)
-    return submission_out(row, uscc, warnings=warnings)
+    return submission_out(row, uscc, with_data=False, warnings=warnings)
 
 
 async def review_submission(

@@ -7,24 +7,14 @@ import random
 import statistics
 from typing import Any
 
-import numpy as np
-
 from survey_service.collection.pay_sample import (
     EMPTY,
     MAX_ROWS,
     MIN_SAMPLE,
     PaySample,
     PaySampleCache,
+    from_rows,
 )
-
-
-def sample(rows: list[tuple[str, int, float]]) -> PaySample:
-    occupations, enterprises, monthly = zip(*rows, strict=True)
-    return PaySample(
-        np.array(occupations, dtype=np.str_),
-        np.array(enterprises, dtype=np.int64),
-        np.array(monthly, dtype=np.float64),
-    )
 
 
 def test_medians_leave_out_the_enterprise_and_thin_occupations() -> None:
@@ -33,7 +23,7 @@ def test_medians_leave_out_the_enterprise_and_thin_occupations() -> None:
         (rng.choice(["2-02", "6-16", "4-03"]), rng.randint(1, 6), rng.uniform(2000, 20000))
         for _ in range(500)
     ] + [("1-06", 1, 9000.0)] * (MIN_SAMPLE - 1)
-    got = sample(rows).medians({"2-02", "6-16", "1-06", "9-99"}, excluding=3)
+    got = from_rows(rows).medians({"2-02", "6-16", "1-06", "9-99"}, excluding=3)
     for code in ("2-02", "6-16"):
         expected = statistics.median(m for o, e, m in rows if o == code and e != 3)
         assert got[code] == expected
@@ -44,7 +34,7 @@ def test_medians_leave_out_the_enterprise_and_thin_occupations() -> None:
 
 def test_nothing_to_compare_with_gives_no_medians() -> None:
     assert EMPTY.medians({"2-02"}, excluding=None) == {}
-    only_own = sample([("2-02", 5, 3000.0)] * 20)
+    only_own = from_rows([("2-02", 5, 3000.0)] * 20)
     assert only_own.medians({"2-02"}, excluding=5) == {}
     assert only_own.medians({"2-02"}, excluding=None) == {"2-02": 3000.0}
 
@@ -60,7 +50,7 @@ class FakeDB:
 async def test_cache_reads_once_per_ttl_and_takes_committed_rows(monkeypatch: Any) -> None:
     import survey_service.collection.pay_sample as module
 
-    db = FakeDB(sample([("2-02", 1, 1000.0)] * 12))
+    db = FakeDB(from_rows([("2-02", 1, 1000.0)] * 12))
 
     async def read(database: FakeDB, campaign_id: int) -> PaySample:
         database.reads += 1
@@ -82,7 +72,8 @@ async def test_cache_reads_once_per_ttl_and_takes_committed_rows(monkeypatch: An
 
     # An amendment replaces the enterprise's rows rather than adding to them.
     cache.replace(1, 2, employees[:1])
-    assert int(((await cache.get(db, 1)).enterprises == 2).sum()) == 1  # type: ignore[arg-type]
+    ids, _ = (await cache.get(db, 1)).groups["2-02"]  # type: ignore[arg-type]
+    assert int((ids == 2).sum()) == 1
 
     now[0] = 31.0
     await cache.get(db, 1)  # type: ignore[arg-type]
@@ -91,9 +82,10 @@ async def test_cache_reads_once_per_ttl_and_takes_committed_rows(monkeypatch: An
 
 def test_replace_keeps_the_sample_bounded() -> None:
     cache = PaySampleCache(30)
-    full = sample([("2-02", 1, 1000.0)] * MAX_ROWS)
+    full = from_rows([("2-02", 1, 1000.0)] * MAX_ROWS)
     cache._samples[1] = (float("inf"), full)
     cache.replace(1, 2, [{"occupation": "2-02", "annual_pay": 1, "months_worked": 1}] * 50)
-    assert cache._samples[1][1].monthly.size == MAX_ROWS
+    assert cache._samples[1][1].size == MAX_ROWS
+    assert cache._samples[1][1].groups["2-02"][1].size == MAX_ROWS
     cache.replace(9, 2, [{"occupation": "2-02", "annual_pay": 1, "months_worked": 1}])
     assert 9 not in cache._samples  # nothing cached for that campaign: nothing to amend
