@@ -187,6 +187,7 @@ async def create_submission(
     submission_id: str | None,
     data: dict[str, Any],
     status: str,
+    checked: bool = False,
 ) -> Stored:
     sid = parse_submission_id(submission_id)
     digest = data_hash(data)
@@ -209,7 +210,8 @@ async def create_submission(
         uscc = await _uscc(session, existing.enterprise_id)
         return Stored(submission_out(existing, uscc, with_data=False), created=False)
     require_open(campaign)
-    check_document(ctx.validator, ctx.version.schema, data, status)
+    if not checked:  # an upload's document was validated as a whole already
+        check_document(ctx.validator, ctx.version.schema, data, status)
     uscc = await _uscc(session, principal.enterprise_id)
     check_enterprise(data, uscc)
     other = await session.scalar(
@@ -282,11 +284,13 @@ async def amend_submission(
     *,
     data: dict[str, Any],
     status: str,
+    checked: bool = False,
 ) -> SubmissionOut:
     if row.status == "submitted" and status == "draft":
         raise conflict("A submitted survey cannot go back to draft; amend it as submitted.")
     require_open(campaign)
-    check_document(ctx.validator, ctx.version.schema, data, status)
+    if not checked:  # an upload's document was validated as a whole already
+        check_document(ctx.validator, ctx.version.schema, data, status)
     uscc = await _uscc(session, row.enterprise_id)
     check_enterprise(data, uscc)
     now = utcnow()

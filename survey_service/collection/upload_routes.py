@@ -70,6 +70,8 @@ class SalaryUploadController(Controller):
             return Response(body | {"submission_id": None}, status_code=422)
         if not check.accepted:
             return Response(body | {"submission_id": None}, status_code=422)
+        # Checked as it stands unless rows were left out (a partial upload).
+        whole = not check.rejected_rows
         document["employees"] = check.accepted
         async with db.transaction() as session:
             campaign, version, form = await campaigns.load_campaign(session, campaign_id)
@@ -82,13 +84,13 @@ class SalaryUploadController(Controller):
             if existing is None:
                 stored = await submissions.create_submission(
                     session, principal, campaign, ctx, submission_id=None, data=document,
-                    status="submitted",
+                    status="submitted", checked=whole,
                 )  # fmt: skip
                 out = stored.submission
             else:
                 out = await submissions.amend_submission(
                     session, principal, existing, campaign, ctx, data=document,
-                    status="submitted",
+                    status="submitted", checked=whole,
                 )  # fmt: skip
             audit(
                 session, principal, "submission.upload", f"submission:{out.id}",
