@@ -149,9 +149,21 @@ class ValidatorCache:
         return validator
 
 
+# Schemas are long-lived (held by the form caches): the answer is kept per schema object.
+# Encoding a poll's schema to look for the keys was a tenth of each poll answer's time.
+_DATE_LIMITS: dict[int, tuple[dict[str, Any], bool]] = {}
+
+
 def _has_date_limits(schema: dict[str, Any]) -> bool:
+    hit = _DATE_LIMITS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
     encoded = msgspec.json.encode(schema)
-    return b'"x-min-date"' in encoded or b'"x-max-date"' in encoded
+    found = b'"x-min-date"' in encoded or b'"x-max-date"' in encoded
+    if len(_DATE_LIMITS) >= 256:
+        _DATE_LIMITS.clear()
+    _DATE_LIMITS[id(schema)] = (schema, found)
+    return found
 
 
 def validate_document(
