@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -283,3 +284,28 @@ class PollResponse(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     day: Mapped[date]
     data: Mapped[dict[str, Any]]
+
+
+class Report(Base):
+    """A PDF report: asked for, rendered by a worker, kept. ``params_key`` and
+    ``data_version`` let the same request on unchanged data return the stored PDF."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_params_key_data_version", "params_key", "data_version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # wage-benchmark | enterprise | participation
+    params: Mapped[dict[str, Any]]
+    params_key: Mapped[str] = mapped_column(String(64))
+    data_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # queued | rendering | done | failed
+    reason: Mapped[str | None] = mapped_column(Text)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    size: Mapped[int | None] = mapped_column(Integer)
+    seconds: Mapped[float | None]
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("access_tokens.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

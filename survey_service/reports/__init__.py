@@ -1,0 +1,1 @@
+"""PDF reports: the wage guide, an enterprise's own report and the participation circular."""

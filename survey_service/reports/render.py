@@ -1,0 +1,130 @@
+"""HTML (Jinja templates in ``reports/``) to PDF (WeasyPrint), section by section.
+
+WeasyPrint lays out about two pages a second here, on one core. A report is cut into
+sections (the cover and method, each block of the wage tables, the charts, ...) that are
+rendered in parallel by a pool of processes and joined with pypdf. The running header and
+the page numbers ("第 3 页 共 41 页") cannot be known inside a section, so they are set
+afterwards: one light overlay document with a header and footer per page, rendered once
+the page count is known and stamped onto the joined pages.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import weasyprint
+from pypdf import PdfReader, PdfWriter
+
+from survey_service.settings import PROJECT_ROOT
+
+TEMPLATES = PROJECT_ROOT / "reports"
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One part of a report: its running title and its HTML."""
+
+    title: str
+    html: str
+
+
+def _money(value: Any) -> str:
+    return "" if value is None else f"{float(value):,.0f}"
+
+
+def _pct(value: Any, digits: int = 1) -> str:
+    return "" if value is None else f"{float(value) * 100:.{digits}f}%"
+
+
+def _signed_pct(value: Any) -> str:
+    return "" if value is None else f"{float(value) * 100:+.1f}%"
+
+
+def environment(directory: Path = TEMPLATES) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        autoescape=True,  # every figure and name is text, a form title with <script> too
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=_money, pct=_pct, signed_pct=_signed_pct)
+    return env
+
+
+def render_section(html: str, base_url: str) -> bytes:
+    """One section to PDF (runs in a worker process)."""
+    pdf: bytes = weasyprint.HTML(string=html, base_url=base_url).write_pdf()
+    return pdf
+
+
+def _overlay(env: jinja2.Environment, title: str, running: Sequence[str | None]) -> bytes:
+    html = env.get_template("overlay.html").render(title=title, pages=running)
+    return render_section(html, str(TEMPLATES))
+
+
+def compose(
+    env: jinja2.Environment,
+    title: str,
+    parts: Sequence[tuple[Section, bytes]],
+    *,
+    subject: str = "",
+    numbered_from: int = 2,
+) -> bytes:
+    """Join the sections' PDFs and stamp the running header and page numbers on every page
+    from ``numbered_from`` (the cover carries none)."""
+    writer = PdfWriter()
+    running: list[str | None] = []
+    for section, pdf in parts:
+        reader = PdfReader(io.BytesIO(pdf))
+        for page in reader.pages:
+            writer.add_page(page)
+            running.append(section.title if len(running) + 1 >= numbered_from else None)
+    overlay = PdfReader(io.BytesIO(_overlay(env, title, running)))
+    for page, stamp, label in zip(writer.pages, overlay.pages, running, strict=True):
+        if label is not None:
+            page.merge_page(stamp)
+    writer.add_metadata(
+        {
+            "/Title": title,
+            "/Subject": subject,
+            "/Creator": "survey_service",
+            "/CreationDate": datetime.now().strftime("D:%Y%m%d%H%M%S"),
+        }
+    )
+    writer.compress_identical_objects()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_sections(sections: Sequence[Section], executor: Executor | None) -> list[bytes]:
+    """Every section's PDF, in parallel when an executor is given."""
+    base = str(TEMPLATES)
+    if executor is None:
+        return [render_section(s.html, base) for s in sections]
+    futures = [executor.submit(render_section, s.html, base) for s in sections]
+    return [f.result() for f in futures]
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for rendering, started by ``spawn``: a server process holds
+    threads (the database driver's) that a fork must not copy."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_warm,
+    )
+
+
+def _warm() -> None:
+    # Load WeasyPrint's fonts and styles once per worker, not in the first section.
+    weasyprint.HTML(string="<p>预热</p>").write_pdf()
