@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.districts import city_districts, competition_ranks, district_name
+from survey_service.analytics.form_order import reorder
 from survey_service.db.models import Campaign, Enterprise, FormVersion, Submission
 from survey_service.structs import Out
 
@@ -82,12 +83,16 @@ class AssessmentRules(msgspec.Struct, kw_only=True):
     max_score: float | None = None
 
 
-def parse_rules(rules: Mapping[str, Any]) -> AssessmentRules:
-    """The rules checked; grades come back best first."""
+def parse_rules(rules: Mapping[str, Any], ui: Mapping[str, Any]) -> AssessmentRules:
+    """The rules checked; grades come back best first, duties and vetoes in the order the
+    form (``ui``) shows them."""
     try:
         parsed = msgspec.convert(rules, AssessmentRules)
     except msgspec.ValidationError as exc:
         raise RulesProblem(f"the form's rules cannot score assessments: {exc}") from None
+    parsed.duties = reorder(parsed.duties, ui.get("order") or [])
+    vetoes_section = (ui.get("fields") or {}).get("/vetoes") or {}
+    parsed.vetoes = reorder(parsed.vetoes, vetoes_section.get("order") or [])
     if not parsed.grades:
         raise RulesProblem("the form's rules name no grades")
     parsed.grades.sort(key=lambda g: -g.min_score)
@@ -301,7 +306,7 @@ async def campaign_assessments(
 ) -> AssessmentsOut:
     """The campaign's assessments; ``enterprise_id`` limits them to one enterprise (its own
     view: no district figures)."""
-    rules = parse_rules(version.rules)
+    rules = parse_rules(version.rules, version.ui)
     query = (
         select(Submission, Enterprise)
         .join(Enterprise, Submission.enterprise_id == Enterprise.id)

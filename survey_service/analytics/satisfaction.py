@@ -216,7 +216,9 @@ def _dimensions(
                 raise RulesProblem(f"rules.dimensions.{key} names no Likert question {unknown}")
             title = {lang: str(spec[lang]) for lang in ("zh", "en") if spec.get(lang)}
             found.append(Dimension(str(key), title, items))
-        return tuple(found)
+        # In the order of their first question (the rules' object order is not kept).
+        first = {key: i for i, key in enumerate(likert)}
+        return tuple(sorted(found, key=lambda d: min((first[i] for i in d.items), default=0)))
     for group in ui.get("groups") or []:
         items = tuple(f.lstrip("/") for f in group.get("fields") or [] if f.lstrip("/") in likert)
         if items:
