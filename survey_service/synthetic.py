@@ -8,7 +8,8 @@
   ``self_assessment`` write their documents (the demo).
 
 Everything comes from the ``random.Random`` passed in, so a fixed seed gives the same
-documents byte for byte.
+documents byte for byte; a form's questions and items are visited in sorted key order, so
+the documents do not depend on the key order the database gave the form back in.
 
 Pay is log-normal around an occupation-level median (major-group level x a middle-group
 factor x a management-level factor), prorated by months worked and kept between the
@@ -580,7 +581,9 @@ def poll_answer(rng: random.Random, schema: dict[str, Any], climate: float) -> d
     mood = rng.gauss(0.0, 0.5)
     required = set(schema.get("required", ()))
     answer: dict[str, Any] = {}
-    for name, prop in schema.get("properties", {}).items():
+    properties = schema.get("properties", {})
+    for name in sorted(properties):  # not the form's order: JSONB does not keep it
+        prop = properties[name]
         if prop.get("type") == "integer" and name in required:
             low, high = int(prop["minimum"]), int(prop["maximum"])
             bias = DUTY_BIAS.get(str(prop.get("x-dimension")), 0.0)
@@ -618,10 +621,11 @@ def self_assessment(
         "contact": {"name": _person_name(rng), "phone": _phone(rng)},
         "assessment_year": year,
     }
-    for duty, duty_rules in rules["duties"].items():
+    for duty in sorted(rules["duties"]):
         section: dict[str, Any] = {}
-        for item, item_rules in duty_rules["items"].items():
-            score = item_rules["score"]
+        items = rules["duties"][duty]["items"]
+        for item in sorted(items):
+            score = items[item]["score"]
             value: Any
             if score == "boolean":
                 value = _chance(rng, good)
@@ -630,14 +634,14 @@ def self_assessment(
                 level = rng.gauss(zero + (full - zero) * (good + 0.08), 6.0)
                 value = round(min(100.0, max(0.0, level)), 1)
             else:
-                options = sorted(score["points"], key=lambda o: -score["points"][o])
+                options = sorted(score["points"], key=lambda o: (-score["points"][o], o))
                 value = options[0] if _chance(rng, good) else rng.choice(options[1:])
             section[item] = {"answer": value}
             if rng.random() < 0.6:
                 section[item]["evidence"] = rng.choice(EVIDENCE)
         document[duty] = section
     vetoes: dict[str, Any] = {}
-    for veto in rules.get("vetoes", {}):
+    for veto in sorted(rules.get("vetoes", {})):
         vetoes[veto] = _chance(rng, 0.012 - 0.008 * firm.climate)
         if vetoes[veto]:
             vetoes[f"{veto}_details"] = VETO_DETAILS

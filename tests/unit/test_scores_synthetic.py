@@ -80,3 +80,27 @@ def test_the_benches_use_the_one_generator() -> None:
     assert bench.data.salary_document is synthetic.salary_document
     assert bench.data.make_rng is synthetic.make_rng
     assert set(bench.data.__all__) <= set(dir(synthetic))
+
+
+def _reversed_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _reversed_keys(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reversed_keys(v) for v in value]
+    return value
+
+
+def test_documents_do_not_depend_on_the_key_order_the_form_comes_back_in() -> None:
+    # PostgreSQL's JSONB gives a form's objects back in an order of its own.
+    poll, assessment = _form("worker-satisfaction"), _form("enterprise-self-assessment")
+    firm = synthetic.city(synthetic.make_rng(8), 1)[0]
+    outputs = []
+    for poll_schema, rules in (
+        (poll["schema"], assessment["rules"]),
+        (_reversed_keys(poll["schema"]), _reversed_keys(assessment["rules"])),
+    ):
+        rng = synthetic.make_rng(8)
+        answers = [synthetic.poll_answer(rng, poll_schema, firm.climate) for _ in range(20)]
+        document = synthetic.self_assessment(rng, firm, rules, year=2023)
+        outputs.append(msgspec.json.encode([answers, document], order="sorted"))
+    assert outputs[0] == outputs[1]
