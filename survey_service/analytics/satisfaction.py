@@ -149,7 +149,7 @@ def poll_shape(
         scale = _scale(prop)
         if key != recommend_key and scale and ("x-likert" in prop or widget(key) == "likert"):
             likert[key] = Question(key, _title(prop, fields.get(f"/{key}")), *scale)
-    dimensions = _dimensions(rules, ui, properties, likert)
+    dimensions = _dimensions(rules, ui, likert)
     member = {item: d.key for d in dimensions for item in d.items}
     questions = tuple(
         Question(q.key, q.title, q.low, q.high, member.get(q.key)) for q in likert.values()
@@ -159,7 +159,7 @@ def poll_shape(
         prop = properties.get(recommend_key)
         scale = _scale(prop) if isinstance(prop, dict) else None
         if prop is None or scale is None:
-            raise RulesProblem(f"the would-recommend question {recommend_key!r} has no 0-10 scale")
+            raise RulesProblem(f"the would-recommend question {recommend_key!r} has no scale")
         recommend = Question(recommend_key, _title(prop, fields.get(f"/{recommend_key}")), *scale)
     comments = tuple(
         k
@@ -193,17 +193,14 @@ def poll_shape(
         else (low, math.ceil(middle) - 1),
         promoters=_band(recommend_rules.get("promoters", list(NPS_PROMOTERS)), "promoters"),
         detractors=_band(recommend_rules.get("detractors", list(NPS_DETRACTORS)), "detractors"),
-        # A group large enough for comments is large enough for figures.
         min_group=min_group,
+        # Comments never show where the figures would not.
         min_group_comments=max(min_comments, min_group),
     )
 
 
 def _dimensions(
-    rules: Mapping[str, Any],
-    ui: Mapping[str, Any],
-    properties: Mapping[str, Any],
-    likert: Mapping[str, Question],
+    rules: Mapping[str, Any], ui: Mapping[str, Any], likert: Mapping[str, Question]
 ) -> tuple[Dimension, ...]:
     """The duties: ``rules.dimensions`` when the form has them, else its UI screens."""
     declared = rules.get("dimensions")
