@@ -8,7 +8,7 @@ ifeq ($(UV),)
 UV := $(HOME)/.local/bin/uv
 endif
 
-.PHONY: help venv run migrate test test-unit lint format bench clean system-deps
+.PHONY: help venv run migrate demo test test-unit lint format bench clean system-deps
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ run: venv ## migrate, load the shipped forms and serve on 127.0.0.1:8000
 
 migrate: venv ## apply the database migrations
 	$(PY) -m survey_service migrate
+
+demo: venv ## fill an empty database with a synthetic city (ARGS="--enterprises 50 --seed 7")
+	$(PY) -m survey_service demo $(ARGS)
 
 test: venv ## the whole suite, on SQLite and PostgreSQL
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -1,4 +1,4 @@
-"""The command line: ``python -m survey_service serve|migrate|load-forms|token``."""
+"""The command line: ``python -m survey_service serve|migrate|load-forms|token|demo``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import asyncio
 import logging
 import sys
 
+from survey_service import demo
 from survey_service.auth import issue_token
 from survey_service.db.engine import open_database
 from survey_service.db.migrate import upgrade
 from survey_service.forms.registry import load_shipped_forms
 from survey_service.settings import Settings
+from survey_service.synthetic import SEED
 from survey_service.tokens import ensure_admin_token
 
 
@@ -53,6 +55,34 @@ async def _token(settings: Settings, role: str, label: str) -> None:
         await db.dispose()
 
 
+async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    await prepare(settings)
+    db = open_database(settings.database_url)
+    try:
+        summary = await demo.fill_demo(
+            db, enterprises_count=args.enterprises, seed=args.seed, year=args.year, force=args.force
+        )
+    except demo.DemoRefused as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    print(
+        f"demo city filled in {summary.seconds:.1f} s (seed {summary.seed}): "
+        f"{summary.enterprises} enterprises, {summary.worker_rows:,} worker rows"
+    )
+    ids = {c.form_key: c.id for c in reversed(summary.campaigns)}
+    print(
+        "Serve it (make run) and ask, with the admin token in "
+        f"{settings.var_dir / 'admin-token'}:\n"
+        f"  /api/v1/participation?year={summary.year}\n"
+        f"  /api/v1/campaigns/{ids['worker-satisfaction']}/satisfaction?by=district\n"
+        f"  /api/v1/campaigns/{ids['enterprise-self-assessment']}/assessments\n"
+        f"  /api/v1/campaigns/{ids['salary-survey']}/progress"
+    )
+    return 0
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -77,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     token = commands.add_parser("token", help="create an admin or analyst token")
     token.add_argument("--role", choices=["admin", "analyst"], required=True)
     token.add_argument("--label", required=True)
+    filler = commands.add_parser(
+        "demo", help="fill an empty database with a synthetic city (refuses a filled one)"
+    )
+    filler.add_argument("--enterprises", type=int, default=demo.DEFAULT_ENTERPRISES)
+    filler.add_argument("--seed", type=int, default=SEED, help="the same seed, the same city")
+    filler.add_argument("--year", type=int, default=demo.DEFAULT_YEAR, help="this year's campaigns")
+    filler.add_argument(
+        "--force", action="store_true", help="add the demo even if the database holds data"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
@@ -88,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_load_forms(settings))
     elif args.command == "token":
         asyncio.run(_token(settings, args.role, args.label))
+    elif args.command == "demo":
+        return asyncio.run(_demo(settings, args))
     return 0
 
 

@@ -15,6 +15,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy import text
 
 from survey_service import __version__
+from survey_service.analytics.score_routes import ScoreController
 from survey_service.collection.pay_sample import PaySampleCache
 from survey_service.collection.poll_routes import (
     PollController,
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollPageController,
             SalaryUploadController,
             TemplateController,
+            ScoreController,
         ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],

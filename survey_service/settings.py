@@ -26,6 +26,8 @@ class Settings:
     # How long a process trusts its cached "current published version" of a form before
     # asking the database again; other processes see a new publication within this time.
     form_cache_seconds: float = 1.0
+    # The participation targets (JSON); None: the shipped reference/data one.
+    participation_targets: Path | None = None
     debug: bool = False
 
     @property
@@ -51,6 +53,11 @@ class Settings:
             max_body_bytes=int(env.get("SURVEY_MAX_BODY_BYTES", defaults.max_body_bytes)),
             form_cache_seconds=float(
                 env.get("SURVEY_FORM_CACHE_SECONDS", defaults.form_cache_seconds)
+            ),
+            participation_targets=(
+                Path(env["SURVEY_PARTICIPATION_TARGETS"])
+                if env.get("SURVEY_PARTICIPATION_TARGETS")
+                else None
             ),
             debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
         )

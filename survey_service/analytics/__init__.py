@@ -1,0 +1,1 @@
+"""Analytics over collected data."""

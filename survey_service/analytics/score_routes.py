@@ -1,0 +1,123 @@
+"""HTTP routes of the scores: worker satisfaction, self-assessments and participation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.params import FromPath, FromQuery, QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.analytics import assessments, participation, satisfaction
+from survey_service.auth import Principal, require
+from survey_service.db.models import Campaign, Form, FormVersion
+from survey_service.deps import DB
+from survey_service.errors import not_found, problem
+from survey_service.settings import Settings
+
+Year = Annotated[int, QueryParameter(ge=2000, le=2100, description="the campaigns' year")]
+
+
+async def _campaign(session: AsyncSession, campaign_id: int) -> tuple[Campaign, FormVersion, Form]:
+    row = (
+        await session.execute(
+            select(Campaign, FormVersion, Form)
+            .join(FormVersion, Campaign.form_version_id == FormVersion.id)
+            .join(Form, FormVersion.form_id == Form.id)
+            .where(Campaign.id == campaign_id)
+        )
+    ).first()
+    if row is None:
+        raise not_found(f"Campaign {campaign_id}")
+    return row[0], row[1], row[2]
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+def _wrong_form(form: Form, wanted: str, what: str) -> None:
+    if form.kind != wanted:
+        raise problem(
+            422, f"{what} come from {wanted} campaigns; this one's form is a {form.kind}."
+        )
+
+
+class ScoreController(Controller):
+    path = "/api/v1"
+    tags = ["analytics"]
+
+    @get("/campaigns/{campaign_id:int}/satisfaction", guards=[require("admin", "analyst")])
+    async def get_satisfaction(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign_id: FromPath[int],
+        by: FromQuery[satisfaction.GroupBy | None] = None,
+        comments: FromQuery[bool] = True,
+    ) -> satisfaction.SatisfactionOut:
+        """Per question and per duty: mean, favourable / neutral / unfavourable shares and
+        distribution; the would-recommend score. Overall, and with `by` per enterprise
+        (admins only), district or industry (GB/T 4754 division). A group with fewer
+        answers than the anonymity threshold shows its count only; comments need more
+        (sorted by text; `comments=false` leaves them out)."""
+        if by == "enterprise" and _principal(request).role != "admin":
+            raise problem(403, "Figures by enterprise are for admins; analysts see groups.")
+        async with db.read() as session:
+            campaign, version, form = await _campaign(session, campaign_id)
+            _wrong_form(form, "poll", "Satisfaction figures")
+            try:
+                return await satisfaction.campaign_satisfaction(
+                    session, campaign, version, by, with_comments=comments
+                )
+            except satisfaction.RulesProblem as exc:
+                raise problem(422, f"The poll cannot be scored: {exc}.") from None
+
+    @get(
+        "/campaigns/{campaign_id:int}/assessments",
+        guards=[require("admin", "analyst", "enterprise")],
+    )
+    async def get_assessments(
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: FromPath[int]
+    ) -> assessments.AssessmentsOut:
+        """Each enterprise's points per duty and in total, its veto items and grade (a veto
+        caps the grade whatever the score), scored by the rules of the campaign's form
+        version; per district the mean total and grade counts, ranked. Analysts get the
+        districts only; an enterprise's token its own row only."""
+        principal = _principal(request)
+        own = principal.role == "enterprise"
+        if own and principal.campaign_id != campaign_id:
+            raise not_found(f"Campaign {campaign_id}")
+        async with db.read() as session:
+            campaign, version, form = await _campaign(session, campaign_id)
+            _wrong_form(form, "self-assessment", "Assessments")
+            try:
+                return await assessments.campaign_assessments(
+                    session,
+                    campaign,
+                    version,
+                    enterprise_id=principal.enterprise_id if own else None,
+                    with_enterprises=principal.role == "admin",
+                )
+            except assessments.RulesProblem as exc:
+                raise problem(422, f"The assessments cannot be scored: {exc}.") from None
+
+    @get("/participation", guards=[require("admin", "analyst")])
+    async def get_participation(
+        self, request: Request[Any, Any, Any], db: DB, year: FromQuery[Year]
+    ) -> participation.ParticipationOut:
+        """Who took part in the year's campaigns, by district (ranked by participation rate)
+        and for the city, each rate beside its target; admins also get the enterprises
+        still missing."""
+        settings: Settings = request.app.state.settings
+        try:
+            targets = participation.load_targets(settings.participation_targets)
+        except (OSError, msgspec.DecodeError) as exc:
+            raise problem(500, f"The participation targets cannot be read: {exc}") from None
+        async with db.read() as session:
+            return await participation.year_participation(
+                session, year, targets, with_lists=_principal(request).role == "admin"
+            )

@@ -1,0 +1,147 @@
+"""What the score tests share: campaigns, invitations, submissions and self-assessment
+documents, all through HTTP."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.conftest import Service
+from tests.samples import enterprise, uscc
+
+DUTIES = ("contracts", "wages", "social_insurance", "safety", "democracy", "rights")
+VETOES = (
+    "wage_arrears",
+    "illegal_employment",
+    "serious_accident",
+    "child_labour",
+    "unpaid_social_insurance",
+)
+# Every item of the shipped self-assessment at its best answer.
+FULL_MARKS: dict[str, dict[str, Any]] = {
+    "contracts": {"signing_rate": 100, "signed_within_month": True, "employment_filed": True},
+    "wages": {
+        "average_wage_growth": "8_or_more",
+        "wage_negotiation": True,
+        "paid_on_time": True,
+        "minimum_wage_met": True,
+    },
+    "social_insurance": {"coverage_rate": 100, "full_contribution_base": True},
+    "safety": {"safety_training": True, "protective_equipment": True, "accidents": "none"},
+    "democracy": {"workers_congress": True, "open_affairs": True, "rules_consulted": True},
+    "rights": {
+        "overtime_paid": True,
+        "annual_leave_rate": 100,
+        "women_protection": "special_contract",
+        "hardship_support": True,
+    },
+}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def open_window() -> dict[str, str]:
+    now = datetime.now(UTC)
+    return {
+        "opens_at": (now - timedelta(days=1)).isoformat(),
+        "closes_at": (now + timedelta(days=30)).isoformat(),
+    }
+
+
+async def campaign(service: Service, form_key: str, *, year: int = 2023, **extra: Any) -> int:
+    response = await service.client.post(
+        "/api/v1/campaigns",
+        json={"form_key": form_key, "title": f"{year} {form_key}", "year": year}
+        | open_window()
+        | extra,
+        headers=service.admin,
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def register(service: Service, *items: dict[str, Any]) -> None:
+    response = await service.client.post(
+        "/api/v1/enterprises", json=list(items), headers=service.admin
+    )
+    assert response.status_code == 200, response.text
+
+
+async def invite(service: Service, campaign_id: int, numbers: list[int]) -> dict[int, str]:
+    response = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/invitations",
+        json={"enterprises": [uscc(n) for n in numbers]},
+        headers=service.admin,
+    )
+    assert response.status_code == 201, response.text
+    tokens = {i["uscc"]: i["token"] for i in response.json()}
+    return {n: tokens[uscc(n)] for n in numbers}
+
+
+async def submit(
+    service: Service, campaign_id: int, token: str, data: dict[str, Any], status: str = "submitted"
+) -> str:
+    response = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": data, "status": status},
+        headers=bearer(token),
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def assessment_document(
+    n: int,
+    changes: dict[str, dict[str, Any]] | None = None,
+    vetoes: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Enterprise ``n``'s self-assessment: full marks except ``changes`` (duty -> item ->
+    answer), with the veto items in ``vetoes`` answered yes."""
+    answers = copy.deepcopy(FULL_MARKS)
+    for duty, items in (changes or {}).items():
+        answers[duty].update(items)
+    document: dict[str, Any] = {
+        "enterprise": {"uscc": uscc(n), "name": enterprise(n)["name"]},
+        "contact": {"name": "王芳", "phone": "0919-1234567"},
+        "assessment_year": 2023,
+    }
+    for duty, items in answers.items():
+        document[duty] = {item: {"answer": answer} for item, answer in items.items()}
+    document["vetoes"] = {key: key in vetoes for key in VETOES}
+    for key in vetoes:
+        document["vetoes"][f"{key}_details"] = "已整改"
+    return document
+
+
+def expected_assessment(
+    rules: dict[str, Any], document: dict[str, Any]
+) -> tuple[dict[str, float], float, str, str]:
+    """Duty points, total, the grade the total reaches and the grade after the veto caps,
+    worked out here in plain Python from the rules and the document."""
+    duties: dict[str, float] = {}
+    for duty, duty_rules in rules["duties"].items():
+        earned = 0.0
+        for item, item_rules in duty_rules["items"].items():
+            answer = document[duty][item]["answer"]
+            score = item_rules["score"]
+            if score == "boolean":
+                earned += item_rules["points"] if answer is True else 0
+            elif score["type"] == "percent":
+                share = (answer - score["zero_at"]) / (score["full_at"] - score["zero_at"])
+                earned += item_rules["points"] * min(1.0, max(0.0, share))
+            else:
+                earned += score["points"][answer]
+        duties[duty] = round(earned, 2)
+    total = round(sum(duties.values()), 2)
+    grades = sorted(rules["grades"], key=lambda g: g["min_score"], reverse=True)
+    order = [g["grade"] for g in grades]
+    reached = next(g["grade"] for g in grades if total >= g["min_score"])
+    caps = [
+        order.index(veto["cap_grade"])
+        for key, veto in rules["vetoes"].items()
+        if document["vetoes"][key] is True
+    ]
+    return duties, total, reached, order[max([order.index(reached), *caps])]
