@@ -211,8 +211,9 @@ class DistrictAssessment(Out, kw_only=True):
     mean_total: float | None
     duty_means: dict[str, float]
     grades: dict[str, int]
-    vetoed: int
+    vetoed: int | None
     rank: int | None
+    counts_only: bool = False  # too few enterprises to show their figures to analysts
 
 
 class GradeInfo(Out, kw_only=True):
@@ -360,6 +361,9 @@ async def campaign_assessments(
         summaries, competition_ranks([s.mean_total for s in summaries]), strict=True
     ):
         summary.rank = rank
+    city = summarise(rules, None, rows)
+    if not with_enterprises:
+        protect(summaries, city, min_enterprises(campaign))
     summaries.sort(key=lambda s: (s.rank is None, s.rank, s.district))
     return AssessmentsOut(
         campaign_id=campaign.id,
@@ -367,5 +371,31 @@ async def campaign_assessments(
         rules=rules_out(rules),
         enterprises=rows if with_enterprises else None,
         districts=summaries,
-        city=summarise(rules, None, rows),
+        city=city,
     )
+
+
+DEFAULT_MIN_ENTERPRISES = 3  # the wage tables' default threshold (DOMAIN.md)
+
+
+def min_enterprises(campaign: Campaign) -> int:
+    raw = ((campaign.settings or {}).get("disclosure") or {}).get("min_enterprises")
+    return raw if isinstance(raw, int) and raw >= 1 else DEFAULT_MIN_ENTERPRISES
+
+
+def _counts_only(summary: DistrictAssessment) -> None:
+    summary.mean_total, summary.duty_means, summary.grades = None, {}, {}
+    summary.vetoed, summary.rank, summary.counts_only = None, None, True
+
+
+def protect(
+    districts: Sequence[DistrictAssessment], city: DistrictAssessment, threshold: int
+) -> None:
+    """For analysts: a district with fewer than ``threshold`` assessed enterprises shows
+    only its count, and then the city does too, or the city's figures minus the other
+    districts' would give the hidden district's (one enterprise's) back."""
+    hidden = [d for d in districts if 0 < d.enterprises < threshold]
+    for summary in hidden:
+        _counts_only(summary)
+    if hidden or 0 < city.enterprises < threshold:
+        _counts_only(city)

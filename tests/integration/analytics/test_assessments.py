@@ -226,3 +226,36 @@ async def test_assessments_of_a_campaign_that_is_no_self_assessment_are_refused(
     assert "self-assessment" in response.json()["detail"]
     missing = await service.client.get("/api/v1/campaigns/999/assessments", headers=service.admin)
     assert missing.status_code == 404
+
+
+async def test_analysts_never_see_a_small_districts_figures_nor_a_city_total_that_gives_them(
+    service: Service,
+) -> None:
+    # Three enterprises in Wangyi, one alone in Yintai: its figures would be its own.
+    await register(
+        service,
+        enterprise(1, "610202"),
+        enterprise(2, "610202"),
+        enterprise(3, "610202"),
+        enterprise(4, "610203"),
+    )
+    documents = {n: assessment_document(n) for n in (1, 2, 3)} | {
+        4: assessment_document(4, PARTIAL)
+    }
+    campaign_id, _, _ = await _assessed(service, documents)
+    analyst = bearer(await service.token("analyst", label="analyst"))
+    seen = await _get(service, campaign_id, analyst)
+    by_code = {d["district"]: d for d in seen["districts"]}
+    alone = by_code["610203"]
+    assert alone["enterprises"] == 1
+    assert alone["counts_only"] is True
+    assert (alone["mean_total"], alone["grades"], alone["duty_means"]) == (None, {}, {})
+    assert by_code["610202"]["mean_total"] is not None
+    assert seen["city"]["counts_only"] is True
+    assert seen["city"]["mean_total"] is None
+    # The admin sees everything.
+    full = await _get(service, campaign_id, service.admin)
+    assert {d["district"]: d["mean_total"] for d in full["districts"]}["610203"] == (
+        expected_assessment(RULES, assessment_document(4, PARTIAL))[1]
+    )
+    assert full["city"]["mean_total"] is not None
