@@ -1,17 +1,22 @@
-"""The command line: ``python -m survey_service serve|migrate|load-forms|token|demo``."""
+"""The command line: ``python -m survey_service serve|migrate|load-forms|token|demo|report``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from pathlib import Path
 
 from survey_service import demo
 from survey_service.auth import issue_token
 from survey_service.db.engine import open_database
 from survey_service.db.migrate import upgrade
 from survey_service.forms.registry import load_shipped_forms
+from survey_service.reports.jobs import build_pdf
+from survey_service.reports.kinds import KINDS, ReportError, report_params
+from survey_service.reports.render import process_pool
 from survey_service.settings import Settings
 from survey_service.synthetic import SEED
 from survey_service.tokens import ensure_admin_token
@@ -98,6 +103,30 @@ def serve(settings: Settings) -> None:
     )
 
 
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    raw = {"campaign_id": args.campaign, "enterprise": args.enterprise, "year": args.year,
+           "annex": args.annex}  # fmt: skip
+    try:
+        params = report_params(args.kind, {k: v for k, v in raw.items() if v is not None})
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    db = open_database(settings.database_url)
+    executor = process_pool(args.workers) if args.workers > 1 else None
+    try:
+        pdf, pages = await build_pdf(db, settings, args.kind, params, executor)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+        if executor is not None:
+            executor.shutdown()
+    args.output.write_bytes(pdf)
+    print(f"{args.output}: {pages} pages, {len(pdf):,} bytes")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="survey_service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     filler.add_argument(
         "--force", action="store_true", help="add the demo even if the database holds data"
     )
+    report = commands.add_parser("report", help="render a PDF report to a file")
+    report.add_argument("kind", choices=sorted(KINDS))
+    report.add_argument("--campaign", type=int, help="the campaign (wage-benchmark, enterprise)")
+    report.add_argument("--enterprise", help="the enterprise's credit code (enterprise)")
+    report.add_argument("--year", type=int, help="the year (participation)")
+    report.add_argument(
+        "--annex", action="store_true", help="list the enterprises still missing (participation)"
+    )
+    report.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    report.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
@@ -129,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_token(settings, args.role, args.label))
     elif args.command == "demo":
         return asyncio.run(_demo(settings, args))
+    elif args.command == "report":
+        return asyncio.run(_report(settings, args))
     return 0
 
 

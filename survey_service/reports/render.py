@@ -57,7 +57,13 @@ def environment(directory: Path = TEMPLATES) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(money=_money, pct=_pct, signed_pct=_signed_pct)
+    env.globals["flag"] = _flag
     return env
+
+
+def _flag(rate: float | None, target: float | None) -> str:
+    """The CSS class of a rate below its target."""
+    return "flag" if rate is not None and target is not None and rate < target else ""
 
 
 def render_section(html: str, base_url: str) -> bytes:

@@ -1,0 +1,263 @@
+"""Report jobs: asked for over HTTP (202 at once), rendered by a worker, stored as PDF.
+
+Two queues, one lifecycle. On the embedded default (SQLite, one server process) an asyncio
+task in the process takes report ids from an in-memory queue; reports still ``queued`` or
+``rendering`` at start-up (the process stopped) are queued again. On PostgreSQL the ids go
+through procrastinate, whose workers run in every server process and share its job table,
+so several processes share the rendering and a job survives its process.
+
+Either way the work is ``run_report``: gather the figures (the analytics functions, on
+the event loop), cut the report into sections, render the sections in a process pool
+(WeasyPrint holds the GIL for seconds), join them and store the PDF with its page count.
+A failure stores ``failed`` and a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import logging
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import msgspec
+from pypdf import PdfReader
+from sqlalchemy import func, select, update
+
+from survey_service.db.engine import Database
+from survey_service.db.models import (
+    Campaign,
+    Enterprise,
+    PollResponse,
+    Report,
+    Review,
+    Submission,
+    utcnow,
+)
+from survey_service.reports import kinds
+from survey_service.reports.render import TEMPLATES, compose, environment, render_section
+from survey_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def params_key(kind: str, params: dict[str, Any]) -> str:
+    return hashlib.sha256(msgspec.json.encode([kind, params], order="sorted")).hexdigest()
+
+
+def _templates_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(TEMPLATES.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(TEMPLATES).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+async def data_version(db: Database) -> str:
+    """A fingerprint of everything a report is made of: the collected data (submissions,
+    reviews, poll answers), the registry, the campaigns and the templates. Any change gives
+    another version, and then a new PDF; none, and the stored one is returned."""
+    async with db.read() as session:
+        parts: list[Any] = []
+        for table, stamp in (
+            (Submission, Submission.updated_at),
+            (Enterprise, Enterprise.updated_at),
+            (Review, Review.at),
+        ):
+            row = (
+                await session.execute(select(func.count(), func.max(stamp)).select_from(table))
+            ).one()
+            parts.append([row[0], row[1].isoformat() if row[1] else None])
+        parts.append(await session.scalar(select(func.count()).select_from(PollResponse)))
+        campaigns = await session.execute(
+            select(Campaign.id, Campaign.settings, Campaign.requires_review).order_by(Campaign.id)
+        )
+        parts.append([[c.id, c.settings, c.requires_review] for c in campaigns])
+    parts.append(_templates_digest())
+    return hashlib.sha256(msgspec.json.encode(parts, order="sorted")).hexdigest()
+
+
+async def run_report(
+    db: Database, settings: Settings, report_id: str, executor: Executor | None
+) -> None:
+    """Render one report and store the outcome (``done`` with the PDF, or ``failed``)."""
+    async with db.transaction() as session:
+        claimed = await session.execute(
+            update(Report)
+            .where(Report.id == report_id, Report.status.in_(("queued", "rendering")))
+            .values(status="rendering", started_at=utcnow())
+        )
+        report = await session.get(Report, report_id)
+    if claimed.rowcount != 1 or report is None:  # type: ignore[attr-defined]
+        return
+    started = time.perf_counter()
+    try:
+        pdf, pages = await build_pdf(db, settings, report.kind, report.params, executor)
+    except kinds.ReportError as exc:
+        await _finish(db, report_id, status="failed", reason=str(exc))
+        return
+    except Exception as exc:
+        log.exception("report %s failed", report_id)
+        await _finish(
+            db, report_id, status="failed", reason=f"rendering failed: {type(exc).__name__}"
+        )
+        return
+    await _finish(
+        db, report_id, status="done", pdf=pdf, pages=pages, size=len(pdf),
+        seconds=time.perf_counter() - started,
+    )  # fmt: skip
+
+
+async def _finish(db: Database, report_id: str, **values: Any) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(Report).where(Report.id == report_id).values(finished_at=utcnow(), **values)
+        )
+
+
+async def build_pdf(
+    db: Database,
+    settings: Settings,
+    kind: str,
+    params: dict[str, Any],
+    executor: Executor | None,
+) -> tuple[bytes, int]:
+    """The report's PDF and its page count (also what the CLI writes to a file)."""
+    spec = kinds.KINDS[kind]
+    async with db.read() as session:
+        context = await spec.gather(session, params, settings)
+    env = environment()
+    sections = spec.sections(env, context)
+    loop = asyncio.get_running_loop()
+    base = str(TEMPLATES)
+    if executor is None:
+        parts = [await asyncio.to_thread(render_section, s.html, base) for s in sections]
+    else:
+        parts = list(
+            await asyncio.gather(
+                *(loop.run_in_executor(executor, render_section, s.html, base) for s in sections)
+            )
+        )
+    title = spec.title(context)
+    pdf = await asyncio.to_thread(
+        lambda: compose(
+            env,
+            title,
+            list(zip(sections, parts, strict=True)),
+            subject=kind,
+            numbered_from=2 if spec.cover else 1,
+        )
+    )
+    return pdf, len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+# --- the queues ----------------------------------------------------------------------------
+
+
+class Queue(Protocol):
+    async def enqueue(self, report_id: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class LocalQueue:
+    """One asyncio task in this process renders the queued reports one after the other
+    (each over the process pool's workers)."""
+
+    db: Database
+    settings: Settings
+    executor: Executor | None
+    _ids: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    _task: asyncio.Task[None] | None = None
+
+    async def enqueue(self, report_id: str) -> None:
+        self._ids.put_nowait(report_id)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._work())
+
+    async def requeue_unfinished(self) -> None:
+        async with self.db.read() as session:
+            ids = await session.scalars(
+                select(Report.id)
+                .where(Report.status.in_(("queued", "rendering")))
+                .order_by(Report.created_at)
+            )
+            for report_id in list(ids):
+                await self.enqueue(report_id)
+
+    async def _work(self) -> None:
+        while not self._ids.empty():
+            report_id = self._ids.get_nowait()
+            await run_report(self.db, self.settings, report_id, self.executor)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def procrastinate_conninfo(db: Database) -> str:
+    """The libpq connection string of the service's PostgreSQL (psycopg's form)."""
+    url = db.engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+@dataclass(slots=True)
+class SharedQueue:
+    """procrastinate on PostgreSQL: jobs in the database, a worker in every process."""
+
+    db: Database
+    settings: Settings
+    executor: Executor | None
+    conninfo: str
+    app: Any = None
+    _worker: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        import procrastinate
+
+        self.app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=self.conninfo)
+        )
+
+        @self.app.task(name="render_report", queue="reports")  # type: ignore[untyped-decorator]
+        async def render_report(report_id: str) -> None:
+            await run_report(self.db, self.settings, report_id, self.executor)
+
+    async def _start(self) -> None:
+        if self._worker is None or self._worker.done():
+            await self.app.open_async()
+            self._worker = asyncio.get_running_loop().create_task(
+                self.app.run_worker_async(
+                    queues=["reports"], concurrency=1, install_signal_handlers=False
+                )
+            )
+
+    async def enqueue(self, report_id: str) -> None:
+        await self._start()
+        await self.app.configure_task("render_report").defer_async(report_id=report_id)
+
+    async def start(self) -> None:
+        await self._start()
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        if self.app is not None:
+            with contextlib.suppress(Exception):
+                await self.app.close_async()
+
+
+def make_queue(db: Database, settings: Settings, executor: Executor | None) -> Queue:
+    if db.is_sqlite:
+        return LocalQueue(db, settings, executor)
+    return SharedQueue(db, settings, executor, procrastinate_conninfo(db))
