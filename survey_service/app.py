@@ -34,6 +34,9 @@ from survey_service.deps import provide_db
 from survey_service.errors import internal_error_handler, problem, problem_details_plugin
 from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
+from survey_service.reports.jobs import make_queue, start_queue
+from survey_service.reports.render import process_pool
+from survey_service.reports.routes import ReportController
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
 
@@ -70,6 +73,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     if database is not None:
         state.db = database
         state.poll_writer = answer_writer(database)
+        # Tests: reports render in a thread (no process pool), the queue made at once.
+        state.reports = make_queue(database, settings, None)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -83,6 +88,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             return
         app.state.db = open_database(settings.database_url)
         app.state.poll_writer = answer_writer(app.state.db)
+        renderers = process_pool(settings.report_workers)
+        app.state.reports = make_queue(app.state.db, settings, renderers)
+        await start_queue(app.state.reports)
         # A server process: what start-up built (modules, routes, mappings, schemas) lives
         # as long as the process, so move it out of the collector's way. Scanning it in
         # each full collection stopped the event loop for 60-80 ms (on the bench machine),
@@ -94,6 +102,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             yield
         finally:
             await app.state.poll_writer.close()
+            await app.state.reports.close()
+            renderers.shutdown(cancel_futures=True)
             await app.state.db.dispose()
 
     return Litestar(
@@ -109,6 +119,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollPageController,
             SalaryUploadController,
             TemplateController,
+            ReportController,
             ScoreController,
         ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},

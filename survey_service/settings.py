@@ -28,6 +28,8 @@ class Settings:
     form_cache_seconds: float = 1.0
     # The participation targets (JSON); None: the shipped reference/data one.
     participation_targets: Path | None = None
+    # Processes that render report sections in parallel (WeasyPrint uses one core each).
+    report_workers: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
     debug: bool = False
 
     @property
@@ -59,5 +61,6 @@ class Settings:
                 if env.get("SURVEY_PARTICIPATION_TARGETS")
                 else None
             ),
+            report_workers=int(env.get("SURVEY_REPORT_WORKERS", defaults.report_workers)),
             debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
         )

@@ -118,5 +118,8 @@ async def service(database: Database, tmp_path: Path) -> AsyncIterator[Service]:
         admin_token, _ = await issue_token(session, "admin", label="test admin")
     app = create_app(settings, database=database)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield Service(client, database, settings, admin_token)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Service(client, database, settings, admin_token)
+    finally:
+        await app.state.reports.close()

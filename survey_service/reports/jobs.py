@@ -257,6 +257,15 @@ class SharedQueue:
                 await self.app.close_async()
 
 
+async def start_queue(queue: Queue) -> None:
+    """At server start: pick up what an earlier process left (local) or start this
+    process's worker (procrastinate)."""
+    if isinstance(queue, LocalQueue):
+        await queue.requeue_unfinished()
+    elif isinstance(queue, SharedQueue):
+        await queue.start()
+
+
 def make_queue(db: Database, settings: Settings, executor: Executor | None) -> Queue:
     if db.is_sqlite:
         return LocalQueue(db, settings, executor)

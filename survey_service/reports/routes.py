@@ -1,0 +1,196 @@
+"""/api/v1/reports: ask for a report (202 at once), follow its status, download the PDF."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+from sqlalchemy import select
+from sqlalchemy.orm import undefer
+
+from survey_service.auth import Principal, audit, require
+from survey_service.db.models import Campaign, Enterprise, Report
+from survey_service.deps import DB
+from survey_service.errors import not_found, problem
+from survey_service.reports import jobs
+from survey_service.reports.kinds import ReportError, report_params
+from survey_service.structs import Body, Out
+
+
+class ReportIn(Body, kw_only=True):
+    type: str
+    campaign_id: int | None = None
+    enterprise: str | None = None  # credit code (an enterprise report)
+    year: int | None = None
+    annex: bool | None = None  # participation: list the enterprises still missing (admin)
+
+
+class ReportOut(Out, kw_only=True):
+    id: str
+    type: str
+    status: str
+    params: dict[str, Any]
+    reason: str | None
+    pages: int | None
+    size: int | None
+    created_at: str
+    finished_at: str | None
+    pdf: str | None  # where to download it once done
+
+
+def report_out(row: Report) -> ReportOut:
+    return ReportOut(
+        id=row.id,
+        type=row.kind,
+        status=row.status,
+        params=row.params,
+        reason=row.reason,
+        pages=row.pages,
+        size=row.size,
+        created_at=row.created_at.isoformat(),
+        finished_at=row.finished_at.isoformat() if row.finished_at else None,
+        pdf=f"/api/v1/reports/{row.id}/pdf" if row.status == "done" else None,
+    )
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+def _may_read(principal: Principal, row: Report) -> bool:
+    """Admins and analysts read every report but an admin's annex; an enterprise only its
+    own enterprise reports."""
+    if principal.role == "admin":
+        return True
+    if principal.role == "analyst":
+        return not row.params.get("annex")
+    return row.kind == "enterprise" and row.enterprise_id == principal.enterprise_id
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ["reports"]
+
+    @post("/", guards=[require("admin", "analyst", "enterprise")], status_code=HTTP_202_ACCEPTED)
+    async def ask(
+        self, request: Request[Any, Any, Any], db: DB, data: JSONBody[ReportIn]
+    ) -> Response[ReportOut]:
+        """202 with the report's id at once; rendering goes on in a worker. The same request
+        on unchanged data is answered with the stored report (200 when done)."""
+        principal = _principal(request)
+        raw = {
+            "campaign_id": data.campaign_id,
+            "enterprise": data.enterprise,
+            "year": data.year,
+            "annex": data.annex,
+        }
+        if principal.role == "enterprise":
+            if data.type != "enterprise":
+                raise problem(403, "An enterprise may ask only for its own enterprise report.")
+            raw["campaign_id"] = data.campaign_id or principal.campaign_id
+        try:
+            params = report_params(data.type, {k: v for k, v in raw.items() if v is not None})
+        except ReportError as exc:
+            raise problem(422, str(exc)) from None
+        if params.get("annex") and principal.role != "admin":
+            raise problem(403, "The annex of missing enterprises is for admins.")
+        enterprise_id = await _check_subject(db, principal, params)
+        key = jobs.params_key(data.type, params)
+        version = await jobs.data_version(db)
+        async with db.transaction() as session:
+            existing = await session.scalar(
+                select(Report)
+                .where(
+                    Report.params_key == key,
+                    Report.data_version == version,
+                    Report.status.in_(("queued", "rendering", "done")),
+                )
+                .order_by(Report.created_at.desc())
+                .limit(1)
+            )
+            if existing is not None:
+                code = HTTP_200_OK if existing.status == "done" else HTTP_202_ACCEPTED
+                return Response(report_out(existing), status_code=code)
+            row = Report(
+                id=str(uuid.uuid4()),
+                kind=data.type,
+                params=params,
+                params_key=key,
+                data_version=version,
+                status="queued",
+                enterprise_id=enterprise_id,
+                requested_by=principal.token_id,
+            )
+            session.add(row)
+            await session.flush()
+            audit(session, principal, "report.request", f"report:{row.id}", type=data.type)
+        queue: jobs.Queue = request.app.state.reports
+        await queue.enqueue(row.id)
+        return Response(report_out(row), status_code=HTTP_202_ACCEPTED)
+
+    @get("/{report_id:str}", guards=[require("admin", "analyst", "enterprise")])
+    async def status(
+        self, request: Request[Any, Any, Any], db: DB, report_id: FromPath[str]
+    ) -> ReportOut:
+        return report_out(await _readable(request, db, report_id, with_pdf=False))
+
+    @get(
+        "/{report_id:str}/pdf",
+        guards=[require("admin", "analyst", "enterprise")],
+        media_type="application/pdf",
+    )
+    async def pdf(
+        self, request: Request[Any, Any, Any], db: DB, report_id: FromPath[str]
+    ) -> Response[bytes]:
+        row = await _readable(request, db, report_id, with_pdf=True)
+        if row.status != "done" or row.pdf is None:
+            raise problem(
+                409,
+                f"The report is {row.status}" + (f": {row.reason}" if row.reason else "."),
+                title="Report not ready",
+            )
+        name = f"{row.kind}-{row.id[:8]}.pdf"
+        return Response(
+            row.pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+
+async def _readable(
+    request: Request[Any, Any, Any], db: DB, report_id: str, *, with_pdf: bool
+) -> Report:
+    try:
+        rid = str(uuid.UUID(report_id))
+    except ValueError:
+        raise not_found("Report") from None
+    query = select(Report).where(Report.id == rid)
+    if with_pdf:
+        query = query.options(undefer(Report.pdf))
+    async with db.read() as session:
+        row = await session.scalar(query)
+    if row is None or not _may_read(_principal(request), row):
+        raise not_found("Report")
+    return row
+
+
+async def _check_subject(db: DB, principal: Principal, params: dict[str, Any]) -> int | None:
+    """The campaign must exist; an enterprise report names a registered enterprise, and an
+    enterprise's own token only its own. Returns the enterprise's id."""
+    async with db.read() as session:
+        if "campaign_id" in params and await session.get(Campaign, params["campaign_id"]) is None:
+            raise not_found(f"Campaign {params['campaign_id']}")
+        if "enterprise" not in params:
+            return None
+        enterprise_id = await session.scalar(
+            select(Enterprise.id).where(Enterprise.uscc == params["enterprise"])
+        )
+    if enterprise_id is None or (
+        principal.role == "enterprise" and enterprise_id != principal.enterprise_id
+    ):
+        raise not_found(f"Enterprise {params['enterprise']}")
+    return int(enterprise_id)

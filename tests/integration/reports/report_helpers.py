@@ -1,0 +1,60 @@
+"""Asking for a report over HTTP, waiting for its worker, and reading the PDF back."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+from pypdf import PdfReader
+
+from tests.conftest import Service
+
+WAIT_SECONDS = 120  # a bound on a stuck worker, not a performance figure
+
+
+async def ask(service: Service, headers: dict[str, str], **body: Any) -> tuple[int, dict[str, Any]]:
+    response = await service.client.post("/api/v1/reports", json=body, headers=headers)
+    return response.status_code, response.json()
+
+
+async def wait_for(service: Service, headers: dict[str, str], report_id: str) -> dict[str, Any]:
+    """The report once its worker has finished with it (done or failed)."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            response = await service.client.get(f"/api/v1/reports/{report_id}", headers=headers)
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            if body["status"] in ("done", "failed"):
+                return body
+            await asyncio.sleep(0.2)
+
+
+async def pdf_of(service: Service, headers: dict[str, str], report_id: str) -> PdfReader:
+    response = await service.client.get(f"/api/v1/reports/{report_id}/pdf", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    return PdfReader(io.BytesIO(response.content))
+
+
+def text_of(reader: PdfReader) -> str:
+    return "\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+def embedded_fonts(reader: PdfReader) -> set[str]:
+    """The names of the fonts whose programs are embedded in the PDF."""
+    names: set[str] = set()
+    for page in reader.pages:
+        fonts = (page.get("/Resources") or {}).get("/Font") or {}
+        for ref in fonts.values():
+            font = ref.get_object()
+            descendants = font.get("/DescendantFonts")
+            faces = [d.get_object() for d in descendants] if descendants else [font]
+            for face in faces:
+                descriptor = face.get("/FontDescriptor")
+                if descriptor is None:
+                    continue
+                descriptor = descriptor.get_object()
+                if any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                    names.add(str(face.get("/BaseFont")))
+    return names

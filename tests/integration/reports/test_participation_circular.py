@@ -1,0 +1,135 @@
+"""The participation circular through HTTP on SQLite and PostgreSQL: 202 at once, rendered
+by the worker, the PDF read back (its Chinese title, the API's exact figures, the annex for
+admins only, fonts embedded); the same request on unchanged data is the same PDF; new data
+gives a new one; a report that cannot be made fails with a reason."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import Service
+from tests.integration.analytics.score_helpers import (
+    assessment_document,
+    bearer,
+    campaign,
+    invite,
+    register,
+    submit,
+)
+from tests.integration.reports.report_helpers import (
+    ask,
+    embedded_fonts,
+    pdf_of,
+    text_of,
+    wait_for,
+)
+from tests.samples import enterprise, uscc
+
+
+async def _year(service: Service) -> dict[int, str]:
+    await register(
+        service,
+        enterprise(1, "610202", has_union=True, staff_count=150, has_collective_contract=True),
+        enterprise(2, "610202", has_union=True, staff_count=120),
+        enterprise(3, "610203", above_designated_size=True),
+    )
+    assessment = await campaign(service, "enterprise-self-assessment", year=2023)
+    tokens = await invite(service, assessment, [1, 2, 3])
+    await submit(service, assessment, tokens[1], assessment_document(1))
+    return tokens
+
+
+def _pct(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+async def test_the_circular_is_rendered_by_the_worker_and_says_what_the_api_says(
+    service: Service,
+) -> None:
+    await _year(service)
+    status, body = await ask(service, service.admin, type="participation", year=2023, annex=True)
+    assert status == 202, body
+    assert body["status"] in ("queued", "rendering", "done")
+    done = await wait_for(service, service.admin, body["id"])
+    assert done["status"] == "done", done
+    assert done["pages"] >= 2
+    reader = await pdf_of(service, service.admin, body["id"])
+    text = text_of(reader)
+    assert "2023年度“双爱”活动参与情况通报" in text
+    api = (
+        await service.client.get("/api/v1/participation?year=2023", headers=service.admin)
+    ).json()
+    city = api["city"]
+    assert f"全市登记企业 {city['enterprises']} 家" in text
+    assert f"{city['participating']} 家参加" in text
+    assert _pct(city["participation_rate"]) in text
+    for row in api["districts"]:
+        if row["enterprises"]:
+            assert re.search(
+                rf"{row['name']}\s*{row['enterprises']}\s*{re.escape(_pct(row['participation_rate']))}",
+                text,
+            ), row["name"]
+    # The annex names the enterprises still missing (admins asked for it).
+    assert "尚未参加的企业" in text
+    for missing in api["missing"]:
+        assert missing["uscc"] in text
+    assert uscc(1) not in text  # it took part
+    assert any("NotoSansCJK" in name or "Noto" in name for name in embedded_fonts(reader))
+    assert "第 1 页" in text
+
+
+async def test_the_same_request_on_unchanged_data_is_the_stored_pdf_and_new_data_a_new_one(
+    service: Service,
+) -> None:
+    tokens = await _year(service)
+    _, first = await ask(service, service.admin, type="participation", year=2023)
+    await wait_for(service, service.admin, first["id"])
+    status, again = await ask(service, service.admin, type="participation", year=2023)
+    assert (status, again["id"], again["status"]) == (200, first["id"], "done")
+    # Enterprise 2 hands in its assessment: the figures change, so does the report.
+    assessment = (await service.client.get("/api/v1/campaigns", headers=service.admin)).json()
+    campaign_id = (
+        assessment[0]["id"] if isinstance(assessment, list) else assessment["items"][0]["id"]
+    )
+    await submit(service, campaign_id, tokens[2], assessment_document(2))
+    status, fresh = await ask(service, service.admin, type="participation", year=2023)
+    assert status == 202
+    assert fresh["id"] != first["id"]
+    done = await wait_for(service, service.admin, fresh["id"])
+    assert "家参加" in text_of(await pdf_of(service, service.admin, done["id"]))
+
+
+async def test_a_report_that_cannot_be_made_fails_with_a_reason(service: Service) -> None:
+    status, body = await ask(service, service.admin, type="participation", year=1999)
+    assert status == 202
+    failed = await wait_for(service, service.admin, body["id"])
+    assert failed["status"] == "failed"
+    assert "no campaign in 1999" in failed["reason"]
+    response = await service.client.get(f"/api/v1/reports/{body['id']}/pdf", headers=service.admin)
+    assert response.status_code == 409
+    assert "no campaign in 1999" in response.json()["detail"]
+
+
+async def test_roles_asking_for_and_reading_reports(service: Service) -> None:
+    tokens = await _year(service)
+    analyst = bearer(await service.token("analyst", label="analyst"))
+    status, body = await ask(service, analyst, type="participation", year=2023, annex=True)
+    assert status == 403  # the annex names enterprises: admins only
+    status, body = await ask(service, analyst, type="participation", year=2023)
+    assert status == 202
+    own = bearer(tokens[1])
+    status, _ = await ask(service, own, type="participation", year=2023)
+    assert status == 403
+    response = await service.client.get(f"/api/v1/reports/{body['id']}", headers=own)
+    assert response.status_code == 404  # not its report
+    status, problem = await ask(service, service.admin, type="participation")
+    assert status == 422
+    assert "year" in problem["detail"]
+    status, problem = await ask(service, service.admin, type="horoscope", year=2023)
+    assert status == 422
+    response = await service.client.post(
+        "/api/v1/reports", json={"type": "participation", "year": 2023}
+    )
+    assert response.status_code == 401
+    missing = await service.client.get("/api/v1/reports/not-a-uuid", headers=service.admin)
+    assert missing.status_code == 404
