@@ -15,6 +15,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy import text
 
 from survey_service import __version__
+from survey_service.analytics.wage_routes import WageBenchmarkController
 from survey_service.collection.poll_routes import (
     PollController,
     PollLinkController,
@@ -103,6 +104,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollPageController,
             SalaryUploadController,
             TemplateController,
+            WageBenchmarkController,
         ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],
