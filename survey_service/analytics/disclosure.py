@@ -178,29 +178,35 @@ def complementary_suppression(
         for member in line:
             lines_of[member].append(n)
 
-    def preference(i: int) -> tuple[int, int, int]:
-        return (sum(v == ALL for v in keys[i]), n_workers[i], i)
+    def lone(n: int) -> bool:
+        return sum(hidden[m] for m in lines[n]) == 1
 
-    def hide_one_of(line: list[int]) -> bool:
-        candidates = [m for m in line if not hidden[m]]
+    def preference(i: int, line: int) -> tuple[int, bool, int, int]:
+        # Finest cells first; among them one that also settles another line, then the
+        # smallest.
+        settles = any(lone(n) for n in lines_of[i] if n != line)
+        return (sum(v == ALL for v in keys[i]), not settles, n_workers[i], i)
+
+    def hide_one_of(line: int) -> bool:
+        candidates = [m for m in lines[line] if not hidden[m]]
         if not candidates:
             return False
-        hidden[min(candidates, key=preference)] = True
+        hidden[min(candidates, key=lambda m: preference(m, line))] = True
         return True
 
     while True:
         changed = True
         while changed:
             changed = False
-            for line in lines:
-                if sum(hidden[m] for m in line) == 1:
-                    changed |= hide_one_of(line)
+            for n in range(len(lines)):
+                if lone(n):
+                    changed |= hide_one_of(n)
         exposed = recoverable(lines, hidden)
         if not exposed:
             break
         cell = exposed[0]
-        own = sorted((lines[n] for n in lines_of[cell]), key=lambda ln: sum(hidden[m] for m in ln))
-        if not any(hide_one_of(line) for line in own):
+        own = sorted(lines_of[cell], key=lambda n: sum(hidden[m] for m in lines[n]))
+        if not any(hide_one_of(n) for n in own):
             break  # every line through it is suppressed whole: nothing left to add
     return [now and not before for now, before in zip(hidden, suppressed, strict=True)]
 
