@@ -177,42 +177,105 @@ def complementary_suppression(
     for n, line in enumerate(lines):
         for member in line:
             lines_of[member].append(n)
+    count = [sum(hidden[m] for m in line) for line in lines]
 
-    def lone(n: int) -> bool:
-        return sum(hidden[m] for m in lines[n]) == 1
+    def hide(cell: int) -> None:
+        hidden[cell] = True
+        for n in lines_of[cell]:
+            count[n] += 1
 
     def preference(i: int, line: int) -> tuple[int, bool, int, int]:
         # Finest cells first; among them one that also settles another line, then the
         # smallest.
-        settles = any(lone(n) for n in lines_of[i] if n != line)
+        settles = any(count[n] == 1 for n in lines_of[i] if n != line)
         return (sum(v == ALL for v in keys[i]), not settles, n_workers[i], i)
 
     def hide_one_of(line: int) -> bool:
         candidates = [m for m in lines[line] if not hidden[m]]
         if not candidates:
             return False
-        hidden[min(candidates, key=lambda m: preference(m, line))] = True
+        hide(min(candidates, key=lambda m: preference(m, line)))
         return True
 
+    two_way = all(len(key) <= 2 for key in keys)
     while True:
         changed = True
         while changed:
             changed = False
             for n in range(len(lines)):
-                if lone(n):
+                if count[n] == 1:
                     changed |= hide_one_of(n)
-        exposed = recoverable(lines, hidden)
+        exposed = recoverable(lines, hidden, two_way=two_way)
         if not exposed:
             break
         cell = exposed[0]
-        own = sorted(lines_of[cell], key=lambda n: sum(hidden[m] for m in lines[n]))
-        if not any(hide_one_of(n) for n in own):
+        if not any(hide_one_of(n) for n in sorted(lines_of[cell], key=count.__getitem__)):
             break  # every line through it is suppressed whole: nothing left to add
     return [now and not before for now, before in zip(hidden, suppressed, strict=True)]
 
 
-def recoverable(lines: Sequence[Sequence[int]], hidden: Sequence[bool]) -> list[int]:
-    """The suppressed cells that the table's lines determine from its published cells."""
+def recoverable(
+    lines: Sequence[Sequence[int]], hidden: Sequence[bool], *, two_way: bool = False
+) -> list[int]:
+    """The suppressed cells that the table's lines determine from its published cells.
+
+    In a one- or two-way table every cell lies on at most two lines, and (after flipping
+    the signs of some equations) the lines' equations over the suppressed cells form the
+    incidence matrix of a graph whose nodes are the lines and whose edges are the
+    suppressed cells (a cell on one line only joins it to a common "ground" node): a cell
+    is then determined exactly when its edge lies on no cycle, a bridge. Larger tables
+    are solved with an SVD per connected group of suppressed cells."""
+    if two_way:
+        return _bridges(lines, hidden)
+    return _determined_by_svd(lines, hidden)
+
+
+def _bridges(lines: Sequence[Sequence[int]], hidden: Sequence[bool]) -> list[int]:
+    ground = len(lines)
+    ends: dict[int, list[int]] = {}
+    for n, line in enumerate(lines):
+        for m in line:
+            if hidden[m]:
+                ends.setdefault(m, []).append(n)
+    adjacency: list[list[tuple[int, int]]] = [[] for _ in range(ground + 1)]
+    for cell, nodes in ends.items():
+        a, b = (nodes[0], nodes[1]) if len(nodes) > 1 else (nodes[0], ground)
+        adjacency[a].append((b, cell))
+        adjacency[b].append((a, cell))
+    order = [-1] * (ground + 1)
+    low = [0] * (ground + 1)
+    found: list[int] = []
+    clock = 0
+    for root in range(ground + 1):
+        if order[root] != -1 or not adjacency[root]:
+            continue
+        order[root] = low[root] = clock
+        clock += 1
+        stack: list[tuple[int, int, int]] = [(root, -1, 0)]  # node, edge in, next neighbour
+        while stack:
+            node, via, i = stack[-1]
+            if i < len(adjacency[node]):
+                stack[-1] = (node, via, i + 1)
+                nxt, edge = adjacency[node][i]
+                if edge == via:
+                    continue
+                if order[nxt] == -1:
+                    order[nxt] = low[nxt] = clock
+                    clock += 1
+                    stack.append((nxt, edge, 0))
+                else:
+                    low[node] = min(low[node], order[nxt])
+            else:
+                stack.pop()
+                if stack:
+                    parent = stack[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                    if low[node] > order[parent]:
+                        found.append(via)
+    return sorted(found)
+
+
+def _determined_by_svd(lines: Sequence[Sequence[int]], hidden: Sequence[bool]) -> list[int]:
     relevant = [line for line in lines if any(hidden[m] for m in line)]
     # Connected groups of suppressed cells (sharing a line), solved one at a time.
     parent = {m: m for line in relevant for m in line if hidden[m]}

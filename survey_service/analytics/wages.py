@@ -195,8 +195,8 @@ async def contributors(
     rows = list(
         await session.execute(
             select(Enterprise.id, Enterprise.uscc, Enterprise.group_key)
-            .where(Enterprise.id.in_(select(WageRow.enterprise_id).where(
-                WageRow.campaign_id == campaign.id)))
+            .where(Enterprise.id.in_(select(Submission.enterprise_id).where(
+                Submission.campaign_id == campaign.id)))
             .order_by(Enterprise.id)
         )
     )  # fmt: skip

@@ -123,6 +123,7 @@ def test_a_cell_bridging_two_suppressed_rectangles_is_found_and_covered() -> Non
     lines = table_lines(keys)
     assert all(sum(hidden[m] for m in line) != 1 for line in lines)
     assert recoverable(lines, hidden) == [keys.index(("r1", "c3"))]
+    assert recoverable(lines, hidden, two_way=True) == [keys.index(("r1", "c3"))]
     added = complementary_suppression(keys, [10] * len(keys), hidden)
     final = [h or a for h, a in zip(hidden, added, strict=True)]
     assert not recoverable(lines, final)
@@ -202,3 +203,25 @@ def test_no_suppressed_cell_can_be_derived_from_published_cells_and_margins(
             equations.append({keys.index(key): -1} | dict.fromkeys(children, 1))
     suppressed = [i for i, h in enumerate(hidden) if h]
     assert not _determined(equations, suppressed)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.lists(st.booleans(), min_size=36, max_size=36),
+)
+def test_bridges_and_svd_agree_on_two_way_tables(
+    n_rows: int, n_cols: int, pattern: list[bool]
+) -> None:
+    rows = [f"r{i}" for i in range(n_rows)] + [ALL]
+    cols = [f"c{j}" for j in range(n_cols)] + [ALL]
+    keys: list[Key] = [(r, c) for r in rows for c in cols]
+    hidden = pattern[: len(keys)]
+    lines = table_lines(keys)
+    assert recoverable(lines, hidden, two_way=True) == recoverable(lines, hidden)
+    one_way: list[Key] = [(r,) for r in rows]
+    line = table_lines(one_way)
+    assert recoverable(line, hidden[: len(rows)], two_way=True) == recoverable(
+        line, hidden[: len(rows)]
+    )
