@@ -15,14 +15,16 @@ Contributions are unweighted: the rules protect the respondents' own figures.
 Complementary (secondary) suppression, over a table with its margins: every line (a
 margin cell with the cells it adds up) must hold zero or at least two suppressed cells,
 otherwise the unsuppressed cell of the line with the fewest margins ("*") and then the
-fewest workers is suppressed too, until every line is settled. A line rule alone can leave
-a cell that the system of all lines still determines (a "bridge" between two suppressed
-cycles), so the pattern is then audited: a suppressed cell is recoverable when its unit
-vector lies in the row space of the lines' equations restricted to the suppressed cells
-(checked per connected group of suppressed cells with an SVD); each recoverable cell gets
-one more suppression in one of its lines, and the two steps repeat until nothing is
-recoverable. Counts and totals are additive along every line, so this protects
-``n_workers`` and total pay (``mean * n_workers``) alike.
+fewest workers is suppressed too (preferring one that settles a second line), until every
+line is settled. A line rule alone can leave a cell that the system of all lines still
+determines (a "bridge" between two suppressed rectangles), so the pattern is then audited:
+a suppressed cell is recoverable when its unit vector lies in the row space of the lines'
+equations restricted to the suppressed cells (in one- and two-way tables: when it is a
+bridge of the graph of lines and suppressed cells; larger tables: an SVD per connected
+group of suppressed cells); each recoverable cell gets one more suppression in one of its
+lines, and the two steps repeat until nothing is recoverable. Counts and totals are
+additive along every line, so this protects ``n_workers`` and total pay
+(``mean * n_workers``) alike.
 """
 
 from __future__ import annotations

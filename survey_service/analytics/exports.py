@@ -37,7 +37,6 @@ FIGURES: tuple[tuple[str, str], ...] = (
 )
 MONEY = {"p10", "p25", "p50", "p75", "p90", "mean", "p50_change", "mean_change"}
 PERCENT = {"p50_change_pct", "mean_change_pct"}
-COUNTS = {"n_enterprises", "n_workers"}
 REASONS_ZH = {
     "min_enterprises": "企业数不足",
     "min_workers": "职工人数不足",

@@ -20,6 +20,7 @@ figure the disclosure rules look at.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +50,13 @@ def discrete_rank(q: float | Floats, n: Ints | int) -> Ints:
     return out
 
 
+def small_ints(codes: Ints) -> NDArray[np.integer[Any]]:
+    """Codes as uint16 when they fit: numpy sorts those stably by radix, in linear time."""
+    if len(codes) and codes.min() >= 0 and codes.max() < 2**16:
+        return codes.astype(np.uint16)
+    return codes
+
+
 def grouped_stats(
     codes: Ints,
     values: Floats,
@@ -69,7 +77,7 @@ def grouped_stats(
         return GroupedStats(empty, empty, np.zeros((0, len(q))), np.zeros(0), np.zeros(0))
     if value_order is None:
         value_order = np.argsort(values, kind="stable")
-    index = value_order[np.argsort(codes[value_order], kind="stable")]
+    index = value_order[np.argsort(small_ints(codes[value_order]), kind="stable")]
     sorted_codes = codes[index]
     sorted_values = values[index]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
