@@ -7,5 +7,9 @@
 - ``bench.form_fetch``: req/s and latency of the form-schema route against a bare route
   serving the same bytes, over HTTP on 127.0.0.1.
 
+- ``bench.aggregate``: seconds and peak memory of the occupation x district wage table with
+  disclosure control over 1,000,000 rows (SQLite and PostgreSQL), beside DuckDB's
+  ``quantile_disc`` over the same rows.
+
 ``bench.data`` is the seeded generator of synthetic salary surveys they (and demos) share.
 """

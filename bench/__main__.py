@@ -27,6 +27,7 @@ BENCHES: tuple[str, ...] = (
     "bench.ingest",
     "bench.upload",
     "bench.polls",
+    "bench.aggregate",
 )
 OUT = PROJECT_ROOT / "bench" / "out" / "latest.json"
 

@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from survey_service import __version__
 from survey_service.analytics.score_routes import ScoreController
+from survey_service.analytics.wage_routes import WageBenchmarkController
 from survey_service.collection.pay_sample import PaySampleCache
 from survey_service.collection.poll_routes import (
     PollController,
@@ -121,6 +122,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             TemplateController,
             ReportController,
             ScoreController,
+            WageBenchmarkController,
         ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],

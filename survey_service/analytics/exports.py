@@ -1,0 +1,186 @@
+"""Downloads of a wage table: CSV (UTF-8 with BOM, Chinese headers, streamed row by row,
+safe to open in a spreadsheet) and XLSX (xlsxwriter in constant-memory mode, a second sheet
+stating the rules, the percentile definition and the data's date)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from survey_service.analytics.wage_dimensions import DIMENSIONS, code_name, enum_labels
+from survey_service.analytics.wages import WageTable
+
+BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ROWS_PER_CHUNK = 500
+
+FIGURES: tuple[tuple[str, str], ...] = (
+    ("n_enterprises", "企业数"),
+    ("n_workers", "职工人数"),
+    ("p10", "低位数(P10)"),
+    ("p25", "P25"),
+    ("p50", "中位数(P50)"),
+    ("p75", "P75"),
+    ("p90", "高位数(P90)"),
+    ("mean", "平均数"),
+    ("suppressed", "是否保密"),
+    ("suppression_reason", "保密原因"),
+    ("p50_change", "中位数同比增减"),
+    ("p50_change_pct", "中位数同比增减(%)"),
+    ("mean_change", "平均数同比增减"),
+    ("mean_change_pct", "平均数同比增减(%)"),
+)
+MONEY = {"p10", "p25", "p50", "p75", "p90", "mean", "p50_change", "mean_change"}
+PERCENT = {"p50_change_pct", "mean_change_pct"}
+REASONS_ZH = {
+    "min_enterprises": "企业数不足",
+    "min_workers": "职工人数不足",
+    "p_percent": "p%规则：个别企业占比过高",
+    "dominance": "(n,k)支配规则：少数企业占比过高",
+    "complementary": "连带保密：防止由合计推算",
+}
+
+
+def safe_text(value: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def headers(table: WageTable) -> list[str]:
+    out: list[str] = []
+    for d in table.dimensions:
+        label = DIMENSIONS[d].label_zh
+        out += [f"{label}代码", f"{label}名称"]
+    return out + [zh for _, zh in FIGURES]
+
+
+def cells(table: WageTable, row: dict[str, Any]) -> list[Any]:
+    """One row's cells: text as text, numbers as numbers, nothing as an empty cell."""
+    labels = enum_labels(table.campaign.schema)
+    out: list[Any] = []
+    for d in table.dimensions:
+        code = row[d]
+        out += [code if code is not None else "", code_name(d, code, labels)]
+    for key, _ in FIGURES:
+        value = row.get(key)
+        if key == "suppressed":
+            value = "是" if value else "否"
+        elif key == "suppression_reason" and value is not None:
+            value = REASONS_ZH.get(value, value)
+        out.append("" if value is None else value)
+    return out
+
+
+def _csv_text(lines: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows([safe_text(v) if isinstance(v, str) else v for v in line] for line in lines)
+    return buffer.getvalue()
+
+
+def csv_chunks(table: WageTable) -> Iterator[bytes]:
+    """The table as CSV, a few hundred rows per chunk."""
+    yield (BOM + _csv_text([headers(table)])).encode()
+    for start in range(0, len(table.rows), ROWS_PER_CHUNK):
+        batch = table.rows[start : start + ROWS_PER_CHUNK]
+        yield _csv_text([cells(table, row) for row in batch]).encode()
+
+
+async def csv_stream(table: WageTable) -> AsyncIterator[bytes]:
+    for chunk in csv_chunks(table):
+        yield chunk
+
+
+def notes(table: WageTable) -> list[tuple[str, str]]:
+    rules, meta = table.rules, table.meta
+    dominance = rules.get("dominance")
+    weights = rules.get("weights")
+    previous = meta.get("previous_campaign")
+    filters = "；".join(f"{DIMENSIONS[d].label_zh}={v}" for d, v in meta["filters"].items())
+    return [
+        ("调查活动", f"{table.campaign.title}（{table.campaign.year}年）"),
+        ("分组", "、".join(DIMENSIONS[d].label_zh for d in meta["by"]) or "总计"),
+        ("筛选条件", filters or "无"),
+        ("统计口径", rules["population"]),
+        ("计量单位", "元"),
+        (
+            "百分位数定义",
+            "逆累积分布（inverted CDF）：第P百分位数为按工资升序排列后，累计人数"
+            "（有权重时为累计权重）占比首次达到P%的那个工资值；无权重时即第 max(⌈P%×n⌉,1) 位的值。"
+            "与 PostgreSQL percentile_disc 相同。",
+        ),
+        (
+            "保密规则",
+            f"企业数少于{rules['min_enterprises']}家（同一集团计为一家）或职工人数少于"
+            f"{rules['min_workers']}人的格子不公布；p%规则（p={rules['p_percent']:g}）：合计减去"
+            "最大两家企业后小于最大一家的p%时不公布"
+            + (
+                f"；(n,k)支配规则：最大{dominance['n']}家企业合计超过{dominance['k']:g}%时不公布"
+                if dominance
+                else ""
+            )
+            + ("" if rules["suppression"] else "。本表未做保密处理，仅供内部使用"),
+        ),
+        (
+            "连带保密",
+            "每条合计线（合计及其分项）上保密格子为0个或至少2个，且任何保密格子"
+            "都不能由公布的数字推算得出。",
+        ),
+        (
+            "防差分",
+            "筛选条件视为表的维度：带筛选的查询返回整张表的一个切片，与整张表一并做保密处理。",
+        ),
+        ("权重", "按企业抽样权重加权" if weights else "不加权"),
+        (
+            "同比",
+            f"与{previous['year']}年调查比较，仅在两年均公布时给出" if previous else "无上年数据",
+        ),
+        ("数据截至", meta.get("data_as_of") or "无数据"),
+        ("生成时间", meta["generated_at"]),
+    ]
+
+
+def write_xlsx(path: Path, table: WageTable) -> None:
+    """The table and its notes as an XLSX file at ``path`` (rows written in order, in
+    constant-memory mode)."""
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    try:
+        bold = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+        formats = {
+            "money": workbook.add_format({"num_format": "#,##0.00"}),
+            "percent": workbook.add_format({"num_format": "0.00"}),
+            "count": workbook.add_format({"num_format": "#,##0"}),
+        }
+        sheet = workbook.add_worksheet("工资价位")
+        names = headers(table)
+        keys = [None] * (2 * len(table.dimensions)) + [k for k, _ in FIGURES]
+        for col, name in enumerate(names):
+            sheet.write_string(0, col, name, bold)
+        sheet.set_column(0, len(names) - 1, 14)
+        for r, row in enumerate(table.rows, start=1):
+            for col, value in enumerate(cells(table, row)):
+                key = keys[col]
+                if isinstance(value, str):
+                    if value:
+                        sheet.write_string(r, col, value)
+                elif key in MONEY:
+                    sheet.write_number(r, col, value, formats["money"])
+                elif key in PERCENT:
+                    sheet.write_number(r, col, value, formats["percent"])
+                else:
+                    sheet.write_number(r, col, value, formats["count"])
+        about = workbook.add_worksheet("说明")
+        about.set_column(0, 0, 16)
+        about.set_column(1, 1, 90)
+        about.write_string(0, 0, "项目", bold)
+        about.write_string(0, 1, "说明", bold)
+        for r, (name, text) in enumerate(notes(table), start=1):
+            about.write_string(r, 0, name, bold)
+            about.write_string(r, 1, text)
+    finally:
+        workbook.close()

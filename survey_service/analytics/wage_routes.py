@@ -1,0 +1,130 @@
+"""HTTP route of the wage reference tables: JSON, CSV or XLSX."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+from litestar import Controller, Request, get
+from litestar.params import FromPath, FromQuery
+from litestar.response import Response, Stream
+
+from survey_service.analytics import exports
+from survey_service.analytics.wage_dimensions import FILTERS, filter_dimension, filter_value
+from survey_service.analytics.wage_dimensions import parse_by as _parse_by
+from survey_service.analytics.wages import SettingsError, WageQuery, load_campaign, wage_table
+from survey_service.auth import Principal, audit, require
+from survey_service.deps import DB
+from survey_service.errors import not_found, problem
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Format = Literal["json", "csv", "xlsx"]
+
+
+def _format(request: Request[Any, Any, Any], asked: Format | None) -> Format:
+    if asked is not None:
+        return asked
+    accept = request.headers.get("accept", "")
+    if "text/csv" in accept:
+        return "csv"
+    return "xlsx" if XLSX in accept else "json"
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    try:
+        async with await anyio.open_file(path, "rb") as handle:
+            while chunk := await handle.read(64 * 1024):
+                yield chunk
+    finally:
+        await anyio.Path(path).unlink(missing_ok=True)
+
+
+class WageBenchmarkController(Controller):
+    path = "/api/v1/campaigns/{campaign_id:int}/benchmarks"
+    tags = ["analytics"]
+    guards = [require("admin", "analyst")]
+
+    @get("/wages")
+    async def wages(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign_id: FromPath[int],
+        by: FromQuery[str | None] = None,
+        measure: FromQuery[Literal["annual", "monthly"]] = "annual",
+        weighted: FromQuery[bool | None] = None,
+        suppress: FromQuery[bool] = True,
+        format: FromQuery[Format | None] = None,
+        occupation: FromQuery[str | None] = None,
+        industry: FromQuery[str | None] = None,
+        district: FromQuery[str | None] = None,
+        size_class: FromQuery[str | None] = None,
+        ownership: FromQuery[str | None] = None,
+        education: FromQuery[str | None] = None,
+        skill_level: FromQuery[str | None] = None,
+        job_level: FromQuery[str | None] = None,
+    ) -> Response[Any]:
+        """Wage reference table of a salary-survey campaign: per group, contributing
+        enterprises and workers, P10/P25/P50/P75/P90 and mean pay, suppressed where
+        disclosure control says so (`suppress=false`: admins only, audited); `by` lists the
+        dimensions (`occupation`, `occupation_major|middle|minor|detailed`, `industry`,
+        `industry_division`, `district`, `size_class`, `ownership`, `education`,
+        `skill_level`, `job_level`), the other parameters filter."""
+        principal: Principal = request.state.principal
+        if not suppress and principal.role != "admin":
+            raise problem(403, "Only an admin may ask for figures without disclosure control.")
+        given = dict(zip(FILTERS, (occupation, industry, district, size_class, ownership,
+                                   education, skill_level, job_level), strict=True))  # fmt: skip
+        try:
+            filters = {
+                filter_dimension(name, value): filter_value(name, value)
+                for name, value in given.items()
+                if value is not None
+            }
+            query = WageQuery(_parse_by(by), filters, measure, weighted, suppress)
+        except ValueError as exc:
+            raise problem(400, str(exc)) from None
+        async with db.read() as session:
+            campaign = await load_campaign(session, campaign_id)
+            if campaign is None:
+                raise not_found(f"Campaign {campaign_id}")
+            try:
+                table = await wage_table(session, campaign, query)
+            except SettingsError as exc:
+                detail = f"The campaign's settings do not allow this table: {exc}"
+                raise problem(422, detail) from None
+            except ValueError as exc:
+                raise problem(400, str(exc)) from None
+        if not suppress:
+            async with db.transaction() as session:
+                audit(
+                    session, principal, "benchmark.wages.unsuppressed", f"campaign:{campaign_id}",
+                    by=query.by, filters=query.filters, measure=measure,
+                )  # fmt: skip
+        chosen = _format(request, format)
+        name = f"wages-{campaign.year}-{campaign.id}"
+        if chosen == "csv":
+            return Stream(
+                exports.csv_stream(table),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            )
+        if chosen == "xlsx":
+            handle, raw = tempfile.mkstemp(suffix=".xlsx")
+            os.close(handle)
+            path = Path(raw)
+            try:
+                await anyio.to_thread.run_sync(exports.write_xlsx, path, table)
+            except BaseException:
+                await anyio.Path(path).unlink(missing_ok=True)
+                raise
+            return Stream(
+                _file_chunks(path),
+                media_type=XLSX,
+                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            )
+        return Response({"rows": table.rows, "rules": table.rules, "meta": table.meta})
