@@ -14,9 +14,21 @@ from typing import Any
 
 import jinja2
 import msgspec
+import numpy as np
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.analytics import participation
+from survey_service.analytics import assessments, participation, satisfaction, wages
+from survey_service.analytics.disclosure import (
+    COMPLEMENTARY,
+    DOMINANCE,
+    MIN_ENTERPRISES,
+    MIN_WORKERS,
+    P_PERCENT,
+)
+from survey_service.analytics.wage_dimensions import code_name, enum_labels
+from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, Submission, WageRow
+from survey_service.reference.codes import industries, industry_division
 from survey_service.reports import charts
 from survey_service.reports.render import Section
 from survey_service.settings import Settings
@@ -117,6 +129,342 @@ def participation_title(ctx: dict[str, Any]) -> str:
     return f"{ctx['year']}年度“双爱”活动参与情况通报"
 
 
+# --- the wage guide ---------------------------------------------------------------------------
+
+ALL = "*"  # a margin's key in the wage table ("全市" for districts)
+REASONS_ZH = {
+    MIN_ENTERPRISES: "企业数不足",
+    MIN_WORKERS: "职工数不足",
+    P_PERCENT: "少数企业占比过高（p% 规则）",
+    DOMINANCE: "少数企业占比过高（优势规则）",
+    COMPLEMENTARY: "次级隐藏（防止由合计反推）",
+}
+GUIDE_CHARTED = 12  # occupations in the spread chart: the largest by workers
+ROWS_PER_SECTION = 150  # table rows rendered as one section (sections render in parallel)
+
+
+async def _salary_campaign(session: AsyncSession, campaign_id: int) -> wages.CampaignInfo:
+    campaign = await wages.load_campaign(session, campaign_id)
+    if campaign is None:
+        raise ReportError(f"there is no campaign {campaign_id}")
+    if campaign.form_key != "salary-survey":
+        raise ReportError(f"campaign {campaign_id} is not a salary survey")
+    return campaign
+
+
+def _rules_text(rules: dict[str, Any]) -> list[str]:
+    lines = [
+        f"单元格须至少有 {rules['min_enterprises']} 家企业（同一集团的企业计为一家）"
+        f"和 {rules['min_workers']} 名职工；",
+        f"p% 规则（p = {rules['p_percent']:g}）：工资总额减去最大两家企业的份额后，"
+        f"须不少于最大一家企业份额的 {rules['p_percent']:g}%；",
+    ]
+    dominance = rules.get("dominance")
+    if dominance:
+        lines.append(
+            f"({dominance['n']}, {dominance['k']:g}) 优势规则：最大 {dominance['n']} 家企业"
+            f"合计不得超过 {dominance['k']:g}%；"
+        )
+    return lines
+
+
+async def gather_wage_guide(
+    session: AsyncSession, params: dict[str, Any], settings: Settings
+) -> dict[str, Any]:
+    campaign = await _salary_campaign(session, int(params["campaign_id"]))
+    try:
+        table = await wages.wage_table(
+            session, campaign, wages.WageQuery(by=["occupation", "district"])
+        )
+    except (wages.SettingsError, ValueError) as exc:
+        raise ReportError(f"the wage table cannot be made: {exc}") from None
+    labels = enum_labels(campaign.schema)
+    rows = [
+        r | {
+            "occupation_name": code_name("occupation", r["occupation"], labels),
+            "district_name": "全市" if r["district"] == ALL
+            else code_name("district", r["district"], labels),
+            "reason": REASONS_ZH.get(r["suppression_reason"], r["suppression_reason"]),
+        }
+        for r in table.rows
+    ]  # fmt: skip
+    total = next((r for r in rows if r["occupation"] == ALL and r["district"] == ALL), None)
+    cells = [r for r in rows if r["occupation"] != ALL and r["district"] != ALL]
+    if total is None or not cells:
+        raise ReportError("the campaign has no salary data to tabulate yet")
+    meta = table.meta
+    return {
+        "campaign": meta["campaign"],
+        "previous_year": (meta.get("previous_campaign") or {}).get("year"),
+        "data_as_of": (meta.get("data_as_of") or "")[:10],
+        "generated": _today(),
+        "rules": table.rules,
+        "percentile_definition": table.rules.get("percentile", wages.PERCENTILE_DEFINITION),
+        "requires_review": campaign.requires_review,
+        "rows": [r for r in rows if r["occupation"] != ALL],
+        "sample": {
+            "enterprises": total["n_enterprises"],
+            "workers": total["n_workers"],
+        },
+        "counts": {
+            "cells": len(cells),
+            "published": sum(1 for r in cells if not r["suppressed"]),
+            "suppressed": sum(1 for r in cells if r["suppressed"]),
+        },
+    }
+
+
+def _major_title(code: str) -> str:
+    major = code.split("-")[0]
+    return f"第{major}大类 {code_name('occupation', major, {})}"
+
+
+def guide_title(ctx: dict[str, Any]) -> str:
+    return f"{ctx['campaign']['year']}年铜川市企业工资价位表"
+
+
+def guide_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section]:
+    title = guide_title(ctx)
+    rows = ctx["rows"]
+    cover = env.get_template("wage_guide/cover.html").render(
+        title=title, issuer=ISSUER, rules_text=_rules_text(ctx["rules"]),
+        **ctx,
+    )  # fmt: skip
+    sections = [Section("说明", cover)]
+    # The tables: occupations in code order, the city row first, cut into sections of
+    # about ROWS_PER_SECTION rows on occupation boundaries (a section renders on its own).
+    by_occupation: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_occupation.setdefault(row["occupation"], []).append(row)
+    chunk: list[dict[str, Any]] = []
+    chunks: list[list[dict[str, Any]]] = []
+    for code in sorted(by_occupation, key=lambda c: (c is None, c or "")):
+        group = sorted(
+            by_occupation[code], key=lambda r: (r["district"] != ALL, r["district"] or "")
+        )
+        if chunk and len(chunk) + len(group) > ROWS_PER_SECTION:
+            chunks.append(chunk)
+            chunk = []
+        chunk.extend(group)
+    if chunk:
+        chunks.append(chunk)
+    template = env.get_template("wage_guide/tables.html")
+    for n, part in enumerate(chunks):
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in part:
+            groups.setdefault(_major_title(row["occupation"] or "?"), []).append(row)
+        html = template.render(
+            title=title, first=n == 0,
+            groups=[{"title": t, "rows": g} for t, g in groups.items()],
+        )  # fmt: skip
+        sections.append(Section("工资价位表", html))
+    city = [r for r in rows if r["district"] == ALL and not r["suppressed"] and r["occupation"]]
+    largest = sorted(city, key=lambda r: -r["n_workers"])[:GUIDE_CHARTED]
+    spreads = [
+        charts.Spread(r["occupation_name"], r["p10"], r["p25"], r["p50"], r["p75"], r["p90"])
+        for r in largest
+    ]
+    chart_list = (
+        [{"title": f"人数最多的 {len(spreads)} 个职业", "uri": svg_uri(charts.pay_spread(spreads))}]
+        if spreads
+        else []
+    )
+    sections.append(
+        Section("工资分布", env.get_template("wage_guide/charts.html").render(
+            title=title, charts=chart_list))
+    )  # fmt: skip
+    growth = [
+        r | {"p50_change": r["p50_change_pct"] / 100, "mean_change": r["mean_change_pct"] / 100}
+        for r in rows
+        if r["district"] == ALL
+        and r.get("p50_change_pct") is not None
+        and r.get("mean_change_pct") is not None
+    ]
+    sections.append(
+        Section("与上年相比", env.get_template("wage_guide/growth.html").render(
+            title=title, growth=growth, previous_year=ctx["previous_year"]))
+    )  # fmt: skip
+    return sections
+
+
+# --- an enterprise's own report ----------------------------------------------------------------
+
+
+async def _campaign_of_year(
+    session: AsyncSession, year: int, form_key: str
+) -> tuple[Campaign, FormVersion] | None:
+    found = (
+        await session.execute(
+            select(Campaign, FormVersion)
+            .join(FormVersion, Campaign.form_version_id == FormVersion.id)
+            .join(Form, FormVersion.form_id == Form.id)
+            .where(Campaign.year == year, Form.key == form_key)
+            .order_by(Campaign.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (found[0], found[1]) if found else None
+
+
+async def _own_pay(
+    session: AsyncSession, campaign: wages.CampaignInfo, enterprise_id: int
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The enterprise's own workers by occupation (its own figures, for itself): the
+    count, the median (inverted CDF, as the city's) and the mean of annual pay of the
+    full-year workers."""
+    min_months = int(campaign.settings.get("annual_min_months", 12))
+    query = (
+        select(WageRow.occupation, WageRow.annual_pay, WageRow.months_worked)
+        .join(Submission, Submission.id == WageRow.submission_id)
+        .where(
+            WageRow.campaign_id == campaign.id,
+            WageRow.enterprise_id == enterprise_id,
+            Submission.status == "submitted",
+        )
+    )
+    pay: dict[str, list[float]] = {}
+    workers = 0
+    for occupation, annual, months in await session.execute(query):
+        workers += 1
+        if months >= min_months:
+            pay.setdefault(occupation, []).append(annual)
+    out = []
+    for code, values in sorted(pay.items()):
+        column = np.sort(np.array(values, dtype=np.float64))
+        out.append(
+            {
+                "occupation": code,
+                "n": column.size,
+                "p50": float(np.percentile(column, 50, method="inverted_cdf")),
+                "mean": float(column.mean()),
+            }
+        )
+    return out, {"workers": workers, "full_year": sum(len(v) for v in pay.values())}
+
+
+async def gather_enterprise(
+    session: AsyncSession, params: dict[str, Any], settings: Settings
+) -> dict[str, Any]:
+    campaign = await _salary_campaign(session, int(params["campaign_id"]))
+    found = await session.scalar(select(Enterprise).where(Enterprise.uscc == params["enterprise"]))
+    if found is None:
+        raise ReportError(f"there is no enterprise {params['enterprise']}")
+    labels = enum_labels(campaign.schema)
+    own, totals = await _own_pay(session, campaign, found.id)
+    # The city's reference: the published (suppressed) occupation table, never a cell of
+    # another enterprise.
+    city = await wages.wage_table(session, campaign, wages.WageQuery(by=["occupation"]))
+    reference = {r["occupation"]: r for r in city.rows if not r["suppressed"]}
+    pay = []
+    for row in own:
+        ref = reference.get(row["occupation"])
+        pay.append(
+            row | {
+                "occupation_name": code_name("occupation", row["occupation"], labels),
+                "city": ref,
+                "relative": (row["p50"] / ref["p50"] - 1) if ref and ref["p50"] else 0.0,
+            }
+        )  # fmt: skip
+    return {
+        "year": campaign.year,
+        "enterprise": {
+            "uscc": found.uscc,
+            "name": found.name,
+            "district": found.district,
+            "district_name": code_name("district", found.district, labels),
+            "industry": found.industry,
+            "industry_name": industry_name(found.industry),
+            "staff_count": found.staff_count,
+        },
+        "pay": pay,
+        "pay_total": totals,
+        "assessment": await _own_assessment(session, campaign.year, found.id),
+        "satisfaction": await _own_satisfaction(session, campaign.year, found.uscc),
+    }
+
+
+async def _own_assessment(
+    session: AsyncSession, year: int, enterprise_id: int
+) -> dict[str, Any] | None:
+    found = await _campaign_of_year(session, year, "enterprise-self-assessment")
+    if found is None:
+        return None
+    campaign, version = found
+    try:
+        scored = await assessments.campaign_assessments(
+            session, campaign, version, enterprise_id=enterprise_id
+        )
+    except assessments.RulesProblem as exc:
+        raise ReportError(f"the self-assessment cannot be scored: {exc}") from None
+    if not scored.enterprises:
+        return None
+    row = scored.enterprises[0]
+    duties = {d.key: d for d in scored.rules.duties}
+    vetoes = {v.key: v.zh for v in scored.rules.vetoes}
+    return {
+        "total": row.total,
+        "max": scored.rules.max_score,
+        "grade": row.grade,
+        "score_grade": row.score_grade,
+        "capped": row.capped,
+        "vetoes": [vetoes.get(v, v) for v in row.vetoes],
+        "chart": svg_uri(
+            charts.duty_bars(
+                [duties[d.key].zh if d.key in duties else d.key for d in row.duties],
+                [d.score for d in row.duties],
+                maximum=max((d.max for d in row.duties), default=1),
+            )
+        ),
+    }
+
+
+async def _own_satisfaction(session: AsyncSession, year: int, uscc: str) -> dict[str, Any] | None:
+    found = await _campaign_of_year(session, year, "worker-satisfaction")
+    if found is None:
+        return None
+    campaign, version = found
+    try:
+        out = await satisfaction.campaign_satisfaction(
+            session, campaign, version, "enterprise", with_comments=False
+        )
+    except satisfaction.RulesProblem as exc:
+        raise ReportError(f"the poll cannot be scored: {exc}") from None
+    group = next((g for g in out.groups if g.key == uscc), None)
+    threshold = out.thresholds.min_group
+    if group is None:
+        return {"suppressed": True, "respondents": 0, "threshold": threshold}
+    if group.suppressed or group.dimensions is None:
+        return {"suppressed": True, "respondents": group.respondents, "threshold": threshold}
+    titles = {d.key: d.title.get("zh", d.key) for d in out.dimensions}
+    return {
+        "suppressed": False,
+        "respondents": group.respondents,
+        "dimensions": [_plain(d) | {"title": titles.get(d.key, d.key)} for d in group.dimensions],
+        "recommend": group.recommend.score if group.recommend else None,
+    }
+
+
+def industry_name(code: str) -> str:
+    """The division's name of an industry code ("C3011" -> 非金属矿物制品业), else the code."""
+    try:
+        division = industry_division(code)
+    except ValueError:
+        return code
+    found = industries().get(division)
+    return found.name if found else code
+
+
+def enterprise_title(ctx: dict[str, Any]) -> str:
+    return f"{ctx['enterprise']['name']} {ctx['year']}年度企业报告"
+
+
+def enterprise_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section]:
+    html = env.get_template("enterprise/report.html").render(
+        title=enterprise_title(ctx), issuer=ISSUER, **ctx
+    )
+    return [Section("企业报告", html)]
+
+
 def report_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     """The request's parameters for ``kind``, checked and in one canonical form (they
     name the stored PDF)."""
@@ -145,5 +493,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 KINDS: dict[str, Kind] = {
+    "wage-benchmark": Kind(gather_wage_guide, guide_sections, guide_title, cover=True),
+    "enterprise": Kind(gather_enterprise, enterprise_sections, enterprise_title),
     "participation": Kind(gather_participation, participation_sections, participation_title),
 }

@@ -62,12 +62,12 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
 
 
 def _may_read(principal: Principal, row: Report) -> bool:
-    """Admins and analysts read every report but an admin's annex; an enterprise only its
-    own enterprise reports."""
+    """Admins read every report. Analysts read the city-wide ones (never an enterprise's
+    own figures, nor the annex naming enterprises); an enterprise only its own report."""
     if principal.role == "admin":
         return True
     if principal.role == "analyst":
-        return not row.params.get("annex")
+        return row.kind != "enterprise" and not row.params.get("annex")
     return row.kind == "enterprise" and row.enterprise_id == principal.enterprise_id
 
 
@@ -92,6 +92,8 @@ class ReportController(Controller):
             if data.type != "enterprise":
                 raise problem(403, "An enterprise may ask only for its own enterprise report.")
             raw["campaign_id"] = data.campaign_id or principal.campaign_id
+        elif principal.role == "analyst" and data.type == "enterprise":
+            raise problem(403, "An enterprise's report holds its own figures: admins only.")
         try:
             params = report_params(data.type, {k: v for k, v in raw.items() if v is not None})
         except ReportError as exc:
