@@ -28,6 +28,7 @@ BENCHES: tuple[str, ...] = (
     "bench.upload",
     "bench.polls",
     "bench.aggregate",
+    "bench.reports",
 )
 OUT = PROJECT_ROOT / "bench" / "out" / "latest.json"
 

@@ -140,7 +140,7 @@ REASONS_ZH = {
     COMPLEMENTARY: "次级隐藏（防止由合计反推）",
 }
 GUIDE_CHARTED = 12  # occupations in the spread chart: the largest by workers
-ROWS_PER_SECTION = 150  # table rows rendered as one section (sections render in parallel)
+ROWS_PER_SECTION = 100  # table rows rendered as one section (sections render in parallel)
 
 
 async def _salary_campaign(session: AsyncSession, campaign_id: int) -> wages.CampaignInfo:
