@@ -16,11 +16,7 @@ from sqlalchemy import text
 
 from survey_service import __version__
 from survey_service.collection.pay_sample import PaySampleCache
-from survey_service.collection.poll_routes import (
-    PollController,
-    PollLinkController,
-    PollPageController,
-)
+from survey_service.collection.poll_routes import PollController, PollLinkController
 from survey_service.collection.polls import LinkRateLimiter, PollCache, answer_writer
 from survey_service.collection.routes import (
     CampaignController,
@@ -35,6 +31,9 @@ from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
+from survey_service.web.pages import static_files
+from survey_service.web.poll_pages import PollPageController
+from survey_service.web.sessions import session_config
 
 # How old the occupational medians behind the outlier warning may be (see pay_sample.py).
 PAY_SAMPLE_SECONDS = 30.0
@@ -108,7 +107,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollPageController,
             SalaryUploadController,
             TemplateController,
+            static_files(),
         ],
+        middleware=[session_config(settings).middleware],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],
         state=state,

@@ -26,6 +26,11 @@ class Settings:
     # How long a process trusts its cached "current published version" of a form before
     # asking the database again; other processes see a new publication within this time.
     form_cache_seconds: float = 1.0
+    # The pages' session cookies are encrypted with a key derived from this secret; when
+    # unset, one is generated into var/session-secret (mode 0600) on first start.
+    session_secret: str | None = None
+    # Send the session cookie only over HTTPS (set it behind a TLS-terminating proxy).
+    secure_cookies: bool = False
     debug: bool = False
 
     @property
@@ -52,5 +57,7 @@ class Settings:
             form_cache_seconds=float(
                 env.get("SURVEY_FORM_CACHE_SECONDS", defaults.form_cache_seconds)
             ),
+            session_secret=env.get("SURVEY_SESSION_SECRET") or None,
+            secure_cookies=env.get("SURVEY_SECURE_COOKIES", "") in {"1", "true", "yes"},
             debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
         )
