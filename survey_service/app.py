@@ -31,6 +31,7 @@ from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
+from survey_service.web.enterprise_pages import EnterprisePageController
 from survey_service.web.pages import static_files
 from survey_service.web.poll_pages import PollPageController
 from survey_service.web.sessions import session_config
@@ -107,6 +108,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollPageController,
             SalaryUploadController,
             TemplateController,
+            EnterprisePageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],
