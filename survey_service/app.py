@@ -31,9 +31,11 @@ from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
+from survey_service.web.admin_pages import AdminPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
 from survey_service.web.pages import static_files
 from survey_service.web.poll_pages import PollPageController
+from survey_service.web.qr import PollLinkQRController
 from survey_service.web.sessions import session_config
 
 # How old the occupational medians behind the outlier warning may be (see pay_sample.py).
@@ -108,7 +110,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollPageController,
             SalaryUploadController,
             TemplateController,
+            PollLinkQRController,
             EnterprisePageController,
+            AdminPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],

@@ -40,7 +40,8 @@ def _static_version(name: str) -> str:
 
 
 STATIC_URLS = {
-    name: f"/static/{name}?v={_static_version(name)}" for name in ("form.js", "builder.js")
+    name: f"/static/{name}?v={_static_version(name)}"
+    for name in ("form.js", "builder.js", "admin.js")
 }
 
 environment = jinja2.Environment(

@@ -299,6 +299,7 @@
     });
   }
 
+  window.surveyForm = { setUp: setUp };
   $$(document, "form[data-form]").forEach(setUp);
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
