@@ -8,7 +8,7 @@ ifeq ($(UV),)
 UV := $(HOME)/.local/bin/uv
 endif
 
-.PHONY: help venv run migrate test test-unit lint format bench clean system-deps
+.PHONY: help venv run migrate test test-unit lint format bench clean system-deps browser
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,13 +31,19 @@ system-deps: ## Debian packages: CJK fonts for PDFs, wrk for benchmarks (install
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
 	  fi
 
+browser: ## Debian's chromium for the end-to-end page tests (installed when missing)
+	@command -v chromium >/dev/null || { \
+	  echo "installing: chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	}
+
 run: venv ## migrate, load the shipped forms and serve on 127.0.0.1:8000
 	$(PY) -m survey_service serve
 
 migrate: venv ## apply the database migrations
 	$(PY) -m survey_service migrate
 
-test: venv ## the whole suite, on SQLite and PostgreSQL
+test: venv browser ## the whole suite, on SQLite and PostgreSQL, with the pages in Chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-unit: venv ## the tests that need no database

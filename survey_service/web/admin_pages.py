@@ -77,6 +77,8 @@ def _survey_chart(progress: ProgressOut, lang: Lang) -> Markup:
 
 
 def _poll_chart(responses: dict[str, int], lang: Lang) -> Markup:
+    if not responses:
+        return Markup("")
     most = max(responses.values(), default=0)
     unit = " 份" if lang == "zh" else ""
     bars = [

@@ -100,6 +100,9 @@ def _start_values(survey: Survey) -> dict[str, Any]:
         return dict(survey.submission.data)
     if survey.form.kind == "salary-survey":
         return {"enterprise": uploads.enterprise_part(survey.enterprise)}
+    properties = survey.version.schema.get("properties") or {}
+    if "enterprise" in properties:
+        return {"enterprise": {"uscc": survey.enterprise.uscc, "name": survey.enterprise.name}}
     return {}
 
 

@@ -57,6 +57,7 @@ class Field:
     table_rows: list[list[Field]] = field(default_factory=list)
     template_row: list[Field] = field(default_factory=list)
     more_rows: int = 0  # rows not shown (past MAX_TABLE_ROWS)
+    legend_hidden: bool = False  # the group's title says it already (kept for screen readers)
     can_add_row: bool = True
 
     @property
@@ -200,6 +201,8 @@ class _Renderer:
         show_if = hint.get("show_if")
         if isinstance(show_if, Mapping):
             self.condition(f, show_if, path)
+            # Required when shown: the schema says so in a condition, the hint plainly.
+            f.required = required or bool(hint.get("required"))
         if kind == "object" or (kind is None and isinstance(prop.get("properties"), dict)):
             f.widget = "section"
             f.children = self.fields(
@@ -211,6 +214,10 @@ class _Renderer:
                 set(prop.get("required") or []),
                 self.order(prop, hint),
             )
+            # An item whose answer repeats its own label ("签订率" > "签订率"): say it once.
+            if any(c.label == f.label for c in f.children):
+                f.legend_hidden = True
+                f.help = "" if any(c.help == f.help for c in f.children) else f.help
         elif kind == "array":
             items = resolve(prop.get("items"), self.root)
             if json_type(items) == "object" or isinstance(items.get("properties"), dict):
@@ -270,7 +277,7 @@ class _Renderer:
                 f.unit = "yuan"
         else:
             return None
-        if f.widget != "section" and f.widget != "table" and required and f.show_if_name:
+        if f.widget != "section" and f.widget != "table" and f.required and f.show_if_name:
             # Required only when shown: the browser must not insist on a hidden field.
             f.attrs["data-required"] = "1"
         self.by_pointer["".join(f"/{p}" for p in path)] = f
@@ -418,12 +425,11 @@ def form_view(
         members = [n for n in listed if n in by_name and n not in placed]
         if members:
             placed.update(members)
+            title = pick(group.get("title"), lang)
+            if len(members) == 1 and by_name[members[0]].label == title:
+                by_name[members[0]].legend_hidden = True
             sections.append(
-                Section(
-                    str(group.get("key") or ""),
-                    pick(group.get("title"), lang),
-                    [by_name[n] for n in members],
-                )
+                Section(str(group.get("key") or ""), title, [by_name[n] for n in members])
             )
     rest = [f for f in fields if f.name not in placed]
     if rest:

@@ -30,7 +30,7 @@
   function $$(root, sel) { return Array.prototype.slice.call(root.querySelectorAll(sel)); }
 
   // --- inline errors ------------------------------------------------------------------
-  function question(el) { return el.closest(".question") || el.parentNode; }
+  function question(el) { return el.closest("td") || el.closest(".question") || el.parentNode; }
   function shown(el) { return !el.closest("[hidden]") && !el.disabled; }
   function isRequired(el) { return el.required || el.hasAttribute("data-required"); }
 
