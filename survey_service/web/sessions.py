@@ -47,8 +47,16 @@ from survey_service.tokens import read_secret
 SESSION_COOKIE = "survey_session"
 SESSION_SECONDS = 8 * 3600
 CSRF_FIELD = "_csrf"
-# Never a session here: the anonymous poll, health checks, static files, the API schema.
-NO_SESSION_PATHS = [r"^/p/", r"^/api/v1/polls/", r"^/health$", r"^/static/", r"^/schema"]
+# Never a session here: the anonymous poll, health checks, static files, the OpenAPI
+# document and the forms' public schemas (the hot read path).
+NO_SESSION_PATHS = [
+    r"^/p/",
+    r"^/api/v1/polls/",
+    r"^/health$",
+    r"^/static/",
+    r"^/schema",
+    r"^/api/v1/forms/[^/]+/schema$",
+]
 
 
 def session_secret(settings: Settings) -> str:

@@ -122,7 +122,7 @@ def chromium() -> str:
     return chromium_path()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     var_dir = tmp_path_factory.mktemp("e2e-var")
     admin_token = secrets.token_urlsafe(32)
@@ -158,8 +158,10 @@ def server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                 process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Browser]:
+    # Module-scoped: Playwright's sync API runs an event loop of its own while it is open,
+    # and the asyncio tests that follow need it closed.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
