@@ -8,7 +8,7 @@ ifeq ($(UV),)
 UV := $(HOME)/.local/bin/uv
 endif
 
-.PHONY: help venv run migrate demo test test-unit lint format bench clean system-deps
+.PHONY: help venv run migrate demo test test-unit lint format bench clean system-deps browser fonts
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,16 +22,27 @@ $(UV):
 
 venv: .venv/.synced ## create the virtual environment from the lock file
 
-system-deps: ## Debian packages: CJK fonts for PDFs, wrk for benchmarks (installed when missing)
+fonts: ## Debian's CJK fonts for the Chinese PDFs and pages (installed when missing)
+	@fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { \
+	  echo "installing: fonts-noto-cjk"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk) >/dev/null; \
+	}
+
+system-deps: fonts ## Debian packages: the fonts, and wrk for benchmarks (installed when missing)
 	@missing=""; \
-	  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
 	  command -v wrk >/dev/null || missing="$$missing wrk"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
 	  fi
 
-run: venv ## migrate, load the shipped forms and serve on 127.0.0.1:8000
+browser: ## Debian's chromium for the end-to-end page tests (installed when missing)
+	@command -v chromium >/dev/null || { \
+	  echo "installing: chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	}
+
+run: venv fonts ## migrate, load the shipped forms and serve on 127.0.0.1:8000
 	$(PY) -m survey_service serve
 
 migrate: venv ## apply the database migrations
@@ -40,7 +51,7 @@ migrate: venv ## apply the database migrations
 demo: venv ## fill an empty database with a synthetic city (ARGS="--enterprises 50 --seed 7")
 	$(PY) -m survey_service demo $(ARGS)
 
-test: venv ## the whole suite, on SQLite and PostgreSQL
+test: venv fonts browser ## the whole suite, on SQLite and PostgreSQL, with the pages in Chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-unit: venv ## the tests that need no database

@@ -20,10 +20,13 @@ from survey_service.reports.render import process_pool
 from survey_service.settings import Settings
 from survey_service.synthetic import SEED
 from survey_service.tokens import ensure_admin_token
+from survey_service.web.sessions import session_secret
 
 
 async def prepare(settings: Settings) -> None:
-    """Migrate, load the shipped forms and make sure an admin token exists."""
+    """Migrate, load the shipped forms and make sure an admin token and the session secret
+    exist (before the server processes start, so that they share one)."""
+    session_secret(settings)
     db = open_database(settings.database_url)
     try:
         await upgrade(db.engine)

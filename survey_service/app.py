@@ -18,11 +18,7 @@ from survey_service import __version__
 from survey_service.analytics.score_routes import ScoreController
 from survey_service.analytics.wage_routes import WageBenchmarkController
 from survey_service.collection.pay_sample import PaySampleCache
-from survey_service.collection.poll_routes import (
-    PollController,
-    PollLinkController,
-    PollPageController,
-)
+from survey_service.collection.poll_routes import PollController, PollLinkController
 from survey_service.collection.polls import LinkRateLimiter, PollCache, answer_writer
 from survey_service.collection.routes import (
     CampaignController,
@@ -40,6 +36,12 @@ from survey_service.reports.render import process_pool
 from survey_service.reports.routes import ReportController
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
+from survey_service.web.admin_pages import AdminPageController
+from survey_service.web.enterprise_pages import EnterprisePageController
+from survey_service.web.pages import static_files
+from survey_service.web.poll_pages import PollPageController
+from survey_service.web.qr import PollLinkQRController
+from survey_service.web.sessions import session_config
 
 # How old the occupational medians behind the outlier warning may be (see pay_sample.py).
 PAY_SAMPLE_SECONDS = 30.0
@@ -123,7 +125,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             ReportController,
             ScoreController,
             WageBenchmarkController,
+            PollLinkQRController,
+            EnterprisePageController,
+            AdminPageController,
+            static_files(),
         ],
+        middleware=[session_config(settings).middleware],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],
         state=state,

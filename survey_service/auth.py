@@ -1,5 +1,10 @@
 """Bearer tokens (stored as SHA-256 digests), roles and the guards that enforce them.
 
+A browser signed in through the pages (``survey_service.web.sessions``) carries no bearer
+token: its encrypted session cookie names the token it signed in with, which is looked up
+again on every request (so revoking the token ends the session), and a request that
+changes anything must repeat the session's CSRF token in the ``X-CSRF-Token`` header.
+
 Tokens are 256 random bits from the CSPRNG, so an unsalted digest is enough: nothing about
 a stored digest helps to guess a token.
 """
@@ -7,6 +12,7 @@ a stored digest helps to guess a token.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,17 +72,51 @@ async def issue_token(
     return token, row
 
 
-async def principal_for(db: Database, token: str) -> Principal | None:
-    async with db.read() as session:
-        row = await session.scalar(
-            select(AccessToken).where(AccessToken.token_hash == token_digest(token))
-        )
+# What a signed-in browser's session holds (besides the page language, nothing else).
+SESSION_TOKEN_ID = "tid"  # noqa: S105 (a key name, not a secret)
+SESSION_CSRF = "csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _principal(row: AccessToken | None) -> Principal | None:
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= utcnow():
         return None
     role: Role = row.role  # type: ignore[assignment]
     return Principal(row.id, role, row.enterprise_id, row.campaign_id)
+
+
+async def principal_for(db: Database, token: str) -> Principal | None:
+    async with db.read() as session:
+        row = await session.scalar(
+            select(AccessToken).where(AccessToken.token_hash == token_digest(token))
+        )
+    return _principal(row)
+
+
+async def principal_by_id(db: Database, token_id: int) -> Principal | None:
+    """The principal of a token signed in earlier, if it is still valid."""
+    async with db.read() as session:
+        return _principal(await session.get(AccessToken, token_id))
+
+
+async def session_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """The principal a browser's session cookie signed in as, if it is still valid."""
+    session = connection.scope.get("session")
+    token_id = session.get(SESSION_TOKEN_ID) if isinstance(session, dict) else None
+    if not isinstance(token_id, int):
+        return None
+    return await principal_by_id(connection.app.state.db, token_id)
+
+
+def csrf_matches(connection: ASGIConnection[Any, Any, Any, Any], sent: str | None) -> bool:
+    session = connection.scope.get("session")
+    expected = session.get(SESSION_CSRF) if isinstance(session, dict) else None
+    if not isinstance(expected, str) or not expected or not sent:
+        return False
+    return hmac.compare_digest(expected.encode(), sent.encode())
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -93,9 +133,20 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
         return cached
     token = bearer_token(connection)
     if token is None:
-        raise NotAuthorizedException(
-            "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"}
-        )
+        principal = await session_principal(connection)
+        if principal is None:
+            raise NotAuthorizedException(
+                "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"}
+            )
+        method = connection.scope.get("method", "GET")
+        if method not in SAFE_METHODS and not csrf_matches(
+            connection, connection.headers.get(CSRF_HEADER)
+        ):
+            raise PermissionDeniedException(
+                "A signed-in browser must send the session's CSRF token in X-CSRF-Token."
+            )
+        connection.state.principal = principal
+        return principal
     db: Database = connection.app.state.db
     principal = await principal_for(db, token)
     if principal is None:

@@ -30,6 +30,11 @@ class Settings:
     participation_targets: Path | None = None
     # Processes that render report sections in parallel (WeasyPrint uses one core each).
     report_workers: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
+    # The pages' session cookies are encrypted with a key derived from this secret; when
+    # unset, one is generated into var/session-secret (mode 0600) on first start.
+    session_secret: str | None = None
+    # Send the session cookie only over HTTPS (set it behind a TLS-terminating proxy).
+    secure_cookies: bool = False
     debug: bool = False
 
     @property
@@ -62,5 +67,7 @@ class Settings:
                 else None
             ),
             report_workers=int(env.get("SURVEY_REPORT_WORKERS", defaults.report_workers)),
+            session_secret=env.get("SURVEY_SESSION_SECRET") or None,
+            secure_cookies=env.get("SURVEY_SECURE_COOKIES", "") in {"1", "true", "yes"},
             debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
         )

@@ -55,6 +55,7 @@ from survey_service.db.models import (
     utcnow,
 )
 from survey_service.errors import conflict, problem, unprocessable
+from survey_service.forms.form_posts import document_from_form
 from survey_service.forms.validation import validate_document
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O and no 1/I to mix up
@@ -599,55 +600,9 @@ def answer_writer(db: Database) -> GroupCommit[Answer, date]:
 
 # --- form posts ----------------------------------------------------------------------------
 
-_INTEGER = re.compile(r"[+-]?\d{1,15}")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-
-def json_type(schema: Mapping[str, Any]) -> str | None:
-    """The one JSON type a property holds (ignoring null), if the schema says."""
-    declared = schema.get("type")
-    if isinstance(declared, list):
-        declared = next((t for t in declared if t != "null"), None)
-    if isinstance(declared, str):
-        return declared
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum and all(isinstance(v, int) for v in enum):
-        return "integer"
-    return None
-
-
-def _typed(schema: Mapping[str, Any], text: str) -> Any:
-    """A form field's text as the schema's type; left as text when it does not parse, so
-    that validation names the field."""
-    kind = json_type(schema)
-    if kind == "integer" and _INTEGER.fullmatch(text):
-        return int(text)
-    if kind == "number" and _NUMBER.fullmatch(text):
-        number = float(text)
-        return int(number) if number.is_integer() and _INTEGER.fullmatch(text) else number
-    if kind == "boolean" and text in ("true", "false"):
-        return text == "true"
-    return text
-
 
 def answers_from_form(schema: Mapping[str, Any], fields: Mapping[str, Iterable[str]]) -> Any:
     """An HTML form post (every value a string) as the JSON document the schema describes:
     numbers from their text, empty fields left out, lists for array fields; fields the
-    schema does not name are dropped."""
-    properties = schema.get("properties")
-    if not isinstance(properties, dict):
-        return {}
-    data: dict[str, Any] = {}
-    for name, prop in properties.items():
-        if not isinstance(prop, dict):
-            continue
-        texts = [t.replace("\r\n", "\n").strip() for t in fields.get(name, ())]
-        texts = [t for t in texts if t]
-        if not texts:
-            continue
-        if json_type(prop) == "array":
-            items = prop.get("items")
-            data[name] = [_typed(items if isinstance(items, dict) else {}, t) for t in texts]
-        else:
-            data[name] = _typed(prop, texts[0])
-    return data
+    schema does not name are dropped (``forms.form_posts`` has the rules)."""
+    return document_from_form(schema, fields)

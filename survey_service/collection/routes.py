@@ -303,7 +303,7 @@ class CampaignController(Controller):
         """Invited enterprises, drafts and submitted surveys, overall and by district."""
         async with db.read() as session:
             await campaigns.load_campaign(session, campaign_id)
-            return await _progress(session, campaign_id)
+            return await campaign_progress(session, campaign_id)
 
 
 def _own_campaign(request: Request[Any, Any, Any], campaign_id: int) -> Principal:
@@ -313,7 +313,7 @@ def _own_campaign(request: Request[Any, Any, Any], campaign_id: int) -> Principa
     return principal
 
 
-async def _progress(session: AsyncSession, campaign_id: int) -> ProgressOut:
+async def campaign_progress(session: AsyncSession, campaign_id: int) -> ProgressOut:
     invited_rows = await session.execute(
         select(Enterprise.district, func.count(func.distinct(Enterprise.id)))
         .join(AccessToken, AccessToken.enterprise_id == Enterprise.id)

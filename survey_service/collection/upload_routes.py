@@ -15,6 +15,7 @@ from survey_service.auth import Principal, audit, require
 from survey_service.collection import campaigns, submissions, uploads
 from survey_service.collection.routes import form_context, pay_sample, remember_pay
 from survey_service.collection.template import template_workbook
+from survey_service.db.engine import Database
 from survey_service.db.models import Enterprise, Submission
 from survey_service.deps import DB
 from survey_service.errors import not_found, problem
@@ -41,65 +42,82 @@ class SalaryUploadController(Controller):
         salary survey (a new one, or a new revision). Any rejected row stores nothing,
         unless ``partial=true``: then the good rows are stored and the rest listed."""
         principal: Principal = request.state.principal
-        if principal.campaign_id != campaign_id:
-            raise not_found(f"Campaign {campaign_id}")
-        upload = uploads.the_file(data)
-        async with db.read() as session:
-            campaign, version, form = await campaigns.load_campaign(session, campaign_id)
-            enterprise = await session.get(Enterprise, principal.enterprise_id)
-        schema = uploads.row_schema(version.schema)
-        if form.kind != "salary-survey" or schema is None or enterprise is None:
-            raise problem(422, "This campaign's form takes no salary spreadsheet.")
-        submissions.require_open(campaign)
-        sheet = await uploads.read_upload(upload, schema)
-        ctx = form_context(request, form, version, await pay_sample(request, db, campaign_id))
-        document: dict[str, Any] = {
-            "enterprise": uploads.enterprise_part(enterprise),
-            "employees": [row for _, row in sheet.rows],
-        }
-        check = uploads.check_rows(
-            sheet, validate_document(ctx.validator, document, schema=version.schema)
+        status, body = await store_salary_upload(
+            request, db, principal, campaign_id, uploads.the_file(data), partial=partial
         )
-        body: dict[str, Any] = {
-            "rows_accepted": 0,
-            "rows_rejected": len(check.rejected_rows),
-            "errors": check.errors,
-            "warnings": list(sheet.warnings),
-        }
-        if check.errors and not partial:
-            return Response(body | {"submission_id": None}, status_code=422)
-        if not check.accepted:
-            return Response(body | {"submission_id": None}, status_code=422)
-        # Checked as it stands unless rows were left out (a partial upload).
-        whole = not check.rejected_rows
-        document["employees"] = check.accepted
-        async with db.transaction() as session:
-            campaign, version, form = await campaigns.load_campaign(session, campaign_id)
-            existing = await session.scalar(
-                select(Submission).where(
-                    Submission.campaign_id == campaign_id,
-                    Submission.enterprise_id == principal.enterprise_id,
-                )
+        return Response(body, status_code=status)
+
+
+async def store_salary_upload(
+    request: Request[Any, Any, Any],
+    db: Database,
+    principal: Principal,
+    campaign_id: int,
+    upload: UploadFile,
+    *,
+    partial: bool,
+) -> tuple[int, dict[str, Any]]:
+    """Check an uploaded sheet and store it as the enterprise's survey: ``(201, body)``, or
+    ``(422, body)`` with the errors by row and column and nothing stored (the API's answer
+    and the enterprise page's both)."""
+    if principal.campaign_id != campaign_id:
+        raise not_found(f"Campaign {campaign_id}")
+    async with db.read() as session:
+        campaign, version, form = await campaigns.load_campaign(session, campaign_id)
+        enterprise = await session.get(Enterprise, principal.enterprise_id)
+    schema = uploads.row_schema(version.schema)
+    if form.kind != "salary-survey" or schema is None or enterprise is None:
+        raise problem(422, "This campaign's form takes no salary spreadsheet.")
+    submissions.require_open(campaign)
+    sheet = await uploads.read_upload(upload, schema)
+    ctx = form_context(request, form, version, await pay_sample(request, db, campaign_id))
+    document: dict[str, Any] = {
+        "enterprise": uploads.enterprise_part(enterprise),
+        "employees": [row for _, row in sheet.rows],
+    }
+    check = uploads.check_rows(
+        sheet, validate_document(ctx.validator, document, schema=version.schema)
+    )
+    body: dict[str, Any] = {
+        "rows_accepted": 0,
+        "rows_rejected": len(check.rejected_rows),
+        "errors": check.errors,
+        "warnings": list(sheet.warnings),
+    }
+    if check.errors and not partial:
+        return 422, body | {"submission_id": None}
+    if not check.accepted:
+        return 422, body | {"submission_id": None}
+    # Checked as it stands unless rows were left out (a partial upload).
+    whole = not check.rejected_rows
+    document["employees"] = check.accepted
+    async with db.transaction() as session:
+        campaign, version, form = await campaigns.load_campaign(session, campaign_id)
+        existing = await session.scalar(
+            select(Submission).where(
+                Submission.campaign_id == campaign_id,
+                Submission.enterprise_id == principal.enterprise_id,
             )
-            if existing is None:
-                stored = await submissions.create_submission(
-                    session, principal, campaign, ctx, submission_id=None, data=document,
-                    status="submitted", checked=whole,
-                )  # fmt: skip
-                out = stored.submission
-            else:
-                out = await submissions.amend_submission(
-                    session, principal, existing, campaign, ctx, data=document,
-                    status="submitted", checked=whole,
-                )  # fmt: skip
-            audit(
-                session, principal, "submission.upload", f"submission:{out.id}",
-                rows=len(check.accepted), rejected=len(check.rejected_rows),
+        )
+        if existing is None:
+            stored = await submissions.create_submission(
+                session, principal, campaign, ctx, submission_id=None, data=document,
+                status="submitted", checked=whole,
             )  # fmt: skip
-        remember_pay(request, form, principal.enterprise_id, out, document)
-        body |= {"submission_id": out.id, "rows_accepted": len(check.accepted)}
-        body["warnings"] += out.warnings
-        return Response(body, status_code=201)
+            out = stored.submission
+        else:
+            out = await submissions.amend_submission(
+                session, principal, existing, campaign, ctx, data=document,
+                status="submitted", checked=whole,
+            )  # fmt: skip
+        audit(
+            session, principal, "submission.upload", f"submission:{out.id}",
+            rows=len(check.accepted), rejected=len(check.rejected_rows),
+        )  # fmt: skip
+    remember_pay(request, form, principal.enterprise_id, out, document)
+    body |= {"submission_id": out.id, "rows_accepted": len(check.accepted)}
+    body["warnings"] += out.warnings
+    return 201, body
 
 
 class TemplateController(Controller):

@@ -1,0 +1,261 @@
+"""The bureau's pages (``/admin``): sign in with an admin token, the dashboard (campaigns,
+progress by district as bars, downloads), a campaign's page with its poll links and their
+QR codes, and the form builder (its script calls the forms API with the session; the live
+preview is drawn here by the same renderer as every other form)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from survey_service.auth import CSRF_HEADER, audit, csrf_matches, principal_for
+from survey_service.collection import campaigns, polls
+from survey_service.collection.routes import campaign_progress
+from survey_service.collection.schemas import CampaignOut, PollLinkSummary, ProgressOut
+from survey_service.db.models import Enterprise, PollResponse
+from survey_service.deps import DB
+from survey_service.forms.builder import (
+    BuilderError,
+    Label,
+    build_schema,
+    check_builder_fields,
+    decode_builder_fields,
+)
+from survey_service.reference.codes import districts
+from survey_service.web.charts import Bar, bar_chart
+from survey_service.web.form_view import form_view
+from survey_service.web.i18n import Lang, lang_of, translate
+from survey_service.web.pages import PAGE_HEADERS, environment, page
+from survey_service.web.posting import read_post
+from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
+
+HOME = "/admin"
+SIGN_IN = "/admin/signin"
+
+
+def _redirect(to: str) -> Redirect:
+    return Redirect(to, status_code=303, headers=PAGE_HEADERS)
+
+
+def district_name(code: str | None, lang: Lang) -> str:
+    if code is None:
+        return "全市" if lang == "zh" else "All districts"
+    found = districts().get(code)
+    if found is None:
+        return code
+    return found.name if lang == "zh" else found.name_en
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSummary:
+    campaign: CampaignOut
+    kind: str
+    progress: ProgressOut | None  # surveys: invited, drafts, submitted by district
+    responses: dict[str, int]  # polls: answers by district
+    chart: Markup
+
+
+def _survey_chart(progress: ProgressOut, lang: Lang) -> Markup:
+    bars = [
+        Bar(
+            district_name(row.district, lang),
+            row.response_rate or 0.0,
+            f"{row.submitted} / {row.invited}"
+            + (f" ({row.response_rate:.0%})" if row.response_rate is not None else ""),
+        )
+        for row in [*progress.by_district, progress.overall]
+    ]
+    title = "各区县填报率" if lang == "zh" else "Response rate by district"
+    return bar_chart(bars, title=title, scale=1.0)
+
+
+def _poll_chart(responses: dict[str, int], lang: Lang) -> Markup:
+    if not responses:
+        return Markup("")
+    most = max(responses.values(), default=0)
+    unit = " 份" if lang == "zh" else ""
+    bars = [
+        Bar(district_name(code, lang), n, f"{n}{unit}") for code, n in sorted(responses.items())
+    ]
+    title = "各区县答卷数" if lang == "zh" else "Answers by district"
+    return bar_chart(bars, title=title, scale=float(most or 1))
+
+
+async def _summaries(db: DB, lang: Lang, only: int | None = None) -> list[CampaignSummary]:
+    out: list[CampaignSummary] = []
+    async with db.read() as session:
+        listed = await campaigns.list_campaigns(session)
+        for campaign in listed:
+            if only is not None and campaign.id != only:
+                continue
+            _, _, form = await campaigns.load_campaign(session, campaign.id)
+            if form.kind == "poll":
+                rows = await session.execute(
+                    select(Enterprise.district, func.count())
+                    .select_from(PollResponse)
+                    .join(Enterprise, PollResponse.enterprise_id == Enterprise.id)
+                    .where(PollResponse.campaign_id == campaign.id)
+                    .group_by(Enterprise.district)
+                )
+                responses = {district: int(n) for district, n in rows}
+                out.append(
+                    CampaignSummary(
+                        campaign, form.kind, None, responses, _poll_chart(responses, lang)
+                    )
+                )
+            else:
+                progress = await campaign_progress(session, campaign.id)
+                out.append(
+                    CampaignSummary(
+                        campaign, form.kind, progress, {}, _survey_chart(progress, lang)
+                    )
+                )
+    return out
+
+
+class AdminPageController(Controller):
+    path = "/admin"
+    tags = ["admin pages"]
+    include_in_schema = False
+
+    @get("/signin", media_type=MediaType.HTML)
+    async def signin_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        if await signed_in(request, "admin"):
+            return _redirect(HOME)
+        return page(request, "signin.html", role="admin", csrf=csrf_token(request), error="")
+
+    @post("/signin", media_type=MediaType.HTML)
+    async def signin(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
+        """Exchange an admin token (posted) for a session cookie."""
+        posted = await read_post(request)
+        lang = lang_of(request)
+        if not csrf_ok(request, posted.csrf):
+            error = "页面已过期，请重试。" if lang == "zh" else "The page expired; try again."
+            return page(
+                request, "signin.html", 403, role="admin", csrf=csrf_token(request), error=error
+            )
+        token = (posted.fields.get("token") or [""])[0].strip()
+        principal = await principal_for(db, token) if token else None
+        if principal is None or principal.role != "admin":
+            error = (
+                "令牌无效、已过期、已被撤销或不是管理员令牌。"
+                if lang == "zh"
+                else "The token is unknown, expired, revoked or not an administrator's."
+            )
+            return page(
+                request, "signin.html", 401, role="admin", csrf=csrf_token(request), error=error
+            )
+        async with db.transaction() as session:
+            audit(session, principal, "session.sign_in", "page:admin")
+        sign_in(request, principal)
+        return _redirect(HOME)
+
+    @post("/signout", media_type=MediaType.HTML)
+    async def signout(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        posted = await read_post(request)
+        if csrf_ok(request, posted.csrf):
+            sign_out(request)
+        return _redirect(SIGN_IN)
+
+    @get("/", media_type=MediaType.HTML)
+    async def dashboard(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
+        """Every campaign with its progress by district, and the downloads."""
+        if await signed_in(request, "admin") is None:
+            return _redirect(SIGN_IN)
+        lang = lang_of(request)
+        summaries = await _summaries(db, lang)
+        years = sorted({s.campaign.year for s in summaries}, reverse=True)
+        return page(
+            request,
+            "admin_dashboard.html",
+            summaries=summaries,
+            years=years,
+            csrf=csrf_token(request),
+            district_name=district_name,
+        )
+
+    @get("/campaigns/{campaign_id:int}", media_type=MediaType.HTML)
+    async def campaign(
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: FromPath[int]
+    ) -> Response[Any]:
+        """One campaign: its progress table and chart, and its poll links with QR codes."""
+        if await signed_in(request, "admin") is None:
+            return _redirect(SIGN_IN)
+        lang = lang_of(request)
+        found = await _summaries(db, lang, only=campaign_id)
+        if not found:
+            return page(
+                request,
+                "message.html",
+                404,
+                title="找不到活动" if lang == "zh" else "Campaign not found",
+                message="",
+            )
+        links: list[PollLinkSummary] = []
+        if found[0].kind == "poll":
+            async with db.read() as session:
+                campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
+                links, _ = await polls.link_page(session, campaign, limit=500, after_id=0)
+        return page(
+            request,
+            "admin_campaign.html",
+            summary=found[0],
+            links=links,
+            base_url=str(request.base_url).rstrip("/"),
+            csrf=csrf_token(request),
+            district_name=district_name,
+        )
+
+    @get("/builder", media_type=MediaType.HTML)
+    async def builder(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """The form builder: palette, field editor, live preview, the JSON Schema, publish."""
+        if await signed_in(request, "admin") is None:
+            return _redirect(SIGN_IN)
+        return page(request, "admin_builder.html", csrf=csrf_token(request))
+
+    @post("/builder/preview", media_type=MediaType.JSON, status_code=200)
+    async def preview(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """Builder fields -> ``{html, schema, ui, errors}``: the preview as the respondent
+        will see it, and the JSON Schema it makes (or what is wrong with the fields)."""
+        if await signed_in(request, "admin") is None:
+            return Response({"detail": "Sign in first."}, status_code=401)
+        if not csrf_matches(request, request.headers.get(CSRF_HEADER)):
+            return Response({"detail": "The CSRF token is missing or wrong."}, status_code=403)
+        lang = lang_of(request)
+        body = await request.body()
+        try:
+            raw = msgspec.json.decode(body)
+            title = msgspec.convert(raw.get("title") or {"zh": "未命名表单"}, Label)
+            fields = decode_builder_fields(msgspec.json.encode(raw.get("fields") or []))
+        except (msgspec.ValidationError, msgspec.DecodeError, AttributeError) as exc:
+            return Response({"html": "", "schema": None, "ui": None, "errors": [_shape(exc)]})
+        issues = check_builder_fields(fields)
+        if issues:
+            return Response({"html": "", "schema": None, "ui": None, "errors": issues})
+        try:
+            built = build_schema(fields, title=title)
+        except BuilderError as exc:
+            return Response({"html": "", "schema": None, "ui": None, "errors": exc.errors})
+        view = form_view(built.schema, built.ui, {}, [], lang)
+        html = environment.get_template("builder_preview.html").render(
+            lang=lang, t=lambda text, **values: translate(lang, text, **values), view=view
+        )
+        return Response({"html": html, "schema": built.schema, "ui": built.ui, "errors": []})
+
+
+def _shape(exc: Exception) -> dict[str, str]:
+    text = str(exc)
+    message, _, where = text.rpartition(" - at `$")
+    path = where.rstrip("`").replace("[", "/").replace("]", "").replace(".", "/") if where else ""
+    return {
+        "path": "/fields" + path if path else "",
+        "message": message or text,
+        "keyword": "shape",
+    }

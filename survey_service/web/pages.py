@@ -1,0 +1,108 @@
+"""What every page shares: the Jinja environment (autoescaped: a form title holding
+``<script>`` is shown as text), the response headers, the language switch and the static
+files (one small stylesheet inlined, two small scripts; no framework)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from litestar import MediaType, Request, Response
+from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+from markupsafe import Markup
+
+from survey_service.web.i18n import LANG_COOKIE, Lang, lang_asked, lang_of, translate
+
+WEB = Path(__file__).resolve().parent
+TEMPLATES = WEB / "templates"
+STATIC = WEB / "static"
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    # Poll links and pages are keys: never send them on as a Referer.
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    # Scripts only from this site's files (no inline script); inline styles for the bars.
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "object-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def _static_version(name: str) -> str:
+    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:10]
+
+
+STATIC_URLS = {
+    name: f"/static/{name}?v={_static_version(name)}"
+    for name in ("form.js", "builder.js", "admin.js")
+}
+
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.globals["site_css"] = Markup((STATIC / "site.css").read_text())  # noqa: S704
+environment.globals["static"] = STATIC_URLS
+
+
+def static_files() -> Router:
+    """``/static/...``: the scripts, cached for a day (their URLs carry a content hash)."""
+    return create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        cache_control=CacheControlHeader(max_age=86400, public=True),
+        include_in_schema=False,
+    )
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template: str,
+    status: int = 200,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> Response[str]:
+    """A page in the visitor's language; ``?lang=`` is remembered in the ``lang`` cookie."""
+    lang: Lang = lang_of(request)
+
+    def t(text: str, **values: Any) -> str:
+        return translate(lang, text, **values)
+
+    body = environment.get_template(template).render(lang=lang, t=t, **context)
+    cookies = []
+    asked = lang_asked(request)
+    if asked is not None:
+        cookies.append(
+            Cookie(
+                key=LANG_COOKIE,
+                value=asked,
+                path="/",
+                max_age=365 * 86400,
+                httponly=True,
+                samesite="lax",
+            )
+        )
+    return Response(
+        body,
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={**PAGE_HEADERS, **(headers or {})},
+        cookies=cookies,
+    )
+
+
+def message_page(
+    request: Request[Any, Any, Any], status: int, title: str, message: str, **context: Any
+) -> Response[str]:
+    return page(request, "message.html", status, title=title, message=message, **context)

@@ -1,0 +1,168 @@
+"""The poll page a worker opens on a phone (``/p/{link}``): one screen per group of
+questions with JavaScript, all of them on one page without; answered by a plain form post;
+then the thank-you page. No session, no cookie before the answer, nothing logged (see
+``survey_service.collection.polls`` for what an answer stores and ``web.sessions`` for why
+its form carries no CSRF token)."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from typing import Any
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.response import Redirect
+
+from survey_service.collection import polls
+from survey_service.collection.poll_routes import device_cookies, open_poll, receive_answer
+from survey_service.deps import DB
+from survey_service.forms.form_posts import document_from_form, drop_hidden
+from survey_service.web.form_view import ErrorLine, form_view
+from survey_service.web.i18n import Lang, lang_of, pick, translate
+from survey_service.web.pages import PAGE_HEADERS, message_page, page
+from survey_service.web.posting import read_post
+from survey_service.web.sessions import same_site
+
+BEIJING = timezone(timedelta(hours=8), "Beijing")
+
+_MESSAGE_TITLES = {
+    403: ("暂时不能作答", "Not open for answers"),
+    404: ("找不到问卷", "Poll not found"),
+    409: ("已经提交过了", "Already answered"),
+    410: ("链接已收回", "Link withdrawn"),
+    429: ("请稍后再试", "Please try again shortly"),
+}
+
+
+def _message(exc: ProblemDetailsException, lang: Lang) -> str:
+    extra = exc.extra if isinstance(exc.extra, dict) else {}
+    if lang == "zh":
+        return str(extra.get("message_zh") or exc.detail)
+    return str(exc.detail)
+
+
+def _message_page(
+    request: Request[Any, Any, Any], exc: ProblemDetailsException, status: int | None = None
+) -> Response[str]:
+    lang = lang_of(request)
+    retry = (exc.headers or {}).get("Retry-After")
+    zh, en = _MESSAGE_TITLES.get(exc.status_code, ("出错了", "Something went wrong"))
+    return message_page(
+        request,
+        status or exc.status_code,
+        zh if lang == "zh" else en,
+        _message(exc, lang),
+        headers={"Retry-After": retry} if retry else None,
+    )
+
+
+def _form_page(
+    request: Request[Any, Any, Any],
+    poll: polls.Poll,
+    *,
+    status: int = 200,
+    values: Any = None,
+    errors: list[dict[str, Any]] | None = None,
+    code: str = "",
+    code_error: str = "",
+) -> Response[str]:
+    lang = lang_of(request)
+    version = poll.version
+    view = form_view(version.schema, version.ui, values or {}, errors or [], lang)
+    if code_error:
+        label = translate(lang, "One-time code")
+        view.errors.insert(
+            0, ErrorLine(f"{label}{'：' if lang == 'zh' else ': '}{code_error}", "code")
+        )
+    closes = poll.campaign.closes_at.astimezone(BEIJING)
+    title = (poll.form.title_en if lang == "en" else None) or poll.form.title_zh
+    return page(
+        request,
+        "poll.html",
+        status,
+        view=view,
+        form_title=view.title or title,
+        campaign_title=poll.campaign.title,
+        closes=f"{closes:%Y-%m-%d %H:%M}（{translate(lang, 'Beijing time')}）",
+        notice=pick(polls.anonymity_notice(version.ui), lang),
+        action=polls.poll_url(poll.link.slug),
+        requires_code=poll.link.requires_code,
+        code=code,
+        code_error=code_error,
+        fresh=values is None,
+    )
+
+
+class PollPageController(Controller):
+    path = "/p"
+    tags = ["poll pages"]
+
+    @get("/{link:str}", media_type=MediaType.HTML)
+    async def page(
+        self, request: Request[Any, Any, Any], db: DB, link: FromPath[str]
+    ) -> Response[str]:
+        """The poll page (Chinese, or English with ``?lang=en``; for phones)."""
+        try:
+            poll = await open_poll(request, db, link)
+        except ProblemDetailsException as exc:
+            return _message_page(request, exc)
+        if request.cookies.get(polls.device_cookie_name(poll.link.slug)):
+            return _message_page(request, polls.already_answered(), status=200)
+        return _form_page(request, poll)
+
+    @post("/{link:str}", media_type=MediaType.HTML)
+    async def submit(
+        self, request: Request[Any, Any, Any], db: DB, link: FromPath[str]
+    ) -> Response[Any]:
+        """An answer posted from the page: 303 to the thank-you page, or the page again with
+        what to correct."""
+        lang = lang_of(request)
+        if not same_site(request):
+            return message_page(
+                request,
+                403,
+                "请从问卷页面提交" if lang == "zh" else "Please answer on the poll's page",
+                "这份答卷来自其他网站，没有保存。"
+                if lang == "zh"
+                else "This answer came from another site and was not saved.",
+            )
+        try:
+            poll = await open_poll(request, db, link)
+        except ProblemDetailsException as exc:
+            return _message_page(request, exc)
+        posted = await read_post(request)
+        code = polls.normalise_code((posted.fields.get("code") or [""])[0]) or None
+        schema = poll.version.schema
+        data = drop_hidden(document_from_form(schema, posted.answer_fields()), poll.version.ui)
+        if posted.row_action:
+            return _form_page(request, poll, values=data, code=code or "")
+        try:
+            await receive_answer(request, poll, data, code)
+        except polls.CodeRefused as exc:
+            return _form_page(
+                request, poll, status=403, values=data, code_error=_message(exc, lang)
+            )
+        except ProblemDetailsException as exc:
+            if exc.status_code == 422 and isinstance(exc.extra, dict):
+                errors = list(exc.extra.get("errors") or [])
+                return _form_page(
+                    request, poll, status=422, values=data, errors=errors, code=code or ""
+                )
+            return _message_page(request, exc)
+        return Redirect(
+            f"{polls.poll_url(link)}/thanks",
+            status_code=303,
+            cookies=device_cookies(request, poll),
+            headers=PAGE_HEADERS,
+        )
+
+    @get("/{link:str}/thanks", media_type=MediaType.HTML)
+    async def thanks(self, request: Request[Any, Any, Any], link: FromPath[str]) -> Response[str]:
+        lang = lang_of(request)
+        return message_page(
+            request,
+            200,
+            translate(lang, "Thank you"),
+            translate(lang, "Your answers were saved anonymously. You can close this page now."),
+        )
