@@ -31,6 +31,7 @@
     var campaign = button.getAttribute("data-campaign");
     var body = { type: button.getAttribute("data-report"), campaign_id: Number(campaign) };
     if (button.hasAttribute("data-year")) body.year = Number(button.getAttribute("data-year"));
+    if (button.hasAttribute("data-annex")) body.annex = true;
     say(campaign, zh ? "正在生成报告…" : "Making the report…");
     fetch("/api/v1/reports", {
       method: "POST", credentials: "same-origin",
