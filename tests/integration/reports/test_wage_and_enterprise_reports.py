@@ -5,6 +5,8 @@ figures and the city's published reference, and only it (and admins) may read it
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from tests.conftest import Service
@@ -41,6 +43,17 @@ async def test_the_wage_guide_prints_the_published_figures_and_none_of_the_suppr
     assert "2023年铜川市企业工资价位表" in text
     assert "分职业、分区县工资价位" in text
     assert any("Noto" in name for name in embedded_fonts(reader))
+    # A4 pages; from page 2 on a running header and "page n of N"; every page of the
+    # tables repeats the table's header.
+    pages = [page.extract_text() or "" for page in reader.pages]
+    for number, page in enumerate(reader.pages, start=1):
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
+        if number > 1:
+            assert re.search(rf"第\s*{number}\s*页\s*共\s*{len(pages)}\s*页", pages[number - 1])
+            assert "2023年铜川市企业工资价位表" in pages[number - 1]
+    table_pages = [p for p in pages if p.startswith("工资价位表") or "\n工资价位表" in p]
+    assert table_pages
+    assert all("P50" in p and "中位数" in p for p in table_pages)
 
     published = await _table(service, campaign_id, by="occupation,district")
     shown = [r for r in published["rows"] if r["occupation"] != "*" and not r["suppressed"]]
