@@ -228,6 +228,13 @@ async def test_thresholds_come_from_the_campaign_settings(service: Service) -> N
     assert body["rules"]["min_enterprises"] == 1
 
 
+async def test_unusable_disclosure_settings_are_reported(service: Service) -> None:
+    campaign_id = await _campaign(service, settings={"disclosure": {"min_workers": 0}})
+    response = await service.client.get(URL.format(campaign_id), headers=service.admin)
+    assert response.status_code == 422
+    assert "disclosure" in response.json()["detail"]
+
+
 async def test_enterprises_of_one_group_count_as_one(service: Service) -> None:
     campaign_id = await _campaign(service)
     for n in range(3):
