@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -508,13 +507,3 @@ async def test_sql_and_numpy_paths_give_identical_tables(service: Service) -> No
             assert sql.meta["method"] == "sql"
             assert sql.rows == numpy.rows
             assert sql.rows
-
-
-def test_seeded_pay_is_whole_yuan() -> None:
-    """The figures above compare exactly because seeded pay and the monthly split are
-    computed the same way on both sides; guard the generator's assumption."""
-    rng = random.Random(4)
-    assert all(
-        isinstance(w["annual_pay"], int) and not math.isnan(w["annual_pay"])
-        for w in _seeded_workers(rng)
-    )
