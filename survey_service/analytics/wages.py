@@ -460,7 +460,10 @@ async def compute_rows(
 ) -> tuple[list[dict[str, Any]], dict[str, Any], Method]:
     """The rows of the table's slice (disclosure applied unless ``query.suppress`` is
     False), the rules applied, and the method used."""
-    rules = DisclosureRules.from_settings(campaign.settings.get("disclosure"))
+    try:
+        rules = DisclosureRules.from_settings(campaign.settings.get("disclosure"))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SettingsError(f"settings.disclosure: {exc}") from None
     weights = enterprise_weights(campaign)
     if query.weighted and weights is None:
         raise SettingsError("the campaign has no settings.enterprise_weights")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -226,6 +225,13 @@ async def test_thresholds_come_from_the_campaign_settings(service: Service) -> N
     assert [r["suppressed"] for r in body["rows"]] == [False, False]
     assert body["rows"][0]["p50"] == 90_000
     assert body["rules"]["min_enterprises"] == 1
+
+
+async def test_unusable_disclosure_settings_are_reported(service: Service) -> None:
+    campaign_id = await _campaign(service, settings={"disclosure": {"min_workers": 0}})
+    response = await service.client.get(URL.format(campaign_id), headers=service.admin)
+    assert response.status_code == 422
+    assert "disclosure" in response.json()["detail"]
 
 
 async def test_enterprises_of_one_group_count_as_one(service: Service) -> None:
@@ -501,13 +507,3 @@ async def test_sql_and_numpy_paths_give_identical_tables(service: Service) -> No
             assert sql.meta["method"] == "sql"
             assert sql.rows == numpy.rows
             assert sql.rows
-
-
-def test_seeded_pay_is_whole_yuan() -> None:
-    """The figures above compare exactly because seeded pay and the monthly split are
-    computed the same way on both sides; guard the generator's assumption."""
-    rng = random.Random(4)
-    assert all(
-        isinstance(w["annual_pay"], int) and not math.isnan(w["annual_pay"])
-        for w in _seeded_workers(rng)
-    )
