@@ -55,7 +55,7 @@ from survey_service.analytics.wages import (
     load_campaign,
     wage_table,
 )
-from survey_service.collection.wages import wage_rows
+from survey_service.collection.wages import WAGE_COLUMNS, wage_rows
 from survey_service.db.engine import Database, open_database
 from survey_service.db.migrate import upgrade
 from survey_service.db.models import (
@@ -145,9 +145,13 @@ async def fill(db: Database, duck: Columns | None) -> int:
                     )
                 )  # fmt: skip
                 await session.flush()
-                rows = wage_rows(
-                    document["employees"], enterprise, submission_id=sid, campaign_id=campaign_id
-                )
+                rows = [
+                    dict(zip(WAGE_COLUMNS, record, strict=True))
+                    for record in wage_rows(
+                        document["employees"], enterprise, submission_id=sid,
+                        campaign_id=campaign_id,
+                    )
+                ]  # fmt: skip
                 records += rows
                 if duck is not None:
                     for r in rows:
