@@ -15,6 +15,7 @@ from litestar.response import Redirect
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from survey_service.analytics import participation
 from survey_service.auth import CSRF_HEADER, audit, csrf_matches, principal_for
 from survey_service.collection import campaigns, polls
 from survey_service.collection.routes import campaign_progress
@@ -29,6 +30,7 @@ from survey_service.forms.builder import (
     decode_builder_fields,
 )
 from survey_service.reference.codes import districts
+from survey_service.settings import Settings
 from survey_service.web.charts import Bar, bar_chart
 from survey_service.web.form_view import form_view
 from survey_service.web.i18n import Lang, lang_of, translate
@@ -86,6 +88,20 @@ def _poll_chart(responses: dict[str, int], lang: Lang) -> Markup:
     ]
     title = "各区县答卷数" if lang == "zh" else "Answers by district"
     return bar_chart(bars, title=title, scale=float(most or 1))
+
+
+async def _participation(
+    request: Request[Any, Any, Any], db: DB, year: int
+) -> participation.ParticipationOut | None:
+    """The latest year's participation by district against the targets (None when the
+    targets file cannot be read: the dashboard still shows the campaigns)."""
+    settings: Settings = request.app.state.settings
+    try:
+        targets = participation.load_targets(settings.participation_targets)
+    except (OSError, msgspec.DecodeError):
+        return None
+    async with db.read() as session:
+        return await participation.year_participation(session, year, targets, with_lists=False)
 
 
 async def _summaries(db: DB, lang: Lang, only: int | None = None) -> list[CampaignSummary]:
@@ -177,6 +193,7 @@ class AdminPageController(Controller):
             "admin_dashboard.html",
             summaries=summaries,
             years=years,
+            participation=await _participation(request, db, years[0]) if years else None,
             csrf=csrf_token(request),
             district_name=district_name,
         )

@@ -94,6 +94,15 @@ async def test_dashboard_shows_progress_by_district_and_the_downloads(service: S
     assert f"/api/v1/campaigns/{campaign_id}/benchmarks/wages?format=csv" in html
     assert f"/api/v1/campaigns/{campaign_id}/benchmarks/wages?format=xlsx" in html
     assert "/api/v1/participation?year=2023" in html
+    # Participation by district against the targets, as /api/v1/participation says.
+    section = html.split('id="participation"', 1)[1].split("</section>", 1)[0]
+    rows = {
+        row.split("</th>", 1)[0].rsplit(">", 1)[1]: row
+        for row in section.split("<tbody>", 1)[1].split("<tr")[1:]
+    }
+    assert "<td>100.0%</td>" in rows["王益区"]
+    assert '<td class="below">0.0%</td>' in rows["耀州区"]
+    assert "50.0%" in rows["全市"]
     detail = await service.client.get(f"/admin/campaigns/{campaign_id}")
     assert detail.status_code == 200
     assert_well_formed(detail.text)
