@@ -9,14 +9,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import matplotlib as mpl
+if TYPE_CHECKING:
+    from types import ModuleType
 
-mpl.use("svg")
-
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
+    from matplotlib.figure import Figure
 
 FONT = ["Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans"]
 INK = "#1f2933"
@@ -49,7 +48,20 @@ class Spread:
     p90: float
 
 
+@cache
+def _matplotlib() -> tuple[ModuleType, ModuleType]:
+    """matplotlib, imported when the first chart is drawn: 30 MB that a server process
+    which makes no report never needs."""
+    import matplotlib as mpl
+
+    mpl.use("svg")
+    import matplotlib.pyplot as plt
+
+    return mpl, plt
+
+
 def _svg(figure: Figure) -> str:
+    _, plt = _matplotlib()
     out = io.StringIO()
     figure.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
@@ -59,6 +71,7 @@ def _svg(figure: Figure) -> str:
 def pay_spread(spreads: Sequence[Spread], *, unit: str = "元") -> str:
     """Horizontal box-like bars: a thin line from P10 to P90, a box from P25 to P75 and a
     mark at the median, one row per occupation."""
+    mpl, plt = _matplotlib()
     with mpl.rc_context(RC):
         height = 0.9 + 0.32 * len(spreads)
         figure, axes = plt.subplots(figsize=(6.6, height))
@@ -76,6 +89,7 @@ def pay_spread(spreads: Sequence[Spread], *, unit: str = "元") -> str:
 
 def rate_bars(labels: Sequence[str], rates: Sequence[float], target: float | None) -> str:
     """One bar per district (rates 0..1) with the target as a line."""
+    mpl, plt = _matplotlib()
     with mpl.rc_context(RC):
         figure, axes = plt.subplots(figsize=(6.6, 0.8 + 0.34 * len(labels)))
         ys = range(len(labels))
@@ -95,6 +109,7 @@ def rate_bars(labels: Sequence[str], rates: Sequence[float], target: float | Non
 
 def duty_bars(labels: Sequence[str], values: Sequence[float], *, maximum: float) -> str:
     """Scores per duty against their maximum (the enterprise report)."""
+    mpl, plt = _matplotlib()
     with mpl.rc_context(RC):
         figure, axes = plt.subplots(figsize=(6.2, 0.8 + 0.34 * len(labels)))
         ys = list(range(len(labels)))

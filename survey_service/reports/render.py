@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import weasyprint
 from pypdf import PdfReader, PdfWriter
 
 from survey_service.settings import PROJECT_ROOT
@@ -67,7 +66,10 @@ def _flag(rate: float | None, target: float | None) -> str:
 
 
 def render_section(html: str, base_url: str) -> bytes:
-    """One section to PDF (runs in a worker process)."""
+    """One section to PDF (runs in a worker process; WeasyPrint is imported there, not in
+    a server process that renders nothing)."""
+    import weasyprint
+
     pdf: bytes = weasyprint.HTML(string=html, base_url=base_url).write_pdf()
     return pdf
 
@@ -133,4 +135,4 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
 
 def _warm() -> None:
     # Load WeasyPrint's fonts and styles once per worker, not in the first section.
-    weasyprint.HTML(string="<p>预热</p>").write_pdf()
+    render_section("<p>预热</p>", str(TEMPLATES))
