@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import issue_token
-from survey_service.collection.schemas import CampaignIn, CampaignOut, InvitationOut
+from survey_service.collection.schemas import Audience, CampaignIn, CampaignOut, InvitationOut
 from survey_service.db.models import AccessToken, Campaign, Enterprise, Form, FormVersion, utcnow
 from survey_service.errors import not_found, problem, unprocessable
 from survey_service.forms import service as forms
+from survey_service.reference.codes import districts, industry_division, industry_section
 
 
 def is_open(campaign: Campaign, now: datetime | None = None) -> bool:
@@ -60,13 +63,62 @@ async def create_campaign(session: AsyncSession, body: CampaignIn) -> CampaignOu
         year=body.year,
         opens_at=body.opens_at,
         closes_at=body.closes_at,
-        audience=body.audience,
+        audience=audience_data(body.audience),
         settings=body.settings,
         requires_review=body.requires_review,
     )
     session.add(campaign)
     await session.flush()
     return campaign_out(campaign, form, version)
+
+
+def audience_data(audience: Audience) -> dict[str, Any]:
+    """The audience as stored, its codes checked against the code lists."""
+    errors = [
+        {"path": f"/audience/districts/{i}", "message": f"unknown district {code!r}"}
+        for i, code in enumerate(audience.districts or [])
+        if code not in districts()
+    ]
+    for i, code in enumerate(audience.industries or []):
+        try:
+            industry_section(code)
+        except ValueError:
+            errors.append(
+                {"path": f"/audience/industries/{i}", "message": f"unknown industry {code!r}"}
+            )
+    if errors:
+        raise unprocessable("The audience names unknown codes.", errors)
+    data: dict[str, Any] = msgspec.to_builtins(audience)
+    return data
+
+
+def outside_audience(audience: dict[str, Any], enterprise: Enterprise) -> str | None:
+    """Why the enterprise is not in the campaign's audience, or None when it is."""
+    wanted = audience.get("districts")
+    if wanted and enterprise.district not in wanted:
+        return f"its district {enterprise.district} is not among {', '.join(wanted)}"
+    industries = audience.get("industries")
+    if industries and not any(_in_industry(enterprise.industry, code) for code in industries):
+        return f"its industry {enterprise.industry} is not among {', '.join(industries)}"
+    for flag in ("above_designated_size", "has_union"):
+        if audience.get(flag) is not None and bool(getattr(enterprise, flag)) != audience[flag]:
+            return (
+                f"{flag} is {bool(getattr(enterprise, flag))}, the campaign wants {audience[flag]}"
+            )
+    minimum = audience.get("min_staff")
+    if minimum is not None and (enterprise.staff_count or 0) < minimum:
+        return f"it has {enterprise.staff_count or 0} staff, fewer than {minimum}"
+    return None
+
+
+def _in_industry(code: str, wanted: str) -> bool:
+    """``C3011`` is in ``C``, ``C30`` and ``30``; sections compare by letter."""
+    try:
+        if len(wanted) == 1:
+            return industry_section(code) == wanted
+        return industry_division(code) == industry_division(wanted)
+    except ValueError:  # an enterprise registered with its section only is in no division
+        return False
 
 
 async def load_campaign(
@@ -111,6 +163,16 @@ async def invite(
             [
                 {"path": f"/enterprises/{usccs.index(u)}", "message": f"unknown enterprise {u}"}
                 for u in missing
+            ],
+        )
+    outside = [(u, outside_audience(campaign.audience or {}, found[u])) for u in wanted]
+    refused = [(u, why) for u, why in outside if why is not None]
+    if refused:
+        raise unprocessable(
+            "Some enterprises are outside the campaign's audience.",
+            [
+                {"path": f"/enterprises/{usccs.index(u)}", "message": f"{u}: {why}"}
+                for u, why in refused
             ],
         )
     ids = [found[u].id for u in wanted]

@@ -34,6 +34,7 @@ from sqlalchemy import CursorResult, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.collection.campaigns import outside_audience
 from survey_service.collection.group_commit import GroupCommit
 from survey_service.collection.schemas import (
     PollCampaignOut,
@@ -232,14 +233,19 @@ async def issue_link(
         raise problem(
             422, f"Poll links are for polls; this campaign's form {form.key!r} is a {form.kind}."
         )
-    enterprise_id = await session.scalar(
-        select(Enterprise.id).where(Enterprise.uscc == body.enterprise)
-    )
-    if enterprise_id is None:
+    enterprise = await session.scalar(select(Enterprise).where(Enterprise.uscc == body.enterprise))
+    if enterprise is None:
         raise unprocessable(
             "The enterprise is not registered.",
             [{"path": "/enterprise", "message": f"unknown enterprise {body.enterprise}"}],
         )
+    why = outside_audience(campaign.audience or {}, enterprise)
+    if why is not None:
+        raise unprocessable(
+            "The enterprise is outside the campaign's audience.",
+            [{"path": "/enterprise", "message": f"{body.enterprise}: {why}"}],
+        )
+    enterprise_id = enterprise.id
     link = await session.scalar(
         select(PollLink)
         .where(PollLink.campaign_id == campaign.id, PollLink.enterprise_id == enterprise_id)

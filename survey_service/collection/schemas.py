@@ -56,6 +56,16 @@ class EnterprisePage(Page, kw_only=True):
     items: list[EnterpriseOut]
 
 
+class Audience(Body, kw_only=True):
+    """Which enterprises a campaign is for; a field left out does not narrow it."""
+
+    districts: list[str] | None = None  # GB/T 2260 codes (and 610271)
+    industries: list[str] | None = None  # GB/T 4754 section letters or divisions ("C", "C30")
+    above_designated_size: bool | None = None
+    has_union: bool | None = None
+    min_staff: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
 class CampaignIn(Body, kw_only=True):
     form_key: str
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -63,7 +73,7 @@ class CampaignIn(Body, kw_only=True):
     opens_at: datetime
     closes_at: datetime
     form_version: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    audience: dict[str, Any] = msgspec.field(default_factory=dict)
+    audience: Audience = msgspec.field(default_factory=Audience)
     requires_review: bool = False
     settings: dict[str, Any] = msgspec.field(default_factory=dict)
 
