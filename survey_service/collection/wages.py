@@ -134,6 +134,7 @@ def wage_rows(
     *,
     submission_id: str,
     campaign_id: int,
+    first_index: int = 0,
 ) -> list[WageTuple]:
     """The worker rows as wage-table records (tuples in ``WAGE_COLUMNS`` order: a 1,000-row
     survey is stored with one executemany, and dicts cost twice the time to build); the
@@ -142,7 +143,7 @@ def wage_rows(
     head = (submission_id, campaign_id, enterprise.id)
     where = (enterprise.industry, enterprise.district, enterprise.size_class, enterprise.ownership)
     rows = []
-    for i, row in enumerate(employees):
+    for i, row in enumerate(employees, start=first_index):
         get = row.get
         months = int(row["months_worked"])
         pay = float(row["annual_pay"])
