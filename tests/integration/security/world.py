@@ -6,6 +6,7 @@ per role, each from its own address, signed in on the pages where the role can b
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from survey_service.app import create_app
 from tests.conftest import Service
 from tests.samples import enterprise, salary_document, uscc
 
@@ -48,6 +50,20 @@ def client_at(service: Service, address: str, headers: dict[str, str] | None = N
     return httpx.AsyncClient(
         transport=transport, base_url="http://testserver", headers=headers or {}
     )
+
+
+@asynccontextmanager
+async def service_with(service: Service, **settings: Any) -> AsyncIterator[Service]:
+    """Another app on the same database, with some settings changed (a limit lowered)."""
+    changed = dataclasses.replace(service.settings, **settings)
+    app = create_app(changed, database=service.db)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            yield Service(client, service.db, changed, service.admin_token, app)
+    finally:
+        await app.state.reports.close()
 
 
 @dataclass
