@@ -394,7 +394,7 @@ async def test_the_openapi_document_lists_only_served_routes(service: Service) -
 
 
 async def test_every_endpoint_answers_every_role_as_the_table_says(service: Service) -> None:
-    async with world(service) as w:
+    async with world(service, rendered=True) as w:
         wrong: list[str] = []
         for row in ROWS:
             for role, expected in zip(ROLES, row.expect, strict=True):
