@@ -31,6 +31,9 @@ from survey_service.deps import provide_db
 from survey_service.errors import internal_error_handler, problem, problem_details_plugin
 from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
+from survey_service.guessing import GuessingThrottle
+from survey_service.json_depth import refuse_deep_json
+from survey_service.ratelimit import TokenBuckets
 from survey_service.reports.jobs import make_queue, start_queue
 from survey_service.reports.render import process_pool
 from survey_service.reports.routes import ReportController
@@ -68,6 +71,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             "settings": settings,
             "forms": FormCache(ttl=settings.form_cache_seconds),
             "poll_limiter": LinkRateLimiter(),
+            "token_limiter": TokenBuckets(),
+            "guessing": GuessingThrottle(settings.auth_failures_per_minute),
             # A link's poll is trusted as long as a form's current version.
             "poll_cache": PollCache(ttl=settings.form_cache_seconds),
             "pay_samples": PaySampleCache(ttl=PAY_SAMPLE_SECONDS),
@@ -136,6 +141,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         state=state,
         plugins=[problem_details_plugin()],
         exception_handlers={Exception: internal_error_handler},
+        before_request=refuse_deep_json,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="survey_service",

@@ -6,7 +6,9 @@ again on every request (so revoking the token ends the session), and a request t
 changes anything must repeat the session's CSRF token in the ``X-CSRF-Token`` header.
 
 Tokens are 256 random bits from the CSPRNG, so an unsalted digest is enough: nothing about
-a stored digest helps to guess a token.
+a stored digest helps to guess a token. Failed tokens are audited (never the token itself)
+and slowed per client address (``survey_service.guessing``); each valid token has its own
+request rate (``Settings.token_rate_per_minute``, 429 with ``Retry-After`` beyond it).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.db.engine import Database
 from survey_service.db.models import AccessToken, AuditEntry, utcnow
+from survey_service.guessing import GuessingThrottle
+from survey_service.ratelimit import TokenBuckets, too_many_requests
+from survey_service.settings import Settings
 
 Role = Literal["admin", "analyst", "enterprise"]
 ROLES: tuple[Role, ...] = ("admin", "analyst", "enterprise")
@@ -88,14 +93,6 @@ def _principal(row: AccessToken | None) -> Principal | None:
     return Principal(row.id, role, row.enterprise_id, row.campaign_id)
 
 
-async def principal_for(db: Database, token: str) -> Principal | None:
-    async with db.read() as session:
-        row = await session.scalar(
-            select(AccessToken).where(AccessToken.token_hash == token_digest(token))
-        )
-    return _principal(row)
-
-
 async def principal_by_id(db: Database, token_id: int) -> Principal | None:
     """The principal of a token signed in earlier, if it is still valid."""
     async with db.read() as session:
@@ -117,6 +114,62 @@ def csrf_matches(connection: ASGIConnection[Any, Any, Any, Any], sent: str | Non
     if not isinstance(expected, str) or not expected or not sent:
         return False
     return hmac.compare_digest(expected.encode(), sent.encode())
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    client = connection.client
+    return client.host if client is not None else "unknown"
+
+
+async def verified_principal(
+    connection: ASGIConnection[Any, Any, Any, Any], token: str, role: Role | None = None
+) -> Principal | None:
+    """The principal of ``token`` (of ``role`` when given), or None when the token is
+    unknown, expired, revoked or of another role: that failure is audited (the token never
+    is) and, unless the token is real, counted against the client's address. Raises 429
+    while the address has failed too often lately (see ``survey_service.guessing``)."""
+    db: Database = connection.app.state.db
+    throttle: GuessingThrottle = connection.app.state.guessing
+    address = client_address(connection)
+    digest = token_digest(token)
+    where = {"address": address, "method": connection.scope.get("method"),
+             "path": connection.url.path}  # fmt: skip
+    wait = throttle.wait(address, digest)
+    if wait > 0:
+        refused = throttle.refused(address)
+        if refused:
+            async with db.transaction() as session:
+                audit(session, None, "auth.throttled", None, refused=refused, **where)
+        raise too_many_requests(
+            "Too many failed tokens from this address.", wait, title="Too many failed attempts"
+        )
+    async with db.read() as session:
+        row = await session.scalar(select(AccessToken).where(AccessToken.token_hash == digest))
+    principal = _principal(row)
+    if principal is not None:
+        throttle.succeeded(digest)
+        if role is None or principal.role == role:
+            return principal
+        reason = "role"
+    else:
+        throttle.failed(address)
+        reason = "unknown" if row is None else "revoked" if row.revoked_at else "expired"
+    async with db.transaction() as session:
+        known = {"token_id": row.id} if row is not None else {}
+        audit(session, None, "auth.refused", None, reason=reason, **where, **known)
+    return None
+
+
+def spend_rate(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
+    """Take one request from the token's bucket; 429 with ``Retry-After`` when it is empty."""
+    settings: Settings = connection.app.state.settings
+    per_minute = settings.token_rate_per_minute
+    if per_minute <= 0:
+        return
+    limiter: TokenBuckets = connection.app.state.token_limiter
+    wait = limiter.acquire(principal.token_id, per_minute)
+    if wait > 0:
+        raise too_many_requests(f"This token may make {per_minute} requests a minute.", wait)
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -145,15 +198,16 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
             raise PermissionDeniedException(
                 "A signed-in browser must send the session's CSRF token in X-CSRF-Token."
             )
+        spend_rate(connection, principal)
         connection.state.principal = principal
         return principal
-    db: Database = connection.app.state.db
-    principal = await principal_for(db, token)
+    principal = await verified_principal(connection, token)
     if principal is None:
         raise NotAuthorizedException(
             "The token is unknown, expired or revoked.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    spend_rate(connection, principal)
     connection.state.principal = principal
     return principal
 

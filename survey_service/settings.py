@@ -23,6 +23,12 @@ class Settings:
     form_schemas_dir: Path = PROJECT_ROOT / "form_schemas"
     admin_token: str | None = None
     max_body_bytes: int = 20 * 1024 * 1024
+    # Requests a minute one access token may make (a burst of as many, then refilled
+    # evenly); 0: no limit. Per server process.
+    token_rate_per_minute: int = 1200
+    # Failed tokens and sign-ins a minute one client address may make before its further
+    # attempts are refused unseen (see survey_service.guessing); 0: no throttle.
+    auth_failures_per_minute: int = 10
     # How long a process trusts its cached "current published version" of a form before
     # asking the database again; other processes see a new publication within this time.
     form_cache_seconds: float = 1.0
@@ -58,6 +64,12 @@ class Settings:
             form_schemas_dir=Path(env.get("SURVEY_FORM_SCHEMAS", str(defaults.form_schemas_dir))),
             admin_token=env.get("SURVEY_ADMIN_TOKEN") or None,
             max_body_bytes=int(env.get("SURVEY_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            token_rate_per_minute=int(
+                env.get("SURVEY_TOKEN_RATE_PER_MINUTE", defaults.token_rate_per_minute)
+            ),
+            auth_failures_per_minute=int(
+                env.get("SURVEY_AUTH_FAILURES_PER_MINUTE", defaults.auth_failures_per_minute)
+            ),
             form_cache_seconds=float(
                 env.get("SURVEY_FORM_CACHE_SECONDS", defaults.form_cache_seconds)
             ),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from litestar import Litestar
 from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -93,6 +94,7 @@ class Service:
     db: Database
     settings: Settings
     admin_token: str
+    app: Litestar
 
     @property
     def admin(self) -> dict[str, str]:
@@ -120,6 +122,6 @@ async def service(database: Database, tmp_path: Path) -> AsyncIterator[Service]:
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield Service(client, database, settings, admin_token)
+            yield Service(client, database, settings, admin_token, app)
     finally:
         await app.state.reports.close()

@@ -58,6 +58,7 @@ from survey_service.db.models import (
 from survey_service.errors import conflict, problem, unprocessable
 from survey_service.forms.form_posts import document_from_form
 from survey_service.forms.validation import validate_document
+from survey_service.ratelimit import TokenBuckets
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O and no 1/I to mix up
 CODE_LENGTH = 8
@@ -118,55 +119,19 @@ def rate_per_minute(campaign_settings: Mapping[str, Any]) -> int:
     return DEFAULT_RATE_PER_MINUTE
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    updated: float
-    per_minute: int
-
-
-class LinkRateLimiter:
+class LinkRateLimiter(TokenBuckets):
     """A token bucket per link: up to ``per_minute`` answers at once, refilled at
     ``per_minute`` a minute.
 
     Keyed by the link only, never by an address or anything else about the sender. The
-    buckets live in this process: with several server processes each one keeps its own, so
-    the limit holds per process (N processes let through up to N times the rate). Called
-    from the event loop only (no await inside), so it needs no lock.
+    buckets live in this process (see ``survey_service.ratelimit``): with several server
+    processes the limit holds per process.
     """
 
     def __init__(
         self, *, clock: Callable[[], float] = time.monotonic, max_links: int = 10_000
     ) -> None:
-        self._clock = clock
-        self._max_links = max_links
-        self._buckets: dict[object, _Bucket] = {}
-
-    def __len__(self) -> int:
-        return len(self._buckets)
-
-    def acquire(self, key: object, per_minute: int) -> float:
-        """Take one answer's token: 0.0 when admitted, else the seconds until one is free."""
-        now = self._clock()
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= self._max_links:
-                self._forget_full(now)
-            bucket = self._buckets[key] = _Bucket(float(per_minute), now, per_minute)
-        else:
-            refilled = bucket.tokens + (now - bucket.updated) * per_minute / 60.0
-            bucket.tokens = min(float(per_minute), refilled)
-            bucket.updated, bucket.per_minute = now, per_minute
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) * 60.0 / per_minute
-
-    def _forget_full(self, now: float) -> None:
-        """Drop the buckets that have refilled: forgetting them changes nothing."""
-        for key, b in list(self._buckets.items()):
-            if b.tokens + (now - b.updated) * b.per_minute / 60.0 >= b.per_minute:
-                del self._buckets[key]
+        super().__init__(clock=clock, max_keys=max_links)
 
 
 def too_many(per_minute: int, wait_seconds: float) -> ProblemDetailsException:

@@ -200,18 +200,14 @@ async def create_submission(
     digest = data_hash(data)
     existing = await session.get(Submission, sid)
     if existing is not None:
+        if (existing.enterprise_id, existing.campaign_id) != (principal.enterprise_id, campaign.id):
+            raise not_found("Submission")  # another's: never say that it exists
         first = await session.scalar(
             select(SubmissionRevision).where(
                 SubmissionRevision.submission_id == sid, SubmissionRevision.revision == 1
             )
         )
-        same = (
-            existing.enterprise_id == principal.enterprise_id
-            and existing.campaign_id == campaign.id
-            and first is not None
-            and first.content_hash == digest
-            and first.status == status
-        )
+        same = first is not None and first.content_hash == digest and first.status == status
         if not same:
             raise conflict("A submission with this id exists with other data.")
         uscc = await _uscc(session, existing.enterprise_id)

@@ -63,12 +63,17 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
 
 def _may_read(principal: Principal, row: Report) -> bool:
     """Admins read every report. Analysts read the city-wide ones (never an enterprise's
-    own figures, nor the annex naming enterprises); an enterprise only its own report."""
+    own figures, nor the annex naming enterprises); an enterprise only its own report of
+    the campaign its token is for."""
     if principal.role == "admin":
         return True
     if principal.role == "analyst":
         return row.kind != "enterprise" and not row.params.get("annex")
-    return row.kind == "enterprise" and row.enterprise_id == principal.enterprise_id
+    return (
+        row.kind == "enterprise"
+        and row.enterprise_id == principal.enterprise_id
+        and row.params.get("campaign_id") == principal.campaign_id
+    )
 
 
 class ReportController(Controller):
@@ -91,7 +96,9 @@ class ReportController(Controller):
         if principal.role == "enterprise":
             if data.type != "enterprise":
                 raise problem(403, "An enterprise may ask only for its own enterprise report.")
-            raw["campaign_id"] = data.campaign_id or principal.campaign_id
+            if data.campaign_id not in (None, principal.campaign_id):
+                raise not_found(f"Campaign {data.campaign_id}")  # its token is for another
+            raw["campaign_id"] = principal.campaign_id
         elif principal.role == "analyst" and data.type == "enterprise":
             raise problem(403, "An enterprise's report holds its own figures: admins only.")
         try:

@@ -11,12 +11,13 @@ from typing import Any
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
+from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from markupsafe import Markup
 from sqlalchemy import func, select
 
 from survey_service.analytics import participation
-from survey_service.auth import CSRF_HEADER, audit, csrf_matches, principal_for
+from survey_service.auth import CSRF_HEADER, audit, csrf_matches, verified_principal
 from survey_service.collection import campaigns, polls
 from survey_service.collection.routes import campaign_progress
 from survey_service.collection.schemas import CampaignOut, PollLinkSummary, ProgressOut
@@ -34,7 +35,7 @@ from survey_service.settings import Settings
 from survey_service.web.charts import Bar, bar_chart
 from survey_service.web.form_view import form_view
 from survey_service.web.i18n import Lang, lang_of, translate
-from survey_service.web.pages import PAGE_HEADERS, environment, page
+from survey_service.web.pages import PAGE_HEADERS, environment, page, signin_throttled
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
 
@@ -158,8 +159,11 @@ class AdminPageController(Controller):
                 request, "signin.html", 403, role="admin", csrf=csrf_token(request), error=error
             )
         token = (posted.fields.get("token") or [""])[0].strip()
-        principal = await principal_for(db, token) if token else None
-        if principal is None or principal.role != "admin":
+        try:
+            principal = await verified_principal(request, token, "admin") if token else None
+        except ProblemDetailsException as exc:  # too many failed sign-ins from here
+            return signin_throttled(request, exc, role="admin")
+        if principal is None:
             error = (
                 "令牌无效、已过期、已被撤销或不是管理员令牌。"
                 if lang == "zh"

@@ -13,7 +13,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from sqlalchemy import select
 
-from survey_service.auth import Principal, audit, principal_for
+from survey_service.auth import Principal, audit, verified_principal
 from survey_service.collection import campaigns, submissions, uploads
 from survey_service.collection.routes import form_context, pay_sample, remember_pay
 from survey_service.collection.schemas import ReviewOut
@@ -24,7 +24,7 @@ from survey_service.deps import DB
 from survey_service.forms.form_posts import document_from_form, drop_hidden
 from survey_service.web.form_view import FormView, form_view
 from survey_service.web.i18n import Lang, lang_of
-from survey_service.web.pages import PAGE_HEADERS, page
+from survey_service.web.pages import PAGE_HEADERS, page, signin_throttled
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
 
@@ -149,8 +149,11 @@ class EnterprisePageController(Controller):
         if not csrf_ok(request, posted.csrf):
             return _expired(request)
         token = (posted.fields.get("token") or [""])[0].strip()
-        principal = await principal_for(db, token) if token else None
-        if principal is None or principal.role != "enterprise":
+        try:
+            principal = await verified_principal(request, token, "enterprise") if token else None
+        except ProblemDetailsException as exc:  # too many failed sign-ins from here
+            return signin_throttled(request, exc, role="enterprise")
+        if principal is None:
             lang = lang_of(request)
             return page(
                 request,

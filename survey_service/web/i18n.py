@@ -92,6 +92,9 @@ WORDS: dict[str, str] = {
     ),
     "The form has expired; please try again.": "页面已过期，请重新操作。",
     "Your session has ended; please sign in again.": "登录已失效，请重新登录。",
+    "Too many failed sign-ins; try again in {seconds} s.": (
+        "登录失败次数过多，请 {seconds} 秒后再试。"
+    ),
 }
 
 

@@ -12,11 +12,13 @@ from typing import Any
 import jinja2
 from litestar import MediaType, Request, Response
 from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from markupsafe import Markup
 
 from survey_service.web.i18n import LANG_COOKIE, Lang, lang_asked, lang_of, translate
+from survey_service.web.sessions import csrf_token
 
 WEB = Path(__file__).resolve().parent
 TEMPLATES = WEB / "templates"
@@ -106,3 +108,21 @@ def message_page(
     request: Request[Any, Any, Any], status: int, title: str, message: str, **context: Any
 ) -> Response[str]:
     return page(request, "message.html", status, title=title, message=message, **context)
+
+
+def signin_throttled(
+    request: Request[Any, Any, Any], refused: ProblemDetailsException, *, role: str
+) -> Response[str]:
+    """The sign-in page again, 429 with ``Retry-After``, when its address failed too often."""
+    retry = (refused.headers or {}).get("Retry-After", "60")
+    error = translate(lang_of(request), "Too many failed sign-ins; try again in {seconds} s.",
+                      seconds=retry)  # fmt: skip
+    return page(
+        request,
+        "signin.html",
+        429,
+        headers={"Retry-After": retry},
+        role=role,
+        csrf=csrf_token(request),
+        error=error,
+    )

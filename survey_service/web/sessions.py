@@ -40,7 +40,13 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.client_side import CookieBackendConfig
 
-from survey_service.auth import SESSION_CSRF, SESSION_TOKEN_ID, Principal, session_principal
+from survey_service.auth import (
+    SESSION_CSRF,
+    SESSION_TOKEN_ID,
+    Principal,
+    session_principal,
+    spend_rate,
+)
 from survey_service.settings import Settings
 from survey_service.tokens import read_secret
 
@@ -143,6 +149,10 @@ def sign_out(request: Request[Any, Any, Any]) -> None:
 
 
 async def signed_in(request: Request[Any, Any, Any], role: str) -> Principal | None:
-    """The principal this browser signed in as, when it has ``role`` and is still valid."""
+    """The principal this browser signed in as, when it has ``role`` and is still valid
+    (its request counted against the token's rate)."""
     principal = await session_principal(request)
-    return principal if principal is not None and principal.role == role else None
+    if principal is None or principal.role != role:
+        return None
+    spend_rate(request, principal)
+    return principal

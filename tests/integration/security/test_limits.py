@@ -1,0 +1,268 @@
+"""The limits on what one request may carry, through HTTP on both databases: JSON nesting on
+every body, body size, and the spreadsheet upload's own limits (rows, magic bytes, ZIP
+bombs, member count, DTDs) checked before anything is unpacked; and the per-link poll rate
+on the poll page as on the API."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from typing import Any
+
+import httpx
+import pytest
+
+from survey_service.collection.spreadsheets import DEFAULT_LIMITS
+from survey_service.json_depth import MAX_JSON_DEPTH
+from tests.conftest import Service
+from tests.integration.collection.test_polls import ANSWER, _form_fields
+from tests.integration.security.test_access_matrix import ROWS, url_of
+from tests.integration.security.world import (
+    ROLES,
+    bearer,
+    open_window,
+    service_with,
+    world,
+)
+from tests.samples import enterprise, uscc
+from tests.unit.test_spreadsheets import HEADER_ZH, SHEET, rewrite, workbook, zeros_member
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def _deep(levels: int, inner: bytes = b"1") -> bytes:
+    return b"[" * levels + inner + b"]" * levels
+
+
+def _allowed_role(expect: tuple[Any, ...]) -> str:
+    """A role the access matrix lets through (a success or a redirect that is not to the
+    sign-in page; the admin where everyone is redirected, as on signing out): the one to
+    send a hostile body as."""
+    for role in ("admin", "ent_a", "respondent", "analyst", "ent_b", "none"):
+        wanted = expect[ROLES.index(role)]
+        if (isinstance(wanted, int) and wanted < 400) or (
+            isinstance(wanted, str) and "signin" not in wanted
+        ):
+            return role
+    assert len(set(expect)) == 1, expect
+    return "admin"
+
+
+async def test_a_deeply_nested_body_is_a_400_problem_on_every_endpoint_that_takes_a_body(
+    service: Service,
+) -> None:
+    """10,000 nested arrays (which msgspec would give up on with a RecursionError) sent to
+    every POST and PUT of the app as a role allowed to call it: a clear 400, never a 500."""
+    bodies = [_deep(10_000), b'{"a":' * 10_000 + b"1" + b"}" * 10_000]
+    async with world(service) as w:
+        posts = [row for row in ROWS if row.method in ("POST", "PUT")]
+        assert len(posts) > 20
+        for row in posts:
+            role = _allowed_role(row.expect)
+            for body in bodies:
+                response = await w.clients[role].request(
+                    row.method,
+                    url_of(row, w, role),
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                where = f"{row.method} {row.path} as {role}"
+                assert response.status_code == 400, f"{where}: {response.text[:200]}"
+                assert response.headers["content-type"].startswith(PROBLEM_JSON), where
+                assert f"deeper than {MAX_JSON_DEPTH} levels" in response.json()["detail"]
+
+
+async def test_nesting_up_to_the_limit_is_taken_and_one_level_more_is_not(
+    service: Service,
+) -> None:
+    url = "/api/v1/forms/salary-survey/validate"
+    at_limit = b'{"employees":' + _deep(MAX_JSON_DEPTH - 1) + b"}"
+    response = await service.client.post(url, content=at_limit)
+    assert response.status_code == 200, response.text
+    assert response.json()["valid"] is False  # taken, and judged by the schema
+    over = b'{"employees":' + _deep(MAX_JSON_DEPTH) + b"}"
+    assert (await service.client.post(url, content=over)).status_code == 400
+
+
+async def test_brackets_in_strings_and_escaped_quotes_do_not_count(service: Service) -> None:
+    url = "/api/v1/forms/salary-survey/validate"
+    text = '\\"' + "[{" * 5_000
+    body = ('{"note": "' + text + '", "more": ["]]]]", "\\\\", "[[["]}').encode()
+    response = await service.client.post(url, content=body)
+    assert response.status_code == 200, response.text
+
+
+async def test_a_deep_form_post_is_not_json_and_is_read_as_a_form(service: Service) -> None:
+    """The poll page's form post takes field names, not JSON: brackets there are text."""
+    async with world(service) as w:
+        fields = _form_fields(ANSWER) | {"note": "[" * 10_000}
+        response = await w.clients["respondent"].post(f"/p/{w.slug_a}", data=fields)
+        assert response.status_code == 303, response.text
+
+
+# --- body size ---------------------------------------------------------------------------
+
+
+async def _invited(service: Service) -> tuple[int, str]:
+    await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=service.admin)
+    created = await service.client.post(
+        "/api/v1/campaigns",
+        json={"form_key": "salary-survey", "title": "2023年企业薪酬调查", "year": 2023}
+        | open_window(),
+        headers=service.admin,
+    )
+    campaign_id = int(created.json()["id"])
+    invited = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/invitations",
+        json={"enterprises": [uscc(1)]},
+        headers=service.admin,
+    )
+    return campaign_id, invited.json()[0]["token"]
+
+
+async def _upload(
+    service: Service, campaign_id: int, token: str, content: bytes, name: str
+) -> httpx.Response:
+    return await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/salary-uploads",
+        files={"file": (name, content)},
+        headers=bearer(token),
+    )
+
+
+async def test_bodies_over_the_limit_are_413_on_uploads_and_json_alike(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    async with service_with(service, max_body_bytes=64 * 1024) as small:
+        big = b"a,b\n" + b"1,2\n" * 20_000  # 80 KB
+        response = await _upload(small, campaign_id, token, big, "工资.csv")
+        assert response.status_code == 413
+        assert response.headers["content-type"].startswith(PROBLEM_JSON)
+        padded = {"data": {"note": "x" * 70_000}}
+        response = await small.client.post(
+            f"/api/v1/campaigns/{campaign_id}/submissions", json=padded, headers=bearer(token)
+        )
+        assert response.status_code == 413
+
+
+# --- the spreadsheet upload's limits -----------------------------------------------------
+
+
+def _refused(response: httpx.Response, words: str) -> None:
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body = response.json()
+    assert body["title"] == "Spreadsheet refused"
+    assert words in body["detail"], body["detail"]
+    assert body["detail_zh"]
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def test_a_picture_renamed_xlsx_is_refused_by_its_magic_bytes(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    _refused(await _upload(service, campaign_id, token, _png(), "工资.xlsx"), "not an Excel")
+    workbook_named_png = workbook([HEADER_ZH])
+    _refused(
+        await _upload(service, campaign_id, token, workbook_named_png, "工资.png"),
+        "Unsupported file type",
+    )
+
+
+@pytest.fixture
+def no_unpacking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail if the server decompresses any ZIP member (the reader runs in a thread of this
+    process, so the patch reaches it)."""
+    open_member = zipfile.ZipFile.open
+
+    def guarded(archive: zipfile.ZipFile, name: Any, mode: str = "r", **kwargs: Any) -> Any:
+        if mode == "r":
+            raise AssertionError(f"{name} was decompressed")
+        return open_member(archive, name, mode, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", guarded)
+
+
+async def test_a_zip_bomb_is_refused_before_it_is_unpacked(
+    service: Service, no_unpacking: None
+) -> None:
+    campaign_id, token = await _invited(service)
+    bomb = zeros_member(300 << 20, level=1)  # 300 MiB of zeros in about 1 MB
+    _refused(await _upload(service, campaign_id, token, bomb, "工资.xlsx"), "refused")
+
+
+async def test_a_workbook_of_too_many_parts_is_refused_before_it_is_unpacked(
+    service: Service, no_unpacking: None
+) -> None:
+    campaign_id, token = await _invited(service)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for number in range(DEFAULT_LIMITS.max_members + 1):
+            archive.writestr(f"xl/media/{number}.bin", b"")
+    response = await _upload(service, campaign_id, token, out.getvalue(), "工资.xlsx")
+    _refused(response, f"{DEFAULT_LIMITS.max_members:,} parts")
+
+
+async def test_a_sheet_declaring_entities_is_refused(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    laughs = b'<!DOCTYPE x [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><worksheet'
+    content = rewrite(
+        workbook([HEADER_ZH]), SHEET, lambda xml: xml.replace(b"<worksheet", laughs, 1)
+    )
+    _refused(await _upload(service, campaign_id, token, content, "工资.xlsx"), "DOCTYPE")
+
+
+async def test_a_sheet_with_more_rows_than_the_limit_is_refused(service: Service) -> None:
+    campaign_id, token = await _invited(service)
+    rows = "".join(f"6-01-02-03,12,{60000 + n % 1000},本科\n" for n in range(100_001))
+    content = ("职业代码,工作月数,年度应发工资,学历\n" + rows).encode()
+    assert DEFAULT_LIMITS.max_rows == 100_000
+    response = await _upload(service, campaign_id, token, content, "工资.csv")
+    _refused(response, "more than 100,000 data rows")
+
+
+# --- the poll link's rate, on the page as on the API ----------------------------------------
+
+
+async def test_the_poll_page_shares_its_links_rate_and_says_when_to_come_back(
+    service: Service,
+) -> None:
+    await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=service.admin)
+    created = await service.client.post(
+        "/api/v1/campaigns",
+        json={"form_key": "worker-satisfaction", "title": "满意度", "year": 2023,
+              "settings": {"poll_rate_per_minute": 2}} | open_window(),
+        headers=service.admin,
+    )  # fmt: skip
+    campaign_id = created.json()["id"]
+    link = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/poll-links",
+        json={"enterprise": uscc(1)},
+        headers=service.admin,
+    )
+    slug = link.json()["link"]
+    statuses = []
+    for path in (f"/api/v1/polls/{slug}/responses", f"/p/{slug}", f"/p/{slug}"):
+        service.client.cookies.clear()
+        if path.startswith("/p/"):
+            response = await service.client.post(path, data=_form_fields(ANSWER))
+        else:
+            response = await service.client.post(path, json={"data": ANSWER})
+        statuses.append(response.status_code)
+    assert statuses == [201, 303, 429]
+    assert 1 <= int(response.headers["retry-after"]) <= 30
+    assert "请稍后再试" in response.text

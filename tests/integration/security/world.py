@@ -1,0 +1,252 @@
+"""A small world for the security tests, built through the API: two enterprises invited to a
+salary survey with their submissions, a worker poll with its links, a self-assessment
+campaign, an enterprise report rendered, a draft form, a spare token; and one HTTP client
+per role, each from its own address, signed in on the pages where the role can be."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from survey_service.app import create_app
+from tests.conftest import Service
+from tests.samples import enterprise, salary_document, uscc
+
+ROLES = ("none", "respondent", "ent_a", "ent_b", "analyst", "admin")
+WAIT_SECONDS = 120  # a bound on a stuck report worker, not a performance figure
+_CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
+
+
+def open_window() -> dict[str, str]:
+    now = datetime.now(UTC)
+    return {
+        "opens_at": (now - timedelta(days=1)).isoformat(),
+        "closes_at": (now + timedelta(days=30)).isoformat(),
+    }
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found is not None, "the page has no CSRF field"
+    return found.group(1)
+
+
+def client_at(service: Service, address: str, headers: dict[str, str] | None = None) -> Any:
+    """A client of the same app as ``service.client``, seen as coming from ``address``."""
+    transport = httpx.ASGITransport(app=service.app, client=(address, 40000))
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=headers or {}
+    )
+
+
+@asynccontextmanager
+async def service_with(service: Service, **settings: Any) -> AsyncIterator[Service]:
+    """Another app on the same database, with some settings changed (a limit lowered)."""
+    changed = dataclasses.replace(service.settings, **settings)
+    app = create_app(changed, database=service.db)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            yield Service(client, service.db, changed, service.admin_token, app)
+    finally:
+        await app.state.reports.close()
+
+
+@dataclass
+class World:
+    service: Service
+    clients: dict[str, httpx.AsyncClient]
+    tokens: dict[str, str]
+    salary: int  # a salary-survey campaign: A, B (and C, D) invited
+    poll: int  # a worker-satisfaction campaign with links for A and C
+    assessment: int  # a self-assessment campaign nobody was invited to
+    submission_a: str
+    report_a: str  # A's enterprise report (rendered when the world is made so)
+    slug_a: str
+    slug_c: str  # a link to withdraw
+    spare_token_id: int  # an analyst token to revoke
+    uscc: dict[str, str] = field(default_factory=dict)
+
+    async def csrf(self, role: str) -> str:
+        """The CSRF token of the role's browser session (made on the first page view)."""
+        client = self.clients[role]
+        page = await client.get("/e/signin")
+        if page.status_code != 200:  # signed in as an enterprise: the form is on /e
+            page = await client.get("/e")
+        assert page.status_code == 200, page.text
+        return csrf_of(page.text)
+
+
+async def _ok(response: httpx.Response, *statuses: int) -> Any:
+    assert response.status_code in (statuses or (200, 201)), response.text
+    return response.json() if response.content else None
+
+
+async def _sign_in(client: httpx.AsyncClient, token: str, base: str) -> None:
+    form = await client.get(f"{base}/signin")
+    response = await client.post(
+        f"{base}/signin", data={"token": token, "_csrf": csrf_of(form.text)}
+    )
+    assert response.status_code == 303, response.text
+
+
+async def wait_for_report(client: httpx.AsyncClient, report_id: str) -> dict[str, Any]:
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            body: dict[str, Any] = await _ok(await client.get(f"/api/v1/reports/{report_id}"))
+            if body["status"] in ("done", "failed"):
+                return body
+            await asyncio.sleep(0.2)
+
+
+@asynccontextmanager
+async def world(service: Service, *, rendered: bool = False) -> AsyncIterator[World]:
+    """The world; with ``rendered``, A's enterprise report too, its PDF done."""
+    admin = service.client
+    h = service.admin
+    codes = {name: uscc(n) for n, name in enumerate("ABCD", start=1)}
+    await _ok(
+        await admin.post(
+            "/api/v1/enterprises", json=[enterprise(n) for n in range(1, 5)], headers=h
+        )
+    )
+    salary = (
+        await _ok(
+            await admin.post(
+                "/api/v1/campaigns",
+                json={"form_key": "salary-survey", "title": "2023年企业薪酬调查", "year": 2023}
+                | open_window(),
+                headers=h,
+            )
+        )
+    )["id"]
+    invited = await _ok(
+        await admin.post(
+            f"/api/v1/campaigns/{salary}/invitations",
+            json={"enterprises": [codes["A"], codes["B"], codes["C"]]},
+            headers=h,
+        )
+    )
+    tokens = {i["uscc"]: i["token"] for i in invited}
+    submitted = await _ok(
+        await admin.post(
+            f"/api/v1/campaigns/{salary}/submissions",
+            json={"data": salary_document(codes["A"]), "status": "submitted"},
+            headers=bearer(tokens[codes["A"]]),
+        )
+    )
+    poll = (
+        await _ok(
+            await admin.post(
+                "/api/v1/campaigns",
+                json={"form_key": "worker-satisfaction", "title": "2023年职工满意度调查",
+                      "year": 2023} | open_window(),
+                headers=h,
+            )
+        )
+    )["id"]  # fmt: skip
+    slugs = {}
+    for name in "AC":
+        link = await _ok(
+            await admin.post(
+                f"/api/v1/campaigns/{poll}/poll-links",
+                json={"enterprise": codes[name]},
+                headers=h,
+            )
+        )
+        slugs[name] = link["link"]
+    assessment = (
+        await _ok(
+            await admin.post(
+                "/api/v1/campaigns",
+                json={"form_key": "enterprise-self-assessment", "title": "2023年自评",
+                      "year": 2023} | open_window(),
+                headers=h,
+            )
+        )
+    )["id"]  # fmt: skip
+    report_id = str(uuid.uuid4())  # no report's, unless one is rendered
+    if rendered:
+        asked = await _ok(
+            await admin.post(
+                "/api/v1/reports",
+                json={"type": "enterprise", "campaign_id": salary, "enterprise": codes["A"]},
+                headers=h,
+            ),
+            202,
+        )
+        report_id = asked["id"]
+    analyst = await service.token("analyst", label="matrix analyst")
+    spare = await _ok(
+        await admin.post(
+            "/api/v1/tokens", json={"role": "analyst", "label": "to revoke"}, headers=h
+        )
+    )
+    await _ok(
+        await admin.post(
+            "/api/v1/forms",
+            json={
+                "key": "matrix-form",
+                "title": {"zh": "测试表单"},
+                "fields": [{"type": "text", "name": "name", "label": {"zh": "名称"}}],
+            },
+            headers=h,
+        )
+    )
+    role_tokens = {
+        "ent_a": tokens[codes["A"]],
+        "ent_b": tokens[codes["B"]],
+        "analyst": analyst,
+        "admin": service.admin_token,
+    }
+    clients = {
+        role: client_at(
+            service,
+            f"10.0.0.{number}",
+            bearer(role_tokens[role]) if role in role_tokens else None,
+        )
+        for number, role in enumerate(ROLES, start=1)
+    }
+    try:
+        if rendered:
+            report = await wait_for_report(clients["admin"], report_id)
+            assert report["status"] == "done", report
+        await _sign_in(clients["ent_a"], role_tokens["ent_a"], "/e")
+        await _sign_in(clients["ent_b"], role_tokens["ent_b"], "/e")
+        await _sign_in(clients["admin"], role_tokens["admin"], "/admin")
+        yield World(
+            service=service,
+            clients=clients,
+            tokens=role_tokens,
+            salary=salary,
+            poll=poll,
+            assessment=assessment,
+            submission_a=submitted["id"],
+            report_a=report_id,
+            slug_a=slugs["A"],
+            slug_c=slugs["C"],
+            spare_token_id=spare["id"],
+            uscc=codes,
+        )
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+def unknown_slug() -> str:
+    return secrets.token_urlsafe(16)
