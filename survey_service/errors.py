@@ -223,6 +223,10 @@ class _OutageLog:
     def __init__(self) -> None:
         self._last: dict[str, tuple[float, int]] = {}  # reason -> (logged at, since then)
 
+    def forget(self) -> None:
+        """Log the next one of each reason at once (a test starting afresh)."""
+        self._last.clear()
+
     def note(self, found: Unavailable, error: BaseException, where: str) -> None:
         now = time.monotonic()
         logged_at, since = self._last.get(found.reason, (-self.INTERVAL, 0))
