@@ -8,7 +8,7 @@ ifeq ($(UV),)
 UV := $(HOME)/.local/bin/uv
 endif
 
-.PHONY: help venv run migrate demo test test-unit lint format bench clean system-deps browser fonts
+.PHONY: help venv run migrate demo backup restore test test-unit lint format bench clean system-deps browser fonts
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,13 @@ migrate: venv ## apply the database migrations
 
 demo: venv ## fill an empty database with a synthetic city (ARGS="--enterprises 50 --seed 7")
 	$(PY) -m survey_service demo $(ARGS)
+
+backup: venv ## export the whole database to a portable archive (FILE=..., else var/backups/)
+	$(PY) -m survey_service backup $(if $(FILE),-o $(FILE))
+
+restore: venv ## load an archive into an empty database (FILE=backup.zip; ARGS=--force replaces data)
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backup.zip [ARGS=--force]"; exit 2; }
+	$(PY) -m survey_service restore $(FILE) $(ARGS)
 
 test: venv fonts browser ## the whole suite, on SQLite and PostgreSQL, with the pages in Chromium
 	$(PY) -m pytest -q -p no:cacheprovider

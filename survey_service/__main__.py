@@ -1,4 +1,5 @@
-"""The command line: ``python -m survey_service serve|migrate|load-forms|token|demo|report``."""
+"""The command line: ``python -m survey_service
+serve|migrate|load-forms|token|demo|report|backup|restore``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import asyncio
 import logging
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from survey_service import demo
 from survey_service.auth import issue_token
+from survey_service.db import backup
 from survey_service.db.engine import open_database
 from survey_service.db.migrate import upgrade
 from survey_service.forms.registry import load_shipped_forms
@@ -130,6 +133,46 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _backup(settings: Settings, output: Path | None) -> int:
+    if output is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        output = settings.var_dir / "backups" / f"backup-{stamp}.zip"
+        output.parent.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.database_url)
+    try:
+        outcome = await backup.backup(db, output)
+    except (backup.BackupError, OSError) as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    rows = sum(t.rows for t in outcome.manifest.tables)
+    print(
+        f"{output}: {len(outcome.manifest.tables)} tables, {rows:,} rows, "
+        f"{outcome.archive_bytes:,} bytes, schema revision {outcome.manifest.schema_revision}, "
+        f"in {outcome.seconds:.1f} s"
+    )
+    return 0
+
+
+async def _restore(settings: Settings, archive: Path, force: bool) -> int:
+    db = open_database(settings.database_url)
+    try:
+        outcome = await backup.restore(db, archive, force=force)
+    except backup.BackupError as exc:
+        print(f"restore: refused, nothing was changed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    manifest = outcome.manifest
+    rows = sum(t.rows for t in manifest.tables)
+    print(
+        f"restored {archive} ({manifest.source_backend}, {manifest.created_at:%Y-%m-%d %H:%M} "
+        f"UTC): {len(manifest.tables)} tables, {rows:,} rows, in {outcome.seconds:.1f} s"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="survey_service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +201,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     report.add_argument("-o", "--output", type=Path, required=True)
+    saver = commands.add_parser(
+        "backup", help="export the whole database to a portable archive (.zip of JSON Lines)"
+    )
+    saver.add_argument(
+        "-o", "--output", type=Path, help="the archive (default: var/backups/backup-<time>.zip)"
+    )
+    loader = commands.add_parser(
+        "restore", help="load an archive into an empty database (SQLite or PostgreSQL)"
+    )
+    loader.add_argument("archive", type=Path)
+    loader.add_argument(
+        "--force", action="store_true", help="replace the data of a database that is not empty"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
@@ -173,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_demo(settings, args))
     elif args.command == "report":
         return asyncio.run(_report(settings, args))
+    elif args.command == "backup":
+        return asyncio.run(_backup(settings, args.output))
+    elif args.command == "restore":
+        return asyncio.run(_restore(settings, args.archive, args.force))
     return 0
 
 

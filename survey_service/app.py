@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +29,14 @@ from survey_service.collection.routes import (
 from survey_service.collection.upload_routes import SalaryUploadController, TemplateController
 from survey_service.db.engine import Database, open_database
 from survey_service.deps import provide_db
-from survey_service.errors import internal_error_handler, problem, problem_details_plugin
+from survey_service.errors import (
+    NO_ANSWER,
+    internal_error_handler,
+    outage_log,
+    problem,
+    problem_details_plugin,
+    unavailable_reason,
+)
 from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.guessing import GuessingThrottle
@@ -48,6 +56,8 @@ from survey_service.web.sessions import session_config
 
 # How old the occupational medians behind the outlier warning may be (see pay_sample.py).
 PAY_SAMPLE_SECONDS = 30.0
+# How long /health waits for the database (a host that drops packets never refuses).
+HEALTH_TIMEOUT = 5.0
 
 
 @get("/health", tags=["service"])
@@ -55,10 +65,17 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """200 once the database answers, 503 (problem+json) while it does not."""
     db: Database = request.app.state.db
     try:
-        async with db.read() as session:
+        async with asyncio.timeout(HEALTH_TIMEOUT), db.read() as session:
             await session.execute(text("SELECT 1"))
     except Exception as exc:
-        raise problem(503, f"The database does not answer: {type(exc).__name__}") from None
+        found = unavailable_reason(exc) or NO_ANSWER
+        outage_log.note(found, exc, "GET /health")
+        raise problem(
+            503,
+            f"The database does not answer ({found.reason}): {type(exc).__name__}",
+            headers={"Retry-After": str(found.retry_after)},
+            reason=found.reason,
+        ) from None
     return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
 
 

@@ -32,7 +32,7 @@ from typing import Generic, TypeAlias, TypeVar
 
 from litestar.plugins.problem_details import ProblemDetailsException
 
-from survey_service.errors import problem
+from survey_service.errors import Unavailable, outage_log, problem, unavailable_reason
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,17 @@ R = TypeVar("R")
 Flush: TypeAlias = Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]]
 
 
-def unavailable() -> ProblemDetailsException:
+def unavailable(found: Unavailable | None = None) -> ProblemDetailsException:
     """What every request of a batch whose transaction failed (or of a writer shutting
-    down) is told: not acknowledged."""
+    down) is told: not acknowledged; with the reason when the database was unavailable."""
+    extra = {"reason": found.reason} if found is not None else {}
     return problem(
         503,
         "It could not be stored just now and was not received; send it again.",
         title="Not stored",
-        headers={"Retry-After": "1"},
+        headers={"Retry-After": str(found.retry_after if found is not None else 1)},
         message_zh="暂时未能保存，请稍后重新提交。",
+        **extra,
     )
 
 
@@ -152,18 +154,22 @@ class GroupCommit(Generic[T, R]):
             if len(outcomes) != len(batch):
                 raise RuntimeError(f"flush gave {len(outcomes)} outcomes for {len(batch)} items")
         except Exception as exc:
-            # Not the exception's text: a database error quotes the statement's parameters
-            # (the answers themselves); the driver's own message under it is logged instead.
-            cause = getattr(exc, "orig", None)
-            log.error(
-                "a batch of %d writes failed, none is acknowledged: %s%s",
-                len(batch),
-                type(exc).__name__,
-                f" ({type(cause).__name__}: {cause})" if cause is not None else "",
-            )
+            found = unavailable_reason(exc)
+            if found is not None:  # logged once per outage, not once per batch
+                outage_log.note(found, exc, f"a batch of {len(batch)} writes")
+            else:
+                # Not the exception's text: a database error quotes the statement's
+                # parameters (the answers themselves); the driver's message is logged.
+                cause = getattr(exc, "orig", None)
+                log.error(
+                    "a batch of %d writes failed, none is acknowledged: %s%s",
+                    len(batch),
+                    type(exc).__name__,
+                    f" ({type(cause).__name__}: {cause})" if cause is not None else "",
+                )
             for waiting in batch:
                 if not waiting.future.done():
-                    waiting.future.set_exception(unavailable())
+                    waiting.future.set_exception(unavailable(found))
             return
         self.batches += 1
         for waiting, outcome in zip(batch, outcomes, strict=True):

@@ -18,7 +18,8 @@ def alembic_config() -> Config:
     return config
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+def upgrade_connection(connection: Connection, revision: str = "head") -> None:
+    """Migrate on ``connection``, inside its transaction if it has one begun."""
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
@@ -32,7 +33,7 @@ def _downgrade(connection: Connection, revision: str) -> None:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade, revision)
+        await connection.run_sync(upgrade_connection, revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:

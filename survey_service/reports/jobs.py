@@ -10,6 +10,12 @@ Either way the work is ``run_report``: gather the figures (the analytics functio
 the event loop), cut the report into sections, render the sections in a process pool
 (WeasyPrint holds the GIL for seconds), join them and store the PDF with its page count.
 A failure stores ``failed`` and a reason.
+
+The database may go away meanwhile (PostgreSQL restarting, a full disk). A rendered PDF is
+kept and its storing tried again for a few minutes; a report whose work was cut off is
+queued again (locally after a pause; with procrastinate, a worker that stops on a lost
+connection is started again, and every minute a sweep retries the jobs of workers that
+died and queues again the reports left without a job).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Any, Protocol
 
 import msgspec
 from pypdf import PdfReader
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from survey_service.db.engine import Database
 from survey_service.db.models import (
@@ -38,6 +44,7 @@ from survey_service.db.models import (
     Submission,
     utcnow,
 )
+from survey_service.errors import unavailable_reason
 from survey_service.reports import kinds
 from survey_service.reports.render import TEMPLATES, compose, environment, render_section
 from survey_service.settings import Settings
@@ -113,11 +120,27 @@ async def run_report(
     )  # fmt: skip
 
 
+# Pauses between attempts to store a finished report while the database is away (about
+# three minutes in all); then the error is raised and the report is queued again later.
+FINISH_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 30.0, 30.0, 30.0, 30.0)
+
+
 async def _finish(db: Database, report_id: str, **values: Any) -> None:
-    async with db.transaction() as session:
-        await session.execute(
-            update(Report).where(Report.id == report_id).values(finished_at=utcnow(), **values)
-        )
+    """Store the outcome; while the database is away keep trying for a while, rather than
+    throw away a PDF that took seconds to render."""
+    for pause in (*FINISH_RETRY_PAUSES, None):
+        try:
+            async with db.transaction() as session:
+                await session.execute(
+                    update(Report)
+                    .where(Report.id == report_id)
+                    .values(finished_at=utcnow(), **values)
+                )
+            return
+        except Exception as exc:
+            if pause is None or unavailable_reason(exc) is None:
+                raise
+            await asyncio.sleep(pause)
 
 
 async def build_pdf(
@@ -165,6 +188,13 @@ class Queue(Protocol):
     async def close(self) -> None: ...
 
 
+LOCAL_RETRY_SECONDS = 10.0  # before a report whose storing failed is tried again
+WORKER_RESTART_PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)  # then 30 s each time
+RECOVERY_CRON = "* * * * *"  # the sweep for lost report jobs: every minute
+# A report queued this long ago without a job lost it (its defer failed after its commit).
+ORPHAN_SECONDS = 60
+
+
 @dataclass(slots=True)
 class LocalQueue:
     """One asyncio task in this process renders the queued reports one after the other
@@ -194,7 +224,17 @@ class LocalQueue:
     async def _work(self) -> None:
         while not self._ids.empty():
             report_id = self._ids.get_nowait()
-            await run_report(self.db, self.settings, report_id, self.executor)
+            try:
+                await run_report(self.db, self.settings, report_id, self.executor)
+            except Exception as exc:
+                # run_report stores its own failures: this is the database failing under
+                # it. The report keeps its status; try it again after a pause.
+                log.warning(
+                    "report %s: the database failed (%s); trying again in %.0f s",
+                    report_id, type(exc).__name__, LOCAL_RETRY_SECONDS,
+                )  # fmt: skip
+                await asyncio.sleep(LOCAL_RETRY_SECONDS)
+                self._ids.put_nowait(report_id)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -231,14 +271,68 @@ class SharedQueue:
         async def render_report(report_id: str) -> None:
             await run_report(self.db, self.settings, report_id, self.executor)
 
+        @self.app.periodic(cron=RECOVERY_CRON, periodic_id="recover_reports")  # type: ignore[untyped-decorator]
+        @self.app.task(  # type: ignore[untyped-decorator]
+            name="recover_reports", queue="reports", queueing_lock="recover_reports"
+        )
+        async def recover_reports(timestamp: int) -> None:
+            await self.recover()
+
+    async def recover(self) -> int:
+        """Retry the render jobs of workers that died (no heartbeat) and queue again the
+        reports left without a job; how many reports were given a job."""
+        manager = self.app.job_manager
+        recovered = 0
+        for job in await manager.get_stalled_jobs(task_name="render_report"):
+            await manager.retry_job(job)
+            recovered += 1
+        async with self.db.read() as session:
+            orphans = list(
+                await session.scalars(
+                    text(
+                        "SELECT r.id FROM reports r WHERE r.status IN ('queued', 'rendering')"
+                        " AND r.created_at < now() - make_interval(secs => :age)"
+                        " AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j"
+                        " WHERE j.task_name = 'render_report' AND j.status IN ('todo', 'doing')"
+                        " AND j.args ->> 'report_id' = r.id)"
+                    ),
+                    {"age": ORPHAN_SECONDS},
+                )
+            )
+        for report_id in orphans:
+            await self.app.configure_task("render_report").defer_async(report_id=report_id)
+            recovered += 1
+        if recovered:
+            log.warning(
+                "report jobs recovered: %d (their worker died, or none was made)", recovered
+            )
+        return recovered
+
+    async def _run_worker(self) -> None:
+        """This process's worker, until ``close`` cancels it. It stops by itself when the
+        database goes away (its listener's connection is cut, or its pool waits too long):
+        then it is started again after a pause, longer each time it stops again soon."""
+        failures = 0
+        while True:
+            started = time.monotonic()
+            why = "by itself"
+            try:
+                await self.app.run_worker_async(
+                    queues=["reports"], concurrency=1, install_signal_handlers=False
+                )
+            except Exception as exc:
+                why = f"on {type(exc).__name__}: {exc}".strip()
+            if time.monotonic() - started > 5 * WORKER_RESTART_PAUSES[-1]:
+                failures = 0  # it had been working for a while: no long pause
+            pause = WORKER_RESTART_PAUSES[min(failures, len(WORKER_RESTART_PAUSES) - 1)]
+            failures += 1
+            log.warning("the report worker stopped %s; starting it again in %.0f s", why, pause)
+            await asyncio.sleep(pause)
+
     async def _start(self) -> None:
         if self._worker is None or self._worker.done():
             await self.app.open_async()
-            self._worker = asyncio.get_running_loop().create_task(
-                self.app.run_worker_async(
-                    queues=["reports"], concurrency=1, install_signal_handlers=False
-                )
-            )
+            self._worker = asyncio.get_running_loop().create_task(self._run_worker())
 
     async def enqueue(self, report_id: str) -> None:
         await self._start()
