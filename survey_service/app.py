@@ -31,6 +31,7 @@ from survey_service.deps import provide_db
 from survey_service.errors import internal_error_handler, problem, problem_details_plugin
 from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
+from survey_service.openapi import components, problems
 from survey_service.reports.jobs import make_queue, start_queue
 from survey_service.reports.render import process_pool
 from survey_service.reports.routes import ReportController
@@ -47,7 +48,7 @@ from survey_service.web.sessions import session_config
 PAY_SAMPLE_SECONDS = 30.0
 
 
-@get("/health", tags=["service"])
+@get("/health", tags=["service"], responses=problems(503))
 async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """200 once the database answers, 503 (problem+json) while it does not."""
     db: Database = request.app.state.db
@@ -142,6 +143,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             version=__version__,
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
+            components=components(),
         ),
         debug=settings.debug,
     )
