@@ -119,10 +119,18 @@ def server_env(var_dir: Path) -> dict[str, str]:
     return env
 
 
-def start_server(env: dict[str, str], port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def start_server(
+    env: dict[str, str],
+    port: int,
+    log: IO[bytes],
+    *,
+    app: str = "bench.bare_app:create",
+    workers: int = 1,
+) -> subprocess.Popen[bytes]:
+    """``uvicorn --factory app`` on ``HOST:port`` (``workers`` processes)."""
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", "bench.bare_app:create",
-        "--host", HOST, "--port", str(port), "--workers", "1",
+        sys.executable, "-m", "uvicorn", "--factory", app,
+        "--host", HOST, "--port", str(port), "--workers", str(workers),
         "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip

@@ -41,6 +41,7 @@ from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.guessing import GuessingThrottle
 from survey_service.json_depth import refuse_deep_json
+from survey_service.openapi import components, problems
 from survey_service.ratelimit import TokenBuckets
 from survey_service.reports.jobs import make_queue, start_queue
 from survey_service.reports.render import process_pool
@@ -60,7 +61,7 @@ PAY_SAMPLE_SECONDS = 30.0
 HEALTH_TIMEOUT = 5.0
 
 
-@get("/health", tags=["service"])
+@get("/health", tags=["service"], responses=problems(503))
 async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """200 once the database answers, 503 (problem+json) while it does not."""
     db: Database = request.app.state.db
@@ -165,6 +166,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             version=__version__,
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
+            components=components(),
         ),
         debug=settings.debug,
     )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Annotated, TypeAlias
 
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.params import PathParameter
 
 from survey_service.db.engine import Database
+from survey_service.structs import INT4_MAX
 
 DB: TypeAlias = NamedDependency[Database]
+# An id or version number in a path: within the database's integer (see structs.RowId).
+PathId: TypeAlias = Annotated[int, PathParameter(ge=1, le=INT4_MAX)]
 
 
 def provide_db(state: State) -> Database:

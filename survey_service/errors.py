@@ -89,6 +89,9 @@ def _from_validation_exception(exc: ValidationException) -> ProblemDetailsExcept
         match = _MSGSPEC_LOCATION.search(text)
         path = _msgspec_pointer(match.group("loc")) if match else ""
         key = item.get("key") if isinstance(item, dict) else None
+        if key == "data" and text == "'data'":  # Litestar's word for a missing body
+            errors.append({"path": "", "message": "A JSON body is required.", "keyword": "type"})
+            continue
         if not path and isinstance(key, str) and key and key != "data":
             # Litestar names the location as msgspec does, without the `$`: `a.b[3]`.
             path = _msgspec_pointer("." + key)

@@ -6,7 +6,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+# A stored whole number named in a request (an id, a version number): PostgreSQL's int4.
+# A larger one is refused as invalid (422) instead of reaching the database driver, which
+# cannot bind it and would fail the request with a 500.
+INT4_MAX = 2**31 - 1
+RowId = Annotated[int, msgspec.Meta(ge=1, le=INT4_MAX)]
 
 
 class Body(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):

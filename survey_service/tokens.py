@@ -11,14 +11,15 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy import select
 
 from survey_service.auth import audit, issue_token, require, token_digest
 from survey_service.db.models import AccessToken, utcnow
-from survey_service.deps import DB
+from survey_service.deps import DB, PathId
 from survey_service.errors import not_found, unprocessable
+from survey_service.openapi import BEARER, problems
 from survey_service.structs import Body, Out
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,9 @@ class TokenController(Controller):
     path = "/api/v1/tokens"
     tags = ["auth"]
     guards = [require("admin")]
+    security = BEARER
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, responses=problems(400, 401, 403, 413, 422))
     async def create(
         self, request: Request[Any, Any, Any], db: DB, data: JSONBody[TokenCreate]
     ) -> TokenOut:
@@ -78,7 +80,7 @@ class TokenController(Controller):
             )
             return token_out(row, token)
 
-    @get("/")
+    @get("/", responses=problems(401, 403))
     async def list_tokens(self, db: DB) -> list[TokenOut]:
         async with db.read() as session:
             rows = await session.scalars(
@@ -86,10 +88,12 @@ class TokenController(Controller):
             )
             return [token_out(r) for r in rows]
 
-    @post("/{token_id:int}/revoke", status_code=HTTP_200_OK)
-    async def revoke(
-        self, request: Request[Any, Any, Any], db: DB, token_id: FromPath[int]
-    ) -> TokenOut:
+    @post(
+        "/{token_id:int}/revoke",
+        status_code=HTTP_200_OK,
+        responses=problems(400, 401, 403, 404, 422),
+    )
+    async def revoke(self, request: Request[Any, Any, Any], db: DB, token_id: PathId) -> TokenOut:
         async with db.transaction() as session:
             row = await session.get(AccessToken, token_id)
             if row is None or row.role == "enterprise":

@@ -6,15 +6,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromQuery, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics import assessments, participation, satisfaction
 from survey_service.auth import Principal, require
 from survey_service.db.models import Campaign, Form, FormVersion
-from survey_service.deps import DB
+from survey_service.deps import DB, PathId
 from survey_service.errors import not_found, problem
+from survey_service.openapi import BEARER, problems
 from survey_service.settings import Settings
 
 Year = Annotated[int, QueryParameter(ge=2000, le=2100, description="the campaigns' year")]
@@ -49,13 +50,18 @@ def _wrong_form(form: Form, wanted: str, what: str) -> None:
 class ScoreController(Controller):
     path = "/api/v1"
     tags = ["analytics"]
+    security = BEARER
 
-    @get("/campaigns/{campaign_id:int}/satisfaction", guards=[require("admin", "analyst")])
+    @get(
+        "/campaigns/{campaign_id:int}/satisfaction",
+        guards=[require("admin", "analyst")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
     async def get_satisfaction(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         by: FromQuery[satisfaction.GroupBy | None] = None,
         comments: FromQuery[bool] = True,
     ) -> satisfaction.SatisfactionOut:
@@ -79,9 +85,10 @@ class ScoreController(Controller):
     @get(
         "/campaigns/{campaign_id:int}/assessments",
         guards=[require("admin", "analyst", "enterprise")],
+        responses=problems(400, 401, 403, 404, 422),
     )
     async def get_assessments(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> assessments.AssessmentsOut:
         """Each enterprise's points per duty and in total, its veto items and grade (a veto
         caps the grade whatever the score), scored by the rules of the campaign's form
@@ -105,7 +112,11 @@ class ScoreController(Controller):
             except assessments.RulesProblem as exc:
                 raise problem(422, f"The assessments cannot be scored: {exc}.") from None
 
-    @get("/participation", guards=[require("admin", "analyst")])
+    @get(
+        "/participation",
+        guards=[require("admin", "analyst")],
+        responses=problems(400, 401, 403, 422),
+    )
     async def get_participation(
         self, request: Request[Any, Any, Any], db: DB, year: FromQuery[Year]
     ) -> participation.ParticipationOut:

@@ -10,16 +10,23 @@ from typing import Any, Literal
 
 import anyio
 from litestar import Controller, Request, get
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Response, Stream
 
 from survey_service.analytics import exports
 from survey_service.analytics.wage_dimensions import FILTERS, filter_dimension, filter_value
 from survey_service.analytics.wage_dimensions import parse_by as _parse_by
-from survey_service.analytics.wages import SettingsError, WageQuery, load_campaign, wage_table
+from survey_service.analytics.wages import (
+    SettingsError,
+    WageQuery,
+    check_query,
+    load_campaign,
+    wage_table,
+)
 from survey_service.auth import Principal, audit, require
-from survey_service.deps import DB
+from survey_service.deps import DB, PathId
 from survey_service.errors import not_found, problem
+from survey_service.openapi import BEARER, downloads, problems
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Format = Literal["json", "csv", "xlsx"]
@@ -47,13 +54,18 @@ class WageBenchmarkController(Controller):
     path = "/api/v1/campaigns/{campaign_id:int}/benchmarks"
     tags = ["analytics"]
     guards = [require("admin", "analyst")]
+    security = BEARER
 
-    @get("/wages")
+    @get(
+        "/wages",
+        operation_class=downloads("text/csv; charset=utf-8", XLSX),
+        responses=problems(400, 401, 403, 404, 422),
+    )
     async def wages(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         by: FromQuery[str | None] = None,
         measure: FromQuery[Literal["annual", "monthly"]] = "annual",
         weighted: FromQuery[bool | None] = None,
@@ -86,6 +98,7 @@ class WageBenchmarkController(Controller):
                 if value is not None
             }
             query = WageQuery(_parse_by(by), filters, measure, weighted, suppress)
+            check_query(query)
         except ValueError as exc:
             raise problem(400, str(exc)) from None
         async with db.read() as session:
@@ -97,8 +110,6 @@ class WageBenchmarkController(Controller):
             except SettingsError as exc:
                 detail = f"The campaign's settings do not allow this table: {exc}"
                 raise problem(422, detail) from None
-            except ValueError as exc:
-                raise problem(400, str(exc)) from None
         if not suppress:
             async with db.transaction() as session:
                 audit(

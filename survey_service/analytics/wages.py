@@ -284,8 +284,11 @@ def _lookup(contributors: Contributors, enterprise: Ints) -> Ints:
 
 
 def _assemble(
-    stats: dict[Key, tuple[int, Floats, float, float]], shares: dict[Key, tuple[int, Floats]]
+    stats: dict[Key, tuple[int, Floats, float, float]],
+    shares: dict[Key, tuple[int, Floats]],
+    top: int,
 ) -> Cells:
+    """The cells as columns; no cell at all (no worker counted yet) is an empty table."""
     keys = list(stats)
     return Cells(
         keys=keys,
@@ -296,7 +299,7 @@ def _assemble(
         mean=np.array([stats[k][2] for k in keys], dtype=np.float64),
         total=np.array([stats[k][3] for k in keys], dtype=np.float64),
         n_contributors=np.array([shares[k][0] for k in keys], dtype=np.int64),
-        largest=np.array([shares[k][1] for k in keys], dtype=np.float64).reshape(len(keys), -1),
+        largest=np.array([shares[k][1] for k in keys], dtype=np.float64).reshape(len(keys), top),
     )
 
 
@@ -368,7 +371,7 @@ async def cells_numpy(
     shares = contribution_cells(
         pair_keys, who.contributor[pair_enterprise], pair_total.astype(np.float64), who.count, top
     )
-    return _assemble(stats, shares)
+    return _assemble(stats, shares, top)
 
 
 async def cells_sql(
@@ -412,7 +415,7 @@ async def cells_sql(
     shares = contribution_cells(
         pair_keys, who.contributor[_lookup(who, enterprise)], pair_total, who.count, top
     )
-    return _assemble(stats, shares)
+    return _assemble(stats, shares, top)
 
 
 def _money(value: float) -> float:
@@ -537,6 +540,12 @@ async def data_as_of(session: AsyncSession, campaign: CampaignInfo) -> datetime 
     return latest
 
 
+def check_query(query: WageQuery) -> None:
+    """ValueError for a query the tables do not answer."""
+    if len(query.dimensions) > MAX_DIMENSIONS:
+        raise ValueError(f"at most {MAX_DIMENSIONS} dimensions (by and filters together)")
+
+
 async def wage_table(
     session: AsyncSession,
     campaign: CampaignInfo,
@@ -545,8 +554,7 @@ async def wage_table(
     method: Method | None = None,
 ) -> WageTable:
     """The table for ``query`` with its rules, and the year-on-year change."""
-    if len(query.dimensions) > MAX_DIMENSIONS:
-        raise ValueError(f"at most {MAX_DIMENSIONS} dimensions (by and filters together)")
+    check_query(query)
     rows, rules, used = await compute_rows(session, campaign, query, method=method)
     previous = await previous_campaign(session, campaign)
     previous_rows = None

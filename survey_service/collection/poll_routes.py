@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.status_codes import HTTP_204_NO_CONTENT
@@ -19,6 +20,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from survey_service.auth import Principal, audit, require
 from survey_service.collection import campaigns, polls
 from survey_service.collection.group_commit import GroupCommit
+from survey_service.collection.routes import read_cursor
 from survey_service.collection.schemas import (
     PollAnswerIn,
     PollLinkIn,
@@ -29,9 +31,9 @@ from survey_service.collection.schemas import (
 )
 from survey_service.db.engine import Database
 from survey_service.db.models import utcnow
-from survey_service.deps import DB
-from survey_service.errors import problem
+from survey_service.deps import DB, PathId
 from survey_service.forms.service import FormCache
+from survey_service.openapi import BEARER, problems
 
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 
@@ -45,13 +47,21 @@ class PollLinkController(Controller):
     path = "/api/v1/campaigns/{campaign_id:int}/poll-links"
     tags = ["poll links"]
     guards = [require("admin")]
+    security = BEARER
 
-    @post("/")
+    @post(
+        "/",
+        status_code=201,
+        responses={
+            200: ResponseSpec(PollLinkOut, description="The link exists already."),
+            **problems(400, 401, 403, 404, 409, 413, 422),
+        },
+    )
     async def issue(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         data: JSONBody[PollLinkIn],
     ) -> Response[PollLinkOut]:
         """The enterprise's public link (201 when new, 200 when it exists already), with
@@ -71,30 +81,31 @@ class PollLinkController(Controller):
         request.app.state.poll_cache.clear()  # a rotated link's old slug is gone at once
         return Response(out, status_code=201 if created else 200)
 
-    @get("/")
+    @get("/", responses=problems(400, 401, 403, 404, 422))
     async def list_links(
         self,
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         limit: Limit = 100,
         cursor: FromQuery[str | None] = None,
     ) -> PollLinkPage:
         """The campaign's links with how many answers and codes each has."""
-        try:
-            after = int(cursor) if cursor else 0
-        except ValueError:
-            raise problem(400, "The cursor is not one this service gave out.") from None
+        after = read_cursor(cursor)
         async with db.read() as session:
             campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
             items, next_id = await polls.link_page(session, campaign, limit=limit, after_id=after)
         return PollLinkPage(items=items, next_cursor=str(next_id) if next_id else None)
 
-    @post("/{link:str}/revoke", status_code=HTTP_204_NO_CONTENT)
+    @post(
+        "/{link:str}/revoke",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=problems(400, 401, 403, 404, 422),
+    )
     async def revoke(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         link: FromPath[str],
     ) -> None:
         """Withdraw a link: it then answers 410 Gone."""
@@ -192,7 +203,7 @@ class PollController(Controller):
     path = "/api/v1/polls"
     tags = ["polls"]
 
-    @get("/{link:str}")
+    @get("/{link:str}", responses=problems(400, 403, 404, 410))
     async def get_poll(
         self, request: Request[Any, Any, Any], db: DB, link: FromPath[str]
     ) -> PollOut:
@@ -200,7 +211,11 @@ class PollController(Controller):
         410 withdrawn, 403 not open)."""
         return polls.poll_out(await open_poll(request, db, link))
 
-    @post("/{link:str}/responses")
+    @post(
+        "/{link:str}/responses",
+        status_code=201,
+        responses=problems(400, 403, 404, 409, 410, 413, 422, 429, 503),
+    )
     async def answer(
         self,
         request: Request[Any, Any, Any],

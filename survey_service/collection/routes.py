@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import func, select
@@ -43,21 +44,27 @@ from survey_service.db.models import (
     FormVersion,
     Submission,
 )
-from survey_service.deps import DB
+from survey_service.deps import DB, PathId
 from survey_service.errors import from_msgspec, not_found, problem
 from survey_service.forms.routes import decode_json
 from survey_service.forms.service import FormCache
+from survey_service.openapi import BEARER, body_of, problems
+from survey_service.structs import INT4_MAX
 
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 
 
-def _cursor(raw: str | None) -> int:
-    if raw is None:
+def read_cursor(raw: str | None) -> int:
+    """The id a page starts after: none (or empty) is the first page."""
+    if not raw:
         return 0
     try:
-        return int(raw)
+        after = int(raw)
     except ValueError:
-        raise problem(400, "The cursor is not one this service gave out.") from None
+        after = -1
+    if not 0 <= after <= INT4_MAX:
+        raise problem(400, "The cursor is not one this service gave out.")
+    return after
 
 
 def form_context(
@@ -96,8 +103,14 @@ class EnterpriseController(Controller):
     path = "/api/v1/enterprises"
     tags = ["enterprises"]
     guards = [require("admin")]
+    security = BEARER
 
-    @post("/", status_code=HTTP_200_OK)
+    @post(
+        "/",
+        status_code=HTTP_200_OK,
+        operation_class=body_of(EnterpriseIn | list[EnterpriseIn]),
+        responses=problems(400, 401, 403, 413, 422),
+    )
     async def upsert(self, request: Request[Any, Any, Any], db: DB) -> EnterpriseUpsertResult:
         """Create or update enterprises by `uscc`: one object or a list (all or nothing)."""
         raw = decode_json(await request.body())
@@ -123,7 +136,7 @@ class EnterpriseController(Controller):
                 enterprises=[enterprises.enterprise_out(r) for r in rows],
             )
 
-    @post("/import", status_code=HTTP_200_OK)
+    @post("/import", status_code=HTTP_200_OK, responses=problems(400, 401, 403, 413, 422))
     async def import_sheet(
         self,
         request: Request[Any, Any, Any],
@@ -161,7 +174,7 @@ class EnterpriseController(Controller):
                 enterprises=[enterprises.enterprise_out(r) for r in rows],
             )
 
-    @get("/")
+    @get("/", responses=problems(400, 401, 403, 422))
     async def list_enterprises(
         self,
         db: DB,
@@ -171,7 +184,7 @@ class EnterpriseController(Controller):
     ) -> EnterprisePage:
         async with db.read() as session:
             rows, next_id = await enterprises.enterprise_page(
-                session, limit=limit, after_id=_cursor(cursor), district=district
+                session, limit=limit, after_id=read_cursor(cursor), district=district
             )
         return EnterprisePage(
             items=[enterprises.enterprise_out(r) for r in rows],
@@ -182,8 +195,14 @@ class EnterpriseController(Controller):
 class CampaignController(Controller):
     path = "/api/v1/campaigns"
     tags = ["campaigns"]
+    security = BEARER
 
-    @post("/", guards=[require("admin")], status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        guards=[require("admin")],
+        status_code=HTTP_201_CREATED,
+        responses=problems(400, 401, 403, 404, 413, 422),
+    )
     async def create(
         self, request: Request[Any, Any, Any], db: DB, data: JSONBody[CampaignIn]
     ) -> CampaignOut:
@@ -192,26 +211,35 @@ class CampaignController(Controller):
             audit(session, _principal(request), "campaign.create", f"campaign:{out.id}")
             return out
 
-    @get("/", guards=[require("admin", "analyst")])
+    @get("/", guards=[require("admin", "analyst")], responses=problems(401, 403))
     async def list_campaigns(self, db: DB) -> list[CampaignOut]:
         async with db.read() as session:
             return await campaigns.list_campaigns(session)
 
-    @get("/{campaign_id:int}", guards=[require("admin", "analyst", "enterprise")])
+    @get(
+        "/{campaign_id:int}",
+        guards=[require("admin", "analyst", "enterprise")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
     async def get_campaign(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> CampaignOut:
         _own_campaign(request, campaign_id)
         async with db.read() as session:
             campaign, version, form = await campaigns.load_campaign(session, campaign_id)
             return campaigns.campaign_out(campaign, form, version)
 
-    @post("/{campaign_id:int}/invitations", guards=[require("admin")], status_code=HTTP_201_CREATED)
+    @post(
+        "/{campaign_id:int}/invitations",
+        guards=[require("admin")],
+        status_code=HTTP_201_CREATED,
+        responses=problems(400, 401, 403, 404, 413, 422),
+    )
     async def invite(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         data: JSONBody[InvitationsIn],
     ) -> list[InvitationOut]:
         """One token per enterprise, shown once; inviting again revokes the earlier token."""
@@ -231,12 +259,13 @@ class CampaignController(Controller):
         "/{campaign_id:int}/invitations/{uscc:str}/revoke",
         guards=[require("admin")],
         status_code=HTTP_204_NO_CONTENT,
+        responses=problems(400, 401, 403, 404, 422),
     )
     async def revoke(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         uscc: FromPath[str],
     ) -> None:
         async with db.transaction() as session:
@@ -244,12 +273,19 @@ class CampaignController(Controller):
             await campaigns.revoke_invitation(session, campaign, uscc)
             audit(session, _principal(request), "campaign.revoke", f"campaign:{campaign_id}:{uscc}")
 
-    @post("/{campaign_id:int}/submissions", guards=[require("enterprise")])
+    @post(
+        "/{campaign_id:int}/submissions",
+        guards=[require("enterprise")],
+        responses={
+            200: ResponseSpec(SubmissionOut, description="The same submission again (a retry)."),
+            **problems(400, 401, 403, 404, 409, 413, 422),
+        },
+    )
     async def submit(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         data: JSONBody[SubmissionIn],
     ) -> Response[SubmissionOut]:
         """201 for a new submission; the same id with the same data again is 200 (a retry);
@@ -273,11 +309,15 @@ class CampaignController(Controller):
             remember_pay(request, form, principal.enterprise_id, stored.submission, data.data)
         return Response(stored.submission, status_code=201 if stored.created else 200)
 
-    @get("/{campaign_id:int}/submissions", guards=[require("admin")])
+    @get(
+        "/{campaign_id:int}/submissions",
+        guards=[require("admin")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
     async def list_submissions(
         self,
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         limit: Limit = 100,
         cursor: FromQuery[str | None] = None,
     ) -> SubmissionPage:
@@ -298,8 +338,12 @@ class CampaignController(Controller):
             next_cursor=page[-1][0].id if len(rows) > limit else None,
         )
 
-    @get("/{campaign_id:int}/progress", guards=[require("admin", "analyst")])
-    async def progress(self, db: DB, campaign_id: FromPath[int]) -> ProgressOut:
+    @get(
+        "/{campaign_id:int}/progress",
+        guards=[require("admin", "analyst")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
+    async def progress(self, db: DB, campaign_id: PathId) -> ProgressOut:
         """Invited enterprises, drafts and submitted surveys, overall and by district."""
         async with db.read() as session:
             await campaigns.load_campaign(session, campaign_id)
@@ -353,8 +397,9 @@ class SubmissionController(Controller):
     path = "/api/v1/submissions"
     tags = ["submissions"]
     guards = [require("admin", "enterprise")]
+    security = BEARER
 
-    @get("/{submission_id:str}")
+    @get("/{submission_id:str}", responses=problems(400, 401, 403, 404))
     async def get_submission(
         self, request: Request[Any, Any, Any], db: DB, submission_id: FromPath[str]
     ) -> SubmissionOut:
@@ -365,7 +410,11 @@ class SubmissionController(Controller):
             )
             return submissions.submission_out(row, uscc)
 
-    @put("/{submission_id:str}", guards=[require("enterprise")])
+    @put(
+        "/{submission_id:str}",
+        guards=[require("enterprise")],
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
+    )
     async def amend(
         self,
         request: Request[Any, Any, Any],
@@ -398,7 +447,12 @@ class SubmissionController(Controller):
         remember_pay(request, form, row.enterprise_id, out, data.data)
         return out
 
-    @post("/{submission_id:str}/review", guards=[require("admin")], status_code=HTTP_200_OK)
+    @post(
+        "/{submission_id:str}/review",
+        guards=[require("admin")],
+        status_code=HTTP_200_OK,
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
+    )
     async def review(
         self,
         request: Request[Any, Any, Any],
@@ -416,7 +470,7 @@ class SubmissionController(Controller):
             audit(session, principal, f"submission.{data.state}", f"submission:{row.id}")
             return out
 
-    @get("/{submission_id:str}/reviews")
+    @get("/{submission_id:str}/reviews", responses=problems(400, 401, 403, 404))
     async def reviews(
         self, request: Request[Any, Any, Any], db: DB, submission_id: FromPath[str]
     ) -> list[ReviewOut]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from survey_service.structs import Body, Out
+from survey_service.structs import Body, Out, RowId
 
 Uscc = Annotated[str, msgspec.Meta(min_length=18, max_length=18)]
 SizeClass = Literal["large", "medium", "small", "micro"]
@@ -72,7 +72,7 @@ class CampaignIn(Body, kw_only=True):
     year: Annotated[int, msgspec.Meta(ge=2000, le=2100)]
     opens_at: datetime
     closes_at: datetime
-    form_version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    form_version: RowId | None = None
     audience: Audience = msgspec.field(default_factory=Audience)
     requires_review: bool = False
     settings: dict[str, Any] = msgspec.field(default_factory=dict)

@@ -17,10 +17,11 @@ from survey_service.collection.routes import form_context, pay_sample, remember_
 from survey_service.collection.template import template_workbook
 from survey_service.db.engine import Database
 from survey_service.db.models import Enterprise, Submission
-from survey_service.deps import DB
-from survey_service.errors import not_found, problem
+from survey_service.deps import DB, PathId
+from survey_service.errors import PROBLEM_JSON, not_found, problem
 from survey_service.forms import service as forms
 from survey_service.forms.validation import validate_document
+from survey_service.openapi import BEARER, problems
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -29,12 +30,18 @@ class SalaryUploadController(Controller):
     path = "/api/v1/campaigns/{campaign_id:int}/salary-uploads"
     tags = ["submissions"]
 
-    @post("/", guards=[require("enterprise")], status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        guards=[require("enterprise")],
+        security=BEARER,
+        status_code=HTTP_201_CREATED,
+        responses=problems(400, 401, 403, 404, 413, 422),
+    )
     async def upload(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         data: MultipartBody[dict[str, UploadFile]],
         partial: FromQuery[bool] = False,
     ) -> Response[dict[str, Any]]:
@@ -45,7 +52,22 @@ class SalaryUploadController(Controller):
         status, body = await store_salary_upload(
             request, db, principal, campaign_id, uploads.the_file(data), partial=partial
         )
-        return Response(body, status_code=status)
+        if status == HTTP_201_CREATED:
+            return Response(body, status_code=status)
+        return Response(
+            {"status": status, "title": "Rows refused", "detail": _refused(body, partial)} | body,
+            status_code=status,
+            media_type=PROBLEM_JSON,
+        )
+
+
+def _refused(body: dict[str, Any], partial: bool) -> str:
+    if body["rows_rejected"] and not partial:
+        return (
+            f"{body['rows_rejected']} rows are not valid, so nothing was stored; `errors` names "
+            "each row and column (`?partial=true` stores the valid rows)."
+        )
+    return "The sheet has no valid row, so nothing was stored; `errors` names what is wrong."
 
 
 async def store_salary_upload(
@@ -124,7 +146,7 @@ class TemplateController(Controller):
     path = "/api/v1/forms/{key:str}/template.xlsx"
     tags = ["forms"]
 
-    @get("/", media_type=XLSX)
+    @get("/", media_type=XLSX, responses=problems(400, 404))
     async def template(self, db: DB, key: FromPath[str]) -> Response[bytes]:
         """A workbook to fill: the columns with their Chinese labels and allowed values."""
         async with db.read() as session:

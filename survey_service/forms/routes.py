@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from survey_service.auth import Principal, audit, require
-from survey_service.deps import DB
+from survey_service.deps import DB, PathId
 from survey_service.errors import problem
 from survey_service.forms import service
 from survey_service.forms.schemas import (
@@ -22,6 +23,8 @@ from survey_service.forms.schemas import (
     VersionOut,
 )
 from survey_service.forms.validation import validate_document
+from survey_service.openapi import BEARER, body_of, problems
+from survey_service.structs import INT4_MAX
 
 _any_json = msgspec.json.Decoder()
 
@@ -52,19 +55,32 @@ class FormController(Controller):
         async with db.read() as session:
             return await service.list_forms(session)
 
-    @get("/{key:str}")
+    @get("/{key:str}", responses=problems(400, 404))
     async def get_form(self, db: DB, key: FromPath[str]) -> FormDetail:
         async with db.read() as session:
             form = await service.get_form(session, key)
             return service.detail(form, await service.versions_of(session, form))
 
-    @get("/{key:str}/schema", media_type="application/schema+json")
+    @get(
+        "/{key:str}/schema",
+        media_type="application/schema+json",
+        responses={
+            200: ResponseSpec(
+                dict[str, Any],
+                media_type="application/schema+json",
+                description="The JSON Schema (2020-12); `ETag` and `X-Form-Version` name it.",
+                generate_examples=False,
+            ),
+            304: ResponseSpec(None, description="Unchanged since the `If-None-Match` tag."),
+            **problems(400, 404, 422),
+        },
+    )
     async def get_schema(
         self,
         request: Request[Any, Any, Any],
         db: DB,
         key: FromPath[str],
-        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX)] = None,
     ) -> Response[bytes]:
         """The JSON Schema of the current published version, or of ``version``."""
         entry = await request.app.state.forms.schema_bytes(db, key, version)
@@ -74,7 +90,13 @@ class FormController(Controller):
             return Response(b"", status_code=304, headers=headers)
         return Response(entry.body, media_type="application/schema+json", headers=headers)
 
-    @post("/", guards=[require("admin")], status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        guards=[require("admin")],
+        security=BEARER,
+        status_code=HTTP_201_CREATED,
+        responses=problems(400, 401, 403, 409, 413, 422),
+    )
     async def create_form(
         self, request: Request[Any, Any, Any], db: DB, data: JSONBody[FormCreate]
     ) -> FormDetail:
@@ -85,7 +107,13 @@ class FormController(Controller):
             audit(session, principal, "form.create", f"form:{form.key}")
             return service.detail(form, await service.versions_of(session, form))
 
-    @post("/{key:str}/versions", guards=[require("admin")], status_code=HTTP_201_CREATED)
+    @post(
+        "/{key:str}/versions",
+        guards=[require("admin")],
+        security=BEARER,
+        status_code=HTTP_201_CREATED,
+        responses=problems(400, 401, 403, 404, 413, 422),
+    )
     async def add_version(
         self,
         request: Request[Any, Any, Any],
@@ -99,13 +127,18 @@ class FormController(Controller):
             audit(session, request.state.principal, "form.version", f"form:{key}:{version.number}")
             return service.version_out(version)
 
-    @put("/{key:str}/versions/{number:int}", guards=[require("admin")])
+    @put(
+        "/{key:str}/versions/{number:int}",
+        guards=[require("admin")],
+        security=BEARER,
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
+    )
     async def update_draft(
         self,
         request: Request[Any, Any, Any],
         db: DB,
         key: FromPath[str],
-        number: FromPath[int],
+        number: PathId,
         data: JSONBody[VersionContent],
     ) -> VersionOut:
         """Edit a draft version; a published version never changes (409)."""
@@ -118,10 +151,12 @@ class FormController(Controller):
     @post(
         "/{key:str}/versions/{number:int}/publish",
         guards=[require("admin")],
+        security=BEARER,
         status_code=HTTP_200_OK,
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def publish(
-        self, request: Request[Any, Any, Any], db: DB, key: FromPath[str], number: FromPath[int]
+        self, request: Request[Any, Any, Any], db: DB, key: FromPath[str], number: PathId
     ) -> VersionOut:
         async with db.transaction() as session:
             form = await service.get_form(session, key)
@@ -133,10 +168,12 @@ class FormController(Controller):
     @post(
         "/{key:str}/versions/{number:int}/retire",
         guards=[require("admin")],
+        security=BEARER,
         status_code=HTTP_200_OK,
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def retire(
-        self, request: Request[Any, Any, Any], db: DB, key: FromPath[str], number: FromPath[int]
+        self, request: Request[Any, Any, Any], db: DB, key: FromPath[str], number: PathId
     ) -> VersionOut:
         async with db.transaction() as session:
             form = await service.get_form(session, key)
@@ -145,13 +182,18 @@ class FormController(Controller):
         request.app.state.forms.forget_current(key)
         return service.version_out(version)
 
-    @post("/{key:str}/validate", status_code=HTTP_200_OK)
+    @post(
+        "/{key:str}/validate",
+        status_code=HTTP_200_OK,
+        operation_class=body_of(Any),
+        responses=problems(400, 404, 413, 422),
+    )
     async def validate(
         self,
         request: Request[Any, Any, Any],
         db: DB,
         key: FromPath[str],
-        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX)] = None,
         draft: FromQuery[bool] = False,
     ) -> ValidationResult:
         """Validate any JSON document against a published version (the current by default).

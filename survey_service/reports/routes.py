@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy import select
@@ -15,16 +16,17 @@ from survey_service.auth import Principal, audit, require
 from survey_service.db.models import Campaign, Enterprise, Report
 from survey_service.deps import DB
 from survey_service.errors import not_found, problem
+from survey_service.openapi import BEARER, problems
 from survey_service.reports import jobs
 from survey_service.reports.kinds import ReportError, report_params
-from survey_service.structs import Body, Out
+from survey_service.structs import Body, Out, RowId
 
 
 class ReportIn(Body, kw_only=True):
     type: str
-    campaign_id: int | None = None
+    campaign_id: RowId | None = None
     enterprise: str | None = None  # credit code (an enterprise report)
-    year: int | None = None
+    year: RowId | None = None  # compared with a stored int4 column
     annex: bool | None = None  # participation: list the enterprises still missing (admin)
 
 
@@ -79,8 +81,17 @@ def _may_read(principal: Principal, row: Report) -> bool:
 class ReportController(Controller):
     path = "/api/v1/reports"
     tags = ["reports"]
+    security = BEARER
 
-    @post("/", guards=[require("admin", "analyst", "enterprise")], status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/",
+        guards=[require("admin", "analyst", "enterprise")],
+        status_code=HTTP_202_ACCEPTED,
+        responses={
+            200: ResponseSpec(ReportOut, description="The same report, already rendered."),
+            **problems(400, 401, 403, 404, 413, 422),
+        },
+    )
     async def ask(
         self, request: Request[Any, Any, Any], db: DB, data: JSONBody[ReportIn]
     ) -> Response[ReportOut]:
@@ -141,7 +152,11 @@ class ReportController(Controller):
         await queue.enqueue(row.id)
         return Response(report_out(row), status_code=HTTP_202_ACCEPTED)
 
-    @get("/{report_id:str}", guards=[require("admin", "analyst", "enterprise")])
+    @get(
+        "/{report_id:str}",
+        guards=[require("admin", "analyst", "enterprise")],
+        responses=problems(400, 401, 403, 404),
+    )
     async def status(
         self, request: Request[Any, Any, Any], db: DB, report_id: FromPath[str]
     ) -> ReportOut:
@@ -151,6 +166,7 @@ class ReportController(Controller):
         "/{report_id:str}/pdf",
         guards=[require("admin", "analyst", "enterprise")],
         media_type="application/pdf",
+        responses=problems(400, 401, 403, 404, 409),
     )
     async def pdf(
         self, request: Request[Any, Any, Any], db: DB, report_id: FromPath[str]

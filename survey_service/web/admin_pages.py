@@ -10,7 +10,6 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.params import FromPath
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from markupsafe import Markup
@@ -22,7 +21,7 @@ from survey_service.collection import campaigns, polls
 from survey_service.collection.routes import campaign_progress
 from survey_service.collection.schemas import CampaignOut, PollLinkSummary, ProgressOut
 from survey_service.db.models import Enterprise, PollResponse
-from survey_service.deps import DB
+from survey_service.deps import DB, PathId
 from survey_service.forms.builder import (
     BuilderError,
     Label,
@@ -204,7 +203,7 @@ class AdminPageController(Controller):
 
     @get("/campaigns/{campaign_id:int}", media_type=MediaType.HTML)
     async def campaign(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> Response[Any]:
         """One campaign: its progress table and chart, and its poll links with QR codes."""
         if await signed_in(request, "admin") is None:

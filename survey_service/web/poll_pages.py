@@ -18,6 +18,7 @@ from survey_service.collection import polls
 from survey_service.collection.poll_routes import device_cookies, open_poll, receive_answer
 from survey_service.deps import DB
 from survey_service.forms.form_posts import document_from_form, drop_hidden
+from survey_service.openapi import pages, problems
 from survey_service.web.form_view import ErrorLine, form_view
 from survey_service.web.i18n import Lang, lang_of, pick, translate
 from survey_service.web.pages import PAGE_HEADERS, message_page, page
@@ -98,7 +99,11 @@ class PollPageController(Controller):
     path = "/p"
     tags = ["poll pages"]
 
-    @get("/{link:str}", media_type=MediaType.HTML)
+    @get(
+        "/{link:str}",
+        media_type=MediaType.HTML,
+        responses={**pages(403, 404, 410), **problems(400)},
+    )
     async def page(
         self, request: Request[Any, Any, Any], db: DB, link: FromPath[str]
     ) -> Response[str]:
@@ -111,7 +116,12 @@ class PollPageController(Controller):
             return _message_page(request, polls.already_answered(), status=200)
         return _form_page(request, poll)
 
-    @post("/{link:str}", media_type=MediaType.HTML)
+    @post(
+        "/{link:str}",
+        media_type=MediaType.HTML,
+        status_code=303,
+        responses={**pages(200, 403, 404, 409, 410, 422, 429, 503), **problems(400, 413)},
+    )
     async def submit(
         self, request: Request[Any, Any, Any], db: DB, link: FromPath[str]
     ) -> Response[Any]:
@@ -157,7 +167,7 @@ class PollPageController(Controller):
             headers=PAGE_HEADERS,
         )
 
-    @get("/{link:str}/thanks", media_type=MediaType.HTML)
+    @get("/{link:str}/thanks", media_type=MediaType.HTML, responses=problems(400))
     async def thanks(self, request: Request[Any, Any, Any], link: FromPath[str]) -> Response[str]:
         lang = lang_of(request)
         return message_page(

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from survey_service.auth import require
 from survey_service.collection import campaigns, polls
 from survey_service.db.models import PollLink
-from survey_service.deps import DB
+from survey_service.deps import DB, PathId
 from survey_service.errors import problem
+from survey_service.openapi import BEARER, problems
 
 
 async def _poll_url(request: Request[Any, Any, Any], db: DB, campaign_id: int, link: str) -> str:
@@ -39,13 +40,14 @@ class PollLinkQRController(Controller):
     path = "/api/v1/campaigns/{campaign_id:int}/poll-links/{link:str}"
     tags = ["poll links"]
     guards = [require("admin")]
+    security = BEARER
 
-    @get("/qr.svg", media_type="image/svg+xml")
+    @get("/qr.svg", media_type="image/svg+xml", responses=problems(400, 401, 403, 404, 410, 422))
     async def svg(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         link: FromPath[str],
     ) -> Response[bytes]:
         """The link's QR code as SVG."""
@@ -55,12 +57,12 @@ class PollLinkQRController(Controller):
         )
         return Response(out.getvalue(), media_type="image/svg+xml", headers=_headers(link, "svg"))
 
-    @get("/qr.png", media_type="image/png")
+    @get("/qr.png", media_type="image/png", responses=problems(400, 401, 403, 404, 410, 422))
     async def png(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        campaign_id: FromPath[int],
+        campaign_id: PathId,
         link: FromPath[str],
     ) -> Response[bytes]:
         """The link's QR code as PNG (8 pixels a module)."""

@@ -76,7 +76,9 @@ async def test_rejected_rows_are_named_by_row_and_column_and_nothing_is_stored(
     rows[3][0] = "9-99"  # no such occupation, spreadsheet row 5
     response = await _upload(service, campaign_id, token, _xlsx(rows), "pay.xlsx")
     assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
+    assert (body["status"], body["title"]) == (422, "Rows refused")
     assert {(e["row"], e["column"]) for e in body["errors"]} == {(3, "工作月数"), (5, "职业代码")}
     assert (body["rows_accepted"], body["rows_rejected"]) == (0, 2)
     assert await _wage_count(service) == 0
