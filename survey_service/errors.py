@@ -174,6 +174,14 @@ _SQLSTATES = {
 }
 
 
+_DATA_ERRORS = (
+    sa_exc.IntegrityError,
+    sa_exc.DataError,
+    sa_exc.ProgrammingError,
+    sa_exc.NotSupportedError,
+)
+
+
 def _sqlstate(error: object) -> Unavailable | None:
     state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
     if not isinstance(state, str):
@@ -191,8 +199,11 @@ def _one(error: BaseException) -> Unavailable | None:
         if error.connection_invalidated:
             return _CONNECTION_LOST
         # No statement: it failed while connecting (refused, not accepting connections,
-        # unknown database, authentication); a statement's own errors are bugs (500).
-        return _UNREACHABLE if error.statement is None else None
+        # unknown database, authentication) or committing; a statement's own errors, and
+        # data that breaks a constraint even at commit, are bugs (500).
+        if error.statement is None and not isinstance(error, _DATA_ERRORS):
+            return _UNREACHABLE
+        return None
     if isinstance(error, sqlite3.Error):
         code = getattr(error, "sqlite_errorcode", None)
         return _SQLITE_CODES.get(code & 0xFF) if isinstance(code, int) else None

@@ -37,7 +37,7 @@ from survey_service.db.models import Base, utcnow
 
 ROWS_PER_FETCH = 1000
 ROWS_PER_FETCH_LARGE = 20  # rows of a table that may hold megabytes each
-INSERT_BATCH_BYTES = 8 << 20  # archive lines inserted at once, at most
+INSERT_BATCH_BYTES = 2 << 20  # archive lines inserted at once, at most (as dicts: ~10x)
 INSERT_BATCH_ROWS = 1000
 
 

@@ -57,7 +57,7 @@ N_CODES = 3000  # poll answers at most
 ROWS = 10
 CONCURRENCY = {"submission": 4, "poll": 8}
 BEFORE = 10  # acknowledgements of each kind before the outage, and again after it
-OUTAGE_MIN = 3.0  # seconds the database stays away at least (a job poll falls in it)
+OUTAGE_MIN = 3.0  # seconds the database stays away at least
 PHASE_TIMEOUT = 20.0  # seconds any one phase may take
 TEST_BUDGET = 100.0
 

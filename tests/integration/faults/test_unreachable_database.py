@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from survey_service.app import create_app
 from survey_service.db.engine import open_database
@@ -154,6 +154,8 @@ def test_connection_errors_are_unavailable_and_statement_errors_are_not() -> Non
     connecting = unavailable_reason(wrapped("55000", statement=None))
     assert connecting is not None
     assert connecting.reason == "database-unreachable"
+    # Data that breaks a constraint, even when found at commit (no statement), is a bug.
+    assert unavailable_reason(IntegrityError(None, {}, DriverError("23503"))) is None
     # A statement's own error is a bug of the service: a 500, with its traceback logged.
     assert unavailable_reason(wrapped("23505")) is None  # unique violation
     assert unavailable_reason(wrapped("42P01")) is None  # undefined table
