@@ -148,6 +148,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     env = server_env(var_dir)
     env["SURVEY_ADMIN_TOKEN"] = admin = secrets.token_urlsafe(32)
     env["SURVEY_REPORT_WORKERS"] = "1"
+    # Schemathesis sends bad tokens on purpose; the guessing throttle (tested on its own in
+    # tests/integration/security) would turn its later 401s into 429s, and the per-token
+    # rate would cut the run short.
+    env["SURVEY_AUTH_FAILURES_PER_MINUTE"] = "0"
+    env["SURVEY_TOKEN_RATE_PER_MINUTE"] = "0"
     asyncio.run(prepare(Settings.from_env(env)))
     port, log_path = free_port(), var_dir / "server.log"
     base = f"http://127.0.0.1:{port}"
