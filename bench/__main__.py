@@ -29,6 +29,7 @@ BENCHES: tuple[str, ...] = (
     "bench.polls",
     "bench.aggregate",
     "bench.reports",
+    "bench.load",
 )
 OUT = PROJECT_ROOT / "bench" / "out" / "latest.json"
 

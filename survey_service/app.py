@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from survey_service import __version__
 from survey_service.analytics.score_routes import ScoreController
+from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_routes import WageBenchmarkController
 from survey_service.collection.pay_sample import PaySampleCache
 from survey_service.collection.poll_routes import PollController, PollLinkController
@@ -94,6 +95,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             # A link's poll is trusted as long as a form's current version.
             "poll_cache": PollCache(ttl=settings.form_cache_seconds),
             "pay_samples": PaySampleCache(ttl=PAY_SAMPLE_SECONDS),
+            "wage_tables": WageTableCache(),
         }
     )
     if database is not None:

@@ -59,9 +59,9 @@ def headers(table: WageTable) -> list[str]:
     return out + [zh for _, zh in FIGURES]
 
 
-def cells(table: WageTable, row: dict[str, Any]) -> list[Any]:
-    """One row's cells: text as text, numbers as numbers, nothing as an empty cell."""
-    labels = enum_labels(table.campaign.schema)
+def cells(table: WageTable, row: dict[str, Any], labels: dict[str, dict[str, str]]) -> list[Any]:
+    """One row's cells: text as text, numbers as numbers, nothing as an empty cell;
+    ``labels``: ``enum_labels`` of the table's form (read once per table)."""
     out: list[Any] = []
     for d in table.dimensions:
         code = row[d]
@@ -86,9 +86,10 @@ def _csv_text(lines: list[list[Any]]) -> str:
 def csv_chunks(table: WageTable) -> Iterator[bytes]:
     """The table as CSV, a few hundred rows per chunk."""
     yield (BOM + _csv_text([headers(table)])).encode()
+    labels = enum_labels(table.campaign.schema)
     for start in range(0, len(table.rows), ROWS_PER_CHUNK):
         batch = table.rows[start : start + ROWS_PER_CHUNK]
-        yield _csv_text([cells(table, row) for row in batch]).encode()
+        yield _csv_text([cells(table, row, labels) for row in batch]).encode()
 
 
 async def csv_stream(table: WageTable) -> AsyncIterator[bytes]:
@@ -162,8 +163,9 @@ def write_xlsx(path: Path, table: WageTable) -> None:
         for col, name in enumerate(names):
             sheet.write_string(0, col, name, bold)
         sheet.set_column(0, len(names) - 1, 14)
+        labels = enum_labels(table.campaign.schema)
         for r, row in enumerate(table.rows, start=1):
-            for col, value in enumerate(cells(table, row)):
+            for col, value in enumerate(cells(table, row, labels)):
                 key = keys[col]
                 if isinstance(value, str):
                     if value:

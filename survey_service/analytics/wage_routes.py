@@ -14,15 +14,10 @@ from litestar.params import FromQuery
 from litestar.response import Response, Stream
 
 from survey_service.analytics import exports
+from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_dimensions import FILTERS, filter_dimension, filter_value
 from survey_service.analytics.wage_dimensions import parse_by as _parse_by
-from survey_service.analytics.wages import (
-    SettingsError,
-    WageQuery,
-    check_query,
-    load_campaign,
-    wage_table,
-)
+from survey_service.analytics.wages import SettingsError, WageQuery, check_query, load_campaign
 from survey_service.auth import Principal, audit, require
 from survey_service.deps import DB, PathId
 from survey_service.errors import not_found, problem
@@ -106,7 +101,8 @@ class WageBenchmarkController(Controller):
             if campaign is None:
                 raise not_found(f"Campaign {campaign_id}")
             try:
-                table = await wage_table(session, campaign, query)
+                tables: WageTableCache = request.app.state.wage_tables
+                table = await tables.table(session, campaign, query)
             except SettingsError as exc:
                 detail = f"The campaign's settings do not allow this table: {exc}"
                 raise problem(422, detail) from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,31 +39,50 @@ class PaySample:
 
     groups: dict[str, Group]
     size: int
+    enterprises: frozenset[int] = frozenset()  # whose rows the sample holds
+    # An occupation's median over the whole sample, computed once: the median a new
+    # enterprise's survey is compared with (its own rows are not in the sample yet).
+    _whole: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
 
     def medians(self, occupations: set[str], *, excluding: int | None) -> dict[str, float]:
         """Median monthly pay per occupation over the other enterprises' rows, where they
         number at least ``MIN_SAMPLE``."""
+        whole = excluding is None or excluding not in self.enterprises
         out: dict[str, float] = {}
         for code in occupations:
-            group = self.groups.get(code)
-            if group is None or group[0].size < MIN_SAMPLE:
+            if whole and code in self._whole:
+                found = self._whole[code]
+                if found is not None:
+                    out[code] = found
                 continue
-            enterprises, pay = group
-            if excluding is not None:
-                pay = pay[enterprises != excluding]
-            if pay.size >= MIN_SAMPLE:
-                out[code] = float(np.median(pay))
+            group = self.groups.get(code)
+            median: float | None = None
+            if group is not None and group[0].size >= MIN_SAMPLE:
+                enterprises, pay = group
+                if not whole:
+                    pay = pay[enterprises != excluding]
+                if pay.size >= MIN_SAMPLE:
+                    median = float(np.median(pay))
+            if whole:
+                self._whole[code] = median
+            if median is not None:
+                out[code] = median
         return out
 
     def replacing(self, enterprise_id: int, employees: list[dict[str, Any]]) -> PaySample:
         """This sample with the enterprise's rows replaced by ``employees`` (bounded)."""
         kept: dict[str, Group] = {}
         size = 0
-        for code, (enterprises, pay) in self.groups.items():
-            keep = enterprises != enterprise_id
-            if keep.any():
-                kept[code] = (enterprises[keep], pay[keep])
-                size += int(keep.sum())
+        if enterprise_id not in self.enterprises:  # a first survey: nothing to take out
+            if self.size >= MAX_ROWS:
+                return self
+            kept, size = dict(self.groups), self.size
+        else:
+            for code, (enterprises, pay) in self.groups.items():
+                keep = enterprises != enterprise_id
+                if keep.any():
+                    kept[code] = (enterprises[keep], pay[keep])
+                    size += int(keep.sum())
         new: dict[str, list[float]] = {}
         for row in employees[: max(MAX_ROWS - size, 0)]:
             new.setdefault(row["occupation"], []).append(
@@ -79,7 +98,8 @@ class PaySample:
                 else (ids, monthly)
             )
             size += len(values)
-        return PaySample(kept, size)
+        present = self.enterprises - {enterprise_id} | ({enterprise_id} if new else set())
+        return PaySample(kept, size, present)
 
 
 EMPTY = PaySample({}, 0)
@@ -98,6 +118,7 @@ def from_rows(rows: list[tuple[str, int, float]]) -> PaySample:
             for code, (ids, pay) in grouped.items()
         },
         len(rows),
+        frozenset(enterprise for _, enterprise, _ in rows),
     )
 
 

@@ -7,6 +7,9 @@ import random
 import statistics
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from survey_service.collection.pay_sample import (
     EMPTY,
     MAX_ROWS,
@@ -89,3 +92,42 @@ def test_replace_keeps_the_sample_bounded() -> None:
     assert cache._samples[1][1].groups["2-02"][1].size == MAX_ROWS
     cache.replace(9, 2, [{"occupation": "2-02", "annual_pay": 1, "months_worked": 1}])
     assert 9 not in cache._samples  # nothing cached for that campaign: nothing to amend
+
+
+def _naive_medians(rows: list[tuple[str, int, float]], excluding: int | None) -> dict[str, float]:
+    by_code: dict[str, list[float]] = {}
+    for code, enterprise, monthly in rows:
+        if enterprise != excluding:
+            by_code.setdefault(code, []).append(monthly)
+    return {c: statistics.median(v) for c, v in by_code.items() if len(v) >= MIN_SAMPLE}
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["2-02", "6-16", "4-03"]), st.integers(1, 5),
+                  st.floats(1000, 30000)),
+        max_size=80,
+    ),
+    st.lists(st.tuples(st.integers(1, 6), st.sampled_from(["2-02", "6-16"]),
+                       st.integers(1, 40)), max_size=6),
+)  # fmt: skip
+def test_surveys_joining_the_sample_give_the_medians_of_the_rows_it_holds(
+    rows: list[tuple[str, int, float]], surveys: list[tuple[int, str, int]]
+) -> None:
+    """Whether an enterprise is new to the sample (its rows added, medians over the whole
+    sample reused) or amends (its rows replaced), the medians are those of the rows."""
+    sample = from_rows(rows)
+    held = list(rows)
+    for enterprise, code, count in surveys:
+        for asked in (None, enterprise, 99):
+            assert sample.medians({"2-02", "6-16", "4-03"}, excluding=asked) == _naive_medians(
+                held, asked
+            )
+        employees = [{"occupation": code, "annual_pay": 12_000 * (i + 1), "months_worked": 12}
+                     for i in range(count)]  # fmt: skip
+        sample = sample.replacing(enterprise, employees)
+        held = [r for r in held if r[1] != enterprise]
+        held += [(code, enterprise, float(e["annual_pay"]) / 12) for e in employees]
+        assert sample.size == len(held)
+        assert sample.enterprises == {e for _, e, _ in held}
