@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +53,17 @@ async def open_backend(backend: str, tmp: Path) -> tuple[Database, str | None]:
         db = open_database(f"sqlite+aiosqlite:///{tmp / 'test.db'}")
         await upgrade(db.engine)
         return db, None
-    name = f"survey_test_{os.getpid()}_{secrets.token_hex(4)}"
+    url, name = await create_database(f"survey_test_{os.getpid()}")
+    db = open_database(url)
+    await upgrade(db.engine)
+    return db, name
+
+
+async def create_database(prefix: str) -> tuple[str, str]:
+    """A new empty PostgreSQL database (its URL and name) on the test server. When the
+    server cannot be reached the test is skipped, and under ``CI=true`` it fails: an
+    unreachable PostgreSQL must not pass CI by skipping half of the suite."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     try:
         await _admin(f'CREATE DATABASE "{name}"')
     except (OSError, TimeoutError, DBAPIError) as exc:
@@ -59,9 +71,23 @@ async def open_backend(backend: str, tmp: Path) -> tuple[Database, str | None]:
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    db = open_database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    await upgrade(db.engine)
-    return db, name
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), name
+
+
+def run_cli(service: Service, var_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m survey_service ARGS`` against the service's database (given as
+    ``SURVEY_DATABASE_URL``, as an operator would), its output captured."""
+    url = service.db.engine.url.render_as_string(hide_password=False)
+    env = os.environ | {"SURVEY_DATABASE_URL": url, "SURVEY_VAR_DIR": str(var_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "survey_service", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -23,15 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import io
 import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 import msgspec
-from pypdf import PdfReader
 from sqlalchemy import func, select, text, update
 
 from survey_service.db.engine import Database
@@ -56,7 +55,9 @@ def params_key(kind: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(msgspec.json.encode([kind, params], order="sorted")).hexdigest()
 
 
+@cache
 def _templates_digest() -> str:
+    """The templates as this process loaded them (read once, not on every request)."""
     digest = hashlib.sha256()
     for path in sorted(TEMPLATES.rglob("*")):
         if path.is_file():
@@ -167,7 +168,7 @@ async def build_pdf(
             )
         )
     title = spec.title(context)
-    pdf = await asyncio.to_thread(
+    return await asyncio.to_thread(
         lambda: compose(
             env,
             title,
@@ -176,7 +177,6 @@ async def build_pdf(
             numbered_from=2 if spec.cover else 1,
         )
     )
-    return pdf, len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 # --- the queues ----------------------------------------------------------------------------

@@ -13,9 +13,10 @@ from __future__ import annotations
 import io
 import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,9 @@ def _signed_pct(value: Any) -> str:
     return "" if value is None else f"{float(value) * 100:+.1f}%"
 
 
+@cache
 def environment(directory: Path = TEMPLATES) -> jinja2.Environment:
+    """One per process: its templates are compiled once, not for every report."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory),
         autoescape=True,  # every figure and name is text, a form title with <script> too
@@ -86,9 +89,9 @@ def compose(
     *,
     subject: str = "",
     numbered_from: int = 2,
-) -> bytes:
+) -> tuple[bytes, int]:
     """Join the sections' PDFs and stamp the running header and page numbers on every page
-    from ``numbered_from`` (the cover carries none)."""
+    from ``numbered_from`` (the cover carries none): the PDF and its page count."""
     writer = PdfWriter()
     running: list[str | None] = []
     for section, pdf in parts:
@@ -111,16 +114,7 @@ def compose(
     writer.compress_identical_objects()
     out = io.BytesIO()
     writer.write(out)
-    return out.getvalue()
-
-
-def render_sections(sections: Sequence[Section], executor: Executor | None) -> list[bytes]:
-    """Every section's PDF, in parallel when an executor is given."""
-    base = str(TEMPLATES)
-    if executor is None:
-        return [render_section(s.html, base) for s in sections]
-    futures = [executor.submit(render_section, s.html, base) for s in sections]
-    return [f.result() for f in futures]
+    return out.getvalue(), len(running)
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:

@@ -4,32 +4,19 @@ shows afterwards."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from survey_service.db.models import PollResponse, Submission, WageRow
-from survey_service.settings import PROJECT_ROOT
-from tests.conftest import Service
+from tests.conftest import Service, run_cli
 from tests.samples import enterprise
 
 
 def _run_demo(service: Service, var_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    url = service.db.engine.url.render_as_string(hide_password=False)
-    env = os.environ | {"SURVEY_DATABASE_URL": url, "SURVEY_VAR_DIR": str(var_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "survey_service", "demo", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(service, var_dir, "demo", *args)
 
 
 async def _get(service: Service, path: str) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -25,11 +24,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import make_url
-from sqlalchemy.exc import DBAPIError
 
 from survey_service.settings import PROJECT_ROOT
-from tests.conftest import IN_CI, PG_URL, _admin
+from tests.conftest import _admin, create_database
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 20.0
@@ -136,16 +133,9 @@ def server_env(database_url: str, var_dir: Path, admin_token: str) -> dict[str, 
 async def private_postgres(prefix: str) -> AsyncIterator[tuple[str, str]]:
     """An empty PostgreSQL database of this test's own, dropped at the end: (url, name).
     Skipped (failed under CI) when the server cannot be reached."""
-    name = f"{prefix}_{secrets.token_hex(4)}"
+    url, name = await create_database(prefix)
     try:
-        await _admin(f'CREATE DATABASE "{name}"')
-    except (OSError, TimeoutError, DBAPIError) as exc:
-        message = f"PostgreSQL at {PG_URL} cannot be reached: {exc}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False), name
+        yield url, name
     finally:
         await _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

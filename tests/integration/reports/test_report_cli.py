@@ -4,15 +4,12 @@ bad arguments and a report that cannot be made exit non-zero with the reason."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from pypdf import PdfReader
 
-from survey_service.settings import PROJECT_ROOT
-from tests.conftest import Service
+from tests.conftest import Service, run_cli
 from tests.integration.analytics.score_helpers import (
     assessment_document,
     campaign,
@@ -25,17 +22,7 @@ from tests.samples import enterprise
 
 
 def _report(service: Service, var_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    url = service.db.engine.url.render_as_string(hide_password=False)
-    env = os.environ | {"SURVEY_DATABASE_URL": url, "SURVEY_VAR_DIR": str(var_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "survey_service", "report", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(service, var_dir, "report", *args)
 
 
 async def test_the_cli_writes_the_circular_to_a_file(service: Service, tmp_path: Path) -> None:
