@@ -309,3 +309,24 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class Release(Base):
+    """A frozen, protected publication of one campaign's data: what analysts, downloads and
+    reports read. Written whole in one transaction and never changed afterwards."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per campaign
+    kind: Mapped[str] = mapped_column(String(16))  # wages | satisfaction | assessment
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("access_tokens.id"))
+    during_collection: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    rules: Mapped[dict[str, Any]]  # the rules in force when it was made
+    summary: Mapped[dict[str, Any]]  # counts shown in listings (enterprises, cells, hidden)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # the frozen snapshot, by kind
+    protection: Mapped[bytes] = mapped_column(LargeBinary)  # the hidden cells and reasons
