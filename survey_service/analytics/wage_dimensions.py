@@ -65,7 +65,7 @@ def _division() -> Expression:
 
 
 @cache
-def _section_ranges() -> tuple[tuple[str, str, str], ...]:
+def section_ranges() -> tuple[tuple[str, str, str], ...]:
     """(section, first division, last division): GB/T 4754 sections are runs of divisions."""
     runs: dict[str, list[str]] = {}
     for code, industry in industries().items():
@@ -80,7 +80,7 @@ def _section() -> Expression:
     division = func.substr(code, 1, 2)
     return case(
         (first >= "A", first),
-        *[(division.between(low, high), section) for section, low, high in _section_ranges()],
+        *[(division.between(low, high), section) for section, low, high in section_ranges()],
         else_=None,
     )
 

@@ -147,7 +147,7 @@ async def previous_campaign(session: AsyncSession, campaign: CampaignInfo) -> Ca
     return await load_campaign(session, previous) if previous is not None else None
 
 
-def _eligible_submissions(campaign: CampaignInfo) -> Select[Any]:
+def eligible_submissions(campaign: CampaignInfo) -> Select[Any]:
     query = select(Submission.id).where(
         Submission.campaign_id == campaign.id, Submission.status == "submitted"
     )
@@ -172,7 +172,7 @@ def base_query(campaign: CampaignInfo, dimensions: Sequence[str], measure: Measu
     ]
     query = select(*keys, WageRow.enterprise_id.label("enterprise_id"), value.label("v")).where(
         WageRow.campaign_id == campaign.id,
-        WageRow.submission_id.in_(_eligible_submissions(campaign)),
+        WageRow.submission_id.in_(eligible_submissions(campaign)),
     )
     if measure == "annual":
         query = query.where(WageRow.months_worked >= _min_months(campaign))
@@ -534,7 +534,7 @@ def add_changes(rows: list[dict[str, Any]], previous: list[dict[str, Any]] | Non
 async def data_as_of(session: AsyncSession, campaign: CampaignInfo) -> datetime | None:
     latest: datetime | None = await session.scalar(
         select(func.max(Submission.updated_at)).where(
-            Submission.id.in_(_eligible_submissions(campaign))
+            Submission.id.in_(eligible_submissions(campaign))
         )
     )
     return latest
