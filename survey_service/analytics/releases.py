@@ -172,10 +172,12 @@ async def latest_number(session: AsyncSession, campaign_id: int) -> int | None:
 
 async def _freeze(
     db: Database, campaign_id: int, during_collection: bool
-) -> tuple[str, Frozen, int]:
-    """The frozen release (its kind, content and the number it follows), read in one
-    snapshot of the data."""
+) -> tuple[str, Frozen, int, bool]:
+    """The frozen release (its kind, content, the number it follows and whether the
+    campaign is still collecting), read in one snapshot of the data."""
     async with db.read() as session:
+        if not db.is_sqlite:  # one snapshot for every read (SQLite's transactions are)
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         campaign, form = await _campaign(session, campaign_id)
         kind = release_kind(form)
         if utcnow() < campaign.closes_at and not during_collection:
@@ -198,7 +200,7 @@ async def _freeze(
             frozen = await freezer_of(kind)(session, info, earlier)
         except (NothingToRelease, SettingsError) as exc:
             raise NotReleasable(str(exc)) from None
-    return kind, frozen, previous
+    return kind, frozen, previous, utcnow() < campaign.closes_at
 
 
 async def create_release(
@@ -211,9 +213,10 @@ async def create_release(
     audit: Callable[[AsyncSession, ReleaseInfo], None],
 ) -> ReleaseInfo:
     """Freeze and write the campaign's next release; ``audit`` records it in the same
-    transaction."""
+    transaction. ``during_collection`` allows releasing an open campaign; the release
+    records whether the campaign was still open."""
     for _ in range(ATTEMPTS):
-        kind, frozen, previous = await _freeze(db, campaign_id, during_collection)
+        kind, frozen, previous, still_open = await _freeze(db, campaign_id, during_collection)
         try:
             async with db.transaction() as session:
                 if (await latest_number(session, campaign_id) or 0) != previous:
@@ -224,7 +227,7 @@ async def create_release(
                     kind=kind,
                     created_at=utcnow(),
                     created_by=created_by,
-                    during_collection=during_collection,
+                    during_collection=still_open,
                     content_hash=content_hash(frozen.data, frozen.rules),
                     rules=frozen.rules,
                     summary=frozen.summary | ({"note": note} if note else {}),

@@ -45,7 +45,7 @@ def _release_number(raw: str | None) -> int | None:
     """``release=N`` as a number; None for ``live``."""
     if raw is None or raw == LIVE:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= INT4_MAX:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= INT4_MAX:
         raise problem(400, f"release must be a release number or {LIVE!r}, not {raw!r}")
     return int(raw)
 
