@@ -286,7 +286,7 @@ class ReleaseTableCache:
     """Tables of releases computed in this process, by release and query (they never
     change); the least recently used go first."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 64) -> None:
         self.size = size
         self._tables: OrderedDict[tuple[Any, ...], ReleaseRows] = OrderedDict()
 

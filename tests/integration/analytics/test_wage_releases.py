@@ -9,10 +9,12 @@ import asyncio
 import csv
 import hashlib
 import io
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+import numpy as np
 import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select, update
@@ -22,6 +24,7 @@ from survey_service.db.models import AuditEntry, Campaign, Release
 from tests.conftest import Service
 from tests.integration.analytics.release_helpers import release
 from tests.integration.analytics.test_wage_benchmarks import (
+    QUANTILES,
     URL,
     _bearer,
     _campaign,
@@ -32,6 +35,7 @@ from tests.integration.analytics.test_wage_benchmarks import (
     _two_years,
     _worker,
 )
+from tests.samples import uscc
 
 RELEASES = "/api/v1/campaigns/{}/releases"
 BY = "occupation_middle,district"
@@ -147,6 +151,14 @@ async def test_analysts_read_releases_only(service: Service) -> None:
         url, params={"release": "1", "suppress": "false"}, headers=service.admin
     )
     assert protected.status_code == 400
+    # The admin's live view, unsuppressed, is still there (and audited).
+    raw = await _get(service, campaign_id, service.admin, release="live", suppress="false")
+    assert not any(row["suppressed"] for row in raw.json()["rows"])
+    async with service.db.read() as session:
+        audited = await session.scalar(
+            select(func.count()).where(AuditEntry.action == "benchmark.wages.unsuppressed")
+        )
+    assert audited == 1
 
 
 async def test_hidden_cells_give_analysts_one_reason_and_admins_the_rule(service: Service) -> None:
@@ -355,3 +367,34 @@ async def test_analysts_never_see_the_enterprise_weights(service: Service) -> No
         assert ("enterprise_weights" in one.json()["settings"]) is shown
         listed = await service.client.get("/api/v1/campaigns", headers=headers)
         assert ("enterprise_weights" in listed.json()[0]["settings"]) is shown
+
+
+async def test_weighted_tables_of_a_release_follow_the_frozen_weights(service: Service) -> None:
+    weights = {uscc(n): w for n, w in enumerate((1.0, 2.5, 0.5, 4.0, 1.25))}
+    open_rules = {"min_enterprises": 1, "min_workers": 1, "p_percent": 0}
+    campaign_id = await _campaign(
+        service, settings={"enterprise_weights": weights, "disclosure": open_rules}
+    )
+    rng = random.Random(3)
+    pays: list[tuple[float, float]] = []
+    for n in range(5):
+        mine = [rng.randrange(30_000, 150_000, 10) for _ in range(rng.randint(3, 9))]
+        await _submit(service, campaign_id, n, [_worker("6-15-01-01", p) for p in mine])
+        pays += [(p, weights[uscc(n)]) for p in mine]
+    made = await release(service, campaign_id)
+    assert made["rules"]["weighted"] is True
+    assert "enterprise_weights" not in str(made)
+    values = np.array([p for p, _ in pays], dtype=float)
+    w = np.array([x for _, x in pays])
+    analyst = await _analyst(service)
+    body = (await _get(service, campaign_id, analyst, by="occupation")).json()
+    row = body["rows"][0]
+    assert row["suppressed"] is False
+    for q in QUANTILES:
+        expected = float(np.quantile(values, q, weights=w, method="inverted_cdf"))
+        assert row[f"p{round(q * 100)}"] == expected
+    assert row["mean"] == round(float(np.average(values, weights=w)), 2)
+    assert body["rules"]["weights"]["enterprises_without_weight"] == 0
+    plain = (await _get(service, campaign_id, analyst, by="occupation", weighted="false")).json()
+    assert plain["rows"][0]["p50"] == float(np.quantile(values, 0.5, method="inverted_cdf"))
+    assert plain["rules"]["weights"] is None
