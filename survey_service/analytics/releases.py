@@ -146,8 +146,10 @@ def _score_freezer(kind: str) -> Freezer:
     asked for: until it is merged those kinds are refused."""
     try:
         module = importlib.import_module(SCORE_MODULE)
-    except ModuleNotFoundError:
-        raise NotReleasable(f"{kind} releases are not yet releasable") from None
+    except ModuleNotFoundError as exc:
+        if exc.name != SCORE_MODULE:
+            raise  # the module is there, and broken
+        raise NotReleasable(f"{kind} campaigns are not yet releasable") from None
     freeze = getattr(module, f"freeze_{kind}")
 
     async def freezer(
