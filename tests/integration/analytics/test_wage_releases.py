@@ -398,3 +398,36 @@ async def test_weighted_tables_of_a_release_follow_the_frozen_weights(service: S
     plain = (await _get(service, campaign_id, analyst, by="occupation", weighted="false")).json()
     assert plain["rows"][0]["p50"] == float(np.quantile(values, 0.5, method="inverted_cdf"))
     assert plain["rules"]["weights"] is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"by": BY},
+        {"by": "industry,size_class", "measure": "monthly"},
+        {"by": "occupation_major", "district": "610204"},
+        {"by": "occupation_detailed", "industry": "C"},
+        {"by": "industry_division"},
+        {"by": "education"},
+        {"by": "district,occupation_minor"},
+    ],
+)
+async def test_a_fresh_release_publishes_the_live_figures(
+    service: Service, params: dict[str, str]
+) -> None:
+    """The release's tables are cut from its columns with numpy; the live ones are grouped
+    by SQL expressions (or numpy over SQL rows): the same cells, the same figures."""
+    campaign_id, _ = await _seeded_campaign(service)
+    await release(service, campaign_id)
+    released = (await _get(service, campaign_id, service.admin, **params)).json()
+    live = (await _get(service, campaign_id, service.admin, release="live", suppress="false",
+                       **params)).json()  # fmt: skip
+    assert released["meta"]["release"]["number"] == 1
+    figures = ("n_enterprises", "n_workers", "p10", "p25", "p50", "p75", "p90", "mean")
+    assert len(released["rows"]) == len(live["rows"])
+    for mine, theirs in zip(released["rows"], live["rows"], strict=True):
+        assert {k: v for k, v in mine.items() if k not in figures and "suppress" not in k} == {
+            k: v for k, v in theirs.items() if k not in figures and "suppress" not in k
+        }
+        if not mine["suppressed"]:
+            assert {k: mine[k] for k in figures} == {k: theirs[k] for k in figures}
