@@ -55,7 +55,7 @@ from survey_service.db.models import Campaign, Form, FormVersion, Release, utcno
 
 KINDS = {"salary-survey": "wages", "poll": "satisfaction", "self-assessment": "assessment"}
 SCORE_MODULE = "survey_service.analytics.score_releases"
-ATTEMPTS = 3
+ATTEMPTS = 5
 
 Freezer = Callable[[AsyncSession, CampaignInfo, Sequence[bytes]], Awaitable[Frozen]]
 
