@@ -27,8 +27,10 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.analytics.disclosure import DisclosureRules
 from survey_service.analytics.districts import city_districts, competition_ranks, district_name
 from survey_service.analytics.form_order import reorder
+from survey_service.analytics.frozen import ReleaseStamp
 from survey_service.db.models import Campaign, Enterprise, FormVersion, Submission
 from survey_service.structs import Out
 
@@ -254,6 +256,7 @@ class AssessmentsOut(Out, kw_only=True):
     enterprises: list[EnterpriseAssessment] | None
     districts: list[DistrictAssessment] | None
     city: DistrictAssessment | None
+    release: ReleaseStamp | None = None  # None: the live view
 
 
 def rules_out(rules: AssessmentRules) -> RulesOut:
@@ -274,27 +277,47 @@ def rules_out(rules: AssessmentRules) -> RulesOut:
 
 
 def summarise(
-    rules: AssessmentRules, district: str | None, rows: Sequence[EnterpriseAssessment]
+    rules: AssessmentRules, district: str | None, results: Sequence[Scored]
 ) -> DistrictAssessment:
-    n = len(rows)
+    n = len(results)
     grades = {g.grade: 0 for g in rules.grades}
-    for row in rows:
-        grades[row.grade] += 1
+    for result in results:
+        grades[result.grade] += 1
     return DistrictAssessment(
         district=district,
         name=district_name(district),
         enterprises=n,
-        mean_total=round(sum(r.total for r in rows) / n, 2) if n else None,
-        duty_means={
-            key: round(sum(d.score for r in rows for d in r.duties if d.key == key) / n, 2)
-            for key in rules.duties
-        }
+        mean_total=round(sum(r.total for r in results) / n, 2) if n else None,
+        duty_means={key: round(sum(r.duties[key] for r in results) / n, 2) for key in rules.duties}
         if n
         else {},
         grades=grades,
-        vetoed=sum(1 for r in rows if r.vetoes),
+        vetoed=sum(1 for r in results if r.vetoes),
         rank=None,
     )
+
+
+async def counted_assessments(
+    session: AsyncSession,
+    campaign: Campaign,
+    rules: AssessmentRules,
+    enterprise_id: int | None = None,
+) -> list[tuple[Submission, Enterprise, Scored]]:
+    """The assessments that count (submitted; accepted when the campaign requires review),
+    scored."""
+    query = (
+        select(Submission, Enterprise)
+        .join(Enterprise, Submission.enterprise_id == Enterprise.id)
+        .where(Submission.campaign_id == campaign.id, Submission.status == "submitted")
+    )
+    if campaign.requires_review:
+        query = query.where(Submission.review_state == "accepted")
+    if enterprise_id is not None:
+        query = query.where(Submission.enterprise_id == enterprise_id)
+    return [
+        (submission, enterprise, score_document(rules, submission.data))
+        for submission, enterprise in await session.execute(query)
+    ]
 
 
 async def campaign_assessments(
@@ -308,19 +331,7 @@ async def campaign_assessments(
     """The campaign's assessments; ``enterprise_id`` limits them to one enterprise (its own
     view: no district figures)."""
     rules = parse_rules(version.rules, version.ui)
-    query = (
-        select(Submission, Enterprise)
-        .join(Enterprise, Submission.enterprise_id == Enterprise.id)
-        .where(Submission.campaign_id == campaign.id, Submission.status == "submitted")
-    )
-    if campaign.requires_review:
-        query = query.where(Submission.review_state == "accepted")
-    if enterprise_id is not None:
-        query = query.where(Submission.enterprise_id == enterprise_id)
-    scored: list[tuple[Submission, Enterprise, Scored]] = [
-        (submission, enterprise, score_document(rules, submission.data))
-        for submission, enterprise in await session.execute(query)
-    ]
+    scored = await counted_assessments(session, campaign, rules, enterprise_id)
     ranks = competition_ranks([s.total for _, _, s in scored])
     maxima = {k: duty_maximum(d) for k, d in rules.duties.items()}
     rows = [
@@ -352,16 +363,16 @@ async def campaign_assessments(
             districts=None,
             city=None,
         )
-    by_district: dict[str, list[EnterpriseAssessment]] = {}
-    for row in rows:
-        by_district.setdefault(row.district, []).append(row)
+    by_district: dict[str, list[Scored]] = {}
+    for _, enterprise, result in scored:
+        by_district.setdefault(enterprise.district, []).append(result)
     codes = sorted(set(city_districts()) | set(by_district))
     summaries = [summarise(rules, code, by_district.get(code, [])) for code in codes]
     for summary, rank in zip(
         summaries, competition_ranks([s.mean_total for s in summaries]), strict=True
     ):
         summary.rank = rank
-    city = summarise(rules, None, rows)
+    city = summarise(rules, None, [result for _, _, result in scored])
     if not with_enterprises:
         protect(summaries, city, min_enterprises(campaign))
     summaries.sort(key=lambda s: (s.rank is None, s.rank, s.district))
@@ -375,15 +386,16 @@ async def campaign_assessments(
     )
 
 
-DEFAULT_MIN_ENTERPRISES = 3  # the wage tables' default threshold (DOMAIN.md)
-
-
 def min_enterprises(campaign: Campaign) -> int:
-    raw = ((campaign.settings or {}).get("disclosure") or {}).get("min_enterprises")
-    return raw if isinstance(raw, int) and raw >= 1 else DEFAULT_MIN_ENTERPRISES
+    """The campaign's ``disclosure.min_enterprises`` (one reading of it: DisclosureRules)."""
+    try:
+        rules = DisclosureRules.from_settings((campaign.settings or {}).get("disclosure"))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RulesProblem(f"settings.disclosure: {exc}") from None
+    return rules.min_enterprises
 
 
-def _counts_only(summary: DistrictAssessment) -> None:
+def counts_only(summary: DistrictAssessment) -> None:
     summary.mean_total, summary.duty_means, summary.grades = None, {}, {}
     summary.vetoed, summary.rank, summary.counts_only = None, None, True
 
@@ -396,6 +408,6 @@ def protect(
     districts' would give the hidden district's (one enterprise's) back."""
     hidden = [d for d in districts if 0 < d.enterprises < threshold]
     for summary in hidden:
-        _counts_only(summary)
+        counts_only(summary)
     if hidden or 0 < city.enterprises < threshold:
-        _counts_only(city)
+        counts_only(city)
