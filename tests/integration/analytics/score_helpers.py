@@ -4,9 +4,15 @@ documents, all through HTTP."""
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+
+from survey_service.analytics import score_releases
+from survey_service.db.models import Campaign, Form, FormVersion, Release
 from tests.conftest import Service
 from tests.samples import enterprise, uscc
 
@@ -145,3 +151,68 @@ def expected_assessment(
         if document["vetoes"][key] is True
     ]
     return duties, total, reached, order[max([order.index(reached), *caps])]
+
+
+RELEASE_KINDS = {
+    "worker-satisfaction": score_releases.SATISFACTION,
+    "enterprise-self-assessment": score_releases.ASSESSMENT,
+}
+
+
+async def release(service: Service, campaign_id: int) -> int:
+    """A new release of the campaign (during collection: the test campaigns are open), made
+    by an admin through the releases route; its number."""
+    response = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/releases",
+        json={"during_collection": True},
+        headers=service.admin,
+    )
+    if response.status_code in (404, 405):  # the releases routes are not merged yet
+        return await _release_directly(service, campaign_id)
+    assert response.status_code == 201, response.text
+    return int(response.json()["number"])
+
+
+async def _release_directly(service: Service, campaign_id: int) -> int:
+    """What the releases route does for a score release, in one transaction: freeze against
+    the earlier releases of the kind, then write the row."""
+    async with service.db.transaction() as session:
+        form_key = await session.scalar(
+            select(Form.key)
+            .join(FormVersion, FormVersion.form_id == Form.id)
+            .join(Campaign, Campaign.form_version_id == FormVersion.id)
+            .where(Campaign.id == campaign_id)
+        )
+        kind = RELEASE_KINDS[str(form_key)]
+        earlier = list(
+            await session.scalars(
+                select(Release.data)
+                .where(Release.campaign_id == campaign_id, Release.kind == kind)
+                .order_by(Release.number)
+            )
+        )
+        freeze = getattr(score_releases, f"freeze_{kind}")
+        frozen = await freeze(session, campaign_id, earlier)
+        number = 1 + int(
+            await session.scalar(
+                select(func.coalesce(func.max(Release.number), 0)).where(
+                    Release.campaign_id == campaign_id
+                )
+            )
+            or 0
+        )
+        rules = json.dumps(frozen.rules, sort_keys=True, separators=(",", ":"))
+        session.add(
+            Release(
+                campaign_id=campaign_id,
+                number=number,
+                kind=kind,
+                during_collection=True,
+                content_hash=hashlib.sha256(frozen.data + rules.encode()).hexdigest(),
+                rules=frozen.rules,
+                summary=frozen.summary,
+                data=frozen.data,
+                protection=frozen.protection,
+            )
+        )
+    return number

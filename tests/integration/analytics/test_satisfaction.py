@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Service
-from tests.integration.analytics.score_helpers import bearer, campaign, invite, register
+from tests.integration.analytics.score_helpers import bearer, campaign, invite, register, release
 from tests.samples import enterprise, uscc
 
 DIMENSIONS = {
@@ -219,18 +219,26 @@ async def test_a_campaign_without_answers_shows_zero_respondents(service: Servic
 
 
 @pytest.mark.parametrize("by", [None, "district", "industry"])
-async def test_analysts_see_groups_but_not_single_enterprises(
+async def test_analysts_read_the_release_by_group_but_never_by_enterprise(
     service: Service, by: str | None
 ) -> None:
-    campaign_id, sent = await _poll(service, {1: 6}, {1: "610202"})
+    campaign_id, sent = await _poll(service, {1: 6, 2: 5, 3: 5}, dict.fromkeys((1, 2, 3), "610202"))
     analyst = bearer(await service.token("analyst", label="analyst"))
     query = f"?by={by}" if by else ""
-    body = await _get(service, f"/api/v1/campaigns/{campaign_id}/satisfaction{query}", analyst)
-    assert_figures(body["overall"], sent[1])
+    path = f"/api/v1/campaigns/{campaign_id}/satisfaction{query}"
+    before = await service.client.get(path, headers=analyst)
+    assert before.status_code == 409
+    assert f"campaign {campaign_id} has no release yet" in before.json()["detail"]
+    number = await release(service, campaign_id)
+    body = await _get(service, path, analyst)
+    assert body["release"]["number"] == number
+    assert_figures(body["overall"], [a for n in (1, 2, 3) for a in sent[n]])
     refused = await service.client.get(
         f"/api/v1/campaigns/{campaign_id}/satisfaction?by=enterprise", headers=analyst
     )
     assert refused.status_code == 403
+    live = await service.client.get(f"{path}{'&' if by else '?'}release=live", headers=analyst)
+    assert live.status_code == 403
 
 
 async def test_enterprise_tokens_and_strangers_are_refused(service: Service) -> None:
