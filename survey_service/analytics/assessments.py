@@ -19,6 +19,7 @@ those accepted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -287,8 +288,11 @@ def summarise(
         district=district,
         name=district_name(district),
         enterprises=n,
-        mean_total=round(sum(r.total for r in results) / n, 2) if n else None,
-        duty_means={key: round(sum(r.duties[key] for r in results) / n, 2) for key in rules.duties}
+        # fsum: the same mean whatever the order (a release's differs from the live one's)
+        mean_total=round(math.fsum(r.total for r in results) / n, 2) if n else None,
+        duty_means={
+            key: round(math.fsum(r.duties[key] for r in results) / n, 2) for key in rules.duties
+        }
         if n
         else {},
         grades=grades,

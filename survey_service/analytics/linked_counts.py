@@ -246,6 +246,17 @@ def _partition_groups(release: _Release, name: str) -> list[str]:
     return [g for g in release.units.groups() if g.startswith(f"{name}:") and release.of(g)]
 
 
+def _cost(current: _Release, olds: Sequence[_Release], group: str) -> tuple[bool, int, str]:
+    """The order complements are chosen in: a group an earlier release published as it is
+    now hides nothing (it is known), then the smallest."""
+    known = any(
+        group not in old.hidden
+        and change(current.units, old.units, current.of(group), old.of(group)).size == 0
+        for old in olds
+    )
+    return known, len(current.of(group)), group
+
+
 def _complement(current: _Release, olds: Sequence[_Release], thresholds: Thresholds) -> None:
     hidden = current.hidden
     for name in sorted(current.units.partitions):
@@ -254,8 +265,7 @@ def _complement(current: _Release, olds: Sequence[_Release], thresholds: Thresho
         if len(shut) == 1:
             published = [g for g in groups if g not in hidden]
             if published:
-                smallest = min(published, key=lambda g: (len(current.of(g)), g))
-                hidden[smallest] = COMPLEMENTARY
+                hidden[min(published, key=lambda g: _cost(current, olds, g))] = COMPLEMENTARY
             elif CITY not in hidden:
                 hidden[CITY] = COMPLEMENTARY  # the city is that one group
         # The hidden groups' combined change is what the city and the published groups
@@ -538,7 +548,7 @@ def _free(
     name = target.group.partition(":")[0]
     candidates = sorted(
         (g for g in _partition_groups(current, name) if g not in hidden),
-        key=lambda g: (len(current.of(g)), g),
+        key=lambda g: _cost(current, olds, g),
     )
     for g in candidates:
         hidden[g] = LINKED
