@@ -4,9 +4,9 @@ documents, all through HTTP."""
 from __future__ import annotations
 
 import copy
-import random
 import hashlib
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 

@@ -4,7 +4,6 @@ comments only from 10), the campaign's own threshold, and who may ask for what."
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from typing import Any
 
