@@ -161,6 +161,9 @@ class _Release:
     members: dict[str, list[int]] = field(default_factory=dict)
     cells: list[tuple[str, ...]] = field(default_factory=list)
     by_cell: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    group_list: list[str] = field(default_factory=list)
+    member_sets: dict[str, frozenset[int]] = field(default_factory=dict)
+    group_cells: dict[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.cells = self.units.cells()
@@ -172,8 +175,20 @@ class _Release:
             self.members[group] = self.units.members(group)
         return self.members[group]
 
-    def cells_of(self, members: Sequence[int]) -> set[tuple[str, ...]]:
-        return {self.cells[u] for u in members}
+    def groups(self) -> list[str]:
+        if not self.group_list:
+            self.group_list = self.units.groups()
+        return self.group_list
+
+    def member_set(self, group: str) -> frozenset[int]:
+        if group not in self.member_sets:
+            self.member_sets[group] = frozenset(self.of(group))
+        return self.member_sets[group]
+
+    def cells_of(self, group: str) -> frozenset[tuple[str, ...]]:
+        if group not in self.group_cells:
+            self.group_cells[group] = frozenset(self.cells[u] for u in self.of(group))
+        return self.group_cells[group]
 
 
 @dataclass
@@ -243,7 +258,7 @@ def protect(
 
 
 def _partition_groups(release: _Release, name: str) -> list[str]:
-    return [g for g in release.units.groups() if g.startswith(f"{name}:") and release.of(g)]
+    return [g for g in release.groups() if g.startswith(f"{name}:") and release.of(g)]
 
 
 def _cost(current: _Release, olds: Sequence[_Release], group: str) -> tuple[bool, int, str]:
@@ -299,10 +314,32 @@ def _targets(current: _Release, olds: Sequence[_Release], thresholds: Thresholds
     found = [Target(g, 0) for g, why in current.hidden.items() if why in PRIMARY]
     for i, old in enumerate(olds, start=1):
         found += [Target(g, i) for g, why in old.hidden.items() if why in PRIMARY]
-        for g in current.units.groups():
+        for g in current.groups():
             delta = change(current.units, old.units, current.of(g), old.of(g))
             if _small_change(current.units, delta, thresholds):
                 found.append(Target(g, i, is_change=True))
+    return found
+
+
+_NULL_SPACES: dict[bytes, FloatArray] = {}
+
+
+def _null_space(matrix: FloatArray) -> FloatArray:
+    """A basis of the vectors the rows of ``matrix`` say nothing of (rows of the result);
+    the categories of one question share their systems' shape, so it is remembered."""
+    matrix = matrix[np.any(matrix != 0, axis=1)]
+    key = np.array(matrix.shape).tobytes() + matrix.tobytes()
+    found = _NULL_SPACES.get(key)
+    if found is None:
+        if len(matrix) == 0:
+            found = np.eye(matrix.shape[1])
+        else:
+            _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
+            rank = int((singular > 1e-9 * max(1.0, float(singular[0]))).sum())
+            found = vt[rank:]
+        if len(_NULL_SPACES) > 256:
+            _NULL_SPACES.clear()
+        _NULL_SPACES[key] = found
     return found
 
 
@@ -350,11 +387,11 @@ class _System:
             self.change_index.append(index)
         for r, release in enumerate(releases):
             values = release.units.values[:, k]
-            for g in release.units.groups():
+            for g in release.groups():
                 if g in release.hidden:
                     continue
                 members = release.of(g)
-                cells = {c for c in release.cells_of(members) if c in self.index[r]}
+                cells = {c for c in release.cells_of(g) if c in self.index[r]}
                 if not cells:
                     continue
                 rows.append({self.index[r][c]: 1.0 for c in cells})
@@ -372,11 +409,11 @@ class _System:
         vector = np.zeros(len(self.low))
         if target.is_change:
             new, old = self.releases[0], self.releases[target.release]
-            cells = new.cells_of(new.of(target.group)) | old.cells_of(old.of(target.group))
+            cells = new.cells_of(target.group) | old.cells_of(target.group)
             index = self.change_index[target.release]
         else:
             release = self.releases[target.release]
-            cells = release.cells_of(release.of(target.group))
+            cells = release.cells_of(target.group)
             index = self.index[target.release]
         for cell in cells:
             j = index.get(cell)
@@ -420,22 +457,16 @@ class _System:
             if len(opened) == 0:
                 break
             free[opened] = True
-        stuck = np.flatnonzero(~free)
-        rows = [self.a_eq] if len(self.a_eq) else []
-        if len(stuck):
-            unit = np.zeros((len(stuck), n))
-            unit[np.arange(len(stuck)), stuck] = 1.0
-            rows.append(unit)
-        if not rows:
-            return [False for _ in vectors]
-        matrix = np.vstack(rows)
-        _, singular, vt = np.linalg.svd(matrix)
-        rank = int((singular > 1e-9 * max(1.0, float(singular[0]) if len(singular) else 1.0)).sum())
-        null = vt[rank:]
+        # The stuck variables are constants: a vector is pinned when its part over the free
+        # ones lies in the row space of the equalities over them.
+        columns = np.flatnonzero(free)
+        if len(columns) == 0:
+            return [True for _ in vectors]
+        null = _null_space(self.a_eq[:, columns])
         return [
             bool(
                 len(null) == 0
-                or np.linalg.norm(null @ v) <= 1e-7 * max(1.0, float(np.linalg.norm(v)))
+                or np.linalg.norm(null @ v[columns]) <= 1e-7 * max(1.0, float(np.linalg.norm(v)))
             )
             for v in vectors
         ]
@@ -501,25 +532,25 @@ def _implied(structure: _Structure, target: Target, k: int) -> bool:
     new = releases[0]
     if not target.is_change:
         release = releases[target.release]
-        inside = set(release.of(target.group))
+        inside = release.member_set(target.group)
         units = release.units
-        for g in units.groups():
-            members = release.of(g)
-            if g in release.hidden or not inside <= set(members):
+        for g in release.groups():
+            if g in release.hidden or not inside <= release.member_set(g):
                 continue
+            members = release.of(g)
             if _at_bound(
                 float(units.values[members, k].sum()), 0.0, float(units.caps[members, k].sum())
             ):
                 return True
         return False
     old = releases[target.release]
-    inside_new, inside_old = set(new.of(target.group)), set(old.of(target.group))
-    for g in new.units.groups():
+    inside_new, inside_old = new.member_set(target.group), old.member_set(target.group)
+    for g in new.groups():
         if g in new.hidden or g in old.hidden:
             continue
-        members, old_members = new.of(g), old.of(g)
-        if not (inside_new <= set(members) and inside_old <= set(old_members)):
+        if not (inside_new <= new.member_set(g) and inside_old <= old.member_set(g)):
             continue
+        members, old_members = new.of(g), old.of(g)
         delta = change(new.units, old.units, members, old_members)
         moved = float(new.units.values[members, k].sum()) - float(
             old.units.values[old_members, k].sum()
@@ -559,7 +590,7 @@ def _free(
         hidden[CITY] = LINKED
         return
     rest = sorted(
-        (g for g in current.units.groups() if g not in hidden and current.of(g)),
+        (g for g in current.groups() if g not in hidden and current.of(g)),
         key=lambda g: (len(current.of(g)), g),
     )
     if not rest:
