@@ -198,6 +198,7 @@ class _Structure:
 
     releases: list[_Release]
     changes: list[dict[tuple[str, ...], Change]] = field(default_factory=list)
+    unchanged: dict[tuple[int, int, str], bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         new = self.releases[0]
@@ -211,6 +212,17 @@ class _Structure:
                     for cell in sorted(set(new.by_cell) | set(old.by_cell))
                 }
             )
+
+    def same(self, r: int, other: int, group: str) -> bool:
+        """Are the group's units the same in both releases (so what one release says of
+        it, the other does too)?"""
+        key = (min(r, other), max(r, other), group)
+        if key not in self.unchanged:
+            one, two = self.releases[r], self.releases[other]
+            self.unchanged[key] = (
+                change(one.units, two.units, one.of(group), two.of(group)).size == 0
+            )
+        return self.unchanged[key]
 
 
 def protect(
@@ -254,7 +266,8 @@ def protect(
         pinned = audit(current, olds, thresholds, width)
         if not pinned:
             return hidden
-        _free(current, olds, thresholds, width, pinned[0])
+        if not _free(current, olds, thresholds, width, pinned[0]):
+            return hidden
 
 
 def _partition_groups(release: _Release, name: str) -> list[str]:
@@ -523,26 +536,35 @@ def _at_bound(value: float, low: float, high: float) -> bool:
     return abs(value - low) <= _TOL or abs(value - high) <= _TOL
 
 
+def _held_at_bound(release: _Release, group: str, k: int) -> bool:
+    """Does a group the release publishes hold ``group`` whole and sit at 0 or full in k?"""
+    inside = release.member_set(group)
+    units = release.units
+    for g in release.groups():
+        if g in release.hidden or not inside <= release.member_set(g):
+            continue
+        members = release.of(g)
+        if _at_bound(
+            float(units.values[members, k].sum()), 0.0, float(units.caps[members, k].sum())
+        ):
+            return True
+    return False
+
+
 def _implied(structure: _Structure, target: Target, k: int) -> bool:
     """Is the target's figure in category k implied by one published group holding it
     whole (a group that passed the rules itself) being at a bound, e.g. nobody in the city
     answered 1? Then every part of that group is at the bound too: that is the published
-    group's figure, not the hidden one's."""
+    group's figure, not the hidden one's. A release where the target's group is the same
+    says it as well."""
     releases = structure.releases
     new = releases[0]
     if not target.is_change:
-        release = releases[target.release]
-        inside = release.member_set(target.group)
-        units = release.units
-        for g in release.groups():
-            if g in release.hidden or not inside <= release.member_set(g):
-                continue
-            members = release.of(g)
-            if _at_bound(
-                float(units.values[members, k].sum()), 0.0, float(units.caps[members, k].sum())
-            ):
-                return True
-        return False
+        return any(
+            _held_at_bound(other, target.group, k)
+            for r, other in enumerate(releases)
+            if r == target.release or structure.same(target.release, r, target.group)
+        )
     old = releases[target.release]
     inside_new, inside_old = new.member_set(target.group), old.member_set(target.group)
     for g in new.groups():
@@ -568,14 +590,14 @@ def _free(
     thresholds: Thresholds,
     width: Sequence[float],
     target: Target,
-) -> None:
+) -> bool:
     """Hide one more group so that ``target`` is no longer pinned: the group itself when it
     is published, else the cheapest published group of its partition that frees it, else
-    the city, else the smallest group still published."""
+    the city, else the smallest group still published (False: none is left)."""
     hidden = current.hidden
-    if target.group not in hidden:
+    if target.group not in hidden and current.of(target.group):
         hidden[target.group] = LINKED
-        return
+        return True
     name = target.group.partition(":")[0]
     candidates = sorted(
         (g for g in _partition_groups(current, name) if g not in hidden),
@@ -584,15 +606,16 @@ def _free(
     for g in candidates:
         hidden[g] = LINKED
         if target not in audit(current, olds, thresholds, width):
-            return
+            return True
         del hidden[g]
     if CITY not in hidden and current.of(CITY):
         hidden[CITY] = LINKED
-        return
+        return True
     rest = sorted(
         (g for g in current.groups() if g not in hidden and current.of(g)),
         key=lambda g: (len(current.of(g)), g),
     )
     if not rest:
-        raise RuntimeError(f"{target} stays pinned with every group hidden")
+        return False  # all hidden: what still pins it is the earlier releases' own doing
     hidden[rest[0]] = LINKED
+    return True

@@ -3,9 +3,13 @@ which groups are hidden and why, against the attacks of issue 11."""
 
 from __future__ import annotations
 
+import os
+import random
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
+from scipy.optimize import linprog
 
 from survey_service.analytics.linked_counts import (
     CHANGED,
@@ -23,6 +27,7 @@ from survey_service.analytics.linked_counts import (
 
 POLL = Thresholds(min_units=5, min_enterprises=3, units_are_enterprises=False)
 POINTS = 3  # one question on a 3-point scale
+SEEDS = int(os.environ.get("LINKED_COUNTS_SEEDS", "25"))
 
 # (district, industry, enterprise, answer)
 Answer = tuple[str, str, int, int]
@@ -152,3 +157,144 @@ def test_a_group_hidden_before_and_unchanged_stays_hidden() -> None:
     more = city(*(enterprise_answers("A", "x", n, [0, 1]) for n in (1, 2, 3)))
     shown = hidden(first + more, [earlier(first, before)])
     assert shown[complement] == HIDDEN_BEFORE
+
+
+# --- against an attacker, on random cities ------------------------------------------------------
+
+
+def _attack(
+    releases: Sequence[tuple[Sequence[Answer], dict[str, str]]], added: Answer | None = None
+) -> list[tuple[int, str, int]]:
+    """The (release, group, point) an attacker pins from what the releases publish (each
+    group's respondents, the published groups' counts per point), knowing which cells hold
+    answers and, over two releases, the cell of the one answer added. Pins that a published
+    group holding the group whole gives itself (its count at a point is 0 or all; in this
+    release, or in the other one when the group is unchanged) are not counted."""
+    cells = sorted({(a[0], a[1]) for answers, _ in releases for a in answers})
+    unknown: list[dict[tuple[tuple[str, str], int], int]] = []
+    low: list[float] = []
+    high: list[float | None] = []
+
+    def variable(top: float | None = None) -> int:
+        low.append(0.0)
+        high.append(top)
+        return len(low) - 1
+
+    for _ in releases:
+        unknown.append({(c, p): variable() for c in cells for p in range(POINTS)})
+    rows: list[tuple[dict[int, float], float]] = []
+    new = {p: variable(1.0) for p in range(POINTS)} if added else {}
+    if added is not None:
+        rows.append((dict.fromkeys(new.values(), 1.0), 1.0))
+        for c in cells:
+            for p in range(POINTS):
+                terms = {unknown[1][c, p]: 1.0, unknown[0][c, p]: -1.0}
+                if c == (added[0], added[1]):
+                    terms[new[p]] = -1.0
+                rows.append((terms, 0.0))
+
+    def inside(group: str) -> list[tuple[str, str]]:
+        if group == CITY:
+            return cells
+        by, _, key = group.partition(":")
+        return [c for c in cells if c[0 if by == "district" else 1] == key]
+
+    def groups(answers: Sequence[Answer]) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {CITY: [0] * POINTS}
+        for d, i, _, p in answers:
+            for g in (CITY, f"district:{d}", f"industry:{i}"):
+                found.setdefault(g, [0] * POINTS)[p] += 1
+        return found
+
+    for r, (answers, hidden_groups) in enumerate(releases):
+        for g, counts in groups(answers).items():
+            rows.append(
+                ({unknown[r][c, p]: 1.0 for c in inside(g) for p in range(POINTS)}, sum(counts))
+            )
+            if g not in hidden_groups:
+                for p in range(POINTS):
+                    rows.append(({unknown[r][c, p]: 1.0 for c in inside(g)}, counts[p]))
+    n = len(low)
+    a_eq = np.zeros((len(rows), n))
+    for k, (terms, _) in enumerate(rows):
+        for j, v in terms.items():
+            a_eq[k, j] += v
+    b_eq = np.array([value for _, value in rows])
+    bounds = list(zip(low, high, strict=True))
+
+    def interval(terms: dict[int, float]) -> float:
+        objective = np.zeros(n)
+        for j, v in terms.items():
+            objective[j] += v
+        ends = []
+        for sign in (1.0, -1.0):
+            result = linprog(sign * objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            assert result.status == 0, result.message
+            ends.append(sign * result.fun)
+        return float(ends[1] - ends[0])
+
+    def unchanged(group: str) -> bool:
+        return added is None or (added[0], added[1]) not in inside(group)
+
+    def implied(r: int, group: str, p: int) -> bool:
+        """Does a published group holding ``group`` whole (in this release, or in another
+        one when the group is the same there) sit at 0 or full at point p?"""
+        for other, (other_answers, other_hidden) in enumerate(releases):
+            if other != r and not unchanged(group):
+                continue
+            for h, counts in groups(other_answers).items():
+                if (
+                    h not in other_hidden
+                    and set(inside(group)) <= set(inside(h))
+                    and counts[p] in (0, sum(counts))
+                ):
+                    return True
+        return False
+
+    pinned = []
+    for r, (answers, hidden_groups) in enumerate(releases):
+        for g, why in hidden_groups.items():
+            if why not in (MIN_UNITS, MIN_ENTERPRISES) or g not in groups(answers):
+                continue
+            if unchanged(g) and any(g not in other for _, other in releases):
+                continue  # the same group, published in the other release
+            for p in range(POINTS):
+                if implied(r, g, p):
+                    continue
+                if interval({unknown[r][c, p]: 1.0 for c in inside(g)}) < 1 - 1e-6:
+                    pinned.append((r, g, p))
+    for p, j in new.items():
+        if interval({j: 1.0}) < 1 - 1e-6:
+            pinned.append((1, "the added answer", p))
+    return pinned
+
+
+def _random_city(rng: random.Random) -> list[Answer]:
+    answers: list[Answer] = []
+    for n in range(rng.randint(4, 12)):
+        district = rng.choice("ABCD")
+        industry = rng.choice("xyz")
+        bias = rng.random()
+        for _ in range(rng.randint(1, 7)):
+            answers.append((district, industry, n, 0 if rng.random() < bias else rng.randint(1, 2)))
+    return answers
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_no_random_city_gives_a_hidden_group_back(seed: int) -> None:
+    rng = random.Random(seed)
+    answers = _random_city(rng)
+    shown = hidden(answers)
+    assert _attack([(answers, shown)]) == []
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_no_two_releases_of_a_random_city_give_the_answer_between_them_back(seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    first = _random_city(rng)
+    before = hidden(first)
+    one = rng.choice(first)
+    added = (one[0], one[1], one[2], rng.randint(0, POINTS - 1))
+    second = [*first, added]
+    after = hidden(second, [earlier(first, before)])
+    assert _attack([(first, before), (second, after)], added) == []
