@@ -28,7 +28,6 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.analytics.disclosure import DisclosureRules
 from survey_service.analytics.districts import city_districts, competition_ranks, district_name
 from survey_service.analytics.form_order import reorder
 from survey_service.analytics.frozen import ReleaseStamp
@@ -216,7 +215,7 @@ class DistrictAssessment(Out, kw_only=True):
     grades: dict[str, int]
     vetoed: int | None
     rank: int | None
-    counts_only: bool = False  # too few enterprises to show their figures to analysts
+    counts_only: bool = False  # hidden from analysts in a release (score_releases)
 
 
 class GradeInfo(Out, kw_only=True):
@@ -330,7 +329,6 @@ async def campaign_assessments(
     version: FormVersion,
     *,
     enterprise_id: int | None = None,
-    with_enterprises: bool = True,
 ) -> AssessmentsOut:
     """The campaign's assessments; ``enterprise_id`` limits them to one enterprise (its own
     view: no district figures)."""
@@ -377,41 +375,18 @@ async def campaign_assessments(
     ):
         summary.rank = rank
     city = summarise(rules, None, [result for _, _, result in scored])
-    if not with_enterprises:
-        protect(summaries, city, min_enterprises(campaign))
     summaries.sort(key=lambda s: (s.rank is None, s.rank, s.district))
     return AssessmentsOut(
         campaign_id=campaign.id,
         form_version=version.number,
         rules=rules_out(rules),
-        enterprises=rows if with_enterprises else None,
+        enterprises=rows,
         districts=summaries,
         city=city,
     )
 
 
-def min_enterprises(campaign: Campaign) -> int:
-    """The campaign's ``disclosure.min_enterprises`` (one reading of it: DisclosureRules)."""
-    try:
-        rules = DisclosureRules.from_settings((campaign.settings or {}).get("disclosure"))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise RulesProblem(f"settings.disclosure: {exc}") from None
-    return rules.min_enterprises
-
-
 def counts_only(summary: DistrictAssessment) -> None:
+    """A district (or the city) a release hides: its count of enterprises only."""
     summary.mean_total, summary.duty_means, summary.grades = None, {}, {}
     summary.vetoed, summary.rank, summary.counts_only = None, None, True
-
-
-def protect(
-    districts: Sequence[DistrictAssessment], city: DistrictAssessment, threshold: int
-) -> None:
-    """For analysts: a district with fewer than ``threshold`` assessed enterprises shows
-    only its count, and then the city does too, or the city's figures minus the other
-    districts' would give the hidden district's (one enterprise's) back."""
-    hidden = [d for d in districts if 0 < d.enterprises < threshold]
-    for summary in hidden:
-        counts_only(summary)
-    if hidden or 0 < city.enterprises < threshold:
-        counts_only(city)

@@ -13,6 +13,8 @@ Anonymity: a group with fewer answers than ``min_group`` shows its count only, a
 comments appear only for groups of at least ``min_group_comments`` answers, sorted by text
 so their order says nothing of when they arrived. The thresholds are the form's
 ``rules.anonymity``, overridden by the campaign's ``settings.anonymity`` (same keys).
+This is the admins' live view; analysts read releases (``score_releases``), protected
+further.
 
 The answers become one column per question and are counted with numpy: one ``bincount``
 per question over (group, scale point); a duty pools its questions' counts.

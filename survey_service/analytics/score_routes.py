@@ -179,7 +179,6 @@ class ScoreController(Controller):
                     campaign,
                     version,
                     enterprise_id=principal.enterprise_id if own else None,
-                    with_enterprises=principal.role == "admin",
                 )
             except assessments.RulesProblem as exc:
                 raise problem(422, f"The assessments cannot be scored: {exc}.") from None
