@@ -22,10 +22,11 @@ later release is given the earlier ones' snapshots only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -133,7 +134,14 @@ def _poll_units(
     )
 
 
-def _earlier(blobs: Sequence[bytes], kind: str, units_of: Any, entries: str) -> list[Earlier]:
+def _earlier(
+    blobs: Sequence[bytes],
+    kind: str,
+    units_of: Callable[[Sequence[Mapping[str, Any]], list[int] | None], Units],
+    entries: str,
+) -> list[Earlier]:
+    """The earlier releases' snapshots as the protection sees them (their units and what
+    they hid)."""
     found = []
     for blob in blobs:
         snapshot = unpack(blob)
@@ -192,7 +200,9 @@ async def freeze_satisfaction(
     entries.sort(key=lambda e: e[0])  # the order says nothing of arrival nor of enterprise
     answers = [a for _, a, _ in entries]
     units = _poll_units(shape, answers, [e for _, _, e in entries])
-    hidden = protect(
+    # The audit's linear programs take a while on a large poll: off the event loop.
+    hidden = await asyncio.to_thread(
+        protect,
         units,
         _earlier(earlier, SATISFACTION, lambda a, e: _poll_units(shape, a, e), "answers"),
         Thresholds(shape.min_group, rules.min_enterprises, units_are_enterprises=False),
