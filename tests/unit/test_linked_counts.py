@@ -163,13 +163,15 @@ def test_a_group_hidden_before_and_unchanged_stays_hidden() -> None:
 
 
 def _attack(
-    releases: Sequence[tuple[Sequence[Answer], dict[str, str]]], added: Answer | None = None
+    releases: Sequence[tuple[Sequence[Answer], dict[str, str]]],
+    added: Sequence[Answer] = (),
 ) -> list[tuple[int, str, int]]:
     """The (release, group, point) an attacker pins from what the releases publish (each
     group's respondents, the published groups' counts per point), knowing which cells hold
-    answers and, over two releases, the cell of the one answer added. Pins that a published
-    group holding the group whole gives itself (its count at a point is 0 or all; in this
-    release, or in the other one when the group is unchanged) are not counted."""
+    answers and the cell of the one answer ``added[r]`` between release r and r + 1. Pins
+    that a published group holding the group whole gives itself (its count at a point is 0
+    or all; in this release, or in another one where the group is the same) are not
+    counted."""
     cells = sorted({(a[0], a[1]) for answers, _ in releases for a in answers})
     unknown: list[dict[tuple[tuple[str, str], int], int]] = []
     low: list[float] = []
@@ -183,14 +185,14 @@ def _attack(
     for _ in releases:
         unknown.append({(c, p): variable() for c in cells for p in range(POINTS)})
     rows: list[tuple[dict[int, float], float]] = []
-    new = {p: variable(1.0) for p in range(POINTS)} if added else {}
-    if added is not None:
-        rows.append((dict.fromkeys(new.values(), 1.0), 1.0))
+    new = [{p: variable(1.0) for p in range(POINTS)} for _ in added]
+    for r, answer in enumerate(added):
+        rows.append((dict.fromkeys(new[r].values(), 1.0), 1.0))
         for c in cells:
             for p in range(POINTS):
-                terms = {unknown[1][c, p]: 1.0, unknown[0][c, p]: -1.0}
-                if c == (added[0], added[1]):
-                    terms[new[p]] = -1.0
+                terms = {unknown[r + 1][c, p]: 1.0, unknown[r][c, p]: -1.0}
+                if c == (answer[0], answer[1]):
+                    terms[new[r][p]] = -1.0
                 rows.append((terms, 0.0))
 
     def inside(group: str) -> list[tuple[str, str]]:
@@ -233,14 +235,15 @@ def _attack(
             ends.append(sign * result.fun)
         return float(ends[1] - ends[0])
 
-    def unchanged(group: str) -> bool:
-        return added is None or (added[0], added[1]) not in inside(group)
+    def same(group: str, r: int, other: int) -> bool:
+        between = added[min(r, other) : max(r, other)]
+        return all((a[0], a[1]) not in inside(group) for a in between)
 
     def implied(r: int, group: str, p: int) -> bool:
         """Does a published group holding ``group`` whole (in this release, or in another
         one when the group is the same there) sit at 0 or full at point p?"""
         for other, (other_answers, other_hidden) in enumerate(releases):
-            if other != r and not unchanged(group):
+            if not same(group, r, other):
                 continue
             for h, counts in groups(other_answers).items():
                 if (
@@ -256,16 +259,17 @@ def _attack(
         for g, why in hidden_groups.items():
             if why not in (MIN_UNITS, MIN_ENTERPRISES) or g not in groups(answers):
                 continue
-            if unchanged(g) and any(g not in other for _, other in releases):
-                continue  # the same group, published in the other release
+            if any(g not in other and same(g, r, o) for o, (_, other) in enumerate(releases)):
+                continue  # the same group, published in another release
             for p in range(POINTS):
                 if implied(r, g, p):
                     continue
                 if interval({unknown[r][c, p]: 1.0 for c in inside(g)}) < 1 - 1e-6:
                     pinned.append((r, g, p))
-    for p, j in new.items():
-        if interval({j: 1.0}) < 1 - 1e-6:
-            pinned.append((1, "the added answer", p))
+    for r, answer in enumerate(new):
+        for p, j in answer.items():
+            if interval({j: 1.0}) < 1 - 1e-6:
+                pinned.append((r + 1, "the added answer", p))
     return pinned
 
 
@@ -297,4 +301,20 @@ def test_no_two_releases_of_a_random_city_give_the_answer_between_them_back(seed
     added = (one[0], one[1], one[2], rng.randint(0, POINTS - 1))
     second = [*first, added]
     after = hidden(second, [earlier(first, before)])
-    assert _attack([(first, before), (second, after)], added) == []
+    assert _attack([(first, before), (second, after)], [added]) == []
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_no_three_releases_of_a_random_city_give_an_answer_between_them_back(seed: int) -> None:
+    rng = random.Random(2000 + seed)
+    answers = _random_city(rng)
+    releases: list[tuple[Sequence[Answer], dict[str, str]]] = []
+    added: list[Answer] = []
+    for r in range(3):
+        if r:
+            one = rng.choice(answers)
+            added.append((one[0], one[1], one[2], rng.randint(0, POINTS - 1)))
+            answers = [*answers, added[-1]]
+        shown = hidden(answers, [earlier(a, h) for a, h in releases])
+        releases.append((answers, shown))
+    assert _attack(releases, added) == []
