@@ -318,3 +318,107 @@ def test_no_three_releases_of_a_random_city_give_an_answer_between_them_back(see
         shown = hidden(answers, [earlier(a, h) for a, h in releases])
         releases.append((answers, shown))
     assert _attack(releases, added) == []
+
+
+# --- magnitudes: the self-assessment's points ----------------------------------------------------
+
+ENTERPRISES = Thresholds(min_units=3, min_enterprises=3, units_are_enterprises=True)
+WIDTH = 20.0  # of 100 points: 2 p% at p = 10
+
+# (district, enterprise, total points)
+Scored = tuple[str, int, float]
+
+
+def scored_units(results: Sequence[Scored], *, with_enterprises: bool = True) -> Units:
+    return Units(
+        partitions={"district": [r[0] for r in results]},
+        identity=[f"{d}|{n}|{t}" for d, n, t in results],
+        values=np.array([[t] for _, _, t in results]),
+        caps=np.full((len(results), 1), 100.0),
+        enterprise=[r[1] for r in results] if with_enterprises else None,
+    )
+
+
+def _random_scores(rng: random.Random) -> list[Scored]:
+    return [
+        (rng.choice("ABCDE"), n, rng.choice([100.0, 100.0, round(rng.uniform(40, 100), 2)]))
+        for n in range(rng.randint(3, 14))
+    ]
+
+
+def _points_interval(
+    releases: Sequence[tuple[Sequence[Scored], dict[str, str]]], target: tuple[int, str] | None
+) -> float:
+    """How wide the attacker's interval is for a district's points in a release (``target``)
+    or, over two releases, for the enterprise added between them (None)."""
+    districts = sorted({r[0] for results, _ in releases for r in results})
+    bounds: list[tuple[float, float | None]] = []
+    unknown = []
+    for results, _ in releases:
+        sizes = {d: sum(1 for r in results if r[0] == d) for d in districts}
+        unknown.append({d: len(bounds) + i for i, d in enumerate(districts)})
+        bounds += [(0.0, 100.0 * sizes[d]) for d in districts]
+    rows: list[tuple[dict[int, float], float]] = []
+    new = None
+    if len(releases) == 2:
+        new = len(bounds)
+        bounds.append((0.0, 100.0))
+        added = next(r for r in releases[1][0] if r not in releases[0][0])
+        for d in districts:
+            terms = {unknown[1][d]: 1.0, unknown[0][d]: -1.0}
+            if d == added[0]:
+                terms[new] = -1.0
+            rows.append((terms, 0.0))
+    for r, (results, hidden_groups) in enumerate(releases):
+        if CITY not in hidden_groups:
+            rows.append((dict.fromkeys(unknown[r].values(), 1.0), sum(t for _, _, t in results)))
+        for d in districts:
+            if f"district:{d}" not in hidden_groups:
+                rows.append(({unknown[r][d]: 1.0}, sum(t for x, _, t in results if x == d)))
+    a_eq = np.zeros((len(rows), len(bounds)))
+    for k, (terms, _) in enumerate(rows):
+        for j, v in terms.items():
+            a_eq[k, j] += v
+    objective = np.zeros(len(bounds))
+    objective[new if target is None else unknown[target[0]][target[1]]] = 1.0
+    ends = []
+    for sign in (1.0, -1.0):
+        result = linprog(
+            sign * objective,
+            A_eq=a_eq,
+            b_eq=[v for _, v in rows],
+            bounds=bounds,
+            method="highs",
+        )
+        assert result.status == 0, result.message
+        ends.append(sign * result.fun)
+    return float(ends[1] - ends[0])
+
+
+def _held_at_bound(results: Sequence[Scored], hidden_groups: dict[str, str]) -> bool:
+    """Every enterprise of the published city at 0 or 100 points: the city says it."""
+    return CITY not in hidden_groups and all(t in (0.0, 100.0) for _, _, t in results)
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_no_random_city_places_a_hidden_districts_points(seed: int) -> None:
+    results = _random_scores(random.Random(3000 + seed))
+    shown = protect(scored_units(results), [], ENTERPRISES, [WIDTH])
+    if _held_at_bound(results, shown):
+        return
+    for group, why in shown.items():
+        if why in (MIN_UNITS, MIN_ENTERPRISES) and group != CITY:
+            district = group.partition(":")[2]
+            assert _points_interval([(results, shown)], (0, district)) >= WIDTH - 1e-6
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_no_two_releases_of_a_random_city_place_the_enterprise_between_them(seed: int) -> None:
+    rng = random.Random(4000 + seed)
+    first = _random_scores(rng)
+    before = protect(scored_units(first), [], ENTERPRISES, [WIDTH])
+    added = (rng.choice("ABCDE"), 99, round(rng.uniform(40, 100), 2))
+    second = [*first, added]
+    old = Earlier(scored_units(first, with_enterprises=False), before)
+    after = protect(scored_units(second), [old], ENTERPRISES, [WIDTH])
+    assert _points_interval([(first, before), (second, after)], None) >= WIDTH - 1e-6
