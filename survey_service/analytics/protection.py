@@ -54,9 +54,12 @@ class Problem:
     primary: Bools
     structural: Bools
     cost: Floats
+    floor: Floats = field(default_factory=lambda: np.zeros(0))  # per value: every hidden cell's
     lines_of: list[list[int]] = field(init=False)
 
     def __post_init__(self) -> None:
+        if len(self.floor) != self.values.shape[1]:
+            self.floor = np.zeros(self.values.shape[1])
         self.lines_of = [[] for _ in range(len(self.cost))]
         for n, line in enumerate(self.lines):
             for member in line:
@@ -327,19 +330,30 @@ def _protect_reduced(problem: Problem, max_rounds: int) -> Outcome:
     hidden = problem.primary | problem.structural
     sensitive = problem.primary.copy()
     _settle_lines(problem, hidden, sensitive)
-    primaries = [int(i) for i in np.flatnonzero(problem.primary)]
-    pending = list(primaries)
+    # Every withheld cell, complements too, must not be determined by what is published:
+    # each keeps at least the floor (a complement that could be solved for would be a
+    # published figure under another name).
+    problem.protection = np.where(
+        problem.structural[:, None], problem.protection,
+        np.maximum(problem.protection, problem.floor[None, :]),
+    )  # fmt: skip
+    verified = np.zeros(problem.n_cells, dtype=bool)
     unprotected: list[int] = []
     solved = 0
     for _ in range(max_rounds):
+        # More hidden cells only widen intervals: what passed stays protected, so a round
+        # audits what failed and what was newly withheld.
+        pending = [int(i) for i in np.flatnonzero(hidden & ~verified & (problem.primary |
+                   ~problem.structural)) if int(i) not in unprotected]  # fmt: skip
         if not pending:
             break
         ok, n = audit(problem, hidden, pending)
         solved += n
+        verified[[c for c, good in zip(pending, ok, strict=True) if good]] = True
         failing = [(cell, _need(problem, cell)) for cell, good in zip(pending, ok, strict=True)
                    if not good]  # fmt: skip
         if not failing:
-            break
+            continue
         changed = False
         for cell, shortfall in failing:
             chosen = _complement_for(problem, hidden, cell, float(shortfall))
@@ -350,9 +364,6 @@ def _protect_reduced(problem: Problem, max_rounds: int) -> Outcome:
             sensitive[chosen] = True
             changed = True
         _settle_lines(problem, hidden, sensitive)
-        # More hidden cells only widen intervals: what passed stays protected, so only the
-        # failing cells are audited again.
-        pending = [c for c, _ in failing if c not in unprotected]
         if not changed:
             break
     secondary = hidden & ~problem.primary & ~problem.structural
@@ -414,6 +425,7 @@ def protect(problem: Problem, *, max_rounds: int = 10_000) -> Outcome:
         primary=primary,
         structural=~published,
         cost=cost,
+        floor=problem.floor,
     )
     outcome = _protect_reduced(reduced, max_rounds)
     unprotected = sorted({int(i) for c in outcome.unprotected for i in np.flatnonzero(rep == c)})
