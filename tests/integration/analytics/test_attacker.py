@@ -164,3 +164,55 @@ def test_the_allowed_tables_are_the_designs() -> None:
     assert ("ownership",) in tables
     assert not any("ownership" in t and len(t) == 2 for t in tables)
     assert len(tables) == 1 + 13 + 25
+
+
+def industry_tables(unstated: bool) -> Observations:
+    """Sections C (20 workers) and F (10); divisions 13 (C, 5), 30 (C, hidden), 52 (F, 10);
+    with ``unstated``, 3 of C's workers have no division (the "not stated" division, hidden
+    too)."""
+    observations = Observations()
+    sections: Cells = {("C",): (20, 2000.0), ("F",): (10, 1000.0), ("*",): (30, 3000.0)}
+    divisions: Cells = {("13",): (5, 500.0), ("30",): None, ("52",): (10, 1000.0),
+                        ("*",): (30, 3000.0)}  # fmt: skip
+    if unstated:
+        divisions[(None,)] = None
+    observations.add(1, ["industry"], "annual", rows(["industry"], sections))
+    observations.add(1, ["industry_division"], "annual", rows(["industry_division"], divisions))
+    return observations
+
+
+def test_a_hidden_division_follows_from_its_section_when_every_division_is_stated() -> None:
+    system = System.build(industry_tables(unstated=False))
+    (division,) = system.cells_of(1)
+    assert division[2][0] == frozenset({("industry_division", "30")})
+    assert system.structure("workers").determined({division: 1.0})
+    assert system.structure("pay").determined({division: 1.0})
+
+
+def test_workers_without_a_division_keep_a_hidden_division_open() -> None:
+    """Not stated divisions may belong to any section: 30 is 15 minus C's unstated ones,
+    which the attacker cannot tell (an attacker taking a section for the sum of its
+    divisions would read 15)."""
+    system = System.build(industry_tables(unstated=True))
+    key = (frozenset({("industry_division", "30")}), "full")
+    division = cell_var(1, key)
+    assert not system.structure("workers").determined({division: 1.0})
+    low, high = system.structure("workers").interval({division: 1.0})
+    assert (low, high) == (pytest.approx(0), pytest.approx(15))
+
+
+def test_a_not_stated_occupation_level_sums_the_codes_coarser_than_it() -> None:
+    """Minor group 6-15-02 hidden; the middle group 6-15 and the reported codes (one at
+    minor level, one at middle level only) are published: the minor group is recovered
+    through the reported codes, and the middle-only code falls in "not stated"."""
+    observations = Observations()
+    reported: Cells = {("6-15-01-01",): (10, 1000.0), ("6-15-02",): (4, 400.0),
+                       ("6-15",): (2, 200.0), ("*",): (16, 1600.0)}  # fmt: skip
+    minor: Cells = {("6-15-01",): (10, 1000.0), ("6-15-02",): None, (None,): None,
+                    ("*",): (16, 1600.0)}  # fmt: skip
+    observations.add(1, ["occupation"], "annual", rows(["occupation"], reported))
+    observations.add(1, ["occupation_minor"], "annual", rows(["occupation_minor"], minor))
+    system = System.build(observations)
+    found = {(tuple(v[2][0]), m) for v, m in recoveries(system, system.cells_of(1))}
+    assert (((("occupation_minor", "6-15-02"),)), "workers") in found
+    assert (((("occupation_minor", None),)), "pay") in found
