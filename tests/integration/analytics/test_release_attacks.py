@@ -226,16 +226,7 @@ async def attack(
             findings.append(f"{describe(key)}: published figures are not the release's data")
         if fails_rules(true, rules):
             findings.append(f"{describe(key)}: published although it fails the rules")
-    import sys
-
     system = System.build(seen)
-    print(
-        "DEBUG build",
-        time.perf_counter() - t0,
-        len(system.unknowns()),
-        len(system.equations),
-        seen.downloads,
-        file=sys.stderr,
     findings += [str(f) for f in recovery_findings(system, number, truth, rules)]
     findings += [str(f) for f in audit_release(system, number, truth, reasons, rules,
                                                limit=lp_limit)]  # fmt: skip
