@@ -44,6 +44,8 @@ from survey_service.db.models import Enterprise, Submission, WageRow
 from survey_service.demo import fill_demo
 from tests.conftest import Service
 from tests.integration.analytics.attacks import (
+    MEASURES,
+    POPULATION,
     URL,
     Observations,
     System,
@@ -217,6 +219,15 @@ async def attack(
     reasons = {
         key: r for (_, key), r in admin.reasons.items() if admin.cells[(number, key)] is None
     }
+    # The true values as the service itself gives them to an admin (the live view, no
+    # protection) agree with the truth the checks use.
+    for dims, measure in itertools.product((("district",), ("district", "occupation")), MEASURES):
+        params = {"by": ",".join(dims), "measure": measure, "release": "live", "suppress": "false"}
+        for row in await get_rows(service.client, campaign_id, service.admin, params):
+            true = truth.cell(cell_key(row, dims, POPULATION[measure]))
+            mean = true.total / max(1, true.workers)
+            if row["n_workers"] != true.workers or abs(row["mean"] - mean) > 0.006:
+                findings.append(f"live {row}: not the truth the attack checks against")
     for key, published in seen.published(number).items():
         true = truth.cell(key)
         if (
