@@ -74,6 +74,8 @@ FILTER_PARAMETER = {
 }
 PRIME = 2_305_843_009_213_693_951  # 2**61 - 1
 ROUNDING = 0.005  # published means have two decimals
+# The reasons whose protection level is T +- p% of x1 over the cell's own contributions
+# (a cell changed since an earlier release is protected for the change, not checked here).
 PRIMARY_REASONS = ("min_enterprises", "min_workers", "p_percent", "dominance")
 
 Group = str | None
@@ -399,6 +401,7 @@ class Structure:
     slack: NDArray[np.float64]
     component: NDArray[np.int64]  # per unknown
     rows_of: dict[int, list[int]]  # per component: its equations
+    sources: list[Equation]  # per row: the equation of the system it comes from
     null: dict[int, dict[int, int]] = field(default_factory=dict)
     _programmes: dict[frozenset[int], Any] = field(default_factory=dict)
 
@@ -409,6 +412,7 @@ class Structure:
         rows: list[dict[int, float]] = []
         rhs: list[float] = []
         slack: list[float] = []
+        sources: list[Equation] = []
         for equation in system.equations:
             terms = equation.workers if measure == "workers" else equation.pay
             if terms is None:
@@ -430,6 +434,7 @@ class Structure:
                 rows.append(row)
                 rhs.append(-constant)
                 slack.append(error)
+                sources.append(equation)
         n = len(unknowns)
         edges_a: list[int] = []
         edges_b: list[int] = []
@@ -443,7 +448,7 @@ class Structure:
         for i, row in enumerate(rows):
             rows_of[int(component[next(iter(row))])].append(i)
         return cls(unknowns, column, rows, np.array(rhs), np.array(slack),
-                   component.astype(np.int64), dict(rows_of))  # fmt: skip
+                   component.astype(np.int64), dict(rows_of), sources)  # fmt: skip
 
     def _vector(self, target: Mapping[Var, float]) -> dict[int, float]:
         vector: dict[int, float] = {}
@@ -565,6 +570,30 @@ def target_value(system: System, target: Mapping[Var, float], measure: str) -> f
         if seen is not None:
             value += coefficient * (seen.workers if measure == "workers" else seen.total)
     return value
+
+
+def derivation(system: System, var: Var, measure: str) -> str:
+    """How the published figures fix ``var``: the equations (with their multipliers) whose
+    sum leaves the variable alone, as text (a least-squares certificate)."""
+    structure = system.structure(measure)
+    group = int(structure.component[structure.column[var]])
+    members, picked, matrix = structure._matrix([group])
+    local = {int(j): i for i, j in enumerate(members)}
+    unit = np.zeros(len(members))
+    unit[local[structure.column[var]]] = 1.0
+    multipliers = np.linalg.lstsq(matrix.toarray().T, unit, rcond=None)[0]
+    used = []
+    for k, y in zip(picked, multipliers, strict=True):
+        if abs(y) > 1e-9:
+            source = structure.sources[k]
+            terms = source.workers if measure == "workers" else source.pay
+            text = " ".join(
+                f"{c:+g}*{describe(v[2]) if v[0] == 'cell' else v[2:]}"
+                f"{'' if system.known(v) is None else '(published)'}"
+                for v, c in (terms or {}).items()
+            )
+            used.append(f"{y:+.3g} x ({text} = 0)")
+    return "; ".join(used)
 
 
 def recoveries(system: System, targets: Iterable[Var]) -> list[tuple[Var, str]]:
@@ -786,7 +815,8 @@ def recovery_findings(
         else:
             findings.append(
                 Finding(
-                    f"hidden cell {describe(key)}: its {measure} follow from the published figures"
+                    f"hidden cell {describe(key)}: its {measure} follow from the published "
+                    f"figures: {derivation(system, var, measure)}"
                 )
             )
     return findings

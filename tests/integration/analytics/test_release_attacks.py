@@ -64,9 +64,9 @@ from tests.integration.analytics.attacks import (
 )
 from tests.samples import enterprise, salary_document, uscc
 
-DEMO_ENTERPRISES = 40
-DEMO_LP_CELLS = 40  # primary cells audited by LP in the demo city, spread (every one elsewhere)
-CITY_LP_CELLS = 25  # per generated city
+DEMO_ENTERPRISES = 20
+DEMO_LP_CELLS = 10  # primary cells audited by LP in the demo city, spread (every one elsewhere)
+CITY_LP_CELLS = 10  # per generated city
 DEFAULT_RULES = {"min_enterprises": 3, "min_workers": 10, "p_percent": 10}
 QUANTILES = ("p10", "p25", "p50", "p75", "p90")
 enterprise_numbers = itertools.count(1000)
@@ -317,7 +317,7 @@ def cities(draw: st.DrawFn) -> list[Firm]:
 
 
 @settings(
-    max_examples=6,
+    max_examples=4,
     deadline=None,
     derandomize=True,
     # An example costs seconds (hundreds of downloads, a linear programme per audited
