@@ -17,8 +17,11 @@ canonically and builds one linear system over all of them. Then:
     warning;
 (f) CSV, XLSX and JSON say the same.
 
-(a)-(c) run for the demo city (a smaller one: ``DEMO_ENTERPRISES``, the default 300 takes
-minutes of downloads per backend) and for generated cities under hypothesis.
+(a)-(c) run for the demo city (a smaller one: ``DEMO_ENTERPRISES``; the default 300 takes
+minutes per backend) and for generated cities under hypothesis. The linear programmes of
+(b) span every hidden cell linked to the audited one (thousands of unknowns in the demo
+city): there, and in generated cities, a spread sample of the primary cells is audited
+(``DEMO_LP_CELLS``, ``CITY_LP_CELLS``); the scenario tests audit every primary cell.
 """
 
 from __future__ import annotations
