@@ -480,6 +480,11 @@ class Structure:
             rng = random.Random(20240601)
             pivots: list[tuple[int, dict[int, int]]] = []
             pivot_row: dict[int, dict[int, int]] = {}
+            # The pivot of a row: its unknown in the fewest equations (less fill-in).
+            count: dict[int, int] = defaultdict(int)
+            for row in self.rows:
+                for j in row:
+                    count[j] += 1
             for row in sorted(self.rows, key=len):
                 current = {j: round(c) % PRIME for j, c in row.items()}
                 assert all(float(round(c)) == c for c in row.values()), row
@@ -493,7 +498,7 @@ class Structure:
                         current[j] = (current.get(j, 0) - factor * c) % PRIME
                 if not current:
                     continue
-                pivot = min(current)
+                pivot = min(current, key=lambda j: (count[j], j))
                 inverse = pow(current[pivot], PRIME - 2, PRIME)
                 normalised = {j: c * inverse % PRIME for j, c in current.items()}
                 pivots.append((pivot, normalised))
