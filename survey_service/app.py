@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from survey_service import __version__
 from survey_service.analytics.release_routes import ReleaseController
-from survey_service.analytics.releases import ReleaseStore
+from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.score_routes import ScoreController
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_routes import WageBenchmarkController

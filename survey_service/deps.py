@@ -8,7 +8,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 
-from survey_service.analytics.releases import ReleaseStore
+from survey_service.analytics.release_store import ReleaseStore
 from survey_service.db.engine import Database
 from survey_service.structs import INT4_MAX
 

@@ -103,7 +103,7 @@ class ReleaseController(Controller):
             raise release_problem(exc) from None
         return release_out(info)
 
-    @get("/", guards=[require("admin", "analyst")], responses=problems(400, 401, 403, 404))
+    @get("/", guards=[require("admin", "analyst")], responses=problems(400, 401, 403, 404, 422))
     async def list_releases(self, db: DB, campaign_id: PathId) -> ReleaseList:
         """The campaign's releases, newest first."""
         try:
@@ -116,7 +116,7 @@ class ReleaseController(Controller):
     @get(
         "/{number:int}",
         guards=[require("admin", "analyst")],
-        responses=problems(400, 401, 403, 404),
+        responses=problems(400, 401, 403, 404, 422),
     )
     async def get_release(self, db: DB, campaign_id: PathId, number: PathId) -> ReleaseOut:
         """One release of the campaign, by number."""

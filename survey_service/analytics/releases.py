@@ -13,49 +13,30 @@ release was made meanwhile (its protection would not have seen it) and the uniqu
 is frozen again, a few times, before giving up with a conflict.
 
 ``content_hash`` is the sha256 of the data followed by the rules as canonical JSON; a
-release is checked against it when loaded. Loaded releases are kept per process by
-(campaign, number): a release never changes, so no version check is needed.
+release is checked against it when loaded (``release_store``).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import anyio
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.frozen import Frozen, NothingToRelease
-from survey_service.analytics.wage_columns import from_bytes
-from survey_service.analytics.wage_release import (
-    ReleaseTableCache,
-    WageRelease,
-    analyst_rows,
-    content_hash,
-    freeze_wages,
-)
-from survey_service.analytics.wage_structure import pattern_from_bytes, release_query_error
-from survey_service.analytics.wages import (
-    CampaignInfo,
-    SettingsError,
-    WageQuery,
-    WageTable,
-    add_changes,
-    load_campaign,
-    previous_campaign,
-)
+from survey_service.analytics.wage_release import content_hash, freeze_wages
+from survey_service.analytics.wages import CampaignInfo, SettingsError, load_campaign
 from survey_service.db.engine import Database
 from survey_service.db.models import Campaign, Form, FormVersion, Release, utcnow
 
 KINDS = {"salary-survey": "wages", "poll": "satisfaction", "self-assessment": "assessment"}
 SCORE_MODULE = "survey_service.analytics.score_releases"
-ATTEMPTS = 3
+ATTEMPTS = 5
 
 Freezer = Callable[[AsyncSession, CampaignInfo, Sequence[bytes]], Awaitable[Frozen]]
 
@@ -75,10 +56,6 @@ class ReleaseNotFound(ReleaseError):
 
 
 class CampaignStillOpen(ReleaseError):
-    status = 409
-
-
-class NoRelease(ReleaseError):
     status = 409
 
 
@@ -146,8 +123,10 @@ def _score_freezer(kind: str) -> Freezer:
     asked for: until it is merged those kinds are refused."""
     try:
         module = importlib.import_module(SCORE_MODULE)
-    except ModuleNotFoundError:
-        raise NotReleasable(f"{kind} releases are not yet releasable") from None
+    except ModuleNotFoundError as exc:
+        if exc.name != SCORE_MODULE:
+            raise  # the module is there, and broken
+        raise NotReleasable(f"{kind} campaigns are not yet releasable") from None
     freeze = getattr(module, f"freeze_{kind}")
 
     async def freezer(
@@ -172,10 +151,12 @@ async def latest_number(session: AsyncSession, campaign_id: int) -> int | None:
 
 async def _freeze(
     db: Database, campaign_id: int, during_collection: bool
-) -> tuple[str, Frozen, int]:
-    """The frozen release (its kind, content and the number it follows), read in one
-    snapshot of the data."""
+) -> tuple[str, Frozen, int, bool]:
+    """The frozen release (its kind, content, the number it follows and whether the
+    campaign is still collecting), read in one snapshot of the data."""
     async with db.read() as session:
+        if not db.is_sqlite:  # one snapshot for every read (SQLite's transactions are)
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         campaign, form = await _campaign(session, campaign_id)
         kind = release_kind(form)
         if utcnow() < campaign.closes_at and not during_collection:
@@ -198,7 +179,7 @@ async def _freeze(
             frozen = await freezer_of(kind)(session, info, earlier)
         except (NothingToRelease, SettingsError) as exc:
             raise NotReleasable(str(exc)) from None
-    return kind, frozen, previous
+    return kind, frozen, previous, utcnow() < campaign.closes_at
 
 
 async def create_release(
@@ -211,9 +192,10 @@ async def create_release(
     audit: Callable[[AsyncSession, ReleaseInfo], None],
 ) -> ReleaseInfo:
     """Freeze and write the campaign's next release; ``audit`` records it in the same
-    transaction."""
+    transaction. ``during_collection`` allows releasing an open campaign; the release
+    records whether the campaign was still open."""
     for _ in range(ATTEMPTS):
-        kind, frozen, previous = await _freeze(db, campaign_id, during_collection)
+        kind, frozen, previous, still_open = await _freeze(db, campaign_id, during_collection)
         try:
             async with db.transaction() as session:
                 if (await latest_number(session, campaign_id) or 0) != previous:
@@ -224,7 +206,7 @@ async def create_release(
                     kind=kind,
                     created_at=utcnow(),
                     created_by=created_by,
-                    during_collection=during_collection,
+                    during_collection=still_open,
                     content_hash=content_hash(frozen.data, frozen.rules),
                     rules=frozen.rules,
                     summary=frozen.summary | ({"note": note} if note else {}),
@@ -274,112 +256,3 @@ async def get_release(session: AsyncSession, campaign_id: int, number: int) -> R
     if row is None:
         raise ReleaseNotFound(f"Release {number} of campaign {campaign_id} not found")
     return _info(row)
-
-
-# --- loading (wages) -----------------------------------------------------------------------
-
-
-class CorruptRelease(RuntimeError):
-    """A stored release whose content does not match its hash."""
-
-
-def _decode_wages(row: Release) -> WageRelease:
-    if content_hash(row.data, row.rules) != row.content_hash:
-        raise CorruptRelease(f"release {row.number} of campaign {row.campaign_id}: bad hash")
-    return WageRelease(
-        campaign_id=row.campaign_id,
-        number=row.number,
-        created_at=row.created_at,
-        content_hash=row.content_hash,
-        during_collection=row.during_collection,
-        rules=row.rules,
-        summary=row.summary,
-        columns=from_bytes(row.data),
-        pattern=pattern_from_bytes(row.protection),
-    )
-
-
-class ReleaseStore:
-    """Wage releases loaded in this process, by (campaign, number), the least recently
-    used going first; and the tables computed from them."""
-
-    def __init__(self, size: int = 16) -> None:
-        self.size = size
-        self._loaded: OrderedDict[tuple[int, int], WageRelease] = OrderedDict()
-        self.tables = ReleaseTableCache()
-
-    async def wages(self, session: AsyncSession, campaign_id: int, number: int) -> WageRelease:
-        key = (campaign_id, number)
-        found = self._loaded.get(key)
-        if found is not None:
-            self._loaded.move_to_end(key)
-            return found
-        row = await session.scalar(
-            select(Release).where(Release.campaign_id == campaign_id, Release.number == number)
-        )
-        if row is None or row.kind != "wages":
-            raise ReleaseNotFound(f"Wage release {number} of campaign {campaign_id} not found")
-        loaded = await anyio.to_thread.run_sync(_decode_wages, row)
-        self._loaded[key] = loaded
-        while len(self._loaded) > self.size:
-            self._loaded.popitem(last=False)
-        return loaded
-
-
-async def latest_wage_number(session: AsyncSession, campaign_id: int) -> int | None:
-    number: int | None = await session.scalar(
-        select(func.max(Release.number)).where(
-            Release.campaign_id == campaign_id, Release.kind == "wages"
-        )
-    )
-    return number
-
-
-async def release_wage_table(
-    session: AsyncSession,
-    store: ReleaseStore,
-    campaign: CampaignInfo,
-    number: int,
-    query: WageQuery,
-    *,
-    detailed: bool,
-) -> WageTable:
-    """The table of ``query`` from wage release ``number``, with the year-on-year change
-    from the previous year's campaign's latest release (never live data). ``detailed``:
-    the pattern's reasons for hidden cells (admins), else one reason for all."""
-    error = release_query_error(query)
-    if error is not None:
-        raise NotInRelease(f"release {number} does not answer this table: {error}")
-    release = await store.wages(session, campaign.id, number)
-    current = await store.tables.rows(release, query)
-    rows = [dict(row) for row in current.rows]  # the cached rows stay as they are
-    previous = await previous_campaign(session, campaign)
-    before: WageRelease | None = None
-    before_rows = None
-    if previous is not None:
-        previous_number = await latest_wage_number(session, previous.id)
-        if previous_number is not None:
-            before = await store.wages(session, previous.id, previous_number)
-            try:
-                before_rows = (await store.tables.rows(before, query)).rows
-            except SettingsError:
-                before = None  # e.g. weights asked for and the earlier release has none
-    add_changes(rows, before_rows, query.dimensions)
-    meta = {
-        "campaign": {"id": campaign.id, "year": campaign.year, "title": campaign.title},
-        "previous_campaign": {
-            "id": previous.id, "year": previous.year, "title": previous.title,
-            "release": before.number,
-        }
-        if previous is not None and before is not None
-        else None,
-        "by": query.by,
-        "filters": query.filters,
-        "method": "release",
-        "data_as_of": release.summary.get("data_as_of"),
-        "generated_at": utcnow().isoformat(timespec="seconds"),
-        "release": release.meta(),
-    }  # fmt: skip
-    return WageTable(
-        campaign, query.dimensions, rows if detailed else analyst_rows(rows), current.rules, meta
-    )

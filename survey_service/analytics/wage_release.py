@@ -41,6 +41,7 @@ from survey_service.analytics.wage_columns import (
     to_bytes,
 )
 from survey_service.analytics.wage_structure import (
+    CONFIDENTIAL,
     Pattern,
     cell_key,
     pattern_to_bytes,
@@ -64,7 +65,6 @@ from survey_service.analytics.wages import (
     subsets,
 )
 
-CONFIDENTIAL = "confidential"  # the one reason analysts see for a hidden cell
 PROTECTION = (
     "The release was protected once over every table it answers: a cell failing a rule is "
     "hidden with enough other cells that no published figure, margin or difference of "
@@ -188,14 +188,21 @@ class ReleaseRows:
     rules: dict[str, Any]
 
 
-def _n_contributors(combined: Ints, contributor: Ints, cells: Ints) -> Ints:
-    """Distinct contributors per cell, aligned with ``cells`` (the ascending distinct codes
-    of ``combined``)."""
-    width = np.int64(int(contributor.max()) + 1 if len(contributor) else 1)
-    pairs = np.unique(combined * width + contributor)
-    owners, counts = np.unique(pairs // width, return_counts=True)
-    assert np.array_equal(owners, cells)
-    return counts.astype(np.int64)
+def _distinct(values: Ints) -> Ints:
+    """The distinct values, ascending. A sort, not ``np.unique``: numpy's hashing unique
+    took 0.75 s on a million workers, the sort a tenth of that."""
+    ordered = np.sort(values)
+    out: Ints = ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+    return out
+
+
+def _n_contributors(combined: Ints, contributor: Ints, width: np.int64) -> Ints:
+    """Distinct contributors per cell, in ascending order of cell code (as
+    ``grouped_stats`` gives its groups)."""
+    owners = _distinct(combined * width + contributor) // width
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    counts: Ints = np.diff(np.r_[starts, len(owners)]).astype(np.int64)
+    return counts
 
 
 def release_rows(release: WageRelease, query: WageQuery) -> ReleaseRows:
@@ -217,11 +224,23 @@ def release_rows(release: WageRelease, query: WageQuery) -> ReleaseRows:
     hidden = release.pattern.hidden
     weighted_hidden = release.pattern.weighted_hidden if weighted else {}
     wanted = [(dims.index(d), v) for d, v in query.filters.items()]
+    # Contributors per cell from the distinct (finest cell, contributor) pairs: far fewer
+    # than workers, so each grouping's count is a small sort.
+    width = np.int64(int(contributor.max()) + 1 if n else 1)
+    pairs = _distinct(encode(range(len(dims)), codes, sizes, n) * width + contributor)
+    pair_contributor = pairs % width
+    pair_codes: list[Ints] = []
+    remaining = pairs // width
+    for d in reversed(range(len(dims))):
+        remaining, of_dimension = np.divmod(remaining, sizes[d])
+        pair_codes.insert(0, of_dimension)
     rows: list[tuple[Key, dict[str, Any]]] = []
     for kept in subsets(len(dims)) if n else []:
         combined = encode(kept, codes, sizes, n)
         stats = grouped_stats(combined, population.values, weights, value_order=population.order)
-        n_enterprises = _n_contributors(combined, contributor, stats.codes)
+        n_enterprises = _n_contributors(
+            encode(kept, pair_codes, sizes, len(pairs)), pair_contributor, width
+        )
         for i, code in enumerate(stats.codes):
             key: list[str | None] = [ALL] * len(dims)
             rest = int(code)
@@ -286,7 +305,7 @@ class ReleaseTableCache:
     """Tables of releases computed in this process, by release and query (they never
     change); the least recently used go first."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 64) -> None:
         self.size = size
         self._tables: OrderedDict[tuple[Any, ...], ReleaseRows] = OrderedDict()
 

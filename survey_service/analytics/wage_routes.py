@@ -15,11 +15,8 @@ from litestar.params import FromQuery
 from litestar.response import Response, Stream
 
 from survey_service.analytics import exports
-from survey_service.analytics.releases import (
-    ReleaseError,
-    latest_wage_number,
-    release_wage_table,
-)
+from survey_service.analytics.release_store import latest_wage_number, release_wage_table
+from survey_service.analytics.releases import ReleaseError
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_dimensions import FILTERS, filter_dimension, filter_value
 from survey_service.analytics.wage_dimensions import parse_by as _parse_by
@@ -45,7 +42,7 @@ def _release_number(raw: str | None) -> int | None:
     """``release=N`` as a number; None for ``live``."""
     if raw is None or raw == LIVE:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= INT4_MAX:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= INT4_MAX:
         raise problem(400, f"release must be a release number or {LIVE!r}, not {raw!r}")
     return int(raw)
 

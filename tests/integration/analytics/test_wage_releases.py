@@ -9,10 +9,12 @@ import asyncio
 import csv
 import hashlib
 import io
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+import numpy as np
 import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select, update
@@ -22,6 +24,7 @@ from survey_service.db.models import AuditEntry, Campaign, Release
 from tests.conftest import Service
 from tests.integration.analytics.release_helpers import release
 from tests.integration.analytics.test_wage_benchmarks import (
+    QUANTILES,
     URL,
     _bearer,
     _campaign,
@@ -32,6 +35,7 @@ from tests.integration.analytics.test_wage_benchmarks import (
     _two_years,
     _worker,
 )
+from tests.samples import uscc
 
 RELEASES = "/api/v1/campaigns/{}/releases"
 BY = "occupation_middle,district"
@@ -94,6 +98,8 @@ async def test_an_open_campaign_is_released_only_during_collection(service: Serv
     await _close(service, campaign_id)
     closed = await release(service, campaign_id, during_collection=False)
     assert closed["during_collection"] is False
+    # The flag allows an open campaign's release; the release says what the campaign was.
+    assert (await release(service, campaign_id))["during_collection"] is False
 
 
 async def test_a_campaign_with_nothing_counted_is_not_released(service: Service) -> None:
@@ -145,6 +151,14 @@ async def test_analysts_read_releases_only(service: Service) -> None:
         url, params={"release": "1", "suppress": "false"}, headers=service.admin
     )
     assert protected.status_code == 400
+    # The admin's live view, unsuppressed, is still there (and audited).
+    raw = await _get(service, campaign_id, service.admin, release="live", suppress="false")
+    assert not any(row["suppressed"] for row in raw.json()["rows"])
+    async with service.db.read() as session:
+        audited = await session.scalar(
+            select(func.count()).where(AuditEntry.action == "benchmark.wages.unsuppressed")
+        )
+    assert audited == 1
 
 
 async def test_hidden_cells_give_analysts_one_reason_and_admins_the_rule(service: Service) -> None:
@@ -202,7 +216,12 @@ async def test_a_release_does_not_move_when_surveys_come_in_late(service: Servic
         return body, csv_bytes, sheet.to_python()
 
     before = await downloads()
-    await _submit(service, campaign_id, 40, [_worker("6-15-01-01", 99_000 + i) for i in range(20)])
+    # Three enterprises late, alike: what changed passes the rules (so the next release
+    # may publish it; one enterprise alone would be hidden as a change).
+    for n in (40, 41, 42):
+        await _submit(
+            service, campaign_id, n, [_worker("6-15-01-01", 99_000 + i) for i in range(20)]
+        )
     after = await downloads()
     assert after == before
     body, csv_bytes, sheet = after
@@ -227,14 +246,14 @@ async def test_a_release_does_not_move_when_surveys_come_in_late(service: Servic
         return count
 
     live = await _get(service, campaign_id, service.admin, by="district", release="live")
-    total = len([w for w in workers if w["months_worked"] >= 12]) + 20
+    total = len([w for w in workers if w["months_worked"] >= 12]) + 60
     assert everyone(live.json()) == total
     await release(service, campaign_id)
     latest = (await _get(service, campaign_id, analyst, by="district")).json()
     assert latest["meta"]["release"]["number"] == 2
     assert everyone(latest) == total
     first = (await _get(service, campaign_id, analyst, by="district", release="1")).json()
-    assert everyone(first) == total - 20
+    assert everyone(first) == total - 60
 
 
 async def test_every_download_names_its_release(service: Service) -> None:
@@ -353,3 +372,88 @@ async def test_analysts_never_see_the_enterprise_weights(service: Service) -> No
         assert ("enterprise_weights" in one.json()["settings"]) is shown
         listed = await service.client.get("/api/v1/campaigns", headers=headers)
         assert ("enterprise_weights" in listed.json()[0]["settings"]) is shown
+
+
+async def test_weighted_tables_of_a_release_follow_the_frozen_weights(service: Service) -> None:
+    weights = {uscc(n): w for n, w in enumerate((1.0, 2.5, 0.5, 4.0, 1.25))}
+    open_rules = {"min_enterprises": 1, "min_workers": 1, "p_percent": 0}
+    campaign_id = await _campaign(
+        service, settings={"enterprise_weights": weights, "disclosure": open_rules}
+    )
+    rng = random.Random(3)
+    pays: list[tuple[float, float]] = []
+    for n in range(5):
+        mine = [rng.randrange(30_000, 150_000, 10) for _ in range(rng.randint(3, 9))]
+        await _submit(service, campaign_id, n, [_worker("6-15-01-01", p) for p in mine])
+        pays += [(p, weights[uscc(n)]) for p in mine]
+    made = await release(service, campaign_id)
+    assert made["rules"]["weighted"] is True
+    assert "enterprise_weights" not in str(made)
+    values = np.array([p for p, _ in pays], dtype=float)
+    w = np.array([x for _, x in pays])
+    analyst = await _analyst(service)
+    body = (await _get(service, campaign_id, analyst, by="occupation")).json()
+    row = body["rows"][0]
+    assert row["suppressed"] is False
+    for q in QUANTILES:
+        expected = float(np.quantile(values, q, weights=w, method="inverted_cdf"))
+        assert row[f"p{round(q * 100)}"] == expected
+    assert row["mean"] == round(float(np.average(values, weights=w)), 2)
+    assert body["rules"]["weights"]["enterprises_without_weight"] == 0
+    plain = (await _get(service, campaign_id, analyst, by="occupation", weighted="false")).json()
+    assert plain["rows"][0]["p50"] == float(np.quantile(values, 0.5, method="inverted_cdf"))
+    assert plain["rules"]["weights"] is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"by": BY},
+        {"by": "industry,size_class", "measure": "monthly"},
+        {"by": "occupation_major", "district": "610204"},
+        {"by": "occupation_detailed", "industry": "C"},
+        {"by": "industry_division"},
+        {"by": "education"},
+        {"by": "district,occupation_minor"},
+    ],
+)
+async def test_a_fresh_release_publishes_the_live_figures(
+    service: Service, params: dict[str, str]
+) -> None:
+    """The release's tables are cut from its columns with numpy; the live ones are grouped
+    by SQL expressions (or numpy over SQL rows): the same cells, the same figures."""
+    campaign_id, _ = await _seeded_campaign(service)
+    await release(service, campaign_id)
+    released = (await _get(service, campaign_id, service.admin, **params)).json()
+    live = (await _get(service, campaign_id, service.admin, release="live", suppress="false",
+                       **params)).json()  # fmt: skip
+    assert released["meta"]["release"]["number"] == 1
+    figures = ("n_enterprises", "n_workers", "p10", "p25", "p50", "p75", "p90", "mean")
+    assert len(released["rows"]) == len(live["rows"])
+    for mine, theirs in zip(released["rows"], live["rows"], strict=True):
+        assert {k: v for k, v in mine.items() if k not in figures and "suppress" not in k} == {
+            k: v for k, v in theirs.items() if k not in figures and "suppress" not in k
+        }
+        if not mine["suppressed"]:
+            assert {k: mine[k] for k in figures} == {k: theirs[k] for k in figures}
+
+
+async def test_two_releases_do_not_give_a_late_enterprise_away(service: Service) -> None:
+    """One enterprise's survey between two releases: no cell published by both differs
+    (the difference would be that enterprise's figures)."""
+    campaign_id, _ = await _seeded_campaign(service)
+    await release(service, campaign_id)
+    await _submit(service, campaign_id, 40, [_worker("6-15-01-01", 99_000 + i) for i in range(20)])
+    await release(service, campaign_id)
+    analyst = await _analyst(service)
+    for by in ("district", "occupation_middle", BY):
+        dims = by.split(",")
+        first = _rows((await _get(service, campaign_id, analyst, by=by, release="1")).json(), *dims)
+        second = _rows(
+            (await _get(service, campaign_id, analyst, by=by, release="2")).json(), *dims
+        )
+        for key, row in second.items():
+            old = first.get(key)
+            if old is not None and not old["suppressed"] and not row["suppressed"]:
+                assert row == old, (by, key)
+        assert second[("*",) * len(dims)]["suppressed"] is True

@@ -137,16 +137,21 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/api/v1/submissions/{submission_id:str}", (401, 401, 200, 404, 403, 200)),
     Row("GET", "/api/v1/submissions/{submission_id:str}/reviews", (401, 401, 200, 404, 403, 200)),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}/benchmarks/wages", (*STAFF_ONLY, 200, 200)),
+    Row("GET", "/api/v1/campaigns/{campaign_id:int}/releases", (*STAFF_ONLY, 200, 200)),
+    Row(
+        "GET", "/api/v1/campaigns/{campaign_id:int}/releases/{number:int}", (*STAFF_ONLY, 200, 200)
+    ),
+    # Analysts read releases: allowed, and told (409) that the campaign has none yet.
     Row(
         "GET",
         "/api/v1/campaigns/{campaign_id:int}/satisfaction",
-        (*STAFF_ONLY, 200, 200),
+        (*STAFF_ONLY, 409, 200),
         (("campaign_id", "poll"),),
     ),
     Row(
         "GET",
         "/api/v1/campaigns/{campaign_id:int}/assessments",  # not the enterprises' campaign
-        (401, 401, 404, 404, 200, 200),
+        (401, 401, 404, 404, 409, 200),
         (("campaign_id", "assessment"),),
     ),
     Row("GET", "/api/v1/participation", (*STAFF_ONLY, 200, 200), query=(("year", "2023"),)),
@@ -193,6 +198,12 @@ ROWS: tuple[Row, ...] = (
         "/api/v1/submissions/{submission_id:str}/review",
         (*ADMIN_ONLY, 200),
         body=json_body({"state": "accepted"}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/campaigns/{campaign_id:int}/releases",
+        (*ADMIN_ONLY, 201),
+        body=json_body({"during_collection": True}),
     ),
     Row(
         "POST",
