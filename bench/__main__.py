@@ -28,6 +28,7 @@ BENCHES: tuple[str, ...] = (
     "bench.upload",
     "bench.polls",
     "bench.aggregate",
+    "bench.release",
     "bench.reports",
     "bench.load",
 )
