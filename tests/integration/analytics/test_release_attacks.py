@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ from tests.integration.analytics.attacks import (
 )
 from tests.samples import enterprise, salary_document, uscc
 
-DEMO_ENTERPRISES = 20
+DEMO_ENTERPRISES = int(os.environ.get("SURVEY_ATTACK_DEMO_ENTERPRISES", "20"))
 DEMO_LP_CELLS = 10  # primary cells audited by LP in the demo city, spread (every one elsewhere)
 CITY_LP_CELLS = 10  # per generated city
 DEFAULT_RULES = {"min_enterprises": 3, "min_workers": 10, "p_percent": 10}
