@@ -16,6 +16,8 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy import text
 
 from survey_service import __version__
+from survey_service.analytics.release_routes import ReleaseController
+from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.score_routes import ScoreController
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_routes import WageBenchmarkController
@@ -98,6 +100,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             "wage_tables": WageTableCache(),
         }
     )
+    # Wage releases loaded in this process and their tables: a release never changes.
+    release_store = ReleaseStore()
+
+    def provide_releases() -> ReleaseStore:
+        return release_store
+
     if database is not None:
         state.db = database
         state.poll_writer = answer_writer(database)
@@ -150,13 +158,17 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             ReportController,
             ScoreController,
             WageBenchmarkController,
+            ReleaseController,
             PollLinkQRController,
             EnterprisePageController,
             AdminPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],
-        dependencies={"db": Provide(provide_db, sync_to_thread=False)},
+        dependencies={
+            "db": Provide(provide_db, sync_to_thread=False),
+            "release_store": Provide(provide_releases, sync_to_thread=False),
+        },
         lifespan=[lifespan],
         state=state,
         plugins=[problem_details_plugin()],

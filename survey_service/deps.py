@@ -8,10 +8,13 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 
+from survey_service.analytics.release_store import ReleaseStore
 from survey_service.db.engine import Database
 from survey_service.structs import INT4_MAX
 
 DB: TypeAlias = NamedDependency[Database]
+# The wage releases loaded in this process and their tables (one store per app).
+Releases: TypeAlias = NamedDependency[ReleaseStore]
 # An id or version number in a path: within the database's integer (see structs.RowId).
 PathId: TypeAlias = Annotated[int, PathParameter(ge=1, le=INT4_MAX)]
 

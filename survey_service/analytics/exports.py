@@ -43,6 +43,7 @@ REASONS_ZH = {
     "p_percent": "p%规则：个别企业占比过高",
     "dominance": "(n,k)支配规则：少数企业占比过高",
     "complementary": "连带保密：防止由合计推算",
+    "confidential": "保密",
 }
 
 
@@ -142,7 +143,23 @@ def notes(table: WageTable) -> list[tuple[str, str]]:
             f"与{previous['year']}年调查比较，仅在两年均公布时给出" if previous else "无上年数据",
         ),
         ("数据截至", meta.get("data_as_of") or "无数据"),
+        *release_notes(meta.get("release")),
         ("生成时间", meta["generated_at"]),
+    ]
+
+
+def release_notes(release: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The release a table comes from: number, date, hash, made during collection or not."""
+    if release is None:
+        return [("发布版本", "实时数据（未发布，仅供内部使用）")]
+    return [
+        ("发布版本", f"第{release['number']}版"),
+        ("发布时间", release["created_at"]),
+        ("内容校验值(SHA-256)", release["content_hash"]),
+        (
+            "采集期间发布",
+            "是（调查尚未结束，数据可能变化）" if release["during_collection"] else "否",
+        ),
     ]
 
 

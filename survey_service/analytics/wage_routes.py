@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -14,17 +15,36 @@ from litestar.params import FromQuery
 from litestar.response import Response, Stream
 
 from survey_service.analytics import exports
+from survey_service.analytics.release_store import latest_wage_number, release_wage_table
+from survey_service.analytics.releases import ReleaseError
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_dimensions import FILTERS, filter_dimension, filter_value
 from survey_service.analytics.wage_dimensions import parse_by as _parse_by
-from survey_service.analytics.wages import SettingsError, WageQuery, check_query, load_campaign
+from survey_service.analytics.wages import (
+    SettingsError,
+    WageQuery,
+    WageTable,
+    check_query,
+    load_campaign,
+)
 from survey_service.auth import Principal, audit, require
-from survey_service.deps import DB, PathId
+from survey_service.deps import DB, PathId, Releases
 from survey_service.errors import not_found, problem
 from survey_service.openapi import BEARER, downloads, problems
+from survey_service.structs import INT4_MAX
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Format = Literal["json", "csv", "xlsx"]
+LIVE = "live"
+
+
+def _release_number(raw: str | None) -> int | None:
+    """``release=N`` as a number; None for ``live``."""
+    if raw is None or raw == LIVE:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= INT4_MAX:
+        raise problem(400, f"release must be a release number or {LIVE!r}, not {raw!r}")
+    return int(raw)
 
 
 def _format(request: Request[Any, Any, Any], asked: Format | None) -> Format:
@@ -54,17 +74,19 @@ class WageBenchmarkController(Controller):
     @get(
         "/wages",
         operation_class=downloads("text/csv; charset=utf-8", XLSX),
-        responses=problems(400, 401, 403, 404, 422),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def wages(
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        release_store: Releases,
         campaign_id: PathId,
         by: FromQuery[str | None] = None,
         measure: FromQuery[Literal["annual", "monthly"]] = "annual",
         weighted: FromQuery[bool | None] = None,
         suppress: FromQuery[bool] = True,
+        release: FromQuery[str | None] = None,
         format: FromQuery[Format | None] = None,
         occupation: FromQuery[str | None] = None,
         industry: FromQuery[str | None] = None,
@@ -80,10 +102,24 @@ class WageBenchmarkController(Controller):
         disclosure control says so (`suppress=false`: admins only, audited); `by` lists the
         dimensions (`occupation`, `occupation_major|middle|minor|detailed`, `industry`,
         `industry_division`, `district`, `size_class`, `ownership`, `education`,
-        `skill_level`, `job_level`), the other parameters filter."""
+        `skill_level`, `job_level`), the other parameters filter.
+
+        The figures come from a release (`release=N`; by default the latest): analysts on
+        a campaign without one get 409. `release=live` (admins) computes today's data,
+        and only there may `suppress=false` be asked for (audited); an admin asking
+        `suppress=false` without `release`, or reading a campaign not yet released, gets
+        the live view. A table a release does not answer is 400, with the reason."""
         principal: Principal = request.state.principal
-        if not suppress and principal.role != "admin":
+        admin = principal.role == "admin"
+        if not suppress and not admin:
             raise problem(403, "Only an admin may ask for figures without disclosure control.")
+        if release == LIVE and not admin:
+            raise problem(403, "Only an admin may read the live figures; analysts read releases.")
+        number = _release_number(release)
+        if number is not None and not suppress:
+            raise problem(
+                400, f"suppress=false is for release={LIVE} only: a release is protected."
+            )
         given = dict(zip(FILTERS, (occupation, industry, district, size_class, ownership,
                                    education, skill_level, job_level), strict=True))  # fmt: skip
         try:
@@ -100,9 +136,21 @@ class WageBenchmarkController(Controller):
             campaign = await load_campaign(session, campaign_id)
             if campaign is None:
                 raise not_found(f"Campaign {campaign_id}")
+            if number is None and release is None and suppress:
+                number = await latest_wage_number(session, campaign_id)
+                if number is None and not admin:
+                    raise problem(409, f"campaign {campaign_id} has no release yet")
             try:
-                tables: WageTableCache = request.app.state.wage_tables
-                table = await tables.table(session, campaign, query)
+                if number is None:
+                    tables: WageTableCache = request.app.state.wage_tables
+                    live = await tables.table(session, campaign, query)
+                    table = dataclasses.replace(live, meta=live.meta | {"release": None})
+                else:
+                    table = await release_wage_table(
+                        session, release_store, campaign, number, query, detailed=admin
+                    )
+            except ReleaseError as exc:
+                raise problem(exc.status, str(exc)) from None
             except SettingsError as exc:
                 detail = f"The campaign's settings do not allow this table: {exc}"
                 raise problem(422, detail) from None
@@ -113,7 +161,7 @@ class WageBenchmarkController(Controller):
                     by=query.by, filters=query.filters, measure=measure,
                 )  # fmt: skip
         chosen = _format(request, format)
-        name = f"wages-{campaign.year}-{campaign.id}"
+        name = _file_name(table)
         if chosen == "csv":
             return Stream(
                 exports.csv_stream(table),
@@ -135,3 +183,10 @@ class WageBenchmarkController(Controller):
                 headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
             )
         return Response({"rows": table.rows, "rules": table.rules, "meta": table.meta})
+
+
+def _file_name(table: WageTable) -> str:
+    """``wages-{year}-{campaign}-r{number}``, or ``-live`` for the live figures."""
+    release = table.meta.get("release")
+    suffix = f"r{release['number']}" if release else LIVE
+    return f"wages-{table.campaign.year}-{table.campaign.id}-{suffix}"

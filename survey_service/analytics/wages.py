@@ -156,7 +156,7 @@ def eligible_submissions(campaign: CampaignInfo) -> Select[Any]:
     return query
 
 
-def _min_months(campaign: CampaignInfo) -> int:
+def min_months(campaign: CampaignInfo) -> int:
     raw = campaign.settings.get("annual_min_months", 12)
     if not isinstance(raw, int) or not 1 <= raw <= 12:
         raise SettingsError("settings.annual_min_months must be a whole number from 1 to 12")
@@ -175,7 +175,7 @@ def base_query(campaign: CampaignInfo, dimensions: Sequence[str], measure: Measu
         WageRow.submission_id.in_(eligible_submissions(campaign)),
     )
     if measure == "annual":
-        query = query.where(WageRow.months_worked >= _min_months(campaign))
+        query = query.where(WageRow.months_worked >= min_months(campaign))
     return query
 
 
@@ -226,7 +226,7 @@ def enterprise_weights(campaign: CampaignInfo) -> dict[str, float] | None:
     return {str(k): float(v) for k, v in raw.items()}
 
 
-def _subsets(k: int) -> list[tuple[int, ...]]:
+def subsets(k: int) -> list[tuple[int, ...]]:
     """Every set of kept dimensions (the others summed over), finest first."""
     masks = sorted(range(2**k), key=lambda m: (-bin(m).count("1"), m))
     return [tuple(d for d in range(k) if m >> d & 1) for m in masks]
@@ -237,7 +237,7 @@ def _factorize(column: NDArray[Any]) -> tuple[NDArray[Any], Ints]:
     return uniques, inverse.ravel().astype(np.int64)
 
 
-def _encode(kept: Sequence[int], codes: Sequence[Ints], sizes: Sequence[int], n: int) -> Ints:
+def encode(kept: Sequence[int], codes: Sequence[Ints], sizes: Sequence[int], n: int) -> Ints:
     combined = np.zeros(n, dtype=np.int64)
     for d in kept:
         combined = combined * sizes[d] + codes[d]
@@ -266,8 +266,8 @@ def contribution_cells(
     codes = [c for _, c in factors]
     sizes = [len(u) for u in uniques]
     out: dict[Key, tuple[int, Floats]] = {}
-    for kept in _subsets(k):
-        combined = _encode(kept, codes, sizes, len(pair_total))
+    for kept in subsets(k):
+        combined = encode(kept, codes, sizes, len(pair_total))
         cells, cell = np.unique(combined, return_inverse=True)
         shares = disclosure.contributions(
             cell.ravel().astype(np.int64), len(cells), pair_contributor, n, pair_total, top
@@ -348,8 +348,8 @@ async def cells_numpy(
     weights = who.weight[index] if weighted else None
     value_order = np.argsort(values, kind="stable")
     stats: dict[Key, tuple[int, Floats, float, float]] = {}
-    for kept in _subsets(k):
-        combined = _encode(kept, codes, sizes, len(values))
+    for kept in subsets(k):
+        combined = encode(kept, codes, sizes, len(values))
         grouped = grouped_stats(combined, values, weights, value_order=value_order)
         for key, n, q, mean, total in zip(
             _decode(kept, grouped.codes, uniques, k), grouped.n, grouped.quantiles,
@@ -357,7 +357,7 @@ async def cells_numpy(
         ):  # fmt: skip
             stats[key] = (int(n), q, float(mean), float(total))
     # (finest cell, enterprise) totals, the input of the disclosure rules.
-    finest = _encode(range(k), codes, sizes, len(values))
+    finest = encode(range(k), codes, sizes, len(values))
     pairs, inverse = np.unique(
         finest * np.int64(len(who.enterprise_ids)) + index, return_inverse=True
     )
@@ -418,11 +418,11 @@ async def cells_sql(
     return _assemble(stats, shares, top)
 
 
-def _money(value: float) -> float:
+def money(value: float) -> float:
     return round(float(value), 2)
 
 
-def _sort_key(key: Key) -> tuple[tuple[int, str], ...]:
+def sort_key(key: Key) -> tuple[tuple[int, str], ...]:
     return tuple((2, "") if v == ALL else (1, "") if v is None else (0, v) for v in key)
 
 
@@ -432,8 +432,8 @@ def _figures(cells: Cells, i: int) -> dict[str, Any]:
         "n_workers": int(cells.n_workers[i]),
     }
     for name, value in zip(QUANTILE_NAMES, cells.quantiles[i], strict=True):
-        figures[name] = _money(value)
-    figures["mean"] = _money(cells.mean[i])
+        figures[name] = money(value)
+    figures["mean"] = money(cells.mean[i])
     return figures
 
 
@@ -485,7 +485,7 @@ async def compute_rows(
     reasons = suppression(cells, rules) if query.suppress else [None] * len(cells.keys)
     wanted = [(dims.index(d), v) for d, v in query.filters.items()]
     rows = []
-    for i in sorted(range(len(cells.keys)), key=lambda i: _sort_key(cells.keys[i])):
+    for i in sorted(range(len(cells.keys)), key=lambda i: sort_key(cells.keys[i])):
         key = cells.keys[i]
         if any(key[d] != v for d, v in wanted):
             continue
@@ -502,7 +502,7 @@ async def compute_rows(
         "percentile": PERCENTILE_DEFINITION,
         "measure": query.measure,
         "population": (
-            f"workers with at least {_min_months(campaign)} months in the year; annual gross pay"
+            f"workers with at least {min_months(campaign)} months in the year; annual gross pay"
             if query.measure == "annual"
             else "every worker; annual gross pay divided by months worked"
         ),
@@ -527,8 +527,8 @@ def add_changes(rows: list[dict[str, Any]], previous: list[dict[str, Any]] | Non
             continue
         for name in ("p50", "mean"):
             change = row[name] - old[name]
-            row[f"{name}_change"] = _money(change)
-            row[f"{name}_change_pct"] = _money(change / old[name] * 100) if old[name] else None
+            row[f"{name}_change"] = money(change)
+            row[f"{name}_change_pct"] = money(change / old[name] * 100) if old[name] else None
 
 
 async def data_as_of(session: AsyncSession, campaign: CampaignInfo) -> datetime | None:

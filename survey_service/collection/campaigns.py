@@ -22,7 +22,21 @@ def is_open(campaign: Campaign, now: datetime | None = None) -> bool:
     return campaign.opens_at <= now < campaign.closes_at
 
 
-def campaign_out(campaign: Campaign, form: Form, version: FormVersion) -> CampaignOut:
+# Settings only the bureau sees: the sampling weights would tell analysts (and enterprises)
+# how each enterprise's figures count.
+ADMIN_ONLY_SETTINGS = ("enterprise_weights",)
+
+
+def settings_for(settings: dict[str, Any], role: str) -> dict[str, Any]:
+    """The campaign's settings as ``role`` may see them."""
+    if role == "admin":
+        return settings
+    return {k: v for k, v in settings.items() if k not in ADMIN_ONLY_SETTINGS}
+
+
+def campaign_out(
+    campaign: Campaign, form: Form, version: FormVersion, role: str = "admin"
+) -> CampaignOut:
     return CampaignOut(
         id=campaign.id,
         form_key=form.key,
@@ -33,7 +47,7 @@ def campaign_out(campaign: Campaign, form: Form, version: FormVersion) -> Campai
         closes_at=campaign.closes_at,
         audience=campaign.audience,
         requires_review=campaign.requires_review,
-        settings=campaign.settings,
+        settings=settings_for(campaign.settings or {}, role),
         is_open=is_open(campaign),
     )
 
@@ -137,14 +151,14 @@ async def load_campaign(
     return row[0], row[1], row[2]
 
 
-async def list_campaigns(session: AsyncSession) -> list[CampaignOut]:
+async def list_campaigns(session: AsyncSession, role: str = "admin") -> list[CampaignOut]:
     rows = await session.execute(
         select(Campaign, FormVersion, Form)
         .join(FormVersion, Campaign.form_version_id == FormVersion.id)
         .join(Form, FormVersion.form_id == Form.id)
         .order_by(Campaign.id)
     )
-    return [campaign_out(c, f, v) for c, v, f in rows]
+    return [campaign_out(c, f, v, role) for c, v, f in rows]
 
 
 async def invite(

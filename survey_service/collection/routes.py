@@ -212,9 +212,10 @@ class CampaignController(Controller):
             return out
 
     @get("/", guards=[require("admin", "analyst")], responses=problems(401, 403))
-    async def list_campaigns(self, db: DB) -> list[CampaignOut]:
+    async def list_campaigns(self, request: Request[Any, Any, Any], db: DB) -> list[CampaignOut]:
+        """Every campaign; analysts do not see the enterprises' sampling weights."""
         async with db.read() as session:
-            return await campaigns.list_campaigns(session)
+            return await campaigns.list_campaigns(session, _principal(request).role)
 
     @get(
         "/{campaign_id:int}",
@@ -224,10 +225,11 @@ class CampaignController(Controller):
     async def get_campaign(
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> CampaignOut:
-        _own_campaign(request, campaign_id)
+        """The campaign; only admins see the enterprises' sampling weights."""
+        principal = _own_campaign(request, campaign_id)
         async with db.read() as session:
             campaign, version, form = await campaigns.load_campaign(session, campaign_id)
-            return campaigns.campaign_out(campaign, form, version)
+            return campaigns.campaign_out(campaign, form, version, principal.role)
 
     @post(
         "/{campaign_id:int}/invitations",

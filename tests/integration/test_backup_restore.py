@@ -1,13 +1,14 @@
 """Backup and restore through the command line, on both backends and across them.
 
 A database is filled through the API (forms, enterprises, a salary survey with JSON
-submissions, an amendment, a review and a spreadsheet upload, a worker poll with answers,
-a rendered PDF report, the audit log all that leaves), backed up with ``python -m
-survey_service backup`` and restored with ``python -m survey_service restore`` into an
-empty database of each backend (SQLite into PostgreSQL and back). The restored database
-holds the same rows in every table, the API answers the same (to the byte for the PDF),
-and new writes go on from there. An archive that was tampered with, made at another schema
-revision, or meant for a database that holds data is refused and nothing is written.
+submissions, an amendment, a review and a spreadsheet upload, a release of it (binary
+columns), a worker poll with answers, a rendered PDF report, the audit log all that
+leaves), backed up with ``python -m survey_service backup`` and restored with ``python -m
+survey_service restore`` into an empty database of each backend (SQLite into PostgreSQL
+and back). The restored database holds the same rows in every table, the API answers the
+same (to the byte for the PDF), and new writes go on from there. An archive that was
+tampered with, made at another schema revision, or meant for a database that holds data
+is refused and nothing is written.
 """
 
 from __future__ import annotations
@@ -120,6 +121,11 @@ async def _fill(service: Service) -> dict[str, Any]:
     submissions.append(response.json()["submission_id"])
 
     response = await client.post(
+        f"/api/v1/campaigns/{salary}/releases", json={"during_collection": True}, headers=admin
+    )
+    assert response.status_code == 201, response.text
+
+    response = await client.post(
         "/api/v1/campaigns",
         json={"form_key": "worker-satisfaction", "title": "2023年职工满意度调查", "year": YEAR}
         | open_window(),
@@ -162,6 +168,9 @@ def _paths(ids: dict[str, Any]) -> list[str]:
         f"/api/v1/campaigns/{salary}/submissions",
         f"/api/v1/campaigns/{salary}/benchmarks/wages?by=occupation",
         f"/api/v1/campaigns/{salary}/benchmarks/wages?by=district&format=csv",
+        f"/api/v1/campaigns/{salary}/benchmarks/wages?by=district&release=live",
+        f"/api/v1/campaigns/{salary}/releases",
+        f"/api/v1/campaigns/{salary}/releases/1",
         f"/api/v1/campaigns/{poll}/poll-links",
         f"/api/v1/campaigns/{poll}/satisfaction?by=enterprise",
         f"/api/v1/participation?year={YEAR}",

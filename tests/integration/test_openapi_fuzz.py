@@ -121,6 +121,8 @@ def _fill(base: str, admin: str) -> Live:
                 headers={"Authorization": f"Bearer {token}"},
             )
         )
+        # Released, so that the wage tables answer from a release as analysts read them.
+        ok(client.post(f"/api/v1/campaigns/{salary}/releases", json={"during_collection": True}))
         poll = campaigns["worker-satisfaction"]
         links = [
             ok(client.post(f"/api/v1/campaigns/{poll}/poll-links", json={"enterprise": uscc(n)}))

@@ -20,6 +20,7 @@ from survey_service.analytics.wages import WageQuery, load_campaign, wage_table
 from survey_service.db.models import AuditEntry
 from survey_service.reference.codes import occupations
 from tests.conftest import Service
+from tests.integration.analytics.release_helpers import release
 from tests.samples import enterprise, salary_document, uscc
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -267,6 +268,7 @@ async def test_admin_may_see_unsuppressed_figures_and_it_is_audited(service: Ser
 
 async def test_analyst_gets_suppressed_tables_only(service: Service) -> None:
     campaign_id, _ = await _seeded_campaign(service)
+    await release(service, campaign_id)
     analyst = _bearer(await service.token("analyst", label="union analyst"))
     url = URL.format(campaign_id)
     ok = await service.client.get(url, params={"by": "district"}, headers=analyst)

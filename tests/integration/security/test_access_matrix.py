@@ -137,6 +137,10 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/api/v1/submissions/{submission_id:str}", (401, 401, 200, 404, 403, 200)),
     Row("GET", "/api/v1/submissions/{submission_id:str}/reviews", (401, 401, 200, 404, 403, 200)),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}/benchmarks/wages", (*STAFF_ONLY, 200, 200)),
+    Row("GET", "/api/v1/campaigns/{campaign_id:int}/releases", (*STAFF_ONLY, 200, 200)),
+    Row(
+        "GET", "/api/v1/campaigns/{campaign_id:int}/releases/{number:int}", (*STAFF_ONLY, 200, 200)
+    ),
     Row(
         "GET",
         "/api/v1/campaigns/{campaign_id:int}/satisfaction",
@@ -193,6 +197,12 @@ ROWS: tuple[Row, ...] = (
         "/api/v1/submissions/{submission_id:str}/review",
         (*ADMIN_ONLY, 200),
         body=json_body({"state": "accepted"}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/campaigns/{campaign_id:int}/releases",
+        (*ADMIN_ONLY, 201),
+        body=json_body({"during_collection": True}),
     ),
     Row(
         "POST",

@@ -1,7 +1,8 @@
 """A small world for the security tests, built through the API: two enterprises invited to a
-salary survey with their submissions, a worker poll with its links, a self-assessment
-campaign, an enterprise report rendered, a draft form, a spare token; and one HTTP client
-per role, each from its own address, signed in on the pages where the role can be."""
+salary survey with their submissions (released once A's is in), a worker poll with its
+links, a self-assessment campaign, an enterprise report rendered, a draft form, a spare
+token; and one HTTP client per role, each from its own address, signed in on the pages
+where the role can be."""
 
 from __future__ import annotations
 
@@ -148,6 +149,12 @@ async def world(service: Service, *, rendered: bool = False) -> AsyncIterator[Wo
             f"/api/v1/campaigns/{salary}/submissions",
             json={"data": salary_document(codes["A"]), "status": "submitted"},
             headers=bearer(tokens[codes["A"]]),
+        )
+    )
+    # Released while still open, so that analysts have figures to read.
+    await _ok(
+        await admin.post(
+            f"/api/v1/campaigns/{salary}/releases", json={"during_collection": True}, headers=h
         )
     )
     poll = (

@@ -1,0 +1,128 @@
+"""HTTP routes of releases: make one (admin), list and read them (admin, analyst)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.analytics import releases
+from survey_service.analytics.releases import ReleaseError, ReleaseInfo
+from survey_service.auth import Principal, audit, require
+from survey_service.deps import DB, PathId
+from survey_service.errors import problem
+from survey_service.openapi import BEARER, problems
+from survey_service.structs import Body, Out
+
+
+class ReleaseIn(Body):
+    """``during_collection``: release a campaign still open (the release says so)."""
+
+    during_collection: bool = False
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class ReleaseOut(Out):
+    campaign_id: int
+    number: int
+    kind: str  # wages | satisfaction | assessment
+    created_at: datetime
+    during_collection: bool
+    content_hash: str  # sha256 (hex) of the data and the rules as canonical JSON
+    summary: dict[str, Any]
+    rules: dict[str, Any]
+
+
+class ReleaseList(Out):
+    releases: list[ReleaseOut]  # newest first
+
+
+def release_out(info: ReleaseInfo) -> ReleaseOut:
+    return ReleaseOut(
+        campaign_id=info.campaign_id,
+        number=info.number,
+        kind=info.kind,
+        created_at=info.created_at,
+        during_collection=info.during_collection,
+        content_hash=info.content_hash,
+        summary=info.summary,
+        rules=info.rules,
+    )
+
+
+def release_problem(exc: ReleaseError) -> Exception:
+    return problem(exc.status, str(exc))
+
+
+class ReleaseController(Controller):
+    path = "/api/v1/campaigns/{campaign_id:int}/releases"
+    tags = ["analytics"]
+    security = BEARER
+
+    @post(
+        "/",
+        guards=[require("admin")],
+        status_code=HTTP_201_CREATED,
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign_id: PathId,
+        data: JSONBody[ReleaseIn | None] = None,
+    ) -> ReleaseOut:
+        """Freeze and protect the campaign's data as its next release (1, 2, ...). A
+        campaign still open is refused (409) unless `during_collection` is true; one with
+        nothing counted yet is 422."""
+        body = data or ReleaseIn()
+        principal: Principal = request.state.principal
+
+        def record(session: AsyncSession, info: ReleaseInfo) -> None:
+            audit(
+                session, principal, "release.create", f"campaign:{campaign_id}",
+                number=info.number, kind=info.kind, content_hash=info.content_hash,
+                during_collection=info.during_collection,
+            )  # fmt: skip
+
+        try:
+            info = await releases.create_release(
+                db,
+                campaign_id,
+                during_collection=body.during_collection,
+                note=body.note or None,
+                created_by=principal.token_id,
+                audit=record,
+            )
+        except ReleaseError as exc:
+            raise release_problem(exc) from None
+        return release_out(info)
+
+    @get("/", guards=[require("admin", "analyst")], responses=problems(400, 401, 403, 404, 422))
+    async def list_releases(self, db: DB, campaign_id: PathId) -> ReleaseList:
+        """The campaign's releases, newest first."""
+        try:
+            async with db.read() as session:
+                found = await releases.list_releases(session, campaign_id)
+        except ReleaseError as exc:
+            raise release_problem(exc) from None
+        return ReleaseList(releases=[release_out(i) for i in found])
+
+    @get(
+        "/{number:int}",
+        guards=[require("admin", "analyst")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
+    async def get_release(self, db: DB, campaign_id: PathId, number: PathId) -> ReleaseOut:
+        """One release of the campaign, by number."""
+        try:
+            async with db.read() as session:
+                info = await releases.get_release(session, campaign_id, number)
+        except ReleaseError as exc:
+            raise release_problem(exc) from None
+        return release_out(info)
