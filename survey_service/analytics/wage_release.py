@@ -41,6 +41,7 @@ from survey_service.analytics.wage_columns import (
     to_bytes,
 )
 from survey_service.analytics.wage_structure import (
+    CONFIDENTIAL,
     Pattern,
     cell_key,
     pattern_to_bytes,
@@ -64,7 +65,6 @@ from survey_service.analytics.wages import (
     subsets,
 )
 
-CONFIDENTIAL = "confidential"  # the one reason analysts see for a hidden cell
 PROTECTION = (
     "The release was protected once over every table it answers: a cell failing a rule is "
     "hidden with enough other cells that no published figure, margin or difference of "

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import numpy as np
 
 from survey_service.analytics.wage_columns import ATTRIBUTES, WageColumns
-from survey_service.analytics.wage_release import CONFIDENTIAL, WageRelease, analyst_rows
+from survey_service.analytics.wage_release import WageRelease, analyst_rows
 from survey_service.analytics.wage_release import release_rows as rows_of
-from survey_service.analytics.wage_structure import Pattern, cell_key
+from survey_service.analytics.wage_structure import CONFIDENTIAL, Pattern, cell_key
 from survey_service.analytics.wages import WageQuery
 
 RULES = {"min_enterprises": 3, "min_workers": 10, "p_percent": 10.0, "dominance": None,
