@@ -19,6 +19,7 @@ those accepted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.districts import city_districts, competition_ranks, district_name
 from survey_service.analytics.form_order import reorder
+from survey_service.analytics.frozen import ReleaseStamp
 from survey_service.db.models import Campaign, Enterprise, FormVersion, Submission
 from survey_service.structs import Out
 
@@ -213,7 +215,7 @@ class DistrictAssessment(Out, kw_only=True):
     grades: dict[str, int]
     vetoed: int | None
     rank: int | None
-    counts_only: bool = False  # too few enterprises to show their figures to analysts
+    counts_only: bool = False  # hidden from analysts in a release (score_releases)
 
 
 class GradeInfo(Out, kw_only=True):
@@ -254,6 +256,7 @@ class AssessmentsOut(Out, kw_only=True):
     enterprises: list[EnterpriseAssessment] | None
     districts: list[DistrictAssessment] | None
     city: DistrictAssessment | None
+    release: ReleaseStamp | None = None  # None: the live view
 
 
 def rules_out(rules: AssessmentRules) -> RulesOut:
@@ -274,40 +277,37 @@ def rules_out(rules: AssessmentRules) -> RulesOut:
 
 
 def summarise(
-    rules: AssessmentRules, district: str | None, rows: Sequence[EnterpriseAssessment]
+    rules: AssessmentRules, district: str | None, results: Sequence[Scored]
 ) -> DistrictAssessment:
-    n = len(rows)
+    n = len(results)
     grades = {g.grade: 0 for g in rules.grades}
-    for row in rows:
-        grades[row.grade] += 1
+    for result in results:
+        grades[result.grade] += 1
     return DistrictAssessment(
         district=district,
         name=district_name(district),
         enterprises=n,
-        mean_total=round(sum(r.total for r in rows) / n, 2) if n else None,
+        # fsum: the same mean whatever the order (a release's differs from the live one's)
+        mean_total=round(math.fsum(r.total for r in results) / n, 2) if n else None,
         duty_means={
-            key: round(sum(d.score for r in rows for d in r.duties if d.key == key) / n, 2)
-            for key in rules.duties
+            key: round(math.fsum(r.duties[key] for r in results) / n, 2) for key in rules.duties
         }
         if n
         else {},
         grades=grades,
-        vetoed=sum(1 for r in rows if r.vetoes),
+        vetoed=sum(1 for r in results if r.vetoes),
         rank=None,
     )
 
 
-async def campaign_assessments(
+async def counted_assessments(
     session: AsyncSession,
     campaign: Campaign,
-    version: FormVersion,
-    *,
+    rules: AssessmentRules,
     enterprise_id: int | None = None,
-    with_enterprises: bool = True,
-) -> AssessmentsOut:
-    """The campaign's assessments; ``enterprise_id`` limits them to one enterprise (its own
-    view: no district figures)."""
-    rules = parse_rules(version.rules, version.ui)
+) -> list[tuple[Submission, Enterprise, Scored]]:
+    """The assessments that count (submitted; accepted when the campaign requires review),
+    scored."""
     query = (
         select(Submission, Enterprise)
         .join(Enterprise, Submission.enterprise_id == Enterprise.id)
@@ -317,10 +317,23 @@ async def campaign_assessments(
         query = query.where(Submission.review_state == "accepted")
     if enterprise_id is not None:
         query = query.where(Submission.enterprise_id == enterprise_id)
-    scored: list[tuple[Submission, Enterprise, Scored]] = [
+    return [
         (submission, enterprise, score_document(rules, submission.data))
         for submission, enterprise in await session.execute(query)
     ]
+
+
+async def campaign_assessments(
+    session: AsyncSession,
+    campaign: Campaign,
+    version: FormVersion,
+    *,
+    enterprise_id: int | None = None,
+) -> AssessmentsOut:
+    """The campaign's assessments; ``enterprise_id`` limits them to one enterprise (its own
+    view: no district figures)."""
+    rules = parse_rules(version.rules, version.ui)
+    scored = await counted_assessments(session, campaign, rules, enterprise_id)
     ranks = competition_ranks([s.total for _, _, s in scored])
     maxima = {k: duty_maximum(d) for k, d in rules.duties.items()}
     rows = [
@@ -352,50 +365,28 @@ async def campaign_assessments(
             districts=None,
             city=None,
         )
-    by_district: dict[str, list[EnterpriseAssessment]] = {}
-    for row in rows:
-        by_district.setdefault(row.district, []).append(row)
+    by_district: dict[str, list[Scored]] = {}
+    for _, enterprise, result in scored:
+        by_district.setdefault(enterprise.district, []).append(result)
     codes = sorted(set(city_districts()) | set(by_district))
     summaries = [summarise(rules, code, by_district.get(code, [])) for code in codes]
     for summary, rank in zip(
         summaries, competition_ranks([s.mean_total for s in summaries]), strict=True
     ):
         summary.rank = rank
-    city = summarise(rules, None, rows)
-    if not with_enterprises:
-        protect(summaries, city, min_enterprises(campaign))
+    city = summarise(rules, None, [result for _, _, result in scored])
     summaries.sort(key=lambda s: (s.rank is None, s.rank, s.district))
     return AssessmentsOut(
         campaign_id=campaign.id,
         form_version=version.number,
         rules=rules_out(rules),
-        enterprises=rows if with_enterprises else None,
+        enterprises=rows,
         districts=summaries,
         city=city,
     )
 
 
-DEFAULT_MIN_ENTERPRISES = 3  # the wage tables' default threshold (DOMAIN.md)
-
-
-def min_enterprises(campaign: Campaign) -> int:
-    raw = ((campaign.settings or {}).get("disclosure") or {}).get("min_enterprises")
-    return raw if isinstance(raw, int) and raw >= 1 else DEFAULT_MIN_ENTERPRISES
-
-
-def _counts_only(summary: DistrictAssessment) -> None:
+def counts_only(summary: DistrictAssessment) -> None:
+    """A district (or the city) a release hides: its count of enterprises only."""
     summary.mean_total, summary.duty_means, summary.grades = None, {}, {}
     summary.vetoed, summary.rank, summary.counts_only = None, None, True
-
-
-def protect(
-    districts: Sequence[DistrictAssessment], city: DistrictAssessment, threshold: int
-) -> None:
-    """For analysts: a district with fewer than ``threshold`` assessed enterprises shows
-    only its count, and then the city does too, or the city's figures minus the other
-    districts' would give the hidden district's (one enterprise's) back."""
-    hidden = [d for d in districts if 0 < d.enterprises < threshold]
-    for summary in hidden:
-        _counts_only(summary)
-    if hidden or 0 < city.enterprises < threshold:
-        _counts_only(city)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from survey_service.structs import Out
 
 
 class NothingToRelease(ValueError):
@@ -19,3 +22,12 @@ class Frozen:
     protection: bytes
     rules: dict[str, Any]
     summary: dict[str, Any]
+
+
+class ReleaseStamp(Out, kw_only=True):
+    """Which release figures come from (null on the live view)."""
+
+    number: int
+    created_at: datetime
+    content_hash: str
+    during_collection: bool

@@ -13,6 +13,8 @@ Anonymity: a group with fewer answers than ``min_group`` shows its count only, a
 comments appear only for groups of at least ``min_group_comments`` answers, sorted by text
 so their order says nothing of when they arrived. The thresholds are the form's
 ``rules.anonymity``, overridden by the campaign's ``settings.anonymity`` (same keys).
+This is the admins' live view; analysts read releases (``score_releases``), protected
+further.
 
 The answers become one column per question and are counted with numpy: one ``bincount``
 per question over (group, scale point); a duty pools its questions' counts.
@@ -30,6 +32,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.analytics.frozen import ReleaseStamp
 from survey_service.db.models import Campaign, Enterprise, FormVersion, PollResponse
 from survey_service.reference.codes import (
     districts,
@@ -315,6 +318,7 @@ class SatisfactionOut(Out, kw_only=True):
     dimensions: list[DimensionInfo]
     overall: GroupScores
     groups: list[GroupScores]
+    release: ReleaseStamp | None = None  # None: the live view
 
 
 def _share(count: int, n: int) -> float | None:
@@ -448,6 +452,15 @@ def industry_group(code: str) -> Group:
     return Group(key, industries()[division].name)
 
 
+def group_name(by: GroupBy, key: str) -> str | None:
+    """The name of a district's code or of an industry group's key (``industry_group``)."""
+    if by == "district":
+        known = districts().get(key)
+        return known.name if known else None
+    found = industries().get(key[1:]) or industries().get(key)
+    return found.name if found else None
+
+
 def enterprise_group(enterprise: Enterprise, by: GroupBy) -> Group:
     if by == "enterprise":
         return Group(enterprise.uscc, enterprise.name, enterprise.district)
@@ -520,9 +533,22 @@ async def campaign_satisfaction(
     if not with_comments:
         for scores in [*overall, *by_group]:
             scores.comments = None
+    return describe(shape, campaign.id, version.number, by, overall[0], by_group)
+
+
+def describe(
+    shape: PollShape,
+    campaign_id: int,
+    form_version: int,
+    by: GroupBy | None,
+    overall: GroupScores,
+    groups: list[GroupScores],
+) -> SatisfactionOut:
+    """The response around the figures: the poll's questions, duties, bands and thresholds."""
+    numeric = [*shape.questions, *([shape.recommend] if shape.recommend else [])]
     return SatisfactionOut(
-        campaign_id=campaign.id,
-        form_version=version.number,
+        campaign_id=campaign_id,
+        form_version=form_version,
         by=by,
         thresholds=Thresholds(
             min_group=shape.min_group, min_group_comments=shape.min_group_comments
@@ -541,6 +567,6 @@ async def campaign_satisfaction(
         dimensions=[
             DimensionInfo(key=d.key, title=d.title, items=list(d.items)) for d in shape.dimensions
         ],
-        overall=overall[0],
-        groups=by_group,
+        overall=overall,
+        groups=groups,
     )

@@ -17,6 +17,7 @@ from tests.integration.analytics.score_helpers import (
     expected_assessment,
     invite,
     register,
+    release,
     submit,
 )
 from tests.samples import enterprise, uscc
@@ -196,6 +197,7 @@ async def test_analysts_see_districts_and_an_enterprise_only_its_own_row(
         service, {1: assessment_document(1), 2: assessment_document(2, PARTIAL)}
     )
     analyst = bearer(await service.token("analyst", label="analyst"))
+    await release(service, campaign_id)
     seen = await _get(service, campaign_id, analyst)
     assert seen["enterprises"] is None
     assert {d["district"] for d in seen["districts"] if d["enterprises"]} == {"610202", "610203"}
@@ -228,10 +230,11 @@ async def test_assessments_of_a_campaign_that_is_no_self_assessment_are_refused(
     assert missing.status_code == 404
 
 
-async def test_analysts_never_see_a_small_districts_figures_nor_a_city_total_that_gives_them(
+async def test_analysts_never_see_a_small_districts_figures_nor_the_one_beside_it(
     service: Service,
 ) -> None:
-    # Three enterprises in Wangyi, one alone in Yintai: its figures would be its own.
+    # Three enterprises in Wangyi, one alone in Yintai: its figures would be its own, and
+    # Wangyi's beside the city's would give them back, so Wangyi shows its count only too.
     await register(
         service,
         enterprise(1, "610202"),
@@ -244,17 +247,18 @@ async def test_analysts_never_see_a_small_districts_figures_nor_a_city_total_tha
     }
     campaign_id, _, _ = await _assessed(service, documents)
     analyst = bearer(await service.token("analyst", label="analyst"))
+    await release(service, campaign_id)
     seen = await _get(service, campaign_id, analyst)
     by_code = {d["district"]: d for d in seen["districts"]}
-    alone = by_code["610203"]
-    assert alone["enterprises"] == 1
-    assert alone["counts_only"] is True
-    assert (alone["mean_total"], alone["grades"], alone["duty_means"]) == (None, {}, {})
-    assert by_code["610202"]["mean_total"] is not None
-    assert seen["city"]["counts_only"] is True
-    assert seen["city"]["mean_total"] is None
+    for code, count in (("610203", 1), ("610202", 3)):
+        hidden = by_code[code]
+        assert hidden["enterprises"] == count
+        assert hidden["counts_only"] is True
+        assert (hidden["mean_total"], hidden["grades"], hidden["duty_means"]) == (None, {}, {})
+        assert hidden["rank"] is None
     # The admin sees everything.
     full = await _get(service, campaign_id, service.admin)
+    assert full["release"] is None
     assert {d["district"]: d["mean_total"] for d in full["districts"]}["610203"] == (
         expected_assessment(RULES, assessment_document(4, PARTIAL))[1]
     )

@@ -4,38 +4,22 @@ comments only from 10), the campaign's own threshold, and who may ask for what."
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from typing import Any
 
 import pytest
 
 from tests.conftest import Service
-from tests.integration.analytics.score_helpers import bearer, campaign, invite, register
+from tests.integration.analytics.score_helpers import (
+    DIMENSIONS,
+    LIKERT,
+    bearer,
+    campaign,
+    invite,
+    poll,
+    release,
+)
 from tests.samples import enterprise, uscc
-
-DIMENSIONS = {
-    "contracts": ["contract_1", "contract_2"],
-    "wages": ["wage_1", "wage_2"],
-    "social_insurance": ["insurance_1", "insurance_2"],
-    "safety": ["safety_1", "safety_2"],
-    "democracy": ["democracy_1", "democracy_2"],
-    "rights": ["rights_1", "rights_2"],
-}
-LIKERT = [q for items in DIMENSIONS.values() for q in items] + ["overall_satisfaction"]
-COMMENTS = ["食堂伙食不错。", "加班太多。", "希望涨工资。", "安全培训很好。", "宿舍需要改善。"]
-
-
-def answers(rng: random.Random, count: int, tag: int) -> list[dict[str, Any]]:
-    """``count`` answers, every other one with a comment (``tag`` makes each distinct)."""
-    out = []
-    for i in range(count):
-        answer: dict[str, Any] = {q: rng.randint(1, 5) for q in LIKERT}
-        answer["recommend"] = rng.randint(0, 10)
-        if i % 2 == 0:
-            answer["comment"] = f"{rng.choice(COMMENTS)}（{tag}-{i}）"
-        out.append(answer)
-    return out
 
 
 def expected_score(values: list[int]) -> dict[str, Any]:
@@ -92,38 +76,6 @@ def assert_suppressed(group: dict[str, Any], respondents: int) -> None:
         assert group[hidden] is None
 
 
-async def _poll(
-    service: Service, sizes: dict[int, int], districts: dict[int, str], **campaign_extra: Any
-) -> tuple[int, dict[int, list[dict[str, Any]]]]:
-    """A poll campaign where enterprise ``n`` (in ``districts[n]``) got ``sizes[n]`` answers
-    through its link; returns the campaign and the answers sent, by enterprise."""
-    await register(
-        service,
-        *(
-            enterprise(n, districts[n], industry="C3011" if n % 2 else "F5211")
-            for n in sorted(sizes)
-        ),
-    )
-    campaign_id = await campaign(service, "worker-satisfaction", **campaign_extra)
-    rng = random.Random(20230228)
-    sent: dict[int, list[dict[str, Any]]] = {}
-    for n, size in sizes.items():
-        link = await service.client.post(
-            f"/api/v1/campaigns/{campaign_id}/poll-links",
-            json={"enterprise": uscc(n)},
-            headers=service.admin,
-        )
-        assert link.status_code == 201, link.text
-        sent[n] = answers(rng, size, n)
-        for answer in sent[n]:
-            service.client.cookies.clear()
-            response = await service.client.post(
-                f"/api/v1/polls/{link.json()['link']}/responses", json={"data": answer}
-            )
-            assert response.status_code == 201, response.text
-    return campaign_id, sent
-
-
 async def _get(service: Service, path: str, headers: dict[str, str] | None = None) -> Any:
     response = await service.client.get(path, headers=headers or service.admin)
     assert response.status_code == 200, response.text
@@ -134,7 +86,7 @@ async def test_figures_overall_and_by_district_match_a_count_of_the_answers(
     service: Service,
 ) -> None:
     districts = {1: "610202", 2: "610202", 3: "610203", 4: "610204"}
-    campaign_id, sent = await _poll(service, {1: 9, 2: 3, 3: 6, 4: 2}, districts)
+    campaign_id, sent = await poll(service, {1: 9, 2: 3, 3: 6, 4: 2}, districts)
     body = await _get(service, f"/api/v1/campaigns/{campaign_id}/satisfaction?by=district")
     everyone = [a for n in sorted(sent) for a in sent[n]]
     assert_figures(body["overall"], everyone)
@@ -158,7 +110,7 @@ async def test_small_enterprises_show_only_their_count_and_comments_need_ten(
     service: Service,
 ) -> None:
     districts = dict.fromkeys(range(1, 5), "610202")
-    campaign_id, sent = await _poll(service, {1: 11, 2: 4, 3: 5, 4: 10}, districts)
+    campaign_id, sent = await poll(service, {1: 11, 2: 4, 3: 5, 4: 10}, districts)
     body = await _get(service, f"/api/v1/campaigns/{campaign_id}/satisfaction?by=enterprise")
     groups = {g["key"]: g for g in body["groups"]}
     assert groups[uscc(1)]["name"] == enterprise(1)["name"]
@@ -179,7 +131,7 @@ async def test_small_enterprises_show_only_their_count_and_comments_need_ten(
 
 async def test_the_campaign_can_raise_the_anonymity_threshold(service: Service) -> None:
     districts = {1: "610202", 2: "610203"}
-    campaign_id, sent = await _poll(
+    campaign_id, sent = await poll(
         service,
         {1: 7, 2: 12},
         districts,
@@ -195,7 +147,7 @@ async def test_the_campaign_can_raise_the_anonymity_threshold(service: Service) 
 
 async def test_groups_by_industry_division(service: Service) -> None:
     districts = dict.fromkeys(range(1, 4), "610202")
-    campaign_id, sent = await _poll(service, {1: 5, 2: 6, 3: 5}, districts)
+    campaign_id, sent = await poll(service, {1: 5, 2: 6, 3: 5}, districts)
     body = await _get(service, f"/api/v1/campaigns/{campaign_id}/satisfaction?by=industry")
     groups = {g["key"]: g for g in body["groups"]}
     assert list(groups) == ["C30", "F52"]
@@ -205,7 +157,7 @@ async def test_groups_by_industry_division(service: Service) -> None:
 
 
 async def test_comments_can_be_left_out(service: Service) -> None:
-    campaign_id, _ = await _poll(service, {1: 10}, {1: "610202"})
+    campaign_id, _ = await poll(service, {1: 10}, {1: "610202"})
     body = await _get(service, f"/api/v1/campaigns/{campaign_id}/satisfaction?comments=false")
     assert body["overall"]["comments"] is None
     assert body["overall"]["questions"]
@@ -219,22 +171,30 @@ async def test_a_campaign_without_answers_shows_zero_respondents(service: Servic
 
 
 @pytest.mark.parametrize("by", [None, "district", "industry"])
-async def test_analysts_see_groups_but_not_single_enterprises(
+async def test_analysts_read_the_release_by_group_but_never_by_enterprise(
     service: Service, by: str | None
 ) -> None:
-    campaign_id, sent = await _poll(service, {1: 6}, {1: "610202"})
+    campaign_id, sent = await poll(service, {1: 6, 2: 5, 3: 5}, dict.fromkeys((1, 2, 3), "610202"))
     analyst = bearer(await service.token("analyst", label="analyst"))
     query = f"?by={by}" if by else ""
-    body = await _get(service, f"/api/v1/campaigns/{campaign_id}/satisfaction{query}", analyst)
-    assert_figures(body["overall"], sent[1])
+    path = f"/api/v1/campaigns/{campaign_id}/satisfaction{query}"
+    before = await service.client.get(path, headers=analyst)
+    assert before.status_code == 409
+    assert f"campaign {campaign_id} has no release yet" in before.json()["detail"]
+    number = await release(service, campaign_id)
+    body = await _get(service, path, analyst)
+    assert body["release"]["number"] == number
+    assert_figures(body["overall"], [a for n in (1, 2, 3) for a in sent[n]])
     refused = await service.client.get(
         f"/api/v1/campaigns/{campaign_id}/satisfaction?by=enterprise", headers=analyst
     )
     assert refused.status_code == 403
+    live = await service.client.get(f"{path}{'&' if by else '?'}release=live", headers=analyst)
+    assert live.status_code == 403
 
 
 async def test_enterprise_tokens_and_strangers_are_refused(service: Service) -> None:
-    campaign_id, _ = await _poll(service, {1: 5}, {1: "610202"})
+    campaign_id, _ = await poll(service, {1: 5}, {1: "610202"})
     salary = await campaign(service, "salary-survey")
     token = (await invite(service, salary, [1]))[1]
     path = f"/api/v1/campaigns/{campaign_id}/satisfaction"

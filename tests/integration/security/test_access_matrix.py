@@ -141,16 +141,17 @@ ROWS: tuple[Row, ...] = (
     Row(
         "GET", "/api/v1/campaigns/{campaign_id:int}/releases/{number:int}", (*STAFF_ONLY, 200, 200)
     ),
+    # Analysts read releases: allowed, and told (409) that the campaign has none yet.
     Row(
         "GET",
         "/api/v1/campaigns/{campaign_id:int}/satisfaction",
-        (*STAFF_ONLY, 200, 200),
+        (*STAFF_ONLY, 409, 200),
         (("campaign_id", "poll"),),
     ),
     Row(
         "GET",
         "/api/v1/campaigns/{campaign_id:int}/assessments",  # not the enterprises' campaign
-        (401, 401, 404, 404, 200, 200),
+        (401, 401, 404, 404, 409, 200),
         (("campaign_id", "assessment"),),
     ),
     Row("GET", "/api/v1/participation", (*STAFF_ONLY, 200, 200), query=(("year", "2023"),)),
