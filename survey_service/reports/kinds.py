@@ -40,7 +40,8 @@ from survey_service.analytics.release_store import (
 )
 from survey_service.analytics.releases import ReleaseError
 from survey_service.analytics.wage_dimensions import code_name, enum_labels
-from survey_service.analytics.wage_release import CONFIDENTIAL, WageRelease
+from survey_service.analytics.wage_release import WageRelease
+from survey_service.analytics.wage_structure import CONFIDENTIAL
 from survey_service.db.models import Campaign, Enterprise, Form, FormVersion
 from survey_service.reference.codes import industries, industry_division
 from survey_service.reports import charts
