@@ -23,6 +23,7 @@ from tests.integration.analytics.test_wage_benchmarks import (
     _seeded_workers,
     _submit,
     _table,
+    _two_years,
 )
 from tests.integration.reports.report_helpers import (
     ask,
@@ -135,6 +136,25 @@ async def test_a_new_release_gives_a_new_pdf(service: Service) -> None:
     new_id, text = await _done(service, service.admin, **asked)
     assert new_id != report_id
     assert f"第{second['number']}次数据发布" in re.sub(r"\s+", "", text)
+
+
+async def test_the_guides_year_on_year_comes_from_last_years_release(service: Service) -> None:
+    earlier, later = await _two_years(service)
+    before = await release(service, earlier)
+    made = await release(service, later)
+    _, text = await _done(service, service.admin, type="wage-benchmark", campaign_id=later)
+    flat = re.sub(r"\s+", "", text)
+    assert f"2022年调查的第{before['number']}次发布" in flat
+    rows = await release_table(service, later, made["number"], by="occupation,district")
+    growth = [
+        r for r in rows
+        if r["district"] == "*" and r["occupation"] != "*" and r["p50_change_pct"] is not None
+    ]  # fmt: skip
+    assert growth, "an occupation published in both years"
+    growth_page = text[text.index("中位数增长") :]
+    for row in growth:
+        assert f"{row['p50_change_pct']:+.1f}%" in growth_page
+        assert f"{row['mean_change_pct']:+.1f}%" in growth_page
 
 
 def _own(workers: list[dict[str, Any]], n: int) -> dict[str, np.ndarray[Any, Any]]:
