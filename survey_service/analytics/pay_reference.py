@@ -12,17 +12,23 @@ submission costs two or three small queries.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.disclosure import ALL
-from survey_service.analytics.release_store import ReleaseStore, latest_wage_number
+from survey_service.analytics.release_store import (
+    CorruptRelease,
+    ReleaseStore,
+    latest_wage_number,
+)
 from survey_service.analytics.wages import WageQuery
 from survey_service.db.models import Campaign, Form, FormVersion
 
 REFERENCE_QUERY = WageQuery(["occupation"], measure="monthly")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +81,11 @@ async def published_medians(
     if found is None:
         return None
     released, year, number = found
-    release = await store.wages(session, released, number)
+    try:
+        release = await store.wages(session, released, number)
+    except CorruptRelease:  # a warning never refuses a survey: no check, and say why
+        log.exception("no outlier reference for campaign %s", campaign_id)
+        return None
     table = await store.tables.rows(release, REFERENCE_QUERY)
     medians = {
         row["occupation"]: float(row["p50"])
