@@ -20,9 +20,8 @@ medians over ``ROUNDS`` rounds; the target is sequential ingest >= 40% of the ra
 The server's peak RSS (``VmHWM``) is reported, and the wage rows in the service's database
 are counted at the end (every acknowledged row must be there).
 
-The service reads the other enterprises' rows of the campaign for its outlier warning on
-every submission, so its cost per document grows as a campaign fills (here up to
-``DOCUMENTS - 1`` thousand rows).
+The outlier warning compares with a published release's medians (none here: the
+campaigns have no release), so a document's cost does not grow as a campaign fills.
 """
 
 from __future__ import annotations

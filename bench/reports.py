@@ -2,8 +2,9 @@
 WeasyPrint rendering one plain HTML table of the same rows in the same run.
 
 Data: the demo city (``survey_service.demo.fill_demo``, seeded) with ``ENTERPRISES``
-enterprises on a fresh SQLite file; its occupation x district wage table (every district
-and the city row of each occupation) has about 1,500 rows.
+enterprises on a fresh SQLite file, its salary campaign released once (reports read
+releases); the release's occupation x district wage table (every district and the city row
+of each occupation) has about 1,500 rows.
 
 Project: ``survey_service.reports.jobs.build_pdf``, as the report worker runs it: the figures
 gathered through the analytics functions, the sections rendered by a pool of
@@ -36,7 +37,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from bench.common import PROJECT_ROOT, BenchResult
-from survey_service.analytics.wages import WageQuery, load_campaign, wage_table
+from survey_service.analytics.release_store import ReleaseStore, release_wage_table
+from survey_service.analytics.releases import create_release
+from survey_service.analytics.wages import WageQuery, load_campaign
 from survey_service.db.engine import Database, open_database
 from survey_service.db.migrate import upgrade
 from survey_service.db.models import Campaign, Enterprise, Submission
@@ -86,10 +89,18 @@ async def _campaigns(db: Database) -> tuple[int, str]:
 
 
 async def _table_rows(db: Database, campaign_id: int) -> list[dict[str, Any]]:
+    """The guide's table of the campaign's release (made now: reports read releases)."""
+    made = await create_release(
+        db, campaign_id, during_collection=True, note=None, created_by=None,
+        audit=lambda session, info: None,
+    )  # fmt: skip
     async with db.read() as session:
         campaign = await load_campaign(session, campaign_id)
         assert campaign is not None
-        table = await wage_table(session, campaign, WageQuery(["occupation", "district"]))
+        table = await release_wage_table(
+            session, ReleaseStore(), campaign, made.number,
+            WageQuery(["occupation", "district"]), detailed=False,
+        )  # fmt: skip
     return [r for r in table.rows if r["occupation"] != "*"]
 
 

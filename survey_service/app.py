@@ -21,7 +21,6 @@ from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.score_routes import ScoreController
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_routes import WageBenchmarkController
-from survey_service.collection.pay_sample import PaySampleCache
 from survey_service.collection.poll_routes import PollController, PollLinkController
 from survey_service.collection.polls import LinkRateLimiter, PollCache, answer_writer
 from survey_service.collection.routes import (
@@ -58,8 +57,6 @@ from survey_service.web.poll_pages import PollPageController
 from survey_service.web.qr import PollLinkQRController
 from survey_service.web.sessions import session_config
 
-# How old the occupational medians behind the outlier warning may be (see pay_sample.py).
-PAY_SAMPLE_SECONDS = 30.0
 # How long /health waits for the database (a host that drops packets never refuses).
 HEALTH_TIMEOUT = 5.0
 
@@ -96,12 +93,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             "guessing": GuessingThrottle(settings.auth_failures_per_minute),
             # A link's poll is trusted as long as a form's current version.
             "poll_cache": PollCache(ttl=settings.form_cache_seconds),
-            "pay_samples": PaySampleCache(ttl=PAY_SAMPLE_SECONDS),
             "wage_tables": WageTableCache(),
         }
     )
     # Wage releases loaded in this process and their tables: a release never changes.
     release_store = ReleaseStore()
+    state.release_store = release_store  # also for the outlier warning (pay_reference)
 
     def provide_releases() -> ReleaseStore:
         return release_store

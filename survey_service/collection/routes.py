@@ -14,10 +14,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.analytics.pay_reference import PayReference, published_medians
+from survey_service.analytics.release_store import ReleaseStore
 from survey_service.auth import Principal, audit, require
 from survey_service.collection import campaigns, enterprises, submissions, uploads
-from survey_service.collection.pay_sample import EMPTY as EMPTY_SAMPLE
-from survey_service.collection.pay_sample import PaySample, PaySampleCache
 from survey_service.collection.schemas import (
     AmendmentIn,
     CampaignIn,
@@ -68,30 +68,24 @@ def read_cursor(raw: str | None) -> int:
 
 
 def form_context(
-    request: Request[Any, Any, Any], form: Form, version: FormVersion, pay_sample: PaySample
+    request: Request[Any, Any, Any],
+    form: Form,
+    version: FormVersion,
+    pay_reference: PayReference | None,
 ) -> submissions.FormContext:
     cache: FormCache = request.app.state.forms
     validator = cache.validators.get(version.id, version.schema)
-    return submissions.FormContext(form, version, validator, pay_sample)
+    return submissions.FormContext(form, version, validator, pay_reference)
 
 
-def remember_pay(
-    request: Request[Any, Any, Any],
-    form: Form,
-    enterprise_id: int | None,
-    stored: SubmissionOut,
-    data: dict[str, Any],
-) -> None:
-    """Once committed, a submitted salary survey's rows join this process's pay sample."""
-    if form.kind == "salary-survey" and stored.status == "submitted" and enterprise_id:
-        samples: PaySampleCache = request.app.state.pay_samples
-        samples.replace(stored.campaign_id, enterprise_id, data.get("employees") or [])
-
-
-async def pay_sample(request: Request[Any, Any, Any], db: Database, campaign_id: int) -> PaySample:
-    """The campaign's pay sample, read outside the write transaction (cached)."""
-    samples: PaySampleCache = request.app.state.pay_samples
-    return await samples.get(db, campaign_id)
+async def pay_reference(
+    request: Request[Any, Any, Any], db: Database, campaign_id: int
+) -> PayReference | None:
+    """The published occupational medians the outlier warning compares with (read outside
+    the write transaction; None where no release publishes them)."""
+    store: ReleaseStore = request.app.state.release_store
+    async with db.read() as session:
+        return await published_medians(session, store, campaign_id)
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -293,22 +287,20 @@ class CampaignController(Controller):
         """201 for a new submission; the same id with the same data again is 200 (a retry);
         the same id with other data is 409."""
         principal = _own_campaign(request, campaign_id)
-        sample = await pay_sample(request, db, campaign_id)
+        reference = await pay_reference(request, db, campaign_id)
         async with db.transaction() as session:
             campaign, version, form = await campaigns.load_campaign(session, campaign_id)
             stored = await submissions.create_submission(
                 session,
                 principal,
                 campaign,
-                form_context(request, form, version, sample),
+                form_context(request, form, version, reference),
                 submission_id=data.id,
                 data=data.data,
                 status=data.status,
             )
             if stored.created:
                 audit(session, principal, "submission.create", f"submission:{stored.submission.id}")
-        if stored.created:
-            remember_pay(request, form, principal.enterprise_id, stored.submission, data.data)
         return Response(stored.submission, status_code=201 if stored.created else 200)
 
     @get(
@@ -426,10 +418,10 @@ class SubmissionController(Controller):
     ) -> SubmissionOut:
         """Amend: a new revision; every earlier revision is kept."""
         principal = _principal(request)
-        sample = (
-            await pay_sample(request, db, principal.campaign_id)
+        reference = (
+            await pay_reference(request, db, principal.campaign_id)
             if principal.campaign_id is not None
-            else EMPTY_SAMPLE
+            else None
         )
         async with db.transaction() as session:
             row = await submissions.visible_submission(session, principal, submission_id)
@@ -441,12 +433,11 @@ class SubmissionController(Controller):
                 principal,
                 row,
                 campaign,
-                form_context(request, form, version, sample),
+                form_context(request, form, version, reference),
                 data=data.data,
                 status=data.status,
             )
             audit(session, principal, "submission.amend", f"submission:{row.id}:{out.revision}")
-        remember_pay(request, form, row.enterprise_id, out, data.data)
         return out
 
     @post(

@@ -13,9 +13,8 @@ import msgspec
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.analytics.pay_reference import PayReference
 from survey_service.auth import Principal
-from survey_service.collection.pay_sample import EMPTY as EMPTY_SAMPLE
-from survey_service.collection.pay_sample import PaySample
 from survey_service.collection.schemas import ReviewOut, SubmissionOut
 from survey_service.collection.wages import WAGE_COLUMNS, WageTuple, pay_warnings, wage_rows
 from survey_service.db.models import (
@@ -56,8 +55,8 @@ class FormContext:
     form: Form
     version: FormVersion
     validator: jsonschema_rs.Draft202012Validator
-    # The campaign's occupational pay, for the outlier warning (salary surveys only).
-    pay_sample: PaySample = EMPTY_SAMPLE
+    # The published occupational pay, for the outlier warning (salary surveys only).
+    pay_reference: PayReference | None = None
 
 
 async def sync_wage_rows(
@@ -81,13 +80,12 @@ async def sync_wage_rows(
             part, enterprise, submission_id=row.id, campaign_id=campaign.id, first_index=start
         )
         await insert_wage_rows(session, records)
-    occupations = {r["occupation"] for r in employees if isinstance(r, dict)}
     return pay_warnings(
         employees,
         ctx.version.rules,
         year=campaign.year,
         district=enterprise.district,
-        occupation_medians=ctx.pay_sample.medians(occupations, excluding=enterprise.id),
+        reference=ctx.pay_reference,
     )
 
 

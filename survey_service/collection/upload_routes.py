@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from survey_service.auth import Principal, audit, require
 from survey_service.collection import campaigns, submissions, uploads
-from survey_service.collection.routes import form_context, pay_sample, remember_pay
+from survey_service.collection.routes import form_context, pay_reference
 from survey_service.collection.template import template_workbook
 from survey_service.db.engine import Database
 from survey_service.db.models import Enterprise, Submission
@@ -92,7 +92,7 @@ async def store_salary_upload(
         raise problem(422, "This campaign's form takes no salary spreadsheet.")
     submissions.require_open(campaign)
     sheet = await uploads.read_upload(upload, schema)
-    ctx = form_context(request, form, version, await pay_sample(request, db, campaign_id))
+    ctx = form_context(request, form, version, await pay_reference(request, db, campaign_id))
     document: dict[str, Any] = {
         "enterprise": uploads.enterprise_part(enterprise),
         "employees": [row for _, row in sheet.rows],
@@ -136,7 +136,6 @@ async def store_salary_upload(
             session, principal, "submission.upload", f"submission:{out.id}",
             rows=len(check.accepted), rejected=len(check.rejected_rows),
         )  # fmt: skip
-    remember_pay(request, form, principal.enterprise_id, out, document)
     body |= {"submission_id": out.id, "rows_accepted": len(check.accepted)}
     body["warnings"] += out.warnings
     return 201, body

@@ -2,6 +2,12 @@
 (pay under the minimum wage, parts that do not add up, outliers).
 
 The thresholds are the form version's ``rules`` (data the bureau edits), never constants.
+An outlier is judged against a figure already published, never against the other
+enterprises' rows: the occupation's city-wide monthly median in the latest wage release of
+the campaign, else of the same form's campaign of the year before
+(``analytics.pay_reference``), and the warning names that release. Where no release
+publishes the occupation's median (no release yet, or the cell is hidden) there is no
+outlier check.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import math
 from datetime import date
 from typing import Any
 
+from survey_service.analytics.pay_reference import PayReference
 from survey_service.db.models import Enterprise
 
 Warning_ = dict[str, Any]
@@ -47,11 +54,11 @@ def pay_warnings(
     *,
     year: int,
     district: str,
-    occupation_medians: dict[str, float] | None = None,
+    reference: PayReference | None = None,
 ) -> list[Warning_]:
     minimum = _monthly_minimum(rules, year, district)
     factor = float((rules.get("outlier") or {}).get("factor", 4))
-    medians = occupation_medians or {}
+    medians = reference.medians if reference is not None else {}
     warnings: list[Warning_] = []
     for i, row in enumerate(employees):
         pay = row.get("annual_pay")
@@ -92,7 +99,7 @@ def pay_warnings(
                     )
                 )
         median = medians.get(str(row.get("occupation", "")))
-        if median and pay > 0:
+        if median and reference is not None and pay > 0:
             monthly = pay / months
             if abs(math.log(monthly / median)) > math.log(factor):
                 warnings.append(
@@ -101,8 +108,10 @@ def pay_warnings(
                         "annual_pay",
                         "outlier",
                         f"monthly pay {monthly:.0f} is far from the occupation's median "
-                        f"{median:.0f}",
-                        f"月均工资 {monthly:.0f} 与该职业中位数 {median:.0f} 相差悬殊",
+                        f"{median:.2f} published in release {reference.number} of "
+                        f"{reference.year}",
+                        f"月均工资 {monthly:.0f} 与{reference.year}年第{reference.number}次"
+                        f"发布的该职业中位数 {median:.2f} 相差悬殊",
                     )
                 )
     return warnings

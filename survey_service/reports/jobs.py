@@ -38,6 +38,7 @@ from survey_service.db.models import (
     Campaign,
     Enterprise,
     PollResponse,
+    Release,
     Report,
     Review,
     Submission,
@@ -68,8 +69,9 @@ def _templates_digest() -> str:
 
 async def data_version(db: Database) -> str:
     """A fingerprint of everything a report is made of: the collected data (submissions,
-    reviews, poll answers), the registry, the campaigns and the templates. Any change gives
-    another version, and then a new PDF; none, and the stored one is returned."""
+    reviews, poll answers), the releases, the registry, the campaigns and the templates.
+    Any change gives another version, and then a new PDF; none, and the stored one is
+    returned."""
     async with db.read() as session:
         parts: list[Any] = []
         for table, stamp in (
@@ -82,6 +84,12 @@ async def data_version(db: Database) -> str:
             ).one()
             parts.append([row[0], row[1].isoformat() if row[1] else None])
         parts.append(await session.scalar(select(func.count()).select_from(PollResponse)))
+        releases = await session.execute(
+            select(Release.campaign_id, Release.number, Release.content_hash).order_by(
+                Release.campaign_id, Release.number
+            )
+        )
+        parts.append([list(r) for r in releases])
         campaigns = await session.execute(
             select(Campaign.id, Campaign.settings, Campaign.requires_review).order_by(Campaign.id)
         )

@@ -2,6 +2,13 @@
 
 Each kind has ``gather`` (figures from the same functions the API answers with, so a PDF
 never says other than the API) and ``sections`` (the HTML of each part, rendered apart).
+
+Wage figures come from the campaign's latest wage release, never from live data: the wage
+guide is the release's occupation x district table as an analyst downloads it, and names
+the release (number, date, content hash, and a provisional mark when it was made during
+collection); an enterprise's report takes the city's reference from the release's
+published cells and the enterprise's own figures from the same release's columns, so the
+counted surveys are the tables' own. A campaign without a release has no wage report.
 """
 
 from __future__ import annotations
@@ -26,8 +33,16 @@ from survey_service.analytics.disclosure import (
     MIN_WORKERS,
     P_PERCENT,
 )
+from survey_service.analytics.release_store import (
+    ReleaseStore,
+    latest_wage_number,
+    release_wage_table,
+)
+from survey_service.analytics.releases import ReleaseError
 from survey_service.analytics.wage_dimensions import code_name, enum_labels
-from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, Submission, WageRow
+from survey_service.analytics.wage_release import WageRelease
+from survey_service.analytics.wage_structure import CONFIDENTIAL
+from survey_service.db.models import Campaign, Enterprise, Form, FormVersion
 from survey_service.reference.codes import industries, industry_division
 from survey_service.reports import charts
 from survey_service.reports.render import Section
@@ -138,6 +153,7 @@ REASONS_ZH = {
     P_PERCENT: "少数企业占比过高（p% 规则）",
     DOMINANCE: "少数企业占比过高（优势规则）",
     COMPLEMENTARY: "次级隐藏（防止由合计反推）",
+    CONFIDENTIAL: "不予公布",
 }
 GUIDE_CHARTED = 12  # occupations in the spread chart: the largest by workers
 ROWS_PER_SECTION = 100  # table rows rendered as one section (sections render in parallel)
@@ -168,16 +184,49 @@ def _rules_text(rules: dict[str, Any]) -> list[str]:
     return lines
 
 
+async def _latest_release(session: AsyncSession, campaign: wages.CampaignInfo) -> int:
+    number = await latest_wage_number(session, campaign.id)
+    if number is None:
+        raise ReportError(f"campaign {campaign.id} has no release yet")
+    return number
+
+
+async def _release_table(
+    session: AsyncSession,
+    store: ReleaseStore,
+    campaign: wages.CampaignInfo,
+    number: int,
+    by: list[str],
+) -> wages.WageTable:
+    """A table of the release as an analyst reads it (hidden cells without figures)."""
+    try:
+        return await release_wage_table(
+            session, store, campaign, number, wages.WageQuery(by=by), detailed=False
+        )
+    except (ReleaseError, wages.SettingsError, ValueError) as exc:
+        raise ReportError(f"the wage table cannot be made: {exc}") from None
+
+
+def _release_text(meta: dict[str, Any]) -> dict[str, Any]:
+    """The release as the report prints it."""
+    return {
+        "number": meta["number"],
+        "date": meta["created_at"][:10],
+        "content_hash": meta["content_hash"],
+        "provisional": bool(meta["during_collection"]),
+    }
+
+
 async def gather_wage_guide(
     session: AsyncSession, params: dict[str, Any], settings: Settings
 ) -> dict[str, Any]:
     campaign = await _salary_campaign(session, int(params["campaign_id"]))
-    try:
-        table = await wages.wage_table(
-            session, campaign, wages.WageQuery(by=["occupation", "district"])
-        )
-    except (wages.SettingsError, ValueError) as exc:
-        raise ReportError(f"the wage table cannot be made: {exc}") from None
+    number = await _latest_release(session, campaign)
+    # A store of its own: a report is rare, and a process-wide one would outlive its
+    # database (a restore; the tests' cleared database) under the same release numbers.
+    store = ReleaseStore()
+    table = await _release_table(session, store, campaign, number, ["occupation", "district"])
+    release = await store.wages(session, campaign.id, number)
     labels = enum_labels(campaign.schema)
     rows = [
         r | {
@@ -195,10 +244,13 @@ async def gather_wage_guide(
     meta = table.meta
     return {
         "campaign": meta["campaign"],
+        "release": _release_text(meta["release"]),
         "previous_year": (meta.get("previous_campaign") or {}).get("year"),
+        "previous_release": (meta.get("previous_campaign") or {}).get("release"),
         "data_as_of": (meta.get("data_as_of") or "")[:10],
         "generated": _today(),
         "rules": table.rules,
+        "annual_min_months": release.rules["annual_min_months"],
         "percentile_definition": table.rules.get("percentile", wages.PERCENTILE_DEFINITION),
         "requires_review": campaign.requires_review,
         "rows": [r for r in rows if r["occupation"] != ALL],
@@ -306,40 +358,30 @@ async def _campaign_of_year(
     return (found[0], found[1]) if found else None
 
 
-async def _own_pay(
-    session: AsyncSession, campaign: wages.CampaignInfo, enterprise_id: int
+def _own_pay(
+    release: WageRelease, enterprise_id: int
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The enterprise's own workers by occupation (its own figures, for itself): the
-    count, the median (inverted CDF, as the city's) and the mean of annual pay of the
-    full-year workers."""
-    min_months = int(campaign.settings.get("annual_min_months", 12))
-    query = (
-        select(WageRow.occupation, WageRow.annual_pay, WageRow.months_worked)
-        .join(Submission, Submission.id == WageRow.submission_id)
-        .where(
-            WageRow.campaign_id == campaign.id,
-            WageRow.enterprise_id == enterprise_id,
-            Submission.status == "submitted",
-        )
-    )
-    pay: dict[str, list[float]] = {}
-    workers = 0
-    for occupation, annual, months in await session.execute(query):
-        workers += 1
-        if months >= min_months:
-            pay.setdefault(occupation, []).append(annual)
-    out = []
-    for code, values in sorted(pay.items()):
-        column = np.sort(np.array(values, dtype=np.float64))
+    """The enterprise's own workers in the release by occupation (its own figures, for
+    itself): the count, the median (inverted CDF, as the city's) and the mean of annual pay
+    of the full-year workers, the release's ``annual_min_months`` deciding who is."""
+    columns = release.columns
+    mine = np.flatnonzero(columns.enterprise == enterprise_id)
+    full_year = mine[columns.months[mine] >= release.rules["annual_min_months"]]
+    vocabulary = columns.vocab["occupation"]
+    codes = columns.codes["occupation"][full_year]
+    out: list[dict[str, Any]] = []
+    for code in np.unique(codes):
+        pay = np.sort(columns.annual[full_year[codes == code]])
         out.append(
             {
-                "occupation": code,
-                "n": column.size,
-                "p50": float(np.percentile(column, 50, method="inverted_cdf")),
-                "mean": float(column.mean()),
+                "occupation": str(vocabulary[code]),
+                "n": int(pay.size),
+                "p50": float(np.percentile(pay, 50, method="inverted_cdf")),
+                "mean": float(pay.mean()),
             }
         )
-    return out, {"workers": workers, "full_year": sum(len(v) for v in pay.values())}
+    out.sort(key=lambda row: str(row["occupation"]))
+    return out, {"workers": int(mine.size), "full_year": int(full_year.size)}
 
 
 async def gather_enterprise(
@@ -350,10 +392,13 @@ async def gather_enterprise(
     if found is None:
         raise ReportError(f"there is no enterprise {params['enterprise']}")
     labels = enum_labels(campaign.schema)
-    own, totals = await _own_pay(session, campaign, found.id)
-    # The city's reference: the published (suppressed) occupation table, never a cell of
-    # another enterprise.
-    city = await wages.wage_table(session, campaign, wages.WageQuery(by=["occupation"]))
+    number = await _latest_release(session, campaign)
+    # The city's reference: the release's published occupation table, never a cell of
+    # another enterprise; the enterprise's own figures from the same release.
+    store = ReleaseStore()  # as the guide's
+    city = await _release_table(session, store, campaign, number, ["occupation"])
+    release = await store.wages(session, campaign.id, number)
+    own, totals = _own_pay(release, found.id)
     reference = {r["occupation"]: r for r in city.rows if not r["suppressed"]}
     pay = []
     for row in own:
@@ -367,6 +412,7 @@ async def gather_enterprise(
         )  # fmt: skip
     return {
         "year": campaign.year,
+        "release": _release_text(city.meta["release"]),
         "enterprise": {
             "uscc": found.uscc,
             "name": found.name,

@@ -1,11 +1,13 @@
 """The bureau's pages (``/admin``): sign in with an admin token, the dashboard (campaigns,
-progress by district as bars, downloads), a campaign's page with its poll links and their
-QR codes, and the form builder (its script calls the forms API with the session; the live
-preview is drawn here by the same renderer as every other form)."""
+progress by district as bars, each campaign's latest release and the downloads of its
+tables: figures of enterprises leave only through releases), a campaign's page with its
+poll links and their QR codes, and the form builder (its script calls the forms API with
+the session; the live preview is drawn here by the same renderer as every other form)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -20,7 +22,7 @@ from survey_service.auth import CSRF_HEADER, audit, csrf_matches, verified_princ
 from survey_service.collection import campaigns, polls
 from survey_service.collection.routes import campaign_progress
 from survey_service.collection.schemas import CampaignOut, PollLinkSummary, ProgressOut
-from survey_service.db.models import Enterprise, PollResponse
+from survey_service.db.models import Enterprise, PollResponse, Release
 from survey_service.deps import DB, PathId
 from survey_service.forms.builder import (
     BuilderError,
@@ -56,12 +58,22 @@ def district_name(code: str | None, lang: Lang) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class LatestRelease:
+    """A campaign's latest release, as the dashboard names it and links its tables."""
+
+    number: int
+    created_at: datetime
+    during_collection: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CampaignSummary:
     campaign: CampaignOut
     kind: str
     progress: ProgressOut | None  # surveys: invited, drafts, submitted by district
     responses: dict[str, int]  # polls: answers by district
     chart: Markup
+    release: LatestRelease | None = None  # none yet: nothing to download
 
 
 def _survey_chart(progress: ProgressOut, lang: Lang) -> Markup:
@@ -108,6 +120,13 @@ async def _summaries(db: DB, lang: Lang, only: int | None = None) -> list[Campai
     out: list[CampaignSummary] = []
     async with db.read() as session:
         listed = await campaigns.list_campaigns(session)
+        latest: dict[int, LatestRelease] = {}
+        for campaign_id, number, created_at, during_collection in await session.execute(
+            select(
+                Release.campaign_id, Release.number, Release.created_at, Release.during_collection
+            ).order_by(Release.campaign_id, Release.number)
+        ):
+            latest[campaign_id] = LatestRelease(number, created_at, during_collection)
         for campaign in listed:
             if only is not None and campaign.id != only:
                 continue
@@ -123,14 +142,24 @@ async def _summaries(db: DB, lang: Lang, only: int | None = None) -> list[Campai
                 responses = {district: int(n) for district, n in rows}
                 out.append(
                     CampaignSummary(
-                        campaign, form.kind, None, responses, _poll_chart(responses, lang)
+                        campaign,
+                        form.kind,
+                        None,
+                        responses,
+                        _poll_chart(responses, lang),
+                        latest.get(campaign.id),
                     )
                 )
             else:
                 progress = await campaign_progress(session, campaign.id)
                 out.append(
                     CampaignSummary(
-                        campaign, form.kind, progress, {}, _survey_chart(progress, lang)
+                        campaign,
+                        form.kind,
+                        progress,
+                        {},
+                        _survey_chart(progress, lang),
+                        latest.get(campaign.id),
                     )
                 )
     return out

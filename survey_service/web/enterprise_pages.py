@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from survey_service.auth import Principal, audit, verified_principal
 from survey_service.collection import campaigns, submissions, uploads
-from survey_service.collection.routes import form_context, pay_sample, remember_pay
+from survey_service.collection.routes import form_context, pay_reference
 from survey_service.collection.schemas import ReviewOut
 from survey_service.collection.upload_routes import store_salary_upload
 from survey_service.db.engine import Database
@@ -323,10 +323,10 @@ async def _store(
 ) -> None:
     """Create the enterprise's submission or amend it, as the API's routes do."""
     principal = survey.principal
-    sample = await pay_sample(request, db, survey.campaign.id)
+    reference = await pay_reference(request, db, survey.campaign.id)
     async with db.transaction() as session:
         campaign, version, form = await campaigns.load_campaign(session, survey.campaign.id)
-        ctx = form_context(request, form, version, sample)
+        ctx = form_context(request, form, version, reference)
         row = await session.scalar(
             select(Submission).where(
                 Submission.campaign_id == campaign.id,
@@ -344,4 +344,3 @@ async def _store(
                 session, principal, row, campaign, ctx, data=data, status=status
             )
             audit(session, principal, "submission.amend", f"submission:{row.id}:{out.revision}")
-    remember_pay(request, form, principal.enterprise_id, out, data)

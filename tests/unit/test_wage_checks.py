@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from survey_service.analytics.pay_reference import PayReference
 from survey_service.collection.wages import pay_warnings
 
 RULES: dict[str, Any] = json.loads(
@@ -60,12 +61,21 @@ def test_parts_that_do_not_add_up_are_flagged() -> None:
     assert _codes([row]) == [("/employees/0/annual_pay", "parts_sum")]
 
 
-def test_pay_far_from_the_occupation_median_is_an_outlier() -> None:
+def test_pay_far_from_the_published_median_is_an_outlier_naming_the_release() -> None:
     row = {"occupation": "6-01", "months_worked": 12, "annual_pay": 600000}
-    assert _codes([row], occupation_medians={"6-01": 5000.0}) == [
-        ("/employees/0/annual_pay", "outlier")
-    ]
-    assert _codes([row | {"annual_pay": 120000}], occupation_medians={"6-01": 5000.0}) == []
+    reference = PayReference(campaign_id=1, year=2025, number=1, medians={"6-01": 5000.25})
+    assert _codes([row], reference=reference) == [("/employees/0/annual_pay", "outlier")]
+    (warning,) = pay_warnings([row], RULES, year=2025, district="610202", reference=reference)
+    assert "2025年第1次发布的该职业中位数 5000.25" in warning["message_zh"]
+    assert "5000.25 published in release 1 of 2025" in warning["message"]
+    assert _codes([row | {"annual_pay": 120000}], reference=reference) == []
+
+
+def test_without_a_published_median_there_is_no_outlier_check() -> None:
+    row = {"occupation": "6-01", "months_worked": 12, "annual_pay": 600000}
+    assert _codes([row]) == []
+    nothing_published = PayReference(campaign_id=1, year=2025, number=1, medians={})
+    assert _codes([row], reference=nothing_published) == []
 
 
 def test_a_year_the_rules_do_not_cover_raises_no_minimum_wage_flag() -> None:

@@ -292,7 +292,14 @@ async def _scenario(
         refused={k: len(o.refused) for k, o in outcomes.items()},
     )
 
-    # The report worker came back: the report asked before renders, and a new one.
+    # The report worker came back: the report asked before renders, and a new one (the
+    # wage guide, of a release made now).
+    response = await client.post(
+        f"{base}/api/v1/campaigns/{salary}/releases",
+        json={"during_collection": True},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
     response = await client.post(
         base + "/api/v1/reports",
         json={"type": "wage-benchmark", "campaign_id": salary},

@@ -9,6 +9,8 @@ from typing import Any
 from pypdf import PdfReader
 
 from tests.conftest import Service
+from tests.integration.analytics.release_helpers import release
+from tests.integration.analytics.test_wage_benchmarks import _seeded_campaign
 
 WAIT_SECONDS = 120  # a bound on a stuck worker, not a performance figure
 
@@ -58,3 +60,28 @@ def embedded_fonts(reader: PdfReader) -> set[str]:
                 if any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
                     names.add(str(face.get("/BaseFont")))
     return names
+
+
+async def released_campaign(
+    service: Service, **campaign: Any
+) -> tuple[int, list[dict[str, Any]], dict[str, Any]]:
+    """The seeded salary campaign (12 enterprises, two districts), released once during
+    collection: its id, what was submitted (one dict per worker) and the release."""
+    campaign_id, workers = await _seeded_campaign(service, **campaign)
+    return campaign_id, workers, await release(service, campaign_id)
+
+
+async def release_table(
+    service: Service, campaign_id: int, number: int, **params: Any
+) -> list[dict[str, Any]]:
+    """The rows of a table of release ``number`` as an analyst downloads it (JSON)."""
+    analyst = {"Authorization": f"Bearer {await service.token('analyst', label='analyst')}"}
+    response = await service.client.get(
+        f"/api/v1/campaigns/{campaign_id}/benchmarks/wages",
+        params=params | {"release": str(number)},
+        headers=analyst,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["meta"]["release"]["number"] == number
+    rows: list[dict[str, Any]] = response.json()["rows"]
+    return rows

@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
 from tests.conftest import Service
+from tests.integration.analytics.release_helpers import release
 from tests.integration.security.world import (
     bearer,
     client_at,
@@ -295,6 +296,7 @@ async def test_a_report_prints_markup_in_names_as_it_was_typed(service: Service)
         json={"data": salary_document(uscc(1)), "status": "submitted"},
         headers=bearer(token),
     )
+    await release(service, campaign_id)  # reports read releases
     asked = await service.client.post(
         "/api/v1/reports",
         json={"type": "enterprise", "campaign_id": campaign_id, "enterprise": uscc(1)},

@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from survey_service.db.models import PollResponse
 from tests.conftest import Service
+from tests.integration.analytics.release_helpers import release
 from tests.integration.collection.test_collection_api import _bearer, _invited
 from tests.integration.collection.test_polls import ANSWER, _campaign, _form_fields, _link
+from tests.integration.reports.report_helpers import released_campaign
 from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
 from tests.samples import enterprise, uscc
 
@@ -91,8 +93,9 @@ async def test_dashboard_shows_progress_by_district_and_the_downloads(service: S
     assert "1 / 1 (100%)" in svg  # Wangyi: one invited, one submitted
     assert "0 / 1 (0%)" in svg  # Yaozhou
     assert "1 / 2 (50%)" in svg  # the whole city
-    assert f"/api/v1/campaigns/{campaign_id}/benchmarks/wages?format=csv" in html
-    assert f"/api/v1/campaigns/{campaign_id}/benchmarks/wages?format=xlsx" in html
+    # No release yet: nothing to download, and the page says so.
+    assert "/benchmarks/wages" not in html
+    assert "尚无数据发布" in html
     assert "/api/v1/participation?year=2023" in html
     # Participation by district against the targets, as /api/v1/participation says.
     section = html.split('id="participation"', 1)[1].split("</section>", 1)[0]
@@ -107,6 +110,32 @@ async def test_dashboard_shows_progress_by_district_and_the_downloads(service: S
     assert detail.status_code == 200
     assert_well_formed(detail.text)
     assert '<td class="num">50%</td>' in detail.text
+
+
+async def test_dashboard_downloads_the_latest_release(service: Service) -> None:
+    campaign_id, _, made = await released_campaign(service)
+    second = await release(service, campaign_id)
+    await _admin_session(service)
+    html = (await service.client.get("/admin")).text
+    assert_well_formed(html)
+    line = html.split(f'data-release="{campaign_id}">', 1)[1].split("</p>", 1)[0]
+    assert f"第 {second['number']} 次" in line
+    assert second["created_at"][:10] in line
+    assert "征求意见稿" in line
+    links = re.findall(rf'href="(/api/v1/campaigns/{campaign_id}/benchmarks/wages[^"]*)"', html)
+    assert len(links) == 3
+    bodies = {}
+    for link in links:
+        url = link.replace("&amp;", "&")
+        assert f"release={second['number']}" in url
+        response = await service.client.get(url, headers=service.admin)
+        assert response.status_code == 200, response.text
+        bodies[url.split("format=")[1].split("&")[0]] = response
+    meta = bodies["json"].json()["meta"]["release"]
+    assert (meta["number"], meta["content_hash"]) == (second["number"], second["content_hash"])
+    assert made["number"] < second["number"]
+    disposition = bodies["csv"].headers["content-disposition"]
+    assert f"-r{second['number']}.csv" in disposition
 
 
 def _admin(service: Service) -> dict[str, str]:
