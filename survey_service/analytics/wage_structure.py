@@ -549,7 +549,6 @@ def _problem(
         primary=np.array([r is not None for r in reasons], dtype=bool),
         structural=structural,
         cost=values[:, 0] + 1e-3 * np.arange(n) / max(n, 1),
-        floor=np.array([1.0, 0.0, 0.0]),  # a withheld cell's workers: never pinned
     )
     return problem, reasons, keys
 

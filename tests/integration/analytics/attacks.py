@@ -801,29 +801,24 @@ def difference_findings(
 def recovery_findings(
     system: System, tag: Any, truth: Truth, rules: Mapping[str, Any]
 ) -> list[Finding]:
-    """(a): no hidden cell of a table is fixed by the published figures; a part-year cell
-    (never published) is fixed only when it would pass the rules itself."""
+    """(a): no cell that fails the rules (a primary cell, published or not) is fixed by the
+    published figures. A complement (a cell that passes the rules, withheld to protect
+    another) may be: its figures are safe by the rules, and the intervals of the primary
+    cells are audited with every such equation in the system (``audit_findings``)."""
     targets = system.cells_of(tag)
     findings = []
     for var, measure in recoveries(system, targets):
         key = var[2]
-        if key[1] == "part":
-            true = truth.cell(key)
-            if true.workers == 0 or not fails_rules(true, rules):
-                continue
-            findings.append(
-                Finding(
-                    f"part-year cell {describe(key)}: its {measure} follow "
-                    "from the published figures"
-                )
+        true = truth.cell(key)
+        if true.workers == 0 or not fails_rules(true, rules):
+            continue
+        kind = "part-year cell" if key[1] == "part" else "hidden cell"
+        findings.append(
+            Finding(
+                f"{kind} {describe(key)}: its {measure} follow from the published figures: "
+                f"{derivation(system, var, measure)}"
             )
-        else:
-            findings.append(
-                Finding(
-                    f"hidden cell {describe(key)}: its {measure} follow from the published "
-                    f"figures: {derivation(system, var, measure)}"
-                )
-            )
+        )
     return findings
 
 

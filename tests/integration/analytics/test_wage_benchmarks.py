@@ -113,12 +113,14 @@ def _seeded_workers(rng: random.Random) -> list[dict[str, Any]]:
     return workers
 
 
-async def _seeded_campaign(service: Service, **campaign: Any) -> tuple[int, list[dict[str, Any]]]:
+async def _seeded_campaign(
+    service: Service, enterprises: int = 12, **campaign: Any
+) -> tuple[int, list[dict[str, Any]]]:
     """The campaign and the flat list of what was submitted (one dict per worker)."""
     campaign_id = await _campaign(service, **campaign)
     rng = random.Random(4)
     submitted = []
-    for n in range(12):
+    for n in range(enterprises):
         district = DISTRICTS[n % 2]
         workers = _seeded_workers(rng)
         await _submit(service, campaign_id, n, workers, district=district)
