@@ -68,7 +68,7 @@ from tests.integration.analytics.attacks import (
 )
 from tests.samples import enterprise, salary_document, uscc
 
-DEMO_ENTERPRISES = int(os.environ.get("SURVEY_ATTACK_DEMO_ENTERPRISES", "20"))
+DEMO_ENTERPRISES = int(os.environ.get("SURVEY_ATTACK_DEMO_ENTERPRISES", "12"))
 DEMO_LP_CELLS = 10  # primary cells audited by LP in the demo city, spread (every one elsewhere)
 CITY_LP_CELLS = 10  # per generated city
 DEFAULT_RULES = {"min_enterprises": 3, "min_workers": 10, "p_percent": 10}
@@ -321,7 +321,7 @@ def cities(draw: st.DrawFn) -> list[Firm]:
 
 
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     derandomize=True,
     # An example costs seconds (hundreds of downloads, a linear programme per audited
