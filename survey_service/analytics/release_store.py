@@ -78,6 +78,16 @@ class ReleaseStore:
         return loaded
 
 
+async def find_release(
+    session: AsyncSession, campaign_id: int, kind: str, number: int | None
+) -> Release | None:
+    """The campaign's release ``number`` of ``kind``, or its latest (None: there is none)."""
+    query = select(Release).where(Release.campaign_id == campaign_id, Release.kind == kind)
+    if number is not None:
+        query = query.where(Release.number == number)
+    return (await session.scalars(query.order_by(Release.number.desc()).limit(1))).first()
+
+
 async def latest_wage_number(session: AsyncSession, campaign_id: int) -> int | None:
     number: int | None = await session.scalar(
         select(func.max(Release.number)).where(

@@ -449,19 +449,3 @@ def assessments_of_release(row: Release, version: FormVersion) -> assessments.As
         city=city,
         release=stamp(row),
     )
-
-
-# --- finding a release ---------------------------------------------------------------------------
-
-
-async def find_release(
-    session: AsyncSession, campaign_id: int, kind: str, number: int | None
-) -> Release | None:
-    """The campaign's release ``number`` of ``kind``, or its latest (None: there is none).
-
-    A stop-gap reader of the ``releases`` table until the releases module's loader is
-    merged (then this calls it)."""
-    query = select(Release).where(Release.campaign_id == campaign_id, Release.kind == kind)
-    if number is not None:
-        query = query.where(Release.number == number)
-    return (await session.scalars(query.order_by(Release.number.desc()).limit(1))).first()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics import assessments, participation, satisfaction, score_releases
+from survey_service.analytics.release_store import find_release
 from survey_service.auth import Principal, require
 from survey_service.db.models import Campaign, Form, FormVersion, Release
 from survey_service.deps import DB, PathId
@@ -67,7 +68,7 @@ async def _release(
             raise problem(403, "The live view is for admins; analysts read releases.")
         return None
     number = int(choice) if choice is not None else None
-    row = await score_releases.find_release(session, campaign.id, kind, number)
+    row = await find_release(session, campaign.id, kind, number)
     if row is None and number is not None:
         raise not_found(f"Release {number} of campaign {campaign.id}")
     if row is None:
