@@ -21,10 +21,11 @@ tau-ARGUS and sdcTable).
   chosen among its published cells that can absorb the primary's protection level and,
   among those, the cheapest (fewest workers, finest); (2) each primary cell's interval is
   computed by linear programming (min and max of the cell, subject to the lines, the
-  published values and non-negativity; HiGHS through scipy) over the hidden cells linked
-  to it; (3) a primary whose interval is too narrow gets one more complement on one of its
-  lines, the smallest published cell that can absorb the shortfall; repeat until every
-  primary is protected or nothing is left to hide.
+  published values and non-negativity; HiGHS, one model kept over the rounds, warm
+  started); (3) a primary whose interval is too narrow gets one more complement on one of
+  its lines, the smallest published cell that can absorb the shortfall; repeat until every
+  primary is protected or nothing is left to hide; (4) a complement the lines determine
+  (least squares certifies it) is published: hiding it would protect nothing.
 """
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
+from scipy.sparse.linalg import lsqr
 
 Floats = NDArray[np.float64]
 Bools = NDArray[np.bool_]
 TOLERANCE = 1e-6
+# A complement that moves less than this share of its values is checked for being
+# determined by the lines (then published).
+SCREEN = 1e-4
 
 
 @dataclass(slots=True)
@@ -54,12 +58,9 @@ class Problem:
     primary: Bools
     structural: Bools
     cost: Floats
-    floor: Floats = field(default_factory=lambda: np.zeros(0))  # per value: every hidden cell's
     lines_of: list[list[int]] = field(init=False)
 
     def __post_init__(self) -> None:
-        if len(self.floor) != self.values.shape[1]:
-            self.floor = np.zeros(self.values.shape[1])
         self.lines_of = [[] for _ in range(len(self.cost))]
         for n, line in enumerate(self.lines):
             for member in line:
@@ -76,6 +77,7 @@ class Outcome:
     secondary: Bools
     unprotected: list[int]  # primary cells still short of their level (nothing left to hide)
     audited: int  # linear programs solved
+    republished: int = 0  # complements found pinned by the rest, published after all
 
 
 def _components(problem: Problem, hidden: Bools, cells: Sequence[int]) -> list[list[int]]:
@@ -118,88 +120,136 @@ def _component_system(
     return csr_matrix((data, (rows, cols)), shape=(len(line_ids), len(group))), column
 
 
-def intervals(
-    problem: Problem, hidden: Bools, targets: Sequence[int]
-) -> tuple[Floats, Floats, int]:
-    """For each target (a hidden cell), the least and greatest value of each value column
-    that the published cells and the lines allow; and the number of programs solved."""
-    lows = np.zeros((len(targets), problem.values.shape[1]))
-    highs = np.zeros_like(lows)
-    position = {cell: i for i, cell in enumerate(targets)}
-    solved = 0
-    for group in _components(problem, hidden, targets):
-        matrix, column = _component_system(problem, hidden, group)
-        for j in range(problem.values.shape[1]):
-            rhs = matrix @ problem.values[group, j]
-            for cell in group:
-                if cell not in position:
-                    continue
-                i = position[cell]
-                objective = np.zeros(len(group))
-                objective[column[cell]] = 1.0
-                low = linprog(objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
-                high = linprog(-objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
-                solved += 2
-                lows[i, j] = low.fun if low.status == 0 else problem.values[cell, j]
-                highs[i, j] = -high.fun if high.status == 0 else np.inf
-    return lows, highs, solved
-
-
 class _Program:
-    """One component's system for one value column, in HiGHS, re-solved with one objective
-    after another (the basis carries over)."""
+    """One value column of every cell, in HiGHS: a published cell is fixed at its value, a
+    hidden one is free above 0, and every line sums to 0. The first solve is cold (presolve
+    and the dual simplex are ten times faster there); a new objective leaves the basis
+    feasible (the primal simplex goes on from it); hiding cells widens bounds (the dual
+    simplex repairs the basis)."""
 
-    def __init__(self, matrix: csr_matrix, rhs: Floats) -> None:
+    def __init__(self, lines: csr_matrix, values: Floats, hidden: Bools) -> None:
         self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
         self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("presolve", "off")
-        self.highs.setOptionValue("simplex_strategy", 4)  # primal: warm after a new objective
+        self.values = values
+        csc = lines.tocsc()
         lp = highspy.HighsLp()
-        n = matrix.shape[1]
-        lp.num_col_ = n
-        lp.num_row_ = matrix.shape[0]
-        lp.col_cost_ = np.zeros(n)
-        lp.col_lower_ = np.zeros(n)
-        lp.col_upper_ = np.full(n, highspy.kHighsInf)
-        lp.row_lower_ = rhs
-        lp.row_upper_ = rhs
-        csc = matrix.tocsc()
+        lp.num_col_ = lines.shape[1]
+        lp.num_row_ = lines.shape[0]
+        lp.col_cost_ = np.zeros(lines.shape[1])
+        lp.col_lower_ = np.where(hidden, 0.0, values)
+        lp.col_upper_ = np.where(hidden, highspy.kHighsInf, values)
+        lp.row_lower_ = np.zeros(lines.shape[0])
+        lp.row_upper_ = np.zeros(lines.shape[0])
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = csc.indptr
         lp.a_matrix_.index_ = csc.indices
         lp.a_matrix_.value_ = csc.data
         self.highs.passModel(lp)
-        self.n = n
+        self._strategy(cold=True)
 
-    def extreme(self, column: int, sign: float) -> Floats | None:
-        """A solution that pushes ``column`` as far as it goes in direction ``sign``
-        (None when it goes without limit: the caller treats that as protected)."""
-        self.highs.changeColCost(column, -sign)
+    def _strategy(self, *, cold: bool, dual: bool = False) -> None:
+        self.highs.setOptionValue("presolve", "on" if cold else "off")
+        self.highs.setOptionValue("simplex_strategy", 1 if cold or dual else 4)
+
+    def hide(self, cells: NDArray[np.int64]) -> None:
+        if len(cells) == 0:
+            return
+        self.highs.changeColsBounds(
+            len(cells), cells.astype(np.int32), np.zeros(len(cells)),
+            np.full(len(cells), highspy.kHighsInf),
+        )  # fmt: skip
+        self._strategy(cold=False, dual=True)
+
+    def extreme(self, cell: int, sign: float) -> Floats | None:
+        """The deviation from the values that moves ``cell`` as far as it goes in
+        direction ``sign`` (None when it goes without limit: the caller treats that as
+        protected)."""
+        self.highs.changeColCost(cell, -sign)
         self.highs.run()
         status = self.highs.getModelStatus()
-        solution: Floats = np.array(self.highs.getSolution().col_value, dtype=np.float64)
-        self.highs.changeColCost(column, 0.0)
+        if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded):
+            # A numerically hard basis: solve this one from scratch before giving up.
+            self.highs.clearSolver()
+            self._strategy(cold=True)
+            self.highs.run()
+            status = self.highs.getModelStatus()
+        self.highs.changeColCost(cell, 0.0)
+        self._strategy(cold=False)
         if status == highspy.HighsModelStatus.kUnbounded:
             return None
         if status != highspy.HighsModelStatus.kOptimal:
-            # A numerically hard basis: solve this one from scratch before giving up.
-            self.highs.clearSolver()
-            self.highs.changeColCost(column, -sign)
-            self.highs.setOptionValue("presolve", "on")
-            self.highs.run()
-            status = self.highs.getModelStatus()
-            solution = np.array(self.highs.getSolution().col_value, dtype=np.float64)
-            self.highs.changeColCost(column, 0.0)
-            self.highs.setOptionValue("presolve", "off")
-            if status == highspy.HighsModelStatus.kUnbounded:
-                return None
-            if status != highspy.HighsModelStatus.kOptimal:
-                raise RuntimeError(f"protection audit: HiGHS ended with {status}")
-        return solution
+            raise RuntimeError(f"protection audit: HiGHS ended with {status}")
+        deviation: Floats = np.asarray(self.highs.getSolution().col_value) - self.values
+        return deviation
+
+
+class Auditor:
+    """The linear programs of one problem, kept while cells are hidden one round after
+    another; values are scaled to at most 1 per column (pay totals of 1e9 upset the
+    solver's tolerances otherwise)."""
+
+    def __init__(self, problem: Problem, hidden: Bools) -> None:
+        self.problem = problem
+        self.hidden = hidden.copy()
+        self.scale = np.maximum(problem.values.max(axis=0), 1.0)
+        self.values = problem.values / self.scale
+        rows: list[int] = []
+        cols: list[int] = []
+        data: list[float] = []
+        for r, line in enumerate(problem.lines):
+            for place, member in enumerate(line):
+                rows.append(r)
+                cols.append(member)
+                data.append(-1.0 if place == 0 else 1.0)
+        self.lines = csr_matrix((data, (rows, cols)), shape=(len(problem.lines), problem.n_cells))
+        self.programs: dict[int, _Program] = {}
+
+    def hide(self, hidden: Bools) -> None:
+        """Hidden cells from now on: ``hidden`` (a superset of those hidden before)."""
+        new = np.flatnonzero(hidden & ~self.hidden)
+        self.hidden |= hidden
+        for program in self.programs.values():
+            program.hide(new)
+
+    def _program(self, j: int) -> _Program:
+        if j not in self.programs:
+            self.programs[j] = _Program(self.lines, self.values[:, j], self.hidden)
+        return self.programs[j]
+
+    def audit(self, targets: Sequence[int], levels: Floats | None = None) -> tuple[Bools, int]:
+        """Which targets (hidden cells) keep their protection levels (``levels``, one row
+        per target; by default the problem's) in every value column and both directions,
+        and how many programs it took.
+
+        A program pushes one cell as far as it goes. The deviation it finds is invisible
+        to the published figures: it and its opposite, scaled as far as non-negativity
+        lets them, are witnesses for every other cell they move far enough, in every value
+        column, so most cells need no program of their own."""
+        mine = np.asarray(targets, dtype=np.int64)
+        ok = np.ones(len(mine), dtype=bool)
+        wanted = self.problem.protection[mine] if levels is None else levels
+        level = wanted / self.scale
+        # open_[i, j, s]: target i still needs a witness for value j in direction s (+, -).
+        open_ = np.repeat((level > 0)[:, :, None], 2, axis=2)
+        solved = 0
+        while open_.any():
+            i, j, s = (int(x) for x in np.argwhere(open_)[0])
+            cell = int(mine[i])
+            sign = 1.0 if s == 0 else -1.0
+            deviation = self._program(j).extreme(cell, sign)
+            solved += 1
+            open_[i, j, s] = False
+            if deviation is None:  # no limit that way
+                continue
+            _cover(deviation, self.values, mine, level, open_)
+            if sign * deviation[cell] < level[i, j] * (1 - 1e-9) - TOLERANCE:
+                ok[i] = False
+                open_[i, :, :] = False  # it fails: nothing more to prove for it
+        return ok, solved
 
 
 def _cover(
-    direction: Floats, values: Floats, cols: NDArray[np.int64], level: Floats, open_: Bools
+    direction: Floats, values: Floats, cells: NDArray[np.int64], level: Floats, open_: Bools
 ) -> None:
     """Close what ``direction`` (and its opposite) witnesses, in every value column:
     moved as far as non-negativity lets it, each cell that moves by its level is free to
@@ -210,60 +260,10 @@ def _cover(
             falling = ray < -1e-12
             reach = np.min(values[falling, j] / -ray[falling]) if falling.any() else np.inf
             with np.errstate(invalid="ignore"):
-                moved = reach * ray[cols]  # inf * 0 is nan: that cell does not move
+                moved = reach * ray[cells]  # inf * 0 is nan: that cell does not move
             moved = np.nan_to_num(moved, nan=0.0, posinf=np.inf, neginf=-np.inf)
             open_[moved >= level[:, j] * (1 - 1e-9), j, 0] = False
             open_[-moved >= level[:, j] * (1 - 1e-9), j, 1] = False
-
-
-def audit(problem: Problem, hidden: Bools, targets: Sequence[int]) -> tuple[Bools, int]:
-    """Which targets (hidden cells) keep their protection levels in every value column and
-    both directions, and how many programs it took.
-
-    A program pushes one cell as far as its component lets it. A solution minus the true
-    values is a direction the published figures cannot see: it and its
-    opposite, scaled as far as non-negativity lets them, are witnesses for every other cell
-    they move far enough, in every value column, so most cells need no program of their own.
-    """
-    ok = np.ones(len(targets), dtype=bool)
-    position = {cell: i for i, cell in enumerate(targets)}
-    solved = 0
-    for group in _components(problem, hidden, targets):
-        column = {cell: j for j, cell in enumerate(group)}
-        mine = np.array([c for c in group if c in position], dtype=np.int64)
-        cols = np.array([column[c] for c in mine], dtype=np.int64)
-        # Scaled to at most 1 per value column: pay totals of 1e9 upset the solver's
-        # tolerances otherwise.
-        scale = np.maximum(problem.values[group].max(axis=0), 1.0)
-        values = problem.values[group] / scale  # (group, values)
-        level = problem.protection[mine] / scale
-        # open_[i, j, s]: cell i still needs a witness for value j in direction s (+, -).
-        open_ = np.repeat((level > 0)[:, :, None], 2, axis=2)
-        whole: dict[int, _Program] = {}
-        matrix: csr_matrix | None = None
-        while open_.any():
-            i, j, s = (int(x) for x in np.argwhere(open_)[0])
-            cell = int(mine[i])
-            sign = 1.0 if s == 0 else -1.0
-            if matrix is None:
-                matrix, _ = _component_system(problem, hidden, group)
-            program = whole.get(j)
-            if program is None:
-                program = whole[j] = _Program(matrix, matrix @ values[:, j])
-            solution = program.extreme(column[cell], sign)
-            solved += 1
-            proven = True
-            if solution is None:  # no limit that way
-                open_[i, j, s] = False
-            else:
-                direction = solution - values[:, j]
-                _cover(direction, values, cols, level, open_)
-                proven = sign * direction[column[cell]] >= level[i, j] * (1 - 1e-9) - TOLERANCE
-                open_[i, j, s] = False
-            if not proven:
-                ok[position[cell]] = False
-                open_[i, :, :] = False  # it fails: nothing more to prove for it
-    return ok, solved
 
 
 def _need(problem: Problem, cell: int) -> float:
@@ -326,37 +326,61 @@ def _complement_for(problem: Problem, hidden: Bools, cell: int, shortfall: float
     return None
 
 
+def _determined(problem: Problem, hidden: Bools, cells: Sequence[int]) -> list[int]:
+    """The ``cells`` the lines fix: a cell's unit vector lies in the row space of the lines'
+    equations over the hidden cells (least squares; a residual of 0 is a certificate)."""
+    fixed: list[int] = []
+    wanted = set(cells)
+    for group in _components(problem, hidden, cells):
+        matrix, column = _component_system(problem, hidden, group)
+        transposed = matrix.T.tocsr()
+        for cell in group:
+            if cell not in wanted:
+                continue
+            unit = np.zeros(len(group))
+            unit[column[cell]] = 1.0
+            result = lsqr(transposed, unit, atol=1e-12, btol=1e-12, iter_lim=20 * len(group))
+            if result[3] < 1e-7:  # the residual norm
+                fixed.append(cell)
+    return fixed
+
+
+def _pinned(problem: Problem, hidden: Bools, auditor: Auditor) -> list[int]:
+    """Complements the published figures determine: withholding them protects nothing (the
+    lines give them back), so they are published. The audit screens (a cell that moves
+    is free), least squares decides the few that hardly move."""
+    candidates = [int(i) for i in np.flatnonzero(hidden & ~problem.primary & ~problem.structural)]
+    if not candidates:
+        return []
+    ok, _ = auditor.audit(candidates, SCREEN * problem.values[candidates])
+    return _determined(problem, hidden, [c for c, free in zip(candidates, ok, strict=True)
+                                         if not free])  # fmt: skip
+
+
 def _protect_reduced(problem: Problem, max_rounds: int) -> Outcome:
     hidden = problem.primary | problem.structural
     sensitive = problem.primary.copy()
     _settle_lines(problem, hidden, sensitive)
-    # Every withheld cell, complements too, must not be determined by what is published:
-    # each keeps at least the floor (a complement that could be solved for would be a
-    # published figure under another name).
-    problem.protection = np.where(
-        problem.structural[:, None], problem.protection,
-        np.maximum(problem.protection, problem.floor[None, :]),
-    )  # fmt: skip
+    auditor = Auditor(problem, hidden)
     verified = np.zeros(problem.n_cells, dtype=bool)
     unprotected: list[int] = []
     solved = 0
     for _ in range(max_rounds):
         # More hidden cells only widen intervals: what passed stays protected, so a round
-        # audits what failed and what was newly withheld.
-        pending = [int(i) for i in np.flatnonzero(hidden & ~verified & (problem.primary |
-                   ~problem.structural)) if int(i) not in unprotected]  # fmt: skip
+        # audits what failed.
+        pending = [int(i) for i in np.flatnonzero(hidden & ~verified & problem.primary)
+                   if int(i) not in unprotected]  # fmt: skip
         if not pending:
             break
-        ok, n = audit(problem, hidden, pending)
+        auditor.hide(hidden)
+        ok, n = auditor.audit(pending)
         solved += n
         verified[[c for c, good in zip(pending, ok, strict=True) if good]] = True
-        failing = [(cell, _need(problem, cell)) for cell, good in zip(pending, ok, strict=True)
-                   if not good]  # fmt: skip
-        if not failing:
-            continue
         changed = False
-        for cell, shortfall in failing:
-            chosen = _complement_for(problem, hidden, cell, float(shortfall))
+        for cell, good in zip(pending, ok, strict=True):
+            if good:
+                continue
+            chosen = _complement_for(problem, hidden, cell, _need(problem, cell))
             if chosen is None:
                 unprotected.append(cell)
                 continue
@@ -366,8 +390,13 @@ def _protect_reduced(problem: Problem, max_rounds: int) -> Outcome:
         _settle_lines(problem, hidden, sensitive)
         if not changed:
             break
+    # Publishing a determined cell adds an equation the lines imply already: no interval
+    # changes, so nothing needs auditing again.
+    auditor.hide(hidden)
+    pinned = _pinned(problem, hidden, auditor)
+    hidden[pinned] = False
     secondary = hidden & ~problem.primary & ~problem.structural
-    return Outcome(hidden, secondary, sorted(set(unprotected)), solved)
+    return Outcome(hidden, secondary, sorted(set(unprotected)), solved, len(pinned))
 
 
 def _equal_cells(problem: Problem) -> NDArray[np.int64]:
@@ -425,11 +454,10 @@ def protect(problem: Problem, *, max_rounds: int = 10_000) -> Outcome:
         primary=primary,
         structural=~published,
         cost=cost,
-        floor=problem.floor,
     )
     outcome = _protect_reduced(reduced, max_rounds)
     unprotected = sorted({int(i) for c in outcome.unprotected for i in np.flatnonzero(rep == c)})
     return Outcome(
         outcome.hidden[rep], outcome.secondary[rep] & ~problem.primary & ~problem.structural,
-        unprotected, outcome.audited,
+        unprotected, outcome.audited, outcome.republished,
     )  # fmt: skip

@@ -583,6 +583,7 @@ def protect_wages(
         "secondary": int(outcome.secondary.sum()),
         "unprotected": len(outcome.unprotected),
         "linear_programs": outcome.audited,
+        "republished": outcome.republished,
         "lines": len(problem.lines),
         "structure_seconds": round(built - started, 3),
         "protection_seconds": round(time.perf_counter() - built, 3),

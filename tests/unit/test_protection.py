@@ -4,12 +4,43 @@ the engine's own witness search."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+from scipy.optimize import linprog
 
 from survey_service.analytics import protection, wage_structure
 from survey_service.analytics.disclosure import DisclosureRules
 from survey_service.analytics.wage_columns import ATTRIBUTES, WageColumns, select_rows
+
+
+def intervals(
+    problem: protection.Problem, hidden: NDArray[np.bool_], targets: Sequence[int]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
+    """For each target (a hidden cell), the least and greatest value of each value column
+    that the published cells and the lines allow; and the number of programs solved."""
+    lows = np.zeros((len(targets), problem.values.shape[1]))
+    highs = np.zeros_like(lows)
+    position = {cell: i for i, cell in enumerate(targets)}
+    solved = 0
+    for group in protection._components(problem, hidden, targets):
+        matrix, column = protection._component_system(problem, hidden, group)
+        for j in range(problem.values.shape[1]):
+            rhs = matrix @ problem.values[group, j]
+            for cell in group:
+                if cell not in position:
+                    continue
+                i = position[cell]
+                objective = np.zeros(len(group))
+                objective[column[cell]] = 1.0
+                low = linprog(objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
+                high = linprog(-objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
+                solved += 2
+                lows[i, j] = low.fun if low.status == 0 else problem.values[cell, j]
+                highs[i, j] = -high.fun if high.status == 0 else np.inf
+    return lows, highs, solved
 
 
 def _two_by_two(primary_value: float) -> protection.Problem:
@@ -29,7 +60,7 @@ def test_a_lone_primary_gets_a_rectangle_of_complements() -> None:
     problem = _two_by_two(40.0)
     outcome = protection.protect(problem)
     assert set(np.flatnonzero(outcome.hidden)) == {0, 1, 2, 3}
-    lows, highs, _ = protection.intervals(problem, outcome.hidden, [0])
+    lows, highs, _ = intervals(problem, outcome.hidden, [0])
     assert lows[0, 0] <= 40 - 5
     assert highs[0, 0] >= 40 + 5
 
@@ -43,7 +74,7 @@ def test_a_complement_too_small_to_absorb_the_level_is_not_enough() -> None:
     problem.values[8, 0] = 40 + 50 + 60 + 3
     outcome = protection.protect(problem)
     hidden = outcome.hidden
-    lows, highs, _ = protection.intervals(problem, hidden, [0])
+    lows, highs, _ = intervals(problem, hidden, [0])
     assert lows[0, 0] <= 35
     assert highs[0, 0] >= 45
     assert hidden.sum() > 4
@@ -104,7 +135,7 @@ def test_every_primary_cell_of_a_generated_city_keeps_its_interval(seed: int) ->
     assert all(hidden[primaries])
     rng = np.random.default_rng(seed)
     primaries = sorted(rng.choice(primaries, min(len(primaries), 40), replace=False).tolist())
-    lows, highs, _ = protection.intervals(problem, hidden, primaries)
+    lows, highs, _ = intervals(problem, hidden, primaries)
     value = problem.values[primaries]
     level = problem.protection[primaries]
     tolerance = 1e-6 * np.maximum(value, 1)
@@ -130,3 +161,35 @@ def test_a_cell_changed_by_one_enterprise_since_the_last_release_is_withheld() -
     grand = (("full_year", "all"),)
     assert grand not in old.hidden
     assert new.hidden[grand] == wage_structure.CHANGED
+
+
+def test_a_complement_the_lines_determine_is_published() -> None:
+    # cells 0..2 = a b c, 3 = N = a + b, 4 = M = a + b + c; a is primary. The line of M
+    # takes c (the cheapest), the line of N takes b: then c = M - N, withheld for nothing.
+    values = np.array([[5.0], [20.0], [10.0], [25.0], [35.0]])
+    level = np.zeros((5, 1))
+    level[0, 0] = 2.0
+    primary = np.array([True, False, False, False, False])
+    problem = protection.Problem([[3, 0, 1], [4, 0, 1, 2]], values, level, primary,
+                                 np.zeros(5, dtype=bool), values[:, 0])  # fmt: skip
+    outcome = protection.protect(problem)
+    assert set(np.flatnonzero(outcome.hidden)) == {0, 1}
+    assert outcome.republished == 1
+    lows, highs, _ = intervals(problem, outcome.hidden, [0, 1])
+    assert lows[0, 0] <= 3
+    assert highs[0, 0] >= 7
+    assert highs[1, 0] > lows[1, 0]
+
+
+def test_least_squares_tells_a_determined_cell_from_a_free_one() -> None:
+    # a, b, c hidden: a + b = N and a + b + c = M give c, but only the sum a + b.
+    problem = protection.Problem(
+        [[3, 0, 1], [4, 0, 1, 2]],
+        np.array([[5.0], [20.0], [10.0], [25.0], [35.0]]),
+        np.zeros((5, 1)),
+        np.zeros(5, dtype=bool),
+        np.zeros(5, dtype=bool),
+        np.ones(5),
+    )
+    hidden = np.array([True, True, True, False, False])
+    assert protection._determined(problem, hidden, [0, 1, 2]) == [2]

@@ -22,6 +22,7 @@ minutes per backend) and for generated cities under hypothesis. The linear progr
 (b) span every hidden cell linked to the audited one (thousands of unknowns in the demo
 city): there, and in generated cities, a spread sample of the primary cells is audited
 (``DEMO_LP_CELLS``, ``CITY_LP_CELLS``); the scenario tests audit every primary cell.
+(a) covers every hidden cell, complements too.
 """
 
 from __future__ import annotations
@@ -69,8 +70,11 @@ from tests.integration.analytics.attacks import (
 from tests.samples import enterprise, salary_document, uscc
 
 DEMO_ENTERPRISES = int(os.environ.get("SURVEY_ATTACK_DEMO_ENTERPRISES", "12"))
-DEMO_LP_CELLS = 10  # primary cells audited by LP in the demo city, spread (every one elsewhere)
-CITY_LP_CELLS = 10  # per generated city
+# Primary cells audited by the attacker's own linear programmes, spread over the demo city
+# and each generated city (SURVEY_ATTACK_LP_CELLS=0: every one; minutes per city). The
+# engine audits every primary cell itself; the scenario tests audit every one too.
+DEMO_LP_CELLS = int(os.environ.get("SURVEY_ATTACK_LP_CELLS", "10")) or None
+CITY_LP_CELLS = DEMO_LP_CELLS
 DEFAULT_RULES = {"min_enterprises": 3, "min_workers": 10, "p_percent": 10}
 QUANTILES = ("p10", "p25", "p50", "p75", "p90")
 enterprise_numbers = itertools.count(1000)
