@@ -120,7 +120,7 @@ async def main() -> BenchResult:
         db = open_database(settings.database_url)
         await upgrade(db.engine)
         await load_shipped_forms(db, PROJECT_ROOT / "form_schemas")
-        await fill_demo(db, enterprises_count=ENTERPRISES, say=lambda _: None)
+        await fill_demo(db, enterprises_count=ENTERPRISES, releases=False, say=lambda _: None)
         campaign_id, uscc = await _campaigns(db)
         rows = await _table_rows(db, campaign_id)
         workers = os.cpu_count() or 1

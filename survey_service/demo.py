@@ -26,7 +26,8 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from survey_service.auth import Principal
+from survey_service.analytics.releases import create_release
+from survey_service.auth import Principal, audit
 from survey_service.collection import campaigns, enterprises, polls, submissions
 from survey_service.collection.schemas import CampaignIn, EnterpriseIn, PollLinkIn
 from survey_service.db.engine import Database
@@ -66,6 +67,7 @@ class CampaignFigures:
     worker_rows: int = 0
     answers: int = 0
     links: int = 0
+    release: int | None = None  # the number of the release the demo made
 
 
 @dataclass
@@ -239,9 +241,11 @@ async def fill_demo(
     seed: int = SEED,
     year: int = DEFAULT_YEAR,
     force: bool = False,
+    releases: bool = True,
     say: Callable[[str], None] = print,
 ) -> DemoSummary:
-    """Fill ``db`` (migrated, shipped forms loaded) with the demo city."""
+    """Fill ``db`` (migrated, shipped forms loaded) with the demo city and (``releases``)
+    release every campaign once, as the bureau would before analysts read it."""
     held = await existing_data(db)
     if any(held) and not force:
         raise DemoRefused(
@@ -289,5 +293,23 @@ async def fill_demo(
             .where(Campaign.id == last.id)
             .values(opens_at=now - timedelta(days=380), closes_at=now - timedelta(days=320))
         )
+    if releases:
+        # Last year's first: this year's wage release reads it for the year-on-year change.
+        for figures in summary.campaigns:
+            started_release = time.perf_counter()
+            info = await create_release(
+                db, figures.id, during_collection=True, note="demo", created_by=None,
+                audit=lambda session, info, key=figures.id: audit(
+                    session, None, "release.create", f"campaign:{key}", number=info.number,
+                    kind=info.kind, content_hash=info.content_hash,
+                    during_collection=info.during_collection,
+                ),
+            )  # fmt: skip
+            figures.release = info.number
+            say(
+                f"{figures.title}: release {info.number} in "
+                f"{time.perf_counter() - started_release:.1f} s"
+                + (" (during collection)" if info.during_collection else "")
+            )
     summary.seconds = time.perf_counter() - started
     return summary

@@ -93,6 +93,14 @@ async def test_demo_fills_an_empty_database_that_the_api_then_shows(
     assert len(scores["enterprises"]) == submitted[assessment] > 0
     assert scores["city"]["enterprises"] == submitted[assessment]
 
+    # Every campaign is released once, last year's closed, this year's during collection,
+    # so an analyst reads the city at once.
+    for key, campaign in kinds.items():
+        releases = (await _get(service, f"/api/v1/campaigns/{campaign['id']}/releases"))["releases"]
+        assert [r["number"] for r in releases] == [1], key
+        assert releases[0]["during_collection"] is campaign["is_open"], key
+    assert "release 1" in done.stdout
+
     participation = await _get(service, "/api/v1/participation?year=2023")
     assert participation["city"]["enterprises"] == 20
     assert 0 < participation["city"]["participating"] <= 20
