@@ -352,7 +352,10 @@ def _pinned(problem: Problem, hidden: Bools, auditor: Auditor) -> list[int]:
     candidates = [int(i) for i in np.flatnonzero(hidden & ~problem.primary & ~problem.structural)]
     if not candidates:
         return []
-    ok, _ = auditor.audit(candidates, SCREEN * problem.values[candidates])
+    # The solver's tolerances are absolute (about 1e-7 of the largest cell): a small cell
+    # that seems to move less than 1e-5 of the largest may be held still.
+    screen = np.maximum(SCREEN * problem.values[candidates], 1e-5 * auditor.scale)
+    ok, _ = auditor.audit(candidates, screen)
     return _determined(problem, hidden, [c for c, free in zip(candidates, ok, strict=True)
                                          if not free])  # fmt: skip
 
