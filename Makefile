@@ -8,7 +8,7 @@ ifeq ($(UV),)
 UV := $(HOME)/.local/bin/uv
 endif
 
-.PHONY: help venv run migrate demo backup restore test test-unit lint format bench clean system-deps browser fonts
+.PHONY: help venv run migrate demo backup restore test test-unit attack lint format bench clean system-deps browser fonts
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,10 @@ test: venv fonts browser ## the whole suite, on SQLite and PostgreSQL, with the 
 
 test-unit: venv ## the tests that need no database
 	$(PY) -m pytest -q tests/unit
+
+attack: venv ## the release attack on the full 300-enterprise demo city, both databases (minutes)
+	SURVEY_ATTACK_DEMO_ENTERPRISES=300 $(PY) -m pytest -q -p no:cacheprovider -o timeout=0 \
+	  -k demo_city tests/integration/analytics/test_release_attacks.py
 
 lint: venv ## ruff and mypy strict
 	.venv/bin/ruff format --check survey_service tests bench
