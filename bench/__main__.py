@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 import traceback
@@ -72,8 +73,25 @@ def summary(results: dict[str, BenchResult | None], errors: dict[str, str]) -> s
     return table(rows)
 
 
+def commit() -> str:
+    """The commit measured (with "+changes" when the work tree differs from it)."""
+    try:
+        git = ["git", "-C", str(PROJECT_ROOT)]
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, check=False,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty.strip() else "")
+
+
 def environment() -> dict[str, Any]:
     return {
+        "commit": commit(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
@@ -121,7 +139,9 @@ def main() -> int:
     print()
     print(summary(results, errors))
     write_json(results, errors, seconds)
-    print(f"\nwritten to {OUT.relative_to(PROJECT_ROOT)} ({sum(seconds.values()):.0f}s in all)")
+    stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}"
+    took = sum(seconds.values())
+    print(f"\nwritten to {OUT.relative_to(PROJECT_ROOT)} ({took:.0f}s in all; {stamp})")
     return 1 if errors else 0
 
 
