@@ -55,7 +55,8 @@ from bench.aggregate import (
 )
 from bench.common import BenchResult
 from survey_service.analytics.disclosure import DisclosureRules
-from survey_service.analytics.releases import _decode_wages, create_release
+from survey_service.analytics.release_store import decode_wages
+from survey_service.analytics.releases import create_release
 from survey_service.analytics.wage_columns import read_columns
 from survey_service.analytics.wage_release import WageRelease, release_rows
 from survey_service.analytics.wage_structure import protect_wages
@@ -157,7 +158,7 @@ async def main() -> BenchResult:
             return await asyncio.to_thread(protect_wages, wage_columns, rules, 12, [])
 
         protection = await measured(protect)
-        first = await measured(lambda: asyncio.to_thread(_decode_wages, row), traced=False)
+        first = await measured(lambda: asyncio.to_thread(decode_wages, row), traced=False)
         loaded: WageRelease = first.value
         runs: list[Measured] = []
         for _ in range(RUNS):

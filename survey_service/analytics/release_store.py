@@ -35,7 +35,7 @@ class CorruptRelease(RuntimeError):
     """A stored release whose content does not match its hash."""
 
 
-def _decode_wages(row: Release) -> WageRelease:
+def decode_wages(row: Release) -> WageRelease:
     if content_hash(row.data, row.rules) != row.content_hash:
         raise CorruptRelease(f"release {row.number} of campaign {row.campaign_id}: bad hash")
     return WageRelease(
@@ -71,7 +71,7 @@ class ReleaseStore:
         )
         if row is None or row.kind != "wages":
             raise ReleaseNotFound(f"Wage release {number} of campaign {campaign_id} not found")
-        loaded = await anyio.to_thread.run_sync(_decode_wages, row)
+        loaded = await anyio.to_thread.run_sync(decode_wages, row)
         self._loaded[key] = loaded
         while len(self._loaded) > self.size:
             self._loaded.popitem(last=False)

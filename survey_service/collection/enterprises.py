@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +12,17 @@ from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut
 from survey_service.db.models import Enterprise
 from survey_service.errors import unprocessable
 from survey_service.forms.formats import is_division_code, is_industry_code, is_uscc
+
+# What a new enterprise holds for the fields its first record leaves out.
+NEW_ENTERPRISE: dict[str, Any] = {
+    "size_class": None,
+    "ownership": None,
+    "staff_count": None,
+    "has_union": False,
+    "above_designated_size": False,
+    "has_collective_contract": False,
+    "group_key": None,
+}
 
 
 def check_codes(items: list[EnterpriseIn], *, indexed: bool) -> list[dict[str, Any]]:
@@ -54,7 +66,9 @@ def enterprise_out(row: Enterprise) -> EnterpriseOut:
 async def upsert_enterprises(
     session: AsyncSession, items: list[EnterpriseIn], *, indexed: bool = True
 ) -> tuple[int, int, list[Enterprise]]:
-    """Create or update by ``uscc``; all or nothing (the caller's transaction)."""
+    """Create or update by ``uscc``; all or nothing (the caller's transaction). An update
+    changes only the fields the item names: a sheet without a column, or a JSON object
+    without a key, leaves that field as it was."""
     errors = check_codes(items, indexed=indexed)
     if errors:
         raise unprocessable("Some enterprise codes are not valid.", errors)
@@ -67,10 +81,11 @@ async def upsert_enterprises(
     created = updated = 0
     rows: list[Enterprise] = []
     for item in items:
-        values = {f: getattr(item, f) for f in item.__struct_fields__}
+        named = {f: getattr(item, f) for f in item.__struct_fields__}
+        values = {f: v for f, v in named.items() if v is not msgspec.UNSET}
         row = existing.get(item.uscc)
         if row is None:
-            row = Enterprise(**values)
+            row = Enterprise(**(NEW_ENTERPRISE | values))
             session.add(row)
             existing[item.uscc] = row
             created += 1

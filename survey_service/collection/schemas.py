@@ -18,13 +18,21 @@ class EnterpriseIn(Body, kw_only=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     district: Annotated[str, msgspec.Meta(min_length=6, max_length=6)]
     industry: Annotated[str, msgspec.Meta(min_length=1, max_length=5)]
-    size_class: SizeClass | None = None
-    ownership: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-    staff_count: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] | None = None
-    has_union: bool = False
-    above_designated_size: bool = False
-    has_collective_contract: bool = False
-    group_key: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    # An update changes the fields it names (null clears one); a new enterprise takes
+    # null / false for the fields left out.
+    size_class: SizeClass | msgspec.UnsetType | None = msgspec.UNSET
+    ownership: Annotated[str, msgspec.Meta(max_length=32)] | msgspec.UnsetType | None = (
+        msgspec.UNSET
+    )
+    staff_count: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] | msgspec.UnsetType | None = (
+        msgspec.UNSET
+    )
+    has_union: bool | msgspec.UnsetType = msgspec.UNSET
+    above_designated_size: bool | msgspec.UnsetType = msgspec.UNSET
+    has_collective_contract: bool | msgspec.UnsetType = msgspec.UNSET
+    group_key: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType | None = (
+        msgspec.UNSET
+    )
 
 
 class EnterpriseOut(Out, kw_only=True):

@@ -247,7 +247,8 @@ async def test_second_new_submission_of_one_enterprise_is_a_conflict(service: Se
 
 async def test_other_enterprises_submission_is_not_found(service: Service) -> None:
     campaign_id, token_a = await _invited(service, 1)
-    await service.client.post("/api/v1/enterprises", json=enterprise(2), headers=service.admin)
+    minimal = {k: enterprise(2)[k] for k in ("uscc", "name", "district", "industry")}
+    await service.client.post("/api/v1/enterprises", json=minimal, headers=service.admin)
     invited = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/invitations",
         json={"enterprises": [uscc(2)]},
@@ -491,6 +492,45 @@ async def test_enterprises_import_from_a_chinese_csv(service: Service) -> None:
     assert by_code[uscc(2)]["staff_count"] == 45
 
 
+async def test_an_update_changes_only_the_fields_it_names(service: Service) -> None:
+    """Issue 12 (3): a re-import or a JSON update with fewer fields left the rest wiped
+    (size, ownership, union, collective contract), and the city's contract rate fell."""
+    full = enterprise(1, size_class="large", ownership="159", staff_count=900, has_union=True,
+                      above_designated_size=True, has_collective_contract=True,
+                      group_key="集团")  # fmt: skip
+    created = await service.client.post("/api/v1/enterprises", json=full, headers=service.admin)
+    assert created.status_code == 200, created.text
+    lines = [
+        "统一社会信用代码,企业名称,所在区县代码,行业代码,职工人数",
+        f"{uscc(1)},铜川一号有限公司,610202,C30,950",
+    ]
+    response = await service.client.post(
+        "/api/v1/enterprises/import",
+        files={"file": ("企业名录.csv", "\n".join(lines).encode("utf-8"))},
+        headers=service.admin,
+    )
+    assert response.status_code == 200, response.text
+    short = {k: full[k] for k in ("uscc", "name", "district", "industry")}
+    response = await service.client.post(
+        "/api/v1/enterprises", json=short | {"group_key": None}, headers=service.admin
+    )
+    assert response.status_code == 200, response.text
+    listed = await service.client.get("/api/v1/enterprises", headers=service.admin)
+    (row,) = listed.json()["items"]
+    assert row["name"] == "铜川一号有限公司"
+    assert row["staff_count"] == 950
+    assert row["group_key"] is None  # an explicit null clears
+    for key in ("size_class", "ownership", "has_union", "above_designated_size",
+                "has_collective_contract"):  # fmt: skip
+        assert row[key] == full[key], key
+    # A new enterprise without them holds null / false.
+    minimal = {k: enterprise(2)[k] for k in ("uscc", "name", "district", "industry")}
+    await service.client.post("/api/v1/enterprises", json=minimal, headers=service.admin)
+    listed = await service.client.get("/api/v1/enterprises", headers=service.admin)
+    second = next(e for e in listed.json()["items"] if e["uscc"] == uscc(2))
+    assert (second["size_class"], second["has_union"], second["group_key"]) == (None, False, None)
+
+
 async def test_enterprise_import_with_a_bad_code_names_the_cell_and_stores_nothing(
     service: Service,
 ) -> None:
@@ -525,7 +565,8 @@ async def test_a_probe_row_against_a_single_competitor_gets_no_number(
     assert (
         await service.client.post(url, json={"data": document}, headers=_bearer(token_a))
     ).status_code == 201
-    await service.client.post("/api/v1/enterprises", json=enterprise(2), headers=service.admin)
+    minimal = {k: enterprise(2)[k] for k in ("uscc", "name", "district", "industry")}
+    await service.client.post("/api/v1/enterprises", json=minimal, headers=service.admin)
     invited = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/invitations",
         json={"enterprises": [uscc(2)]},
