@@ -22,11 +22,14 @@ $(UV):
 
 venv: .venv/.synced ## create the virtual environment from the lock file
 
-fonts: ## Debian's CJK fonts for the Chinese PDFs and pages (installed when missing)
-	@fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { \
-	  echo "installing: fonts-noto-cjk"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk) >/dev/null; \
-	}
+fonts: ## Debian's CJK fonts and HarfBuzz's subsetter for the Chinese PDFs (installed when missing)
+	@missing=""; \
+	  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	  ldconfig -p 2>/dev/null | grep -q "libharfbuzz-subset.so.0" || missing="$$missing libharfbuzz-subset0"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
+	  fi
 
 system-deps: fonts ## Debian packages: the fonts, and wrk for benchmarks (installed when missing)
 	@missing=""; \

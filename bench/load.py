@@ -144,6 +144,9 @@ def fill(base: str, admin: str) -> dict[str, Any]:
                     headers={"Authorization": f"Bearer {token}"},
                 )
             )
+        # Analysts read releases: last year's campaign is released once, as the bureau does.
+        _ok(client.post(f"/api/v1/campaigns/{previous}/releases",
+                        json={"during_collection": True, "note": "load"}))  # fmt: skip
         current = _campaign(client, "salary-survey", YEAR)
         invitations = _invite(client, current, range(1, INVITATIONS + 1))
         poll = _campaign(
