@@ -25,10 +25,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.analytics.releases import ReleaseInfo, create_release
-from survey_service.auth import Principal, audit
+from survey_service.analytics.releases import audit_release, create_release
+from survey_service.auth import Principal
 from survey_service.collection import campaigns, enterprises, polls, submissions
 from survey_service.collection.schemas import CampaignIn, EnterpriseIn, PollLinkIn
 from survey_service.db.engine import Database
@@ -235,13 +234,6 @@ async def _poll(
     figures.links, figures.answers = len(answering), len(answers)
 
 
-def _record_release(session: AsyncSession, info: ReleaseInfo) -> None:
-    audit(
-        session, None, "release.create", f"campaign:{info.campaign_id}", number=info.number,
-        kind=info.kind, content_hash=info.content_hash, during_collection=info.during_collection,
-    )  # fmt: skip
-
-
 async def fill_demo(
     db: Database,
     *,
@@ -307,7 +299,7 @@ async def fill_demo(
             started_release = time.perf_counter()
             info = await create_release(
                 db, figures.id, during_collection=True, note="demo", created_by=None,
-                audit=_record_release,
+                audit=audit_release(None),
             )  # fmt: skip
             figures.release = info.number
             say(

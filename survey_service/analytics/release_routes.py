@@ -9,11 +9,10 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics import releases
 from survey_service.analytics.releases import ReleaseError, ReleaseInfo
-from survey_service.auth import Principal, audit, require
+from survey_service.auth import Principal, require
 from survey_service.deps import DB, PathId
 from survey_service.errors import problem
 from survey_service.openapi import BEARER, problems
@@ -82,14 +81,6 @@ class ReleaseController(Controller):
         nothing counted yet is 422."""
         body = data or ReleaseIn()
         principal: Principal = request.state.principal
-
-        def record(session: AsyncSession, info: ReleaseInfo) -> None:
-            audit(
-                session, principal, "release.create", f"campaign:{campaign_id}",
-                number=info.number, kind=info.kind, content_hash=info.content_hash,
-                during_collection=info.during_collection,
-            )  # fmt: skip
-
         try:
             info = await releases.create_release(
                 db,
@@ -97,7 +88,7 @@ class ReleaseController(Controller):
                 during_collection=body.during_collection,
                 note=body.note or None,
                 created_by=principal.token_id,
-                audit=record,
+                audit=releases.audit_release(principal),
             )
         except ReleaseError as exc:
             raise release_problem(exc) from None

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_service.analytics.frozen import Frozen, NothingToRelease
 from survey_service.analytics.wage_release import content_hash, freeze_wages
 from survey_service.analytics.wages import CampaignInfo, SettingsError, load_campaign
+from survey_service.auth import Principal, audit
 from survey_service.db.engine import Database
 from survey_service.db.models import Campaign, Form, FormVersion, Release, utcnow
 
@@ -180,6 +181,19 @@ async def _freeze(
         except (NothingToRelease, SettingsError) as exc:
             raise NotReleasable(str(exc)) from None
     return kind, frozen, previous, utcnow() < campaign.closes_at
+
+
+def audit_release(principal: Principal | None) -> Callable[[AsyncSession, ReleaseInfo], None]:
+    """The audit entry of a release made by ``principal`` (None: the command line)."""
+
+    def record(session: AsyncSession, info: ReleaseInfo) -> None:
+        audit(
+            session, principal, "release.create", f"campaign:{info.campaign_id}",
+            number=info.number, kind=info.kind, content_hash=info.content_hash,
+            during_collection=info.during_collection,
+        )  # fmt: skip
+
+    return record
 
 
 async def create_release(

@@ -473,17 +473,21 @@ async def test_enterprise_cannot_review_its_own_survey(service: Service) -> None
     assert response.status_code == 403
 
 
+async def _import_csv(service: Service, lines: list[str], encoding: str) -> Any:
+    return await service.client.post(
+        "/api/v1/enterprises/import",
+        files={"file": ("企业名录.csv", "\n".join(lines).encode(encoding))},
+        headers=service.admin,
+    )
+
+
 async def test_enterprises_import_from_a_chinese_csv(service: Service) -> None:
     lines = [
         "统一社会信用代码,企业名称,所在区县代码,行业代码,企业规模,职工人数,是否建立工会",
         f"{uscc(1)},铜川一号有限公司,610202,C30,中型,230,是",
         f"{uscc(2)},铜川二号有限公司,610204,F52,小型,45,否",
     ]
-    response = await service.client.post(
-        "/api/v1/enterprises/import",
-        files={"file": ("企业名录.csv", "\n".join(lines).encode("gbk"))},
-        headers=service.admin,
-    )
+    response = await _import_csv(service, lines, "gbk")
     assert response.status_code == 200, response.text
     assert response.json()["created"] == 2
     listed = await service.client.get("/api/v1/enterprises", headers=service.admin)
@@ -504,11 +508,7 @@ async def test_an_update_changes_only_the_fields_it_names(service: Service) -> N
         "统一社会信用代码,企业名称,所在区县代码,行业代码,职工人数",
         f"{uscc(1)},铜川一号有限公司,610202,C30,950",
     ]
-    response = await service.client.post(
-        "/api/v1/enterprises/import",
-        files={"file": ("企业名录.csv", "\n".join(lines).encode("utf-8"))},
-        headers=service.admin,
-    )
+    response = await _import_csv(service, lines, "utf-8")
     assert response.status_code == 200, response.text
     short = {k: full[k] for k in ("uscc", "district", "industry")} | {"name": "铜川一号有限公司"}
     response = await service.client.post(
