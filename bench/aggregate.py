@@ -106,7 +106,8 @@ async def _campaign(db: Database) -> int:
         )
         now = utcnow()
         campaign = Campaign(
-            form_version_id=version_id, title="bench", year=SURVEY_YEAR, opens_at=now,
+            form_version_id=version_id, title="bench", year=SURVEY_YEAR, campaign_year=SURVEY_YEAR,
+            opens_at=now,
             closes_at=now, audience={}, settings={}, requires_review=False,
         )  # fmt: skip
         session.add(campaign)

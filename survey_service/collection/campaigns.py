@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
@@ -15,6 +15,9 @@ from survey_service.db.models import AccessToken, Campaign, Enterprise, Form, Fo
 from survey_service.errors import not_found, problem, unprocessable
 from survey_service.forms import service as forms
 from survey_service.reference.codes import districts, industry_division, industry_section
+
+# The city's clock: a campaign opening on 1 January Beijing time belongs to that year.
+CAMPAIGN_ZONE = timezone(timedelta(hours=8), "Beijing")
 
 
 def is_open(campaign: Campaign, now: datetime | None = None) -> bool:
@@ -43,6 +46,7 @@ def campaign_out(
         form_version=version.number,
         title=campaign.title,
         year=campaign.year,
+        campaign_year=campaign.campaign_year,
         opens_at=campaign.opens_at,
         closes_at=campaign.closes_at,
         audience=campaign.audience,
@@ -75,6 +79,7 @@ async def create_campaign(session: AsyncSession, body: CampaignIn) -> CampaignOu
         form_version_id=version.id,
         title=body.title,
         year=body.year,
+        campaign_year=body.campaign_year or body.opens_at.astimezone(CAMPAIGN_ZONE).year,
         opens_at=body.opens_at,
         closes_at=body.closes_at,
         audience=audience_data(body.audience),

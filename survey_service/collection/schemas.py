@@ -81,6 +81,8 @@ class CampaignIn(Body, kw_only=True):
     opens_at: datetime
     closes_at: datetime
     form_version: RowId | None = None
+    # The yearly campaign this belongs to; by default the year it opens in (Beijing time).
+    campaign_year: Annotated[int, msgspec.Meta(ge=2000, le=2100)] | None = None
     audience: Audience = msgspec.field(default_factory=Audience)
     requires_review: bool = False
     settings: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -92,6 +94,7 @@ class CampaignOut(Out, kw_only=True):
     form_version: int
     title: str
     year: int
+    campaign_year: int
     opens_at: datetime
     closes_at: datetime
     audience: dict[str, Any]

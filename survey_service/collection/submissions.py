@@ -127,6 +127,30 @@ def check_enterprise(data: dict[str, Any], uscc: str | None) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class SheetOrigin:
+    """Where an uploaded document's workers came from: the sheet row of each stored worker,
+    the header of each key as written, and the reader's own warnings (repeated rows)."""
+
+    rows: list[int]
+    columns: dict[str, str]
+    warnings: list[dict[str, Any]]
+
+    def locate(self, warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The reader's warnings, then each pay warning with the sheet row and column its
+        JSON Pointer (``/employees/5/annual_pay``) names."""
+        located = list(self.warnings)
+        for warning in warnings:
+            _, _, index, key = [*warning["path"].split("/"), "", "", "", ""][:4]
+            if index.isdigit() and int(index) < len(self.rows):
+                warning = warning | {
+                    "row": self.rows[int(index)],
+                    "column": self.columns.get(key, key),
+                }
+            located.append(warning)
+        return located
+
+
+@dataclass(frozen=True, slots=True)
 class Stored:
     submission: SubmissionOut
     created: bool
@@ -137,10 +161,9 @@ def submission_out(
     uscc: str | None,
     *,
     with_data: bool = True,
-    warnings: list[dict[str, Any]] | None = None,
 ) -> SubmissionOut:
     return SubmissionOut(
-        warnings=warnings or [],
+        warnings=list(row.warnings or []),
         id=row.id,
         campaign_id=row.campaign_id,
         enterprise=uscc,
@@ -193,6 +216,7 @@ async def create_submission(
     data: dict[str, Any],
     status: str,
     checked: bool = False,
+    origin: SheetOrigin | None = None,
 ) -> Stored:
     sid = parse_submission_id(submission_id)
     digest = data_hash(data)
@@ -242,20 +266,37 @@ async def create_submission(
     )
     session.add(row)
     await session.flush()
-    session.add(
-        SubmissionRevision(
-            submission_id=sid,
-            revision=1,
-            status=status,
-            data=data,
-            content_hash=digest,
-            author_token_id=principal.token_id,
-            created_at=now,
-        )
+    revision = SubmissionRevision(
+        submission_id=sid,
+        revision=1,
+        status=status,
+        data=data,
+        content_hash=digest,
+        author_token_id=principal.token_id,
+        created_at=now,
     )
+    session.add(revision)
     await session.flush()
-    warnings = await sync_wage_rows(session, row, campaign, ctx, new=True)
-    return Stored(submission_out(row, uscc, with_data=False, warnings=warnings), created=True)
+    await _check_pay(session, row, revision, campaign, ctx, origin, new=True)
+    return Stored(submission_out(row, uscc, with_data=False), created=True)
+
+
+async def _check_pay(
+    session: AsyncSession,
+    row: Submission,
+    revision: SubmissionRevision,
+    campaign: Campaign,
+    ctx: FormContext,
+    origin: SheetOrigin | None,
+    *,
+    new: bool,
+) -> None:
+    """Store the wage rows and keep the warnings with the revision (and as the current)."""
+    warnings = await sync_wage_rows(session, row, campaign, ctx, new=new)
+    if origin is not None:
+        warnings = origin.locate(warnings)
+    row.warnings = revision.warnings = warnings
+    await session.flush()
 
 
 async def visible_submission(
@@ -286,6 +327,7 @@ async def amend_submission(
     data: dict[str, Any],
     status: str,
     checked: bool = False,
+    origin: SheetOrigin | None = None,
 ) -> SubmissionOut:
     if row.status == "submitted" and status == "draft":
         raise conflict("A submitted survey cannot go back to draft; amend it as submitted.")
@@ -304,23 +346,22 @@ async def amend_submission(
         or 0
     ) + 1
     digest = data_hash(data)
-    session.add(
-        SubmissionRevision(
-            submission_id=row.id,
-            revision=revision,
-            status=status,
-            data=data,
-            content_hash=digest,
-            author_token_id=principal.token_id,
-            created_at=now,
-        )
+    kept = SubmissionRevision(
+        submission_id=row.id,
+        revision=revision,
+        status=status,
+        data=data,
+        content_hash=digest,
+        author_token_id=principal.token_id,
+        created_at=now,
     )
+    session.add(kept)
     row.data, row.status, row.content_hash = data, status, digest
     row.revision, row.updated_at = revision, now
     row.review_state = "pending"
     await session.flush()
-    warnings = await sync_wage_rows(session, row, campaign, ctx, new=False)
-    return submission_out(row, uscc, with_data=False, warnings=warnings)
+    await _check_pay(session, row, kept, campaign, ctx, origin, new=False)
+    return submission_out(row, uscc, with_data=False)
 
 
 async def review_submission(

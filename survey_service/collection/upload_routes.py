@@ -113,6 +113,11 @@ async def store_salary_upload(
     # Checked as it stands unless rows were left out (a partial upload).
     whole = not check.rejected_rows
     document["employees"] = check.accepted
+    origin = submissions.SheetOrigin(
+        check.accepted_rows,
+        sheet.columns,
+        [dict(w) for w in sheet.warnings] + uploads.left_out(check),
+    )
     async with db.transaction() as session:
         campaign, version, form = await campaigns.load_campaign(session, campaign_id)
         existing = await session.scalar(
@@ -124,20 +129,23 @@ async def store_salary_upload(
         if existing is None:
             stored = await submissions.create_submission(
                 session, principal, campaign, ctx, submission_id=None, data=document,
-                status="submitted", checked=whole,
+                status="submitted", checked=whole, origin=origin,
             )  # fmt: skip
             out = stored.submission
         else:
             out = await submissions.amend_submission(
                 session, principal, existing, campaign, ctx, data=document,
-                status="submitted", checked=whole,
+                status="submitted", checked=whole, origin=origin,
             )  # fmt: skip
         audit(
             session, principal, "submission.upload", f"submission:{out.id}",
             rows=len(check.accepted), rejected=len(check.rejected_rows),
         )  # fmt: skip
-    body |= {"submission_id": out.id, "rows_accepted": len(check.accepted)}
-    body["warnings"] += out.warnings
+    body |= {
+        "submission_id": out.id,
+        "rows_accepted": len(check.accepted),
+        "warnings": out.warnings,
+    }
     return 201, body
 
 

@@ -63,6 +63,7 @@ class UploadCheck:
     """The outcome of checking a sheet: the rows that passed and every cell error."""
 
     accepted: list[dict[str, Any]] = field(default_factory=list)
+    accepted_rows: list[int] = field(default_factory=list)  # the sheet row of each accepted
     rejected_rows: set[int] = field(default_factory=set)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -103,6 +104,36 @@ def check_rows(sheet: SheetRows, validation_errors: list[FieldError]) -> UploadC
                     + error.get("message_zh", ""),
                 }
             )
-    check.accepted = [data for row, data in sheet.rows if row not in check.rejected_rows]
+    kept = [(row, data) for row, data in sheet.rows if row not in check.rejected_rows]
+    check.accepted_rows = [row for row, _ in kept]
+    check.accepted = [data for _, data in kept]
     check.errors.sort(key=lambda e: (e["row"], e["column"]))
     return check
+
+
+def left_out(check: UploadCheck) -> list[dict[str, Any]]:
+    """One warning per row a partial upload left out, with every reason, kept with the
+    revision so the enterprise and the bureau see which rows are missing and why."""
+    reasons: dict[int, list[dict[str, Any]]] = {}
+    for error in check.errors:
+        if error["row"] in check.rejected_rows:
+            reasons.setdefault(error["row"], []).append(error)
+    return [
+        {
+            "row": row,
+            "column": "",
+            "code": "row_left_out",
+            "message": "row left out: "
+            + "; ".join(
+                f"{e['column']}: {e['message']}" if e["column"] else e["message"] for e in errors
+            ),
+            "message_zh": "此行未保存："
+            + "；".join(
+                f"{e['column']}：{e['message_zh'] or e['message']}"
+                if e["column"]
+                else e["message_zh"] or e["message"]
+                for e in errors
+            ),
+        }
+        for row, errors in sorted(reasons.items())
+    ]

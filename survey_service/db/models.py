@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -122,7 +123,9 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
-    year: Mapped[int] = mapped_column(Integer, index=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)  # the year the data speak of
+    # The yearly campaign it belongs to (a survey of last year's pay runs in this year's).
+    campaign_year: Mapped[int] = mapped_column(Integer, index=True)
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime]
     audience: Mapped[dict[str, Any]]
@@ -158,6 +161,10 @@ class Submission(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     data: Mapped[dict[str, Any]]
     content_hash: Mapped[str] = mapped_column(String(64))
+    # The current revision's warnings (the checks that warn without refusing).
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType, default=list, server_default=text("'[]'")
+    )
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -174,6 +181,9 @@ class SubmissionRevision(Base):
     status: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict[str, Any]]
     content_hash: Mapped[str] = mapped_column(String(64))
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType, default=list, server_default=text("'[]'")
+    )
     author_token_id: Mapped[int | None] = mapped_column(ForeignKey("access_tokens.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -27,6 +27,7 @@ from survey_service.web.i18n import Lang, lang_of
 from survey_service.web.pages import PAGE_HEADERS, page, signin_throttled
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
+from survey_service.web.warnings_view import ShownWarning, shown_warnings
 
 HOME = "/e"
 SIGN_IN = "/e/signin"
@@ -43,6 +44,12 @@ class Survey:
     enterprise: Enterprise
     submission: Submission | None
     reviews: list[ReviewOut]
+
+    def warnings(self, lang: Lang) -> list[ShownWarning]:
+        """The current revision's warnings, placed by sheet row or worker line."""
+        if self.submission is None:
+            return []
+        return shown_warnings(self.submission.warnings or [], self.version.schema, lang)
 
     @property
     def takes_upload(self) -> bool:

@@ -97,15 +97,33 @@ def test_an_enterprise_uploads_sees_the_errors_fixes_and_submits(
     expect(errors.locator("tbody tr").nth(1)).to_contain_text("职业代码")
     screenshot(page, "enterprise", full_page=True)
     rows[1][1], rows[4][0] = 12, "2-02-01-00"
+    rows[2][2] = 19200  # spreadsheet row 4: under the minimum wage, a warning
     page.get_by_label("工资表（.xlsx 或 .csv）").set_input_files(
         files=[{"name": "工资.xlsx", "mimeType": "application/octet-stream",
                 "buffer": _workbook(rows)}]
     )  # fmt: skip
     page.get_by_role("button", name="上传并提交").click()
-    expect(page.get_by_role("status")).to_contain_text("工资表已上传并提交：6 行")
+    expect(page.locator(".flash")).to_contain_text("工资表已上传并提交：6 行")
     expect(page.locator("#submission-status")).to_have_text("已提交")
+    warnings = page.locator("#submission-warnings")
+    expect(warnings.locator("tbody tr")).to_have_count(1)
+    expect(warnings.locator("tbody tr")).to_contain_text("第 4 行，年度应发工资 列")
+    expect(warnings.locator("tbody tr")).to_contain_text("低于 12 个月的最低工资标准")
+    # A partial upload: the bad row is left out and the page says which and why.
+    rows[5][1] = 13  # spreadsheet row 7
+    page.get_by_label("工资表（.xlsx 或 .csv）").set_input_files(
+        files=[{"name": "工资.xlsx", "mimeType": "application/octet-stream",
+                "buffer": _workbook(rows)}]
+    )  # fmt: skip
+    page.get_by_label("只保存无误的行").check()
+    page.get_by_role("button", name="上传并提交").click()
+    expect(page.locator(".flash")).to_contain_text("工资表已上传并提交：5 行")
+    expect(warnings.locator("tbody tr")).to_have_count(2)
+    expect(warnings).to_contain_text("第 7 行")
+    expect(warnings).to_contain_text("此行未保存：工作月数")
     page.get_by_role("link", name="查看已填报的内容").click()
-    expect(page.locator("table").first).to_contain_text("2-02-01-00")
+    expect(page.locator("#submission-warnings tbody tr")).to_have_count(2)
+    expect(page.locator("table").last).to_contain_text("2-02-01-00")
     page.context.close()
 
 

@@ -110,7 +110,8 @@ async def store(url: str, example: Example) -> int:
             )
             now = datetime.now(UTC)
             campaign = Campaign(
-                form_version_id=version_id, title="property", year=2023, audience={},
+                form_version_id=version_id, title="property", year=2023, campaign_year=2023,
+                audience={},
                 opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=1),
                 settings={"disclosure": example.rules},
             )  # fmt: skip

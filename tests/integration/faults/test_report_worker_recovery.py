@@ -48,7 +48,7 @@ async def _prepare(db: Database) -> None:
         assert version_id is not None
         session.add(
             Campaign(
-                form_version_id=version_id, title="recovery", year=YEAR,
+                form_version_id=version_id, title="recovery", year=YEAR, campaign_year=YEAR,
                 opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=1),
                 audience={}, settings={},
             )
