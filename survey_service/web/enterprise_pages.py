@@ -263,7 +263,8 @@ class EnterprisePageController(Controller):
             )
         if status != 201:
             return _home(request, survey, status=status, upload_result=body)
-        return _redirect(f"{HOME}?done=uploaded&rows={body['rows_accepted']}")
+        left = f"&left={body['rows_rejected']}" if body["rows_rejected"] else ""
+        return _redirect(f"{HOME}?done=uploaded&rows={body['rows_accepted']}{left}")
 
     @get("/submission", media_type=MediaType.HTML)
     async def submission(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
@@ -313,6 +314,7 @@ def _home(
         csrf=csrf_token(request),
         done=request.query_params.get("done", ""),
         rows=request.query_params.get("rows", ""),
+        left=request.query_params.get("left", ""),
         returned=next((r for r in reversed(survey.reviews) if r.state == "returned"), None),
         upload_problem=upload_problem,
         upload_errors=errors,
