@@ -219,9 +219,8 @@ class EnterprisePageController(Controller):
         data = drop_hidden(document_from_form(version.schema, posted.answer_fields()), version.ui)
         lang = lang_of(request)
         if posted.row_action:
-            return _form_page(
-                request, survey, form_view(version.schema, version.ui, data, [], lang)
-            )
+            view = form_view(version.schema, version.ui, data, [], lang, add_row=posted.added_row)
+            return _form_page(request, survey, view)
         status = "draft" if posted.action == "draft" else "submitted"
         try:
             await _store(request, db, survey, data, status)

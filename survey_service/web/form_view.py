@@ -128,6 +128,7 @@ class _Renderer:
     errors: dict[str, str]  # concrete pointer -> first message
     by_pointer: dict[str, Field] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # hint pointer -> label
+    add_row: str | None = None  # the table a page without JavaScript adds a row to
 
     def t(self, text: str, **values: Any) -> str:
         return translate(self.lang, text, **values)
@@ -337,10 +338,13 @@ class _Renderer:
         f.more_rows = len(rows) - len(shown)
         limit = prop.get("maxItems")
         f.can_add_row = not f.more_rows and not (isinstance(limit, int) and len(shown) >= limit)
-        # One blank row to fill in (a page without JavaScript adds more by a round trip).
-        count = max(1, len(shown) + (1 if f.can_add_row else 0))
-        names = self.order(items, hint)
+        # A blank row only when there is none: a saved table is amended as it stands (a
+        # blank row with required cells would block it), rows are added by the button.
+        count = max(1, len(shown) + (f.can_add_row and f.name == self.add_row))
         required = set(items.get("required") or [])
+        # The required columns first, so a wide table shows them without scrolling.
+        ordered = self.order(items, hint)
+        names = [n for n in ordered if n in required] + [n for n in ordered if n not in required]
         for i in range(count):
             f.table_rows.append(
                 self.fields(
@@ -404,12 +408,19 @@ def form_view(
     values: Any,
     errors: list[dict[str, Any]],
     lang: Lang,
+    *,
+    add_row: str | None = None,
 ) -> FormView:
     """The form's widgets, grouped as the UI hints say (the rest after, in schema order),
-    with the answers so far and the errors of a refused post."""
+    with the answers so far and the errors of a refused post; ``add_row`` names the table
+    that gets a blank row (the round trip of a page without JavaScript)."""
     hints = ui.get("fields")
     renderer = _Renderer(
-        root=schema, hints=hints if isinstance(hints, Mapping) else {}, lang=lang, errors={}
+        root=schema,
+        hints=hints if isinstance(hints, Mapping) else {},
+        lang=lang,
+        errors={},
+        add_row=add_row,
     )
     top = resolve(schema, schema)
     names = renderer.order(top, {"order": ui.get("order")})

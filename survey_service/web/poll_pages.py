@@ -67,10 +67,11 @@ def _form_page(
     errors: list[dict[str, Any]] | None = None,
     code: str = "",
     code_error: str = "",
+    add_row: str | None = None,
 ) -> Response[str]:
     lang = lang_of(request)
     version = poll.version
-    view = form_view(version.schema, version.ui, values or {}, errors or [], lang)
+    view = form_view(version.schema, version.ui, values or {}, errors or [], lang, add_row=add_row)
     if code_error:
         label = translate(lang, "One-time code")
         view.errors.insert(
@@ -146,7 +147,7 @@ class PollPageController(Controller):
         schema = poll.version.schema
         data = drop_hidden(document_from_form(schema, posted.answer_fields()), poll.version.ui)
         if posted.row_action:
-            return _form_page(request, poll, values=data, code=code or "")
+            return _form_page(request, poll, values=data, code=code or "", add_row=posted.added_row)
         try:
             await receive_answer(request, poll, data, code)
         except polls.CodeRefused as exc:

@@ -26,6 +26,11 @@ class Posted:
         """A table row added or removed: the page comes back, nothing is stored."""
         return self.action.startswith(("add_row:", "remove_row:"))
 
+    @property
+    def added_row(self) -> str | None:
+        """The table a row is added to (``add_row:employees``), if that is the action."""
+        return self.action.removeprefix("add_row:") if self.action.startswith("add_row:") else None
+
     def answer_fields(self) -> dict[str, list[str]]:
         """The answers, without a row the action removes (``remove_row:employees.3``)."""
         if not self.action.startswith("remove_row:"):

@@ -117,7 +117,9 @@ def test_an_enterprise_uploads_sees_the_errors_fixes_and_submits(
     )  # fmt: skip
     page.get_by_label("只保存无误的行").check()
     page.get_by_role("button", name="上传并提交").click()
-    expect(page.locator(".flash")).to_contain_text("工资表已上传并提交：5 行。另有 1 行有错误，未保存")
+    expect(page.locator(".flash")).to_contain_text(
+        "工资表已上传并提交：5 行。另有 1 行有错误，未保存"
+    )
     expect(warnings.locator("tbody tr")).to_have_count(2)
     expect(warnings).to_contain_text("第 7 行")
     expect(warnings).to_contain_text("此行未保存：工作月数")

@@ -32,7 +32,14 @@
   // --- inline errors ------------------------------------------------------------------
   function question(el) { return el.closest("td") || el.closest(".question") || el.parentNode; }
   function shown(el) { return !el.closest("[hidden]") && !el.disabled; }
-  function isRequired(el) { return el.required || el.hasAttribute("data-required"); }
+  // A table row left wholly blank is dropped by the server, so nothing in it is required.
+  function blankRow(el) {
+    var tr = el.closest("tr[data-row]");
+    return !!tr && $$(tr, "input, select").every(function (c) { return !c.value.trim(); });
+  }
+  function isRequired(el) {
+    return (el.required || el.hasAttribute("data-required")) && !blankRow(el);
+  }
 
   function problem(el) {
     if (!shown(el)) return "";
