@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+import jsonschema_rs
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut
+from survey_service.collection.spreadsheets import SheetRows
+from survey_service.collection.uploads import check_rows
 from survey_service.db.models import Enterprise
-from survey_service.errors import unprocessable
+from survey_service.errors import problem, unprocessable
 from survey_service.forms.formats import is_division_code, is_industry_code, is_uscc
+from survey_service.forms.validation import compile_schema, validate_document
+from survey_service.reference.codes import districts
 
 # What a new enterprise holds for the fields its first record leaves out.
 NEW_ENTERPRISE: dict[str, Any] = {
@@ -132,14 +138,57 @@ SIZE_LABELS = {
 }
 
 
+# The formats the registry's codes are checked with (``forms.formats``).
+_IMPORT_FORMATS = {"uscc": "uscc", "district": "division-code", "industry": "industry-code"}
+
+
+@cache
 def import_row_schema() -> dict[str, Any]:
-    """The registry import as a row schema, so the one spreadsheet reader serves it too."""
-    properties: dict[str, Any] = {
-        key: {"type": kind, "title": label} for key, label, kind in IMPORT_COLUMNS
-    }
+    """The registry import as a row schema, made from ``EnterpriseIn`` (one definition of
+    what a record may hold) with the Chinese headers and the code formats, so that the one
+    spreadsheet reader and validator serve it too."""
+    made = msgspec.json.schema(EnterpriseIn)
+    record = made["$defs"]["EnterpriseIn"]
+    labels = {key: (label, kind) for key, label, kind in IMPORT_COLUMNS}
+    properties: dict[str, Any] = {}
+    for key, prop in record["properties"].items():
+        branch = next((b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"), prop)
+        label, kind = labels[key]
+        properties[key] = {**branch, "type": kind, "title": label}
+        if key in _IMPORT_FORMATS:  # the format says it all: one message, not three
+            properties[key]["format"] = _IMPORT_FORMATS[key]
+            properties[key].pop("minLength", None)
+            properties[key].pop("maxLength", None)
     properties["size_class"] |= {"enum": list(SIZE_LABELS), "x-enum-labels": SIZE_LABELS}
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": ["uscc", "name", "district", "industry"],
-    }
+    return {"type": "object", "properties": properties, "required": record["required"]}
+
+
+@cache
+def _import_validator() -> jsonschema_rs.Draft202012Validator:
+    return compile_schema(
+        {
+            "type": "object",
+            "properties": {"employees": {"type": "array", "items": import_row_schema()}},
+        }
+    )
+
+
+def import_items(sheet: SheetRows) -> list[EnterpriseIn]:
+    """The sheet's records, or a 422 naming every bad cell by row and column in Chinese and
+    English. A district may be written by its name (耀州区) as well as its code."""
+    by_name = {d.name: code for code, d in districts().items()}
+    rows = [row for _, row in sheet.rows]
+    for row in rows:
+        named = row.get("district")
+        if isinstance(named, str) and named.strip() in by_name:
+            row["district"] = by_name[named.strip()]
+    document = {"employees": rows}
+    check = check_rows(sheet, validate_document(_import_validator(), document))
+    if check.errors:
+        raise problem(
+            422,
+            "Some rows are not valid; nothing was stored.",
+            detail_zh="部分行有错误，未保存任何数据；请按行和列改正后重新上传。",
+            errors=check.errors,
+        )
+    return [msgspec.convert(row, EnterpriseIn) for row in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
@@ -35,6 +36,7 @@ from survey_service.collection.schemas import (
     SubmissionOut,
     SubmissionPage,
 )
+from survey_service.collection.template import XLSX, template_workbook
 from survey_service.db.engine import Database
 from survey_service.db.models import (
     AccessToken,
@@ -140,22 +142,7 @@ class EnterpriseController(Controller):
         """Create or update enterprises from a .xlsx or .csv sheet (Chinese or English
         headers); any bad row stores nothing and is named by row and column."""
         sheet = await uploads.read_upload(uploads.the_file(data), enterprises.import_row_schema())
-        errors: list[dict[str, Any]] = [dict(c) for c in sheet.errors]
-        items: list[EnterpriseIn] = []
-        for index, (row_number, row) in enumerate(sheet.rows):
-            try:
-                items.append(msgspec.convert(row, EnterpriseIn))
-            except msgspec.ValidationError as exc:
-                key = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else None
-                errors.append(
-                    {"row": row_number, "column": sheet.locate(index, key)[1], "message": str(exc)}
-                )
-        for problem_ in enterprises.check_codes(items, indexed=True):
-            index, key = problem_["path"].split("/")[1:3]
-            row_number, column = sheet.locate(int(index), key)
-            errors.append({"row": row_number, "column": column, "message": problem_["message"]})
-        if errors:
-            raise problem(422, "Some rows are not valid; nothing was stored.", errors=errors)
+        items = enterprises.import_items(sheet)
         async with db.transaction() as session:
             created, updated, rows = await enterprises.upsert_enterprises(session, items)
             audit(
@@ -167,6 +154,19 @@ class EnterpriseController(Controller):
                 updated=updated,
                 enterprises=[enterprises.enterprise_out(r) for r in rows],
             )
+
+    @get("/template.xlsx", media_type=XLSX, responses=problems(401, 403))
+    async def import_template(self) -> Response[bytes]:
+        """A workbook to fill for ``/import``: the Chinese headers, drop-downs and an
+        instructions sheet (说明) describing every column."""
+        content = await anyio.to_thread.run_sync(
+            lambda: template_workbook("企业名录", enterprises.import_row_schema())
+        )
+        return Response(
+            content,
+            media_type=XLSX,
+            headers={"Content-Disposition": 'attachment; filename="enterprises-template.xlsx"'},
+        )
 
     @get("/", responses=problems(400, 401, 403, 422))
     async def list_enterprises(

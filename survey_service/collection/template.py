@@ -22,6 +22,7 @@ from survey_service.collection.spreadsheets import (
     row_properties,
 )
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INSTRUCTIONS_SHEET = "说明"
 CHOICES_SHEET = "选项"  # hidden: the drop-down lists, which may be longer than Excel's 255
 DATA_SHEET_FALLBACK = "数据"

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from survey_service.auth import Principal, audit, require
 from survey_service.collection import campaigns, submissions, uploads
 from survey_service.collection.routes import form_context, pay_reference
-from survey_service.collection.template import template_workbook
+from survey_service.collection.template import XLSX, template_workbook
 from survey_service.db.engine import Database
 from survey_service.db.models import Enterprise, Submission
 from survey_service.deps import DB, PathId
@@ -22,8 +22,6 @@ from survey_service.errors import PROBLEM_JSON, not_found, problem
 from survey_service.forms import service as forms
 from survey_service.forms.validation import validate_document
 from survey_service.openapi import BEARER, problems
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class SalaryUploadController(Controller):

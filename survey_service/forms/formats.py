@@ -109,3 +109,14 @@ FORMAT_CHECKERS: dict[str, Callable[[str], bool]] = {
     "industry-code": is_industry_code,
     "occupation-code": is_occupation_code,
 }
+
+# What a person is told when a value has the wrong format: the format's name and an example
+# (Chinese, English). Formats not listed here are named by their key.
+FORMAT_HELP: dict[str, tuple[str, str, str]] = {
+    "uscc": ("统一社会信用代码", "unified social credit code", "91610200MA6X0AB105"),
+    "division-code": ("行政区划代码", "division code", "610202"),
+    "industry-code": ("行业代码（GB/T 4754-2017）", "industry code (GB/T 4754-2017)", "C3011"),
+    "occupation-code": ("职业代码（《职业分类大典》2022）", "occupation code (2022)", "6-01-02-03"),
+    "date": ("日期", "date", "2024-01-31"),
+    "email": ("电子邮箱", "e-mail address", "name@example.cn"),
+}

@@ -17,7 +17,7 @@ import jsonschema_rs
 import msgspec
 
 from survey_service.forms.builder import check_date_limits
-from survey_service.forms.formats import FORMAT_CHECKERS
+from survey_service.forms.formats import FORMAT_CHECKERS, FORMAT_HELP
 
 FieldError = dict[str, Any]
 
@@ -119,12 +119,28 @@ def translate(error: jsonschema_rs.ValidationError) -> FieldError:
     # A missing property is reported at its parent; point at the property itself.
     if keyword == "required" and "property" in details:
         path_parts.append(details["property"])
+    message, message_zh = error.message, _message_zh(keyword, details)
+    if keyword == "format":
+        message, message_zh = _format_messages(str(details.get("format", "")), error.instance)
     return {
         "path": _pointer(path_parts),
-        "message": error.message,
-        "message_zh": _message_zh(keyword, details),
+        "message": message,
+        "message_zh": message_zh,
         "keyword": keyword,
     }
+
+
+def _format_messages(name: str, value: Any) -> tuple[str, str]:
+    """The value as given, what it should be and an example, in English and Chinese."""
+    shown = str(value)
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    zh, en, example = FORMAT_HELP.get(name, (name, name, ""))
+    if not example:
+        return f"{shown!r} is not a valid {en}", f"“{shown}”格式不正确（{zh}）"
+    return (
+        f"{shown!r} is not a valid {en}, e.g. {example}",
+        f"“{shown}”不是有效的{zh}，应如 {example}",
+    )
 
 
 class ValidatorCache:

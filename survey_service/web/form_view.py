@@ -473,5 +473,7 @@ def _attach_errors(
             continue
         target.error = target.error or text
         sep = "：" if lang == "zh" else ": "
-        lines.append(ErrorLine(f"{text}{sep}{target.label}", target.id))
+        rows = [int(p) for p in probe.split("/") if p.isdigit()]
+        where = translate(lang, "row {n}", n=rows[-1] + 1) + " " if rows else ""
+        lines.append(ErrorLine(f"{text}{sep}{where}{target.label}", target.id))
     return lines

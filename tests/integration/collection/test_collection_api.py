@@ -3,10 +3,13 @@ through HTTP on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import xlsxwriter
+from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select
 
 from survey_service.db.models import AuditEntry, SubmissionRevision, WageRow
@@ -548,6 +551,62 @@ async def test_enterprise_import_with_a_bad_code_names_the_cell_and_stores_nothi
     assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [(3, "uscc")]
     listed = await service.client.get("/api/v1/enterprises", headers=service.admin)
     assert listed.json()["items"] == []
+
+
+async def test_enterprise_import_names_every_bad_cell_in_chinese_and_takes_district_names(
+    service: Service,
+) -> None:
+    """Issue 12 (7): the errors were raw English (``Expected str of length >= 6``), only
+    the first per row, and 耀州区 was refused where its code was wanted."""
+    lines = [
+        "统一社会信用代码,企业名称,所在区县代码,行业代码,职工人数",
+        f"{uscc(1)},铜川一号有限公司,耀州区,C30,230",
+        f"{uscc(2)},铜川二号有限公司,不存在区,C99,-5",
+    ]
+    response = await _import_csv(service, lines, "utf-8")
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert [(e["row"], e["column"]) for e in errors] == [
+        (3, "所在区县代码"),
+        (3, "职工人数"),
+        (3, "行业代码"),
+    ]
+    assert errors[0]["message_zh"].startswith("“不存在区”不是有效的行政区划代码，应如 610202")
+    assert errors[1]["message_zh"] == "不能小于 0"
+    assert (await service.client.get("/api/v1/enterprises", headers=service.admin)).json()[
+        "items"
+    ] == []
+    response = await _import_csv(service, lines[:2], "utf-8")
+    assert response.status_code == 200, response.text
+    assert response.json()["enterprises"][0]["district"] == "610204"
+
+
+async def test_the_enterprise_import_template_uploads_back_filled_in(service: Service) -> None:
+    response = await service.client.get("/api/v1/enterprises/template.xlsx", headers=service.admin)
+    assert response.status_code == 200
+    book = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
+    header = book.get_sheet_by_index(0).to_python()[0]
+    assert header[:4] == ["统一社会信用代码", "企业名称", "所在区县代码", "行业代码"]
+    assert "说明" in book.sheet_names
+    out = io.BytesIO()
+    filled = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = filled.add_worksheet("企业名录")
+    row = {"统一社会信用代码": uscc(3), "企业名称": "铜川三号有限公司",
+           "所在区县代码": "610202", "行业代码": "C3011", "企业规模": "小型", "职工人数": 40,
+           "是否建立工会": "是"}  # fmt: skip
+    for c, label in enumerate(header):
+        sheet.write(0, c, label)
+        if label in row:
+            sheet.write(1, c, row[label])
+    filled.close()
+    imported = await service.client.post(
+        "/api/v1/enterprises/import",
+        files={"file": ("名录.xlsx", out.getvalue())},
+        headers=service.admin,
+    )
+    assert imported.status_code == 200, imported.text
+    [made] = imported.json()["enterprises"]
+    assert (made["size_class"], made["staff_count"], made["has_union"]) == ("small", 40, True)
 
 
 async def test_a_probe_row_against_a_single_competitor_gets_no_number(

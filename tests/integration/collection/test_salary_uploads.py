@@ -80,6 +80,9 @@ async def test_rejected_rows_are_named_by_row_and_column_and_nothing_is_stored(
     body = response.json()
     assert (body["status"], body["title"]) == (422, "Rows refused")
     assert {(e["row"], e["column"]) for e in body["errors"]} == {(3, "工作月数"), (5, "职业代码")}
+    # The value as written, what it should be and an example (issue 12, item 7).
+    [code] = [e for e in body["errors"] if e["column"] == "职业代码"]
+    assert code["message_zh"] == "“9-99”不是有效的职业代码（《职业分类大典》2022），应如 6-01-02-03"
     assert (body["rows_accepted"], body["rows_rejected"]) == (0, 2)
     assert await _wage_count(service) == 0
 

@@ -238,6 +238,7 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/api/v1/tokens/{token_id:int}/revoke", (*ADMIN_ONLY, 200)),
     Row("POST", "/api/v1/enterprises", (*ADMIN_ONLY, 200), body=json_body(enterprise(8))),
     Row("POST", "/api/v1/enterprises/import", (*ADMIN_ONLY, 200), body=enterprises_sheet),
+    Row("GET", "/api/v1/enterprises/template.xlsx", (*ADMIN_ONLY, 200)),
     Row(
         "POST",
         "/api/v1/campaigns",

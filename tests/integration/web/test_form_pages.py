@@ -5,6 +5,7 @@ describes; and the session secret is kept in var/."""
 
 from __future__ import annotations
 
+import re
 import stat
 from typing import Any
 
@@ -176,6 +177,8 @@ async def test_a_refused_post_keeps_the_rows_and_marks_the_cell(service: Service
     assert_well_formed(html)
     assert 'name="members.0.years" type="number" value="2"' in html
     assert '<p class="error" id="q8-r0-0-error">此题必答</p>' in html  # the row's role
+    # The error summary names the row as well as the column (issue 12, item 7).
+    assert re.search(r'<a href="#q8-r0-0">此题必答：第 1 行 [^<]+</a>', html), html
     assert "不能早于 2020-01-01" in html
     assert 'name="union" value="yes" checked' in html
 
