@@ -21,6 +21,7 @@ from survey_service.collection.spreadsheets import (
     json_type,
     row_properties,
 )
+from survey_service.reference.codes import districts, industries, occupations
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INSTRUCTIONS_SHEET = "说明"
@@ -53,6 +54,7 @@ def template_workbook(form_title_zh: str, row_schema: Mapping[str, Any]) -> byte
     _write_data_sheet(workbook, data, columns)
     _write_choices(choices, columns)
     _write_instructions(workbook, instructions, form_title_zh, data_sheet_name, columns)
+    _write_code_lists(workbook, columns)
     workbook.close()
     return buffer.getvalue()
 
@@ -254,6 +256,53 @@ def _write_data_sheet(
     sheet.set_row(0, 30)
 
 
+def _code_list(fmt: str) -> tuple[str, str, list[tuple[str, str, str]]] | None:
+    """(sheet name, note, rows of code, name, level) for a column of a coded format."""
+    if fmt == "occupation-code":
+        levels = {"major": "大类", "middle": "中类"}
+        return (
+            "职业代码",
+            "《职业分类大典》（2022年版）的大类和中类。请尽量填到细类（如 6-01-02-03，"
+            "见大典），细类须属于下列中类；只知道中类时填中类代码（如 6-01）。",
+            [(o.code, o.name, levels.get(o.level, o.level)) for o in occupations().values()],
+        )
+    if fmt == "industry-code":
+        levels = {"section": "门类", "division": "大类"}
+        return (
+            "行业代码",
+            "GB/T 4754-2017 的门类和大类。可填到中类或小类（如 C3011），须属于下列大类。",
+            [(i.code, i.name, levels.get(i.level, i.level)) for i in industries().values()],
+        )
+    if fmt == "division-code":
+        return (
+            "区县代码",
+            "铜川市的区县代码；也可以直接填写区县名称（如 耀州区）。",
+            [(d.code, d.name, "") for d in districts().values()],
+        )
+    return None
+
+
+def _write_code_lists(workbook: xlsxwriter.Workbook, columns: Sequence[_ColumnInfo]) -> None:
+    """A sheet per coded column (occupations, industries, districts) to look codes up in."""
+    bold = workbook.add_format({"bold": True})
+    for column in columns:
+        listed = _code_list(str(column.prop.get("format") or ""))
+        if listed is None:
+            continue
+        name, note, rows = listed
+        sheet = workbook.add_worksheet(name)
+        sheet.set_column(0, 0, 12)
+        sheet.set_column(1, 1, 60)
+        sheet.set_column(2, 2, 8)
+        sheet.write_string(0, 0, note)
+        for position, text in enumerate(("代码", "名称", "层级")):
+            sheet.write_string(2, position, text, bold)
+        for offset, row in enumerate(rows, start=3):
+            for position, text in enumerate(row):
+                sheet.write_string(offset, position, text)
+        sheet.freeze_panes(3, 0)
+
+
 def _write_choices(sheet: Worksheet, columns: Sequence[_ColumnInfo]) -> None:
     choice_column = 0
     for column in columns:
@@ -267,7 +316,8 @@ def _write_choices(sheet: Worksheet, columns: Sequence[_ColumnInfo]) -> None:
 _INSTRUCTIONS = (
     "1. 在“{sheet}”工作表中每行填写一条记录；第一行表头请勿修改或合并，列的顺序可以调整，"
     "不用的选填列可以删除。",
-    "2. 橙色表头为必填列，灰色为选填列。选项列请从下拉列表中选择，也可以填写英文名称或代码。",
+    "2. 橙色表头为必填列，灰色为选填列。选项列请从下拉列表中选择，也可以填写英文名称或代码；"
+    "职业、行业、区县代码可在同名工作表中查找。",
     "3. 只填写数值：不要使用公式、合并单元格或多余的标题行；空行会被忽略。",
     "4. 填好后直接上传 .xlsx 文件；也可以“另存为 → CSV UTF-8（逗号分隔）”后上传。",
 )

@@ -152,6 +152,22 @@ async def test_template_lists_the_columns_with_chinese_labels(service: Service) 
     book = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
     header = book.get_sheet_by_index(0).to_python()[0]
     assert {"职业代码", "工作月数", "年度应发工资"} <= set(header)
+    # A list of the occupation codes to look a code up in (issue 12, item 8).
+    codes = book.get_sheet_by_name("职业代码").to_python()
+    assert ["6-01", "农副产品加工人员", "中类"] in [row[:3] for row in codes]
+    # The filled-in template still uploads: the reader takes the data sheet.
+    campaign_id, token = await _invited(service)
+    out = io.BytesIO()
+    filled = xlsxwriter.Workbook(out, {"in_memory": True})
+    data = filled.add_worksheet(book.sheet_names[0])
+    for c, label in enumerate(header):
+        data.write(0, c, label)
+    for c, value in enumerate(["6-01-02-03", 12, 60000]):
+        data.write(1, header.index(["职业代码", "工作月数", "年度应发工资"][c]), value)
+    filled.add_worksheet("职业代码").write(0, 0, "代码")
+    filled.close()
+    response = await _upload(service, campaign_id, token, out.getvalue(), "filled.xlsx")
+    assert response.status_code == 201, response.text
 
 
 async def test_a_poll_has_no_template(service: Service) -> None:
