@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import issue_token
@@ -167,9 +167,16 @@ async def list_campaigns(session: AsyncSession, role: str = "admin") -> list[Cam
 
 
 async def invite(
-    session: AsyncSession, campaign: Campaign, usccs: list[str], expires_at: datetime | None
+    session: AsyncSession,
+    campaign: Campaign,
+    usccs: list[str],
+    expires_at: datetime | None,
+    *,
+    reissue: bool = False,
 ) -> list[InvitationOut]:
-    """One token per enterprise per campaign: a new invitation revokes the earlier one."""
+    """One working code per enterprise per campaign. An enterprise invited already keeps
+    its code (it is not shown again, being stored hashed) unless ``reissue``, which
+    revokes it and issues a new one; the answer says which happened to each."""
     wanted = list(dict.fromkeys(usccs))
     found = {
         e.uscc: e
@@ -194,18 +201,45 @@ async def invite(
                 for u, why in refused
             ],
         )
-    ids = [found[u].id for u in wanted]
-    await session.execute(
-        update(AccessToken)
-        .where(
-            AccessToken.campaign_id == campaign.id,
-            AccessToken.enterprise_id.in_(ids),
-            AccessToken.revoked_at.is_(None),
+    now = utcnow()
+    active = {
+        enterprise_id: created_at
+        for enterprise_id, created_at in await session.execute(
+            select(AccessToken.enterprise_id, AccessToken.created_at).where(
+                AccessToken.campaign_id == campaign.id,
+                AccessToken.enterprise_id.in_([found[u].id for u in wanted]),
+                AccessToken.revoked_at.is_(None),
+                or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > now),
+            )
         )
-        .values(revoked_at=utcnow())
-    )
+    }
+    if reissue:
+        await session.execute(
+            update(AccessToken)
+            .where(
+                AccessToken.campaign_id == campaign.id,
+                AccessToken.enterprise_id.in_([found[u].id for u in wanted]),
+                AccessToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
     out = []
     for uscc in wanted:
+        earlier = active.get(found[uscc].id)
+        if earlier is not None and not reissue:
+            out.append(
+                InvitationOut(
+                    uscc=uscc,
+                    token=None,
+                    state="already_invited",
+                    invited_at=earlier,
+                    message="Invited already: the code sent then still works. "
+                    "Send reissue=true to replace it (the old code stops working).",
+                    message_zh="已邀请过，之前发出的邀请码仍然有效；如需重新生成，"
+                    "请选择“重新生成”（旧邀请码将失效）。",
+                )
+            )
+            continue
         token, _ = await issue_token(
             session,
             "enterprise",
@@ -214,7 +248,19 @@ async def invite(
             campaign_id=campaign.id,
             expires_at=expires_at or campaign.closes_at,
         )
-        out.append(InvitationOut(uscc=uscc, token=token))
+        if earlier is None:
+            out.append(InvitationOut(uscc=uscc, token=token, invited_at=now))
+        else:
+            out.append(
+                InvitationOut(
+                    uscc=uscc,
+                    token=token,
+                    state="reissued",
+                    invited_at=now,
+                    message="A new code replaces the one sent before, which no longer works.",
+                    message_zh="已重新生成邀请码，之前发出的邀请码已失效。",
+                )
+            )
     return out
 
 

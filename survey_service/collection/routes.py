@@ -237,19 +237,27 @@ class CampaignController(Controller):
         db: DB,
         campaign_id: PathId,
         data: JSONBody[InvitationsIn],
-    ) -> list[InvitationOut]:
-        """One token per enterprise, shown once; inviting again revokes the earlier token."""
+    ) -> Response[list[InvitationOut]]:
+        """One code per enterprise, shown once. An enterprise invited already keeps its
+        code (`state: already_invited`, no token) unless `reissue: true`, which replaces it
+        (`state: reissued`; the old code stops working). 201 when a code was issued, else
+        200."""
         async with db.transaction() as session:
             campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
-            out = await campaigns.invite(session, campaign, data.enterprises, data.expires_at)
+            out = await campaigns.invite(
+                session, campaign, data.enterprises, data.expires_at, reissue=data.reissue
+            )
             audit(
                 session,
                 _principal(request),
                 "campaign.invite",
                 f"campaign:{campaign_id}",
-                enterprises=[o.uscc for o in out],
+                issued=[o.uscc for o in out if o.state == "issued"],
+                reissued=[o.uscc for o in out if o.state == "reissued"],
+                kept=[o.uscc for o in out if o.state == "already_invited"],
             )
-            return out
+        issued = any(o.token is not None for o in out)
+        return Response(out, status_code=HTTP_201_CREATED if issued else HTTP_200_OK)
 
     @post(
         "/{campaign_id:int}/invitations/{uscc:str}/revoke",

@@ -106,11 +106,19 @@ class CampaignOut(Out, kw_only=True):
 class InvitationsIn(Body, kw_only=True):
     enterprises: Annotated[list[Uscc], msgspec.Meta(min_length=1, max_length=10_000)]
     expires_at: datetime | None = None
+    # Replace a code already sent (the old one stops working); without it an enterprise
+    # invited already keeps its code and gets no new one.
+    reissue: bool = False
 
 
 class InvitationOut(Out, kw_only=True):
     uscc: str
-    token: str
+    # The code, shown once; null when the enterprise was invited already and kept its code.
+    token: str | None
+    state: Literal["issued", "reissued", "already_invited"] = "issued"
+    invited_at: datetime | None = None  # when the code in use was issued
+    message: str | None = None
+    message_zh: str | None = None
 
 
 class SubmissionIn(Body, kw_only=True):

@@ -302,7 +302,7 @@ async def test_revoked_or_replaced_invitation_is_refused(service: Service) -> No
     campaign_id, token = await _invited(service)
     again = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(1)]},
+        json={"enterprises": [uscc(1)], "reissue": True},
         headers=service.admin,
     )
     new_token = again.json()[0]["token"]
@@ -643,3 +643,40 @@ async def test_a_probe_row_against_a_single_competitor_gets_no_number(
     assert [w["code"] for w in warnings if w["code"] == "outlier"] == []
     competitor = {f"{60000 / 12 + i / 12:.0f}" for i in range(12)}
     assert not [w for w in warnings for n in competitor if n in w["message"] + w["message_zh"]]
+
+
+async def test_inviting_again_keeps_the_code_sent_unless_reissue_is_asked(
+    service: Service,
+) -> None:
+    """Issue 12 (4): posting the invitations again silently revoked the codes sent."""
+    campaign_id, first = await _invited(service)
+    url = f"/api/v1/campaigns/{campaign_id}/invitations"
+    await service.client.post("/api/v1/enterprises", json=enterprise(2), headers=service.admin)
+    again = await service.client.post(
+        url, json={"enterprises": [uscc(1), uscc(2)]}, headers=service.admin
+    )
+    assert again.status_code == 201, again.text  # a code for the new one
+    kept, new = again.json()
+    assert (kept["state"], kept["token"]) == ("already_invited", None)
+    assert "仍然有效" in kept["message_zh"]
+    assert kept["invited_at"]
+    assert (new["state"], bool(new["token"])) == ("issued", True)
+    me = await service.client.get(f"/api/v1/campaigns/{campaign_id}", headers=_bearer(first))
+    assert me.status_code == 200  # the code sent first still works
+    # Nothing new to issue: 200.
+    same = await service.client.post(url, json={"enterprises": [uscc(1)]}, headers=service.admin)
+    assert (same.status_code, same.json()[0]["state"]) == (200, "already_invited")
+    # Asked for explicitly: a new code, a warning, and the old one stops working.
+    replaced = await service.client.post(
+        url, json={"enterprises": [uscc(1)], "reissue": True}, headers=service.admin
+    )
+    assert replaced.status_code == 201
+    [out] = replaced.json()
+    assert out["state"] == "reissued"
+    assert "已失效" in out["message_zh"]
+    old = await service.client.get(f"/api/v1/campaigns/{campaign_id}", headers=_bearer(first))
+    assert old.status_code == 401
+    fresh = await service.client.get(
+        f"/api/v1/campaigns/{campaign_id}", headers=_bearer(out["token"])
+    )
+    assert fresh.status_code == 200
