@@ -367,14 +367,16 @@ async def campaign_progress(session: AsyncSession, campaign_id: int) -> Progress
         .group_by(Enterprise.district)
     )
     invited: dict[str, int] = {district: n for district, n in invited_rows}
+    # A submitted survey the bureau returned counts apart until the enterprise amends it.
     counts: dict[tuple[str, str], int] = {}
-    for district, status, n in await session.execute(
-        select(Enterprise.district, Submission.status, func.count())
+    for district, status, review, n in await session.execute(
+        select(Enterprise.district, Submission.status, Submission.review_state, func.count())
         .join(Enterprise, Submission.enterprise_id == Enterprise.id)
         .where(Submission.campaign_id == campaign_id)
-        .group_by(Enterprise.district, Submission.status)
+        .group_by(Enterprise.district, Submission.status, Submission.review_state)
     ):
-        counts[(district, status)] = n
+        state = "returned" if status == "submitted" and review == "returned" else status
+        counts[(district, state)] = counts.get((district, state), 0) + n
     districts = sorted(set(invited) | {d for d, _ in counts})
 
     def row(district: str | None, keys: list[str]) -> ProgressRow:
@@ -385,6 +387,7 @@ async def campaign_progress(session: AsyncSession, campaign_id: int) -> Progress
             invited=inv,
             drafts=sum(counts.get((d, "draft"), 0) for d in keys),
             submitted=sub,
+            returned=sum(counts.get((d, "returned"), 0) for d in keys),
             response_rate=round(sub / inv, 4) if inv else None,
         )
 

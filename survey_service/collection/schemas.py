@@ -153,8 +153,9 @@ class ProgressRow(Out, kw_only=True):
     district: str | None
     invited: int
     drafts: int
-    submitted: int
-    response_rate: float | None
+    submitted: int  # submitted and not returned by the bureau
+    returned: int  # submitted, returned for correction, not amended yet
+    response_rate: float | None  # submitted / invited
 
 
 class ProgressOut(Out, kw_only=True):

@@ -346,10 +346,38 @@ async def test_progress_counts_invited_and_submitted_by_district(service: Servic
         "invited": 3,
         "drafts": 0,
         "submitted": 1,
+        "returned": 0,
         "response_rate": round(1 / 3, 4),
     }
     by_district = {r["district"]: (r["invited"], r["submitted"]) for r in body["by_district"]}
     assert by_district == {"610202": (2, 1), "610204": (1, 0)}
+
+
+async def test_a_returned_survey_counts_apart_until_it_is_amended(service: Service) -> None:
+    """Issue 12 (12c): a returned survey still counted as submitted (5/5, 100%)."""
+    campaign_id, token = await _invited(service)
+    url = f"/api/v1/campaigns/{campaign_id}/progress"
+    created = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": salary_document(uscc(1))},
+        headers=_bearer(token),
+    )
+    sid = created.json()["id"]
+    returned = await service.client.post(
+        f"/api/v1/submissions/{sid}/review",
+        json={"state": "returned", "reason": "工资总额有误"},
+        headers=service.admin,
+    )
+    assert returned.status_code in (200, 201), returned.text
+    overall = (await service.client.get(url, headers=service.admin)).json()["overall"]
+    assert (overall["submitted"], overall["returned"], overall["response_rate"]) == (0, 1, 0.0)
+    await service.client.put(
+        f"/api/v1/submissions/{sid}",
+        json={"data": salary_document(uscc(1))},
+        headers=_bearer(token),
+    )
+    overall = (await service.client.get(url, headers=service.admin)).json()["overall"]
+    assert (overall["submitted"], overall["returned"], overall["response_rate"]) == (1, 0, 1.0)
 
 
 async def _wage_rows(service: Service, sid: str) -> list[tuple[int, str, float, str]]:

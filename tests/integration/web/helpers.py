@@ -62,3 +62,36 @@ def assert_well_formed(html: str) -> None:
     parser.feed(html)
     parser.close()
     assert parser.stack == []
+
+
+class _Text(HTMLParser):
+    """The text a reader sees: no tags, attributes, scripts or styles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "template"):
+            self._hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "template"):
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+# Words a Chinese page may show: file formats, names of standards and the product's own.
+_ALLOWED = frozenset({"CSV", "JSON", "Excel", "PDF", "API", "English", "xlsx", "csv", "GB", "UTC"})
+
+
+def english_words(html: str) -> list[str]:
+    """Latin words of three letters or more in the visible text of a page."""
+    reader = _Text()
+    reader.feed(html)
+    words = re.findall(r"[A-Za-z]{3,}", " ".join(reader.parts))
+    return [w for w in words if w not in _ALLOWED]

@@ -12,8 +12,14 @@ from survey_service.db.models import Submission
 from tests.conftest import Service
 from tests.integration.collection.test_collection_api import _bearer, _invited
 from tests.integration.collection.test_salary_uploads import _good_rows, _xlsx
-from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
-from tests.samples import enterprise, uscc
+from tests.integration.web.helpers import (
+    assert_well_formed,
+    csrf_of,
+    english_words,
+    page_csrf,
+    sign_in,
+)
+from tests.samples import enterprise, salary_document, uscc
 
 
 def _fields(n: int = 1, **extra: str) -> dict[str, str]:
@@ -295,3 +301,24 @@ async def test_english_on_request_and_remembered(service: Service) -> None:
     assert any(c.startswith("lang=en") for c in english.headers.get_list("set-cookie"))
     again = await service.client.get("/e")
     assert '<html lang="en">' in again.text
+
+
+async def test_the_chinese_pages_show_no_english_and_no_review_without_one(
+    service: Service,
+) -> None:
+    """Issue 12 (11): "submitted" in a Chinese page, and 审核：待审核 where the campaign
+    needs no review."""
+    campaign_id, token = await _signed_in(service)
+    created = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/submissions",
+        json={"data": salary_document(uscc(1))},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status_code == 201
+    for path in ("/e", "/e/submission", "/e/form"):
+        page = await service.client.get(path)
+        assert page.status_code == 200, path
+        assert english_words(page.text) == [], path
+    home = (await service.client.get("/e")).text
+    assert "已提交" in home
+    assert "审核" not in home  # the campaign needs no review
