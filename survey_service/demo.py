@@ -109,6 +109,7 @@ async def _campaign(db: Database, form_key: str, title: str, year: int) -> Campa
         form_key=form_key,
         title=title,
         year=year,
+        campaign_year=year,  # the demo's campaigns speak of the year they belong to
         opens_at=now - timedelta(days=20),
         closes_at=now + timedelta(days=40),
     )

@@ -222,7 +222,7 @@ async def year_participation(
             select(Campaign.id, Campaign.title, Form.key)
             .join(FormVersion, Campaign.form_version_id == FormVersion.id)
             .join(Form, FormVersion.form_id == Form.id)
-            .where(Campaign.year == year)
+            .where(Campaign.campaign_year == year)
             .order_by(Campaign.id)
         )
     ]
@@ -231,7 +231,7 @@ async def year_participation(
             select(Submission.enterprise_id)
             .join(Campaign, Submission.campaign_id == Campaign.id)
             .where(
-                Campaign.year == year,
+                Campaign.campaign_year == year,
                 Submission.status == "submitted",
                 Submission.enterprise_id.is_not(None),
             )

@@ -72,7 +72,8 @@ class Server:
     def campaign(self, form_key: str, title: str, year: int = 2024) -> int:
         response = self.api.post(
             "/api/v1/campaigns",
-            json={"form_key": form_key, "title": title, "year": year} | self.window(),
+            json={"form_key": form_key, "title": title, "year": year, "campaign_year": year}
+            | self.window(),
         )
         assert response.status_code == 201, response.text
         return int(response.json()["id"])

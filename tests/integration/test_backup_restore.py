@@ -73,7 +73,12 @@ async def _fill(service: Service) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     response = await client.post(
         "/api/v1/campaigns",
-        json={"form_key": "salary-survey", "title": "2023年企业薪酬调查", "year": YEAR}
+        json={
+            "form_key": "salary-survey",
+            "title": "2023年企业薪酬调查",
+            "year": YEAR,
+            "campaign_year": YEAR,
+        }
         | open_window(),
         headers=admin,
     )
@@ -127,7 +132,12 @@ async def _fill(service: Service) -> dict[str, Any]:
 
     response = await client.post(
         "/api/v1/campaigns",
-        json={"form_key": "worker-satisfaction", "title": "2023年职工满意度调查", "year": YEAR}
+        json={
+            "form_key": "worker-satisfaction",
+            "title": "2023年职工满意度调查",
+            "year": YEAR,
+            "campaign_year": YEAR,
+        }
         | open_window(),
         headers=admin,
     )
@@ -147,7 +157,9 @@ async def _fill(service: Service) -> dict[str, Any]:
     client.cookies.clear()
 
     response = await client.post(
-        "/api/v1/reports", json={"type": "participation", "year": YEAR}, headers=admin
+        "/api/v1/reports",
+        json={"type": "participation", "year": YEAR, "campaign_year": YEAR},
+        headers=admin,
     )
     assert response.status_code == 202, response.text
     report = response.json()["id"]

@@ -85,7 +85,12 @@ def open_window() -> dict[str, str]:
 async def campaign(service: Service, form_key: str, *, year: int = 2023, **extra: Any) -> int:
     response = await service.client.post(
         "/api/v1/campaigns",
-        json={"form_key": form_key, "title": f"{year} {form_key}", "year": year}
+        json={
+            "form_key": form_key,
+            "title": f"{year} {form_key}",
+            "year": year,
+            "campaign_year": year,
+        }
         | open_window()
         | extra,
         headers=service.admin,

@@ -95,6 +95,7 @@ async def new_campaign(service: Service, **extra: Any) -> int:
             "form_key": "salary-survey",
             "title": "2023年企业薪酬调查",
             "year": 2023,
+            "campaign_year": 2023,
             "opens_at": (now - timedelta(days=1)).isoformat(),
             "closes_at": (now + timedelta(days=30)).isoformat(),
         }

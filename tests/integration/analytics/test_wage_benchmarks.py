@@ -39,6 +39,7 @@ async def _campaign(service: Service, year: int = 2023, **extra: Any) -> int:
             "form_key": "salary-survey",
             "title": f"{year}年企业薪酬调查",
             "year": year,
+            "campaign_year": year,
             "opens_at": (now - timedelta(days=1)).isoformat(),
             "closes_at": (now + timedelta(days=30)).isoformat(),
         }

@@ -33,7 +33,12 @@ def _window(open_now: bool = True) -> dict[str, str]:
 async def _campaign(service: Service, *, open_now: bool = True) -> int:
     response = await service.client.post(
         "/api/v1/campaigns",
-        json={"form_key": "salary-survey", "title": "2023年企业薪酬调查", "year": 2023}
+        json={
+            "form_key": "salary-survey",
+            "title": "2023年企业薪酬调查",
+            "year": 2023,
+            "campaign_year": 2023,
+        }
         | _window(open_now),
         headers=service.admin,
     )

@@ -59,7 +59,13 @@ async def _campaign(
 ) -> int:
     response = await service.client.post(
         "/api/v1/campaigns",
-        json={"form_key": form_key, "title": title, "year": 2024, "settings": settings or {}}
+        json={
+            "form_key": form_key,
+            "title": title,
+            "year": 2024,
+            "campaign_year": 2024,
+            "settings": settings or {},
+        }
         | _window(when),
         headers=service.admin,
     )

@@ -158,7 +158,12 @@ async def open_campaign(
 ) -> int:
     response = await client.post(
         base + "/api/v1/campaigns",
-        json={"form_key": form_key, "title": f"fault test {form_key}", "year": year}
+        json={
+            "form_key": form_key,
+            "title": f"fault test {form_key}",
+            "year": year,
+            "campaign_year": year,
+        }
         | open_window(),
         headers=admin,
     )

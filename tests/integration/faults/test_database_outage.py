@@ -163,6 +163,7 @@ async def _scenario(
             "form_key": "worker-satisfaction",
             "title": "outage poll",
             "year": SURVEY_YEAR,
+            "campaign_year": SURVEY_YEAR,
             "settings": {"poll_rate_per_minute": 1_000_000},
         }
         | open_window(),

@@ -148,6 +148,7 @@ async def _set_up(client: httpx.AsyncClient, base: str, admin: dict[str, str], p
             "form_key": "worker-satisfaction",
             "title": "crash test poll",
             "year": SURVEY_YEAR,
+            "campaign_year": SURVEY_YEAR,
             "settings": {"poll_rate_per_minute": 100_000},
         }
         | open_window(),
