@@ -215,10 +215,14 @@
       drawnFor = dep;
       drawnChoices = choices;
       values.textContent = "";
+      values.removeAttribute("role");
+      values.removeAttribute("aria-label");
       if (!dep) return;
       var current = shownValues(f);
       if (dep.choices) {
-        values.appendChild(el("span", { class: "help", text: T.choosesAny }));
+        values.setAttribute("role", "group");
+        values.setAttribute("aria-label", T.choosesAny);
+        values.appendChild(el("span", { class: "caption", text: T.choosesAny }));
         dep.choices.forEach(function (c) {
           var box = el("input", { type: "checkbox", value: c.value });
           box.checked = current.indexOf(c.value) >= 0;
