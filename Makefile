@@ -16,11 +16,21 @@ help: ## list the targets
 $(UV):
 	python3 -m pip install --user --quiet "uv==$(UV_VERSION)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 
-.venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python 3.11
+# One stamp per dependency group (pyproject.toml): `make run` installs only what serving
+# needs; `make test`, `make lint` and `make bench` add their group. --inexact: no target
+# removes what another installed, so running them in turn syncs each group once.
+SYNC = $(UV) sync --frozen --python 3.11 --inexact --no-default-groups
+SERVE_ENV := .venv/.synced-serve
+
+$(SERVE_ENV): pyproject.toml uv.lock | $(UV)
+	$(SYNC)
 	@touch $@
 
-venv: .venv/.synced ## create the virtual environment from the lock file
+.venv/.synced-%: pyproject.toml uv.lock | $(UV)
+	$(SYNC) --group $*
+	@touch $@
+
+venv: .venv/.synced-dev ## the virtual environment from the lock file, with every tool (group dev)
 
 fonts: ## Debian's CJK fonts and HarfBuzz's subsetter for the Chinese PDFs (installed when missing)
 	@missing=""; \
@@ -45,42 +55,42 @@ browser: ## Debian's chromium for the end-to-end page tests (installed when miss
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
 	}
 
-run: venv fonts ## migrate, load the shipped forms and serve on 127.0.0.1:8000
+run: $(SERVE_ENV) fonts ## migrate, load the shipped forms and serve on 127.0.0.1:8000
 	$(PY) -m survey_service serve
 
-migrate: venv ## apply the database migrations
+migrate: $(SERVE_ENV) ## apply the database migrations
 	$(PY) -m survey_service migrate
 
-demo: venv ## fill an empty database with a synthetic city (ARGS="--enterprises 50 --seed 7")
+demo: $(SERVE_ENV) ## fill an empty database with a synthetic city (ARGS="--enterprises 50 --seed 7")
 	$(PY) -m survey_service demo $(ARGS)
 
-backup: venv ## export the whole database to a portable archive (FILE=..., else var/backups/)
+backup: $(SERVE_ENV) ## export the whole database to a portable archive (FILE=..., else var/backups/)
 	$(PY) -m survey_service backup $(if $(FILE),-o $(FILE))
 
-restore: venv ## load an archive into an empty database (FILE=backup.zip; ARGS=--force replaces data)
+restore: $(SERVE_ENV) ## load an archive into an empty database (FILE=backup.zip; ARGS=--force replaces data)
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=backup.zip [ARGS=--force]"; exit 2; }
 	$(PY) -m survey_service restore $(FILE) $(ARGS)
 
-test: venv fonts browser ## the whole suite, on SQLite and PostgreSQL, with the pages in Chromium
+test: .venv/.synced-test fonts browser ## the whole suite, on SQLite and PostgreSQL, with the pages in Chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
-test-unit: venv ## the tests that need no database
+test-unit: .venv/.synced-test ## the tests that need no database
 	$(PY) -m pytest -q tests/unit
 
-attack: venv ## the release attack on the full 300-enterprise demo city, both databases (minutes)
+attack: .venv/.synced-test ## the release attack on the full 300-enterprise demo city, both databases (minutes)
 	SURVEY_ATTACK_DEMO_ENTERPRISES=300 $(PY) -m pytest -q -p no:cacheprovider -o timeout=0 \
 	  -k demo_city tests/integration/analytics/test_release_attacks.py
 
-lint: venv ## ruff and mypy strict
+lint: .venv/.synced-lint ## ruff and mypy strict
 	.venv/bin/ruff format --check survey_service tests bench
 	.venv/bin/ruff check survey_service tests bench
 	.venv/bin/mypy
 
-format: venv ## format the code
+format: .venv/.synced-lint ## format the code
 	.venv/bin/ruff format survey_service tests bench
 	.venv/bin/ruff check --fix survey_service tests bench
 
-bench: venv system-deps ## print every figure beside its baseline
+bench: .venv/.synced-bench system-deps ## print every figure beside its baseline
 	$(PY) -m bench
 
 clean: ## remove the virtual environment and local data

@@ -23,6 +23,7 @@ from survey_service.reports.render import process_pool
 from survey_service.settings import Settings
 from survey_service.synthetic import SEED
 from survey_service.tokens import ensure_admin_token
+from survey_service.web.landing import served_addresses
 from survey_service.web.sessions import session_secret
 
 
@@ -98,6 +99,10 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     asyncio.run(prepare(settings))
+    print("survey_service serves:", *served_addresses(settings.host, settings.port), sep="\n")
+    if settings.admin_token is None:
+        print(f"  the admin token is in {settings.var_dir / 'admin-token'}")
+    sys.stdout.flush()
     uvicorn.run(
         "survey_service.app:app_from_env",
         factory=True,

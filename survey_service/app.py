@@ -43,7 +43,7 @@ from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.guessing import GuessingThrottle
 from survey_service.json_depth import refuse_deep_json
-from survey_service.openapi import components, problems
+from survey_service.openapi import OPENAPI_PATH, components, problems
 from survey_service.ratelimit import TokenBuckets
 from survey_service.reports.jobs import make_queue, start_queue
 from survey_service.reports.render import process_pool
@@ -52,6 +52,7 @@ from survey_service.settings import Settings
 from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
+from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
 from survey_service.web.poll_pages import PollPageController
 from survey_service.web.qr import PollLinkQRController
@@ -142,6 +143,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     return Litestar(
         route_handlers=[
             health,
+            landing,
             FormController,
             TokenController,
             EnterpriseController,
@@ -175,7 +177,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         openapi_config=OpenAPIConfig(
             title="survey_service",
             version=__version__,
-            path="/schema",
+            path=OPENAPI_PATH,
             render_plugins=[JsonRenderPlugin()],
             components=components(),
         ),

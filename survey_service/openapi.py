@@ -32,6 +32,9 @@ from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from survey_service.errors import PROBLEM_JSON
 
 HTML = "text/html; charset=utf-8"
+# Where the document is served (JSON only: no other rendering of it is served).
+OPENAPI_PATH = "/schema"
+OPENAPI_DOCUMENT = f"{OPENAPI_PATH}/openapi.json"
 BEARER_SCHEME = "bearer"
 BEARER: list[SecurityRequirement] = [{BEARER_SCHEME: []}]
 

@@ -160,7 +160,7 @@ def test_an_admin_builds_a_show_if_form_publishes_and_answers_it(
     second.get_by_label("必答").check()
     second.get_by_label("最多字数").fill("50")
     second.get_by_label("显示条件：仅当").select_option("has_union")
-    second.get_by_label(re.compile("的答案为")).fill("yes")
+    second.get_by_label("有", exact=True).check()
     preview = page.locator("#preview")
     expect(preview.locator("legend", has_text="企业有工会吗？")).to_be_visible()
     expect(preview.get_by_label(re.compile("工会的名称"))).to_be_hidden()

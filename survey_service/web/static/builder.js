@@ -17,6 +17,9 @@
     maxSelected: "最多选", scale: "级数", low: "最低端说明", high: "最高端说明",
     minRows: "最少行数", maxRows: "最多行数", columns: "表格的列", children: "分组内的题目",
     showIf: "显示条件：仅当", always: "（总是显示）", equalsAny: "的答案为（多个用逗号分开）",
+    choosesAny: "选了以下任一项时显示",
+    keyExists: "表单键名“{0}”已经存在。可以把这些题目保存为它的新版本（沿用已有表单的标题和类型），或者换一个键名。",
+    saveAsVersion: "保存为新版本",
     saved: "已保存草稿：{0} 第 {1} 版。", published: "已发布：{0} 第 {1} 版。可以用它创建调查活动了。",
     needKey: "请填写表单键名和中文标题。", failed: "未能保存：", issues: "需要修改：",
     field: "第 {0} 题", question: "题目"
@@ -31,7 +34,10 @@
     minSelected: "At least", maxSelected: "At most", scale: "Points", low: "Low end label",
     high: "High end label", minRows: "Min rows", maxRows: "Max rows", columns: "Columns",
     children: "Questions in the section", showIf: "Show only when", always: "(always shown)",
-    equalsAny: "is (several: separate with commas)", saved: "Draft saved: {0} version {1}.",
+    equalsAny: "is (several: separate with commas)", choosesAny: "Shown when any of these is chosen",
+    keyExists: "A form with the key \u201c{0}\u201d exists. Save these questions as its new version (keeping that form's title and kind), or choose another key.",
+    saveAsVersion: "Save as a new version",
+    saved: "Draft saved: {0} version {1}.",
     published: "Published: {0} version {1}. Campaigns can use it now.",
     needKey: "Give the form a key and a Chinese title.", failed: "Not saved: ",
     issues: "To correct: ", field: "Question {0}", question: "Question"
@@ -159,37 +165,116 @@
     if (owner) out = out.concat(state.fields.slice(0, state.fields.indexOf(owner)));
     return out.filter(function (f) { return f.type !== "table" && f.type !== "section"; });
   }
+  function everyField(list) {
+    var out = [];
+    list.forEach(function (f) { out.push(f); out = out.concat(everyField(f.fields || f.columns || [])); });
+    return out;
+  }
+  // A renamed field keeps the conditions that read it (unless its old name is still taken).
+  function rename(f, name) {
+    var old = f.name;
+    f.name = name;
+    var all = everyField(state.fields);
+    if (!old || all.some(function (g) { return g.name === old; })) return;
+    all.forEach(function (g) { if (g.show_if && g.show_if.field === old) g.show_if.field = name; });
+  }
+  function shownValues(f) {
+    if (!f.show_if) return [];
+    if (f.show_if.in) return f.show_if.in;
+    return f.show_if.equals === undefined ? [] : [f.show_if.equals];
+  }
+
+  // Every condition row on the page redraws itself in place when names, questions or choices
+  // change: redrawing the cards would take the focus from the box the user clicks next.
+  var conditionRows = [];
+  function refreshConditions() { conditionRows.forEach(function (redraw) { redraw(); }); }
+
   function showIf(f, list, index, owner) {
-    var options = candidates(list, index, owner);
+    var options = [];
     var select = el("select", { "aria-label": T.showIf });
-    select.appendChild(el("option", { value: "", text: T.always }));
-    options.forEach(function (o) {
-      var opt = el("option", { value: o.name, text: o.name + " · " + ((o.label || {}).zh || "") });
-      if (f.show_if && f.show_if.field === o.name) opt.selected = true;
-      select.appendChild(opt);
-    });
-    var current = f.show_if ? (f.show_if.in || [f.show_if.equals]).join(", ") : "";
-    var values = el("input", { type: "text", "aria-label": T.equalsAny, value: current });
-    function update() {
-      var dep = options.filter(function (o) { return o.name === select.value; })[0];
-      if (!dep) { delete f.show_if; schedule(); return; }
+    var values = el("div", { class: "show-if-values" });
+    var drawnFor = null;
+    var drawnChoices = null;
+    function dependency() { return options.filter(function (o) { return o.name === select.value; })[0]; }
+    function drawOptions() {
+      options = candidates(list, index, owner);
+      select.textContent = "";
+      select.appendChild(el("option", { value: "", text: T.always }));
+      options.forEach(function (o) {
+        select.appendChild(el("option", { value: o.name, text: o.name + " · " + ((o.label || {}).zh || "") }));
+      });
+      var wanted = f.show_if ? f.show_if.field : "";
+      select.value = options.some(function (o) { return o.name === wanted; }) ? wanted : "";
+    }
+    // A choice question's options are ticked by their labels (the value is what is stored);
+    // other questions take typed values.
+    function drawValues() {
+      var dep = dependency();
+      var choices = dep && dep.choices ? JSON.stringify(dep.choices) : null;
+      if (dep === drawnFor && choices === drawnChoices) return;
+      drawnFor = dep;
+      drawnChoices = choices;
+      values.textContent = "";
+      values.removeAttribute("role");
+      values.removeAttribute("aria-label");
+      if (!dep) return;
+      var current = shownValues(f);
+      if (dep.choices) {
+        values.setAttribute("role", "group");
+        values.setAttribute("aria-label", T.choosesAny);
+        values.appendChild(el("span", { class: "caption", text: T.choosesAny }));
+        dep.choices.forEach(function (c) {
+          var box = el("input", { type: "checkbox", value: c.value });
+          box.checked = current.indexOf(c.value) >= 0;
+          box.addEventListener("change", update);
+          var text = (zh ? c.label.zh : c.label.en || c.label.zh) || c.value;
+          values.appendChild(el("label", { class: "choice" }, [box, document.createTextNode(" " + text)]));
+        });
+        return;
+      }
+      var typed = el("input", { type: "text", "aria-label": T.equalsAny, value: current.join(", ") });
+      typed.addEventListener("input", update);
+      values.appendChild(el("label", { text: T.equalsAny }, [typed]));
+    }
+    function picked(dep) {
+      if (dep.choices) {
+        return Array.prototype.filter.call(values.querySelectorAll("input[type=checkbox]"), function (b) { return b.checked; })
+          .map(function (b) { return b.value; });
+      }
       var numeric = dep.type === "number" || dep.type === "money" || dep.type === "likert";
-      var list_ = values.value.split(/[,，]/).map(function (s) { return s.trim(); }).filter(Boolean)
+      var typed = values.querySelector("input");
+      return (typed ? typed.value : "").split(/[,，]/).map(function (s) { return s.trim(); }).filter(Boolean)
         .map(function (s) { return numeric && !isNaN(Number(s)) ? Number(s) : s; });
-      if (!list_.length && dep.choices && dep.choices.length) list_ = [dep.choices[0].value];
-      f.show_if = list_.length > 1 ? { field: dep.name, in: list_ } : { field: dep.name, equals: list_[0] };
+    }
+    function update() {
+      var dep = dependency();
+      if (!dep) { delete f.show_if; schedule(); return; }
+      var chosen = picked(dep);
+      f.show_if = chosen.length > 1 ? { field: dep.name, in: chosen } : { field: dep.name, equals: chosen[0] };
       schedule();
     }
-    select.addEventListener("change", update);
-    values.addEventListener("input", update);
-    return el("div", { class: "row" }, [el("label", { text: T.showIf }, [select]), el("label", { text: T.equalsAny }, [values])]);
+    select.addEventListener("change", function () {
+      var dep = dependency();
+      // A newly chosen question starts afresh: a choice question with its first option ticked.
+      if (dep && (!f.show_if || f.show_if.field !== dep.name)) {
+        f.show_if = dep.choices && dep.choices.length ? { field: dep.name, equals: dep.choices[0].value } : { field: dep.name };
+      }
+      drawValues();
+      update();
+    });
+    drawOptions();
+    drawValues();
+    conditionRows.push(function () { drawOptions(); drawValues(); });
+    return el("div", { class: "row" }, [el("label", { text: T.showIf }, [select]), values]);
   }
 
   function card(f, index, list, owner) {
     var header = el("header", {}, [el("strong", { text: (index + 1) + ". " + T[f.type] })]);
     var tools = el("span", {});
+    var buttons = [];
     [["up", -1], ["down", 1]].forEach(function (m) {
       var b = el("button", { type: "button", class: "secondary small", text: T[m[0]], "aria-label": T[m[0]] + " " + f.name });
+      buttons.push([b, T[m[0]]]);
       b.disabled = (m[1] < 0 && index === 0) || (m[1] > 0 && index === list.length - 1);
       b.addEventListener("click", function () {
         var j = index + m[1];
@@ -199,11 +284,16 @@
       tools.appendChild(b);
     });
     var del = el("button", { type: "button", class: "secondary small", text: T.remove, "aria-label": T.remove + " " + f.name });
+    buttons.push([del, T.remove]);
     del.addEventListener("click", function () { list.splice(index, 1); render(); });
     tools.appendChild(del);
     header.appendChild(tools);
-    var name = input(T.name, f.name, function (v) { f.name = v; }, { pattern: "[a-z][a-z0-9_]{0,63}", spellcheck: "false", "data-name": "1" });
-    name.querySelector("input").addEventListener("change", render);
+    // Renaming updates this card and the conditions in place (see refreshConditions).
+    var name = input(T.name, f.name, function (v) {
+      rename(f, v);
+      node.setAttribute("data-field", v);
+      buttons.forEach(function (b) { b[0].setAttribute("aria-label", b[1] + " " + v); });
+    }, { pattern: "[a-z][a-z0-9_]{0,63}", spellcheck: "false", "data-name": "1" });
     var body = [header,
       el("div", { class: "row" }, [name, input(T.required, f.required, function (v) { if (v) f.required = true; else delete f.required; }, { type: "checkbox" })]),
       el("div", { class: "row" }, [input(T.labelZh, f.label.zh, function (v) { f.label.zh = v; }),
@@ -211,19 +301,21 @@
       input(T.help, (f.help || {}).zh, setLabel(f, "help", "zh"))];
     body = body.concat(specific(f));
     if (candidates(list, index, owner).length) body.push(showIf(f, list, index, owner));
-    return el("div", { class: "field-card", "data-field": f.name }, body);
+    var node = el("div", { class: "field-card", "data-field": f.name }, body);
+    return node;
   }
 
   function render() {
     var box = document.getElementById("fields");
     box.textContent = "";
+    conditionRows = [];
     state.fields.forEach(function (f, i) { box.appendChild(card(f, i, state.fields, null)); });
     schedule();
   }
 
   // --- preview, saving, publishing ----------------------------------------------------
   var timer = null;
-  function schedule() { clearTimeout(timer); timer = setTimeout(preview, 250); }
+  function schedule() { refreshConditions(); clearTimeout(timer); timer = setTimeout(preview, 250); }
   function meta() {
     var title = { zh: document.getElementById("form-title-zh").value.trim() };
     var en = document.getElementById("form-title-en").value.trim();
@@ -268,7 +360,8 @@
     var m = meta();
     if (!/^[a-z][a-z0-9-]{1,62}[a-z0-9]$/.test(m.key) || !m.title.zh) { say(T.needKey); return Promise.reject(); }
     var request;
-    if (state.key !== m.key) {
+    var creating = state.key !== m.key;
+    if (creating) {
       request = post("/api/v1/forms", "POST", { key: m.key, kind: m.kind, title: m.title, fields: state.fields });
     } else if (state.published) {
       request = post("/api/v1/forms/" + m.key + "/versions", "POST", { fields: state.fields });
@@ -276,6 +369,10 @@
       request = post("/api/v1/forms/" + m.key + "/versions/" + state.version, "PUT", { fields: state.fields });
     }
     return request.then(function (r) {
+      if (creating && r.status === 409) {  // the key is taken: offer a new version of that form
+        offerVersion(m.key);
+        return Promise.reject();
+      }
       if (r.status >= 300) {
         say(T.failed + (r.body.detail || r.status));
         showIssues(r.body.errors);
@@ -287,6 +384,28 @@
       state.published = false;
       showIssues([]);
       say(fmt(T.saved, state.key, state.version));
+    });
+  }
+  function offerVersion(key) {
+    var box = document.getElementById("status");
+    var button = el("button", { type: "button", class: "secondary small", text: T.saveAsVersion });
+    box.textContent = "";
+    box.appendChild(el("p", { text: fmt(T.keyExists, key) }, [document.createTextNode(" "), button]));
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      post("/api/v1/forms/" + key + "/versions", "POST", { fields: state.fields }).then(function (r) {
+        if (r.status >= 300) {
+          button.disabled = false;
+          say(T.failed + (r.body.detail || r.status));
+          showIssues(r.body.errors);
+          return;
+        }
+        state.key = key;
+        state.version = r.body.number;
+        state.published = false;
+        showIssues([]);
+        say(fmt(T.saved, state.key, state.version));
+      });
     });
   }
   function publish() {

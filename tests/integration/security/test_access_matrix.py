@@ -112,6 +112,7 @@ async def enterprises_sheet(w: World, role: str) -> Kwargs:
 
 ROWS: tuple[Row, ...] = (
     # --- the service, its documentation and static files: public
+    Row("GET", "/", (200,) * 6),
     Row("GET", "/health", (200,) * 6),
     Row("GET", "/schema", (200,) * 6),
     Row("GET", "/schema/openapi.json", (200,) * 6),
