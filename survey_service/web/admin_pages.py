@@ -219,7 +219,9 @@ class AdminPageController(Controller):
             return _redirect(SIGN_IN)
         lang = lang_of(request)
         summaries = await _summaries(db, lang)
-        years = sorted({s.campaign.year for s in summaries}, reverse=True)
+        # Participation is counted by campaign year, which a survey of last year's pay
+        # shares with this year's poll.
+        years = sorted({s.campaign.campaign_year for s in summaries}, reverse=True)
         return page(
             request,
             "admin_dashboard.html",

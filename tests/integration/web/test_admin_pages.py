@@ -5,6 +5,7 @@ session only with the CSRF header, and a poll page that carries nothing per visi
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from tests.integration.collection.test_collection_api import _bearer, _invited
 from tests.integration.collection.test_polls import ANSWER, _campaign, _form_fields, _link
 from tests.integration.reports.report_helpers import released_campaign
 from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
-from tests.samples import enterprise, uscc
+from tests.samples import enterprise, salary_document, uscc
 
 SHOW_IF_FIELDS: list[dict[str, Any]] = [
     {
@@ -293,3 +294,59 @@ async def test_signin_form_needs_its_csrf_token(service: Service) -> None:
         "/admin/signin", data={"token": service.admin_token, "_csrf": csrf}
     )
     assert accepted.status_code == 303
+
+
+async def test_a_survey_of_last_years_pay_and_this_years_poll_are_one_campaign_year(
+    service: Service,
+) -> None:
+    """Issue 12 (14): the salary survey speaks of last year's pay and the poll of this
+    year; matched by those numbers the dashboard showed this year's participation at 0%
+    beside 100%. A campaign belongs to a campaign year of its own (by default the year it
+    opens in, Beijing time), and the page says which year each figure is."""
+    this_year = datetime.now(timezone(timedelta(hours=8))).year
+    window = {
+        "opens_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        "closes_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+    }
+    await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=service.admin)
+    survey = await service.client.post(
+        "/api/v1/campaigns",
+        json={"form_key": "salary-survey", "title": "薪酬调查（上年工资）", "year": this_year - 1}
+        | window,
+        headers=service.admin,
+    )
+    poll = await service.client.post(
+        "/api/v1/campaigns",
+        json={"form_key": "worker-satisfaction", "title": "职工满意度", "year": this_year} | window,
+        headers=service.admin,
+    )
+    assert (survey.json()["campaign_year"], poll.json()["campaign_year"]) == (this_year,) * 2
+    explicit = await service.client.post(
+        "/api/v1/campaigns",
+        json={"form_key": "worker-satisfaction", "title": "补录", "year": 2020,
+              "campaign_year": 2021} | window,
+        headers=service.admin,
+    )  # fmt: skip
+    assert explicit.json()["campaign_year"] == 2021
+    invited = await service.client.post(
+        f"/api/v1/campaigns/{survey.json()['id']}/invitations",
+        json={"enterprises": [uscc(1)]},
+        headers=service.admin,
+    )
+    created = await service.client.post(
+        f"/api/v1/campaigns/{survey.json()['id']}/submissions",
+        json={"data": salary_document(uscc(1))},
+        headers=_bearer(invited.json()[0]["token"]),
+    )
+    assert created.status_code == 201, created.text
+    figures = await service.client.get(
+        f"/api/v1/participation?year={this_year}", headers=service.admin
+    )
+    assert figures.json()["city"]["participation_rate"] == 1.0
+    await _admin_session(service)
+    html = (await service.client.get("/admin")).text
+    section = html.split('id="participation"', 1)[1].split("</section>", 1)[0]
+    assert f"{this_year} 年度活动参与情况" in section
+    assert "薪酬调查（上年工资）" in section
+    assert "100.0%" in section
+    assert f"{this_year} 年度活动 · 数据年份 {this_year - 1}" in html
