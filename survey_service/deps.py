@@ -6,7 +6,7 @@ from typing import Annotated, TypeAlias
 
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 
 from survey_service.analytics.release_store import ReleaseStore
 from survey_service.db.engine import Database
@@ -17,6 +17,15 @@ DB: TypeAlias = NamedDependency[Database]
 Releases: TypeAlias = NamedDependency[ReleaseStore]
 # An id or version number in a path: within the database's integer (see structs.RowId).
 PathId: TypeAlias = Annotated[int, PathParameter(ge=1, le=INT4_MAX)]
+# Which release of a campaign's scores to read.
+ReleaseChoice: TypeAlias = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^(live|[1-9][0-9]{0,8})$",
+        description="a release's number; default the latest (analysts) or `live` (admins, "
+        "the live view, and their default)",
+    ),
+]
 
 
 def provide_db(state: State) -> Database:

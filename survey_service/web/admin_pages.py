@@ -12,18 +12,19 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.params import FromQuery
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from survey_service.analytics import participation
+from survey_service.analytics import participation, score_reads
 from survey_service.auth import CSRF_HEADER, audit, csrf_matches, verified_principal
 from survey_service.collection import campaigns, polls
 from survey_service.collection.routes import campaign_progress
 from survey_service.collection.schemas import CampaignOut, PollLinkSummary, ProgressOut
 from survey_service.db.models import Enterprise, PollResponse, Release
-from survey_service.deps import DB, PathId
+from survey_service.deps import DB, PathId, ReleaseChoice
 from survey_service.forms.builder import (
     BuilderError,
     Label,
@@ -35,7 +36,7 @@ from survey_service.reference.codes import districts
 from survey_service.settings import Settings
 from survey_service.web.charts import Bar, bar_chart
 from survey_service.web.form_view import form_view
-from survey_service.web.i18n import Lang, lang_of, translate
+from survey_service.web.i18n import Lang, lang_of, pick, translate
 from survey_service.web.pages import PAGE_HEADERS, environment, page, signin_throttled
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
@@ -262,6 +263,49 @@ class AdminPageController(Controller):
             base_url=str(request.base_url).rstrip("/"),
             csrf=csrf_token(request),
             district_name=district_name,
+        )
+
+    @get("/campaigns/{campaign_id:int}/scores", media_type=MediaType.HTML)
+    async def scores(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign_id: PathId,
+        release: FromQuery[ReleaseChoice] = None,
+    ) -> Response[Any]:
+        """A poll's satisfaction or the self-assessments by district, as a table to read
+        (the same figures as the API's, of a release or the live view)."""
+        principal = await signed_in(request, "admin")
+        if principal is None:
+            return _redirect(SIGN_IN)
+        lang = lang_of(request)
+        async with db.read() as session:
+            campaign, _, form = await campaigns.load_campaign(session, campaign_id)
+            try:
+                if form.kind == "poll":
+                    figures: Any = await score_reads.read_satisfaction(
+                        session, principal, campaign_id, "district",
+                        release=release, comments=False,
+                    )  # fmt: skip
+                else:
+                    figures = await score_reads.read_assessments(
+                        session, principal, campaign_id, release=release
+                    )
+            except ProblemDetailsException as exc:
+                return page(
+                    request, "message.html", exc.status_code,
+                    title="无法显示得分" if lang == "zh" else "No scores to show",
+                    message=str(exc.detail), csrf=csrf_token(request),
+                )  # fmt: skip
+        return page(
+            request,
+            "admin_scores.html",
+            campaign=campaign,
+            kind=form.kind,
+            figures=figures,
+            pick=pick,
+            district_name=district_name,
+            csrf=csrf_token(request),
         )
 
     @get("/builder", media_type=MediaType.HTML)

@@ -13,10 +13,18 @@ from sqlalchemy import select
 from survey_service.db.models import PollResponse
 from tests.conftest import Service
 from tests.integration.analytics.release_helpers import release
+from tests.integration.analytics.score_helpers import poll as score_poll
+from tests.integration.analytics.score_helpers import release as score_release
 from tests.integration.collection.test_collection_api import _bearer, _invited
 from tests.integration.collection.test_polls import ANSWER, _campaign, _form_fields, _link
 from tests.integration.reports.report_helpers import released_campaign
-from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
+from tests.integration.web.helpers import (
+    assert_well_formed,
+    csrf_of,
+    english_words,
+    page_csrf,
+    sign_in,
+)
 from tests.samples import enterprise, salary_document, uscc
 
 SHOW_IF_FIELDS: list[dict[str, Any]] = [
@@ -350,3 +358,32 @@ async def test_a_survey_of_last_years_pay_and_this_years_poll_are_one_campaign_y
     assert "薪酬调查（上年工资）" in section
     assert "100.0%" in section
     assert f"{this_year} 年度活动 · 数据年份 {this_year - 1}" in html
+
+
+async def test_the_satisfaction_button_opens_a_table_not_json(service: Service) -> None:
+    """Issue 12 (11): the dashboard's satisfaction button opened raw JSON."""
+    districts = {1: "610202", 2: "610202", 3: "610203", 4: "610204"}
+    campaign_id, _ = await score_poll(service, {1: 9, 2: 3, 3: 6, 4: 2}, districts)
+    api = await service.client.get(
+        f"/api/v1/campaigns/{campaign_id}/satisfaction?by=district", headers=service.admin
+    )
+    groups = {g["key"]: g for g in api.json()["groups"]}
+    number = await score_release(service, campaign_id)
+    await _admin_session(service)
+    dashboard = (await service.client.get("/admin")).text
+    link = f"/admin/campaigns/{campaign_id}/scores?release={number}"
+    assert link in dashboard
+    live = await service.client.get(f"/admin/campaigns/{campaign_id}/scores")
+    assert live.status_code == 200
+    assert_well_formed(live.text)
+    # (the test campaign's title is its form key)
+    assert english_words(live.text.replace("worker-satisfaction", "")) == []
+    table = live.text.split('id="scores"', 1)[1].split("</table>", 1)[0]
+    wangyi = table.split("王益区", 1)[1].split("</tr>", 1)[0]
+    first = groups["610202"]["dimensions"][0]["favourable"]
+    assert f"{first * 100:.0f}%" in wangyi
+    assert ">12<" in wangyi  # answers
+    assert "答卷不足" in table.split("耀州区", 1)[1].split("</tr>", 1)[0]  # 2 answers
+    released = await service.client.get(link)
+    assert released.status_code == 200
+    assert f"第 {number} 次数据发布" in released.text
