@@ -319,6 +319,12 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/admin/signin", (200,) * 5 + ("303 /admin",)),
     Row("GET", "/admin/builder", (A_SIGNIN,) * 5 + (200,)),
     Row("GET", "/admin/campaigns/{campaign_id:int}", (A_SIGNIN,) * 5 + (200,)),
+    Row(
+        "GET",
+        "/admin/campaigns/{campaign_id:int}/scores",
+        (A_SIGNIN,) * 5 + (200,),
+        (("campaign_id", "poll"),),
+    ),
     Row("POST", "/admin/builder/preview", (401,) * 5 + (200,), body=preview),
     # --- signing in with one's own token, then out: last, since they end the sessions
     Row("POST", "/e/signin", (401, 401, "303 /e", "303 /e", 401, 401), body=page_post(own_token)),
