@@ -933,7 +933,8 @@ async def test_a_uscc_with_a_wrong_check_character_is_a_format_error(service: Se
     result = (await validate(service, "salary-survey", document)).json()
     assert result["valid"] is False
     assert places(result["errors"]) == {("/enterprise/uscc", "format")}
-    assert "uscc" in result["errors"][0]["message_zh"]
+    assert "统一社会信用代码" in result["errors"][0]["message_zh"]
+    assert wrong in result["errors"][0]["message_zh"]
 
 
 async def test_validating_malformed_json_is_a_400_problem(service: Service) -> None:
