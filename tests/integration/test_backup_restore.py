@@ -158,7 +158,7 @@ async def _fill(service: Service) -> dict[str, Any]:
 
     response = await client.post(
         "/api/v1/reports",
-        json={"type": "participation", "year": YEAR, "campaign_year": YEAR},
+        json={"type": "participation", "year": YEAR},
         headers=admin,
     )
     assert response.status_code == 202, response.text

@@ -106,10 +106,14 @@ async def register(service: Service, *items: dict[str, Any]) -> None:
     assert response.status_code == 200, response.text
 
 
-async def invite(service: Service, campaign_id: int, numbers: list[int]) -> dict[int, str]:
+async def invite(
+    service: Service, campaign_id: int, numbers: list[int], *, reissue: bool = False
+) -> dict[int, str]:
+    """Invitation codes of enterprises ``numbers`` (``reissue``: new codes for enterprises
+    invited already)."""
     response = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(n) for n in numbers]},
+        json={"enterprises": [uscc(n) for n in numbers], "reissue": reissue},
         headers=service.admin,
     )
     assert response.status_code == 201, response.text

@@ -243,5 +243,5 @@ async def test_an_unaccepted_survey_is_not_in_the_enterprise_report(service: Ser
 
 async def _enterprise_token(service: Service, campaign_id: int, n: int) -> str:
     """A fresh invitation token of enterprise ``n`` (already registered and invited)."""
-    tokens = await invite(service, campaign_id, [n])
+    tokens = await invite(service, campaign_id, [n], reissue=True)
     return tokens[n]
