@@ -14,8 +14,8 @@ from survey_service.auth import issue_token
 from survey_service.collection.schemas import Audience, CampaignIn, CampaignOut, InvitationOut
 from survey_service.db.models import AccessToken, Campaign, Enterprise, Form, FormVersion, utcnow
 from survey_service.errors import not_found, problem, unprocessable
-from survey_service.local_time import NotAnInstant, instant_from_text
 from survey_service.forms import service as forms
+from survey_service.local_time import NotAnInstant, instant_from_text
 from survey_service.reference.codes import districts, industry_division, industry_section
 
 

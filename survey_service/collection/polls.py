@@ -73,6 +73,15 @@ DEFAULT_ANONYMITY_NOTICE = {
     "a single answer.",
 }
 
+# Who runs a poll, shown on its page so that a worker can trust it: the campaign's
+# ``organisers`` setting (a text, or {"zh", "en"}) when it has one, else these.
+ORGANISERS_SETTING = "organisers"
+DEFAULT_ORGANISERS = {
+    "zh": "铜川市人力资源和社会保障局、铜川市总工会",
+    "en": "the Tongchuan Human Resources and Social Security Bureau and the Tongchuan "
+    "Federation of Trade Unions",
+}
+
 
 # --- slugs and codes -----------------------------------------------------------------------
 
@@ -148,11 +157,12 @@ def too_many(per_minute: int, wait_seconds: float) -> ProblemDetailsException:
 # --- links (admin) -------------------------------------------------------------------------
 
 
-def _link_out(link: PollLink, uscc: str, codes: list[str]) -> PollLinkOut:
+def _link_out(link: PollLink, enterprise: Enterprise, codes: list[str]) -> PollLinkOut:
     return PollLinkOut(
         link=link.slug,
         url=poll_url(link.slug),
-        enterprise=uscc,
+        enterprise=enterprise.uscc,
+        enterprise_name=enterprise.name,
         requires_code=link.requires_code,
         created_at=link.created_at,
         codes=codes,
@@ -246,7 +256,7 @@ async def issue_link(
                 "A link that requires a code needs codes.",
                 [{"path": "/codes", "message": "ask for at least one code", "keyword": "minimum"}],
             )
-    return _link_out(link, body.enterprise, codes), created
+    return _link_out(link, enterprise, codes), created
 
 
 async def revoke_link(session: AsyncSession, campaign: Campaign, slug: str) -> str:
@@ -266,13 +276,31 @@ async def revoke_link(session: AsyncSession, campaign: Campaign, slug: str) -> s
     return str(uscc)
 
 
+async def link_to_print(session: AsyncSession, campaign: Campaign, slug: str) -> tuple[str, str]:
+    """The slug and enterprise name of the campaign's link ``slug``, to print as a QR code:
+    404 when unknown, 410 when withdrawn."""
+    row = (
+        await session.execute(
+            select(PollLink, Enterprise.name)
+            .join(Enterprise, PollLink.enterprise_id == Enterprise.id)
+            .where(PollLink.campaign_id == campaign.id, PollLink.slug == slug)
+        )
+    ).first()
+    if row is None:
+        raise problem(404, "Poll link not found")
+    link, name = row
+    if link.revoked_at is not None:
+        raise problem(410, "This link was withdrawn.", title="Poll link withdrawn")
+    return link.slug, str(name)
+
+
 async def link_page(
     session: AsyncSession, campaign: Campaign, *, limit: int, after_id: int
 ) -> tuple[list[PollLinkSummary], int | None]:
     """The campaign's links by creation, each with its answer and code counts."""
     rows = list(
         await session.execute(
-            select(PollLink, Enterprise.uscc)
+            select(PollLink, Enterprise.uscc, Enterprise.name)
             .join(Enterprise, PollLink.enterprise_id == Enterprise.id)
             .where(PollLink.campaign_id == campaign.id, PollLink.id > after_id)
             .order_by(PollLink.id)
@@ -280,7 +308,7 @@ async def link_page(
         )
     )
     page = rows[:limit]
-    ids = [link.id for link, _ in page]
+    ids = [link.id for link, _, _ in page]
     answers: dict[int, int] = {
         link_id: n
         for link_id, n in await session.execute(
@@ -302,6 +330,7 @@ async def link_page(
             link=link.slug,
             url=poll_url(link.slug),
             enterprise=uscc,
+            enterprise_name=name,
             requires_code=link.requires_code,
             created_at=link.created_at,
             revoked_at=link.revoked_at,
@@ -309,7 +338,7 @@ async def link_page(
             codes_issued=codes.get((link.id, False), 0) + codes.get((link.id, True), 0),
             codes_used=codes.get((link.id, True), 0),
         )
-        for link, uscc in page
+        for link, uscc, name in page
     ]
     return items, (page[-1][0].id if len(rows) > limit else None)
 
@@ -319,12 +348,14 @@ async def link_page(
 
 @dataclass(frozen=True, slots=True)
 class Poll:
-    """A link with what answering through it needs: its campaign and form version."""
+    """A link with what answering through it needs: its campaign and form version, and
+    the name of the enterprise whose workers it is for (shown to them on the page)."""
 
     link: PollLink
     campaign: Campaign
     version: FormVersion
     form: Form
+    enterprise_name: str
 
 
 async def find_poll(session: AsyncSession, slug: str) -> Poll:
@@ -333,16 +364,17 @@ async def find_poll(session: AsyncSession, slug: str) -> Poll:
     if len(slug) <= 64:
         row = (
             await session.execute(
-                select(PollLink, Campaign, FormVersion, Form)
+                select(PollLink, Campaign, FormVersion, Form, Enterprise.name)
                 .join(Campaign, PollLink.campaign_id == Campaign.id)
                 .join(FormVersion, Campaign.form_version_id == FormVersion.id)
                 .join(Form, FormVersion.form_id == Form.id)
+                .join(Enterprise, PollLink.enterprise_id == Enterprise.id)
                 .where(PollLink.slug == slug)
             )
         ).first()
     if row is None:
         raise problem(404, "Poll link not found", message_zh="找不到这份问卷，请核对链接。")
-    poll = Poll(row[0], row[1], row[2], row[3])
+    poll = Poll(row[0], row[1], row[2], row[3], row[4])
     if poll.link.revoked_at is not None:
         raise problem(
             410,
@@ -434,6 +466,19 @@ def anonymity_notice(ui: Mapping[str, Any]) -> dict[str, str]:
     if isinstance(notice, dict) and notice:
         return {str(k): str(v) for k, v in notice.items()}
     return dict(DEFAULT_ANONYMITY_NOTICE)
+
+
+def organisers(campaign_settings: Mapping[str, Any]) -> dict[str, str]:
+    """Who runs the poll: the campaign's ``organisers`` setting when it is a non-empty text
+    or ``{"zh", "en"}`` of texts, else ``DEFAULT_ORGANISERS``."""
+    value = campaign_settings.get(ORGANISERS_SETTING)
+    if isinstance(value, str) and value.strip():
+        return {"zh": value.strip()}
+    if isinstance(value, dict):
+        texts = {str(k): v.strip() for k, v in value.items() if isinstance(v, str) and v.strip()}
+        if texts:
+            return texts
+    return dict(DEFAULT_ORGANISERS)
 
 
 def poll_out(poll: Poll) -> PollOut:

@@ -15,9 +15,7 @@ SizeClass = Literal["large", "medium", "small", "micro"]
 # Read by ``local_time.instant_from_text`` (a date alone is a day of SURVEY_TIME_ZONE).
 InstantOrDay = Annotated[
     str,
-    msgspec.Meta(
-        min_length=10, max_length=40, description=INSTANT_OR_DAY, examples=["2026-12-01"]
-    ),
+    msgspec.Meta(min_length=10, max_length=40, description=INSTANT_OR_DAY, examples=["2026-12-01"]),
 ]
 
 
@@ -198,6 +196,7 @@ class PollLinkOut(Out, kw_only=True):
     link: str
     url: str
     enterprise: str
+    enterprise_name: str
     requires_code: bool
     created_at: datetime
     codes: list[str]
@@ -207,6 +206,7 @@ class PollLinkSummary(Out, kw_only=True):
     link: str
     url: str
     enterprise: str
+    enterprise_name: str
     requires_code: bool
     created_at: datetime
     revoked_at: datetime | None

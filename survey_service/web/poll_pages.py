@@ -6,7 +6,6 @@ its form carries no CSRF token)."""
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -24,8 +23,6 @@ from survey_service.web.i18n import Lang, lang_of, pick, translate
 from survey_service.web.pages import PAGE_HEADERS, message_page, page
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import same_site
-
-BEIJING = timezone(timedelta(hours=8), "Beijing")
 
 _MESSAGE_TITLES = {
     403: ("暂时不能作答", "Not open for answers"),
@@ -76,7 +73,6 @@ def _form_page(
         view.errors.insert(
             0, ErrorLine(f"{label}{'：' if lang == 'zh' else ': '}{code_error}", "code")
         )
-    closes = poll.campaign.closes_at.astimezone(BEIJING)
     title = (poll.form.title_en if lang == "en" else None) or poll.form.title_zh
     return page(
         request,
@@ -85,7 +81,9 @@ def _form_page(
         view=view,
         form_title=view.title or title,
         campaign_title=poll.campaign.title,
-        closes=f"{closes:%Y-%m-%d %H:%M}（{translate(lang, 'Beijing time')}）",
+        closes=poll.campaign.closes_at,
+        organisers=pick(polls.organisers(poll.campaign.settings or {}), lang),
+        enterprise_name=poll.enterprise_name,
         notice=pick(polls.anonymity_notice(version.ui), lang),
         action=polls.poll_url(poll.link.slug),
         requires_code=poll.link.requires_code,
