@@ -4,15 +4,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
-
-from survey_service.app import create_app
 from tests.conftest import Service
+from tests.integration.other_settings import client_with
 
 
 def _campaign(**window: str) -> dict[str, Any]:
@@ -72,20 +67,8 @@ async def test_one_day_campaign_given_as_one_date_is_open_that_day(service: Serv
     assert response.json()["closes_at"] == "2026-12-01T16:00:00Z"
 
 
-@asynccontextmanager
-async def _client(service: Service, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A second app on the same database with other settings."""
-    app = create_app(dataclasses.replace(service.settings, **settings), database=service.db)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
-    finally:
-        await app.state.reports.close()
-
-
 async def test_the_days_follow_the_configured_time_zone(service: Service) -> None:
-    async with _client(service, time_zone="Europe/Berlin") as client:
+    async with client_with(service, time_zone="Europe/Berlin") as client:
         response = await client.post(
             "/api/v1/campaigns",
             json=_campaign(opens_at="2026-07-01", closes_at="2026-07-31"),
