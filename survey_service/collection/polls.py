@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import jsonschema_rs
 from litestar.plugins.problem_details import ProblemDetailsException
@@ -58,6 +59,7 @@ from survey_service.db.models import (
 from survey_service.errors import conflict, problem, unprocessable
 from survey_service.forms.form_posts import document_from_form
 from survey_service.forms.validation import validate_document
+from survey_service.local_time import local_time, zone_label
 from survey_service.ratelimit import TokenBuckets
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O and no 1/I to mix up
@@ -441,21 +443,28 @@ class PollCache:
         self._polls.clear()
 
 
-def require_poll_open(campaign: Campaign, now: datetime | None = None) -> None:
+def require_poll_open(campaign: Campaign, zone: ZoneInfo, now: datetime | None = None) -> None:
+    """403 unless the poll takes answers now; the page's messages give the time in
+    ``zone`` (the API's ``detail`` keeps the UTC instant)."""
     now = now or utcnow()
+    label = {lang: zone_label(zone, lang) for lang in ("zh", "en")}
     if now < campaign.opens_at:
+        opens = local_time(campaign.opens_at, zone)
         raise problem(
             403,
             f"The poll opens at {campaign.opens_at.isoformat()}.",
             title="Poll not open yet",
-            message_zh="问卷尚未开始，请稍后再来。",
+            message_zh=f"问卷将于 {opens}（{label['zh']}）开始，请到时再来。",
+            message_en=f"The poll opens at {opens} ({label['en']}); please come back then.",
         )
     if now >= campaign.closes_at:
+        closed = local_time(campaign.closes_at, zone)
         raise problem(
             403,
             f"The poll closed at {campaign.closes_at.isoformat()}.",
             title="Poll closed",
-            message_zh="本次问卷已经结束，感谢关注。",
+            message_zh=f"本次问卷已经结束（{closed}，{label['zh']}），感谢关注。",
+            message_en=f"The poll closed at {closed} ({label['en']}). Thank you for your interest.",
         )
 
 

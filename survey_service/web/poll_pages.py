@@ -35,9 +35,7 @@ _MESSAGE_TITLES = {
 
 def _message(exc: ProblemDetailsException, lang: Lang) -> str:
     extra = exc.extra if isinstance(exc.extra, dict) else {}
-    if lang == "zh":
-        return str(extra.get("message_zh") or exc.detail)
-    return str(exc.detail)
+    return str(extra.get(f"message_{lang}") or exc.detail)
 
 
 def _message_page(

@@ -18,9 +18,9 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 WINDOW = {"opens_at": "2020-01-01", "closes_at": "2099-12-31"}
 
 
-def _campaign(server: Server, form_key: str, title: str) -> int:
+def _campaign(server: Server, form_key: str, title: str, window: dict[str, str] = WINDOW) -> int:
     response = server.api.post(
-        "/api/v1/campaigns", json={"form_key": form_key, "title": title, "year": 2024} | WINDOW
+        "/api/v1/campaigns", json={"form_key": form_key, "title": title, "year": 2024} | window
     )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
@@ -77,6 +77,22 @@ def test_the_poll_names_who_runs_it_and_the_enterprise(server: Server, browser: 
     page.goto(server.url(server.poll_link(campaign_id, 22)) + "?lang=en")
     expect(page.locator("#organisers")).to_contain_text("Federation of Trade Unions")
     expect(page.get_by_text(re.compile(r"2100-01-01 00:00 \(Beijing time\)"))).to_be_visible()
+    page.context.close()
+
+
+def test_a_poll_not_open_yet_says_when_it_opens_in_beijing_time(
+    server: Server, browser: Browser
+) -> None:
+    later = {"opens_at": "2099-01-01", "closes_at": "2099-01-31"}
+    campaign_id = _campaign(server, "worker-satisfaction", "2099年职工满意度调查", later)
+    server.enterprise(24)
+    url = server.url(server.poll_link(campaign_id, 24))
+    page = new_page(browser, phone=True)
+    page.goto(url)
+    expect(page.get_by_role("heading")).to_have_text("暂时不能作答")
+    expect(page.locator("main")).to_contain_text("问卷将于 2099-01-01 00:00（北京时间）开始")
+    page.goto(url + "?lang=en")
+    expect(page.locator("main")).to_contain_text("opens at 2099-01-01 00:00 (Beijing time)")
     page.context.close()
 
 
