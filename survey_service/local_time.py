@@ -18,9 +18,6 @@ Style = Literal["minute", "day", "last_day"]
 # Names of the zone for the people of this service; another zone is shown by its IANA name.
 _ZONE_LABELS = {"Asia/Shanghai": {"zh": "北京时间", "en": "Beijing time"}}
 
-_INSTANT = msgspec.json.Decoder(datetime)
-_DAY = msgspec.json.Decoder(date)
-
 # The description of a field that takes ``instant_from_text``'s text (OpenAPI).
 INSTANT_OR_DAY = (
     "An RFC 3339 date-time with its offset (`2026-12-01T09:00:00+08:00`), or a date alone "
@@ -54,11 +51,11 @@ class NotAnInstant(ValueError):
 def instant_from_text(text: str, zone: ZoneInfo, *, end_of_day: bool = False) -> datetime:
     """The UTC instant ``text`` names. A date alone is the start of that day in ``zone``,
     or with ``end_of_day`` its end (the start of the next day: windows end exclusively)."""
-    quoted = msgspec.json.encode(text.strip())
-    if len(text.strip()) == 10:
+    text = text.strip()
+    if len(text) == 10:
         try:
-            day = _DAY.decode(quoted)
-        except msgspec.ValidationError:
+            day = msgspec.convert(text, date)
+        except (msgspec.ValidationError, UnicodeEncodeError):
             raise NotAnInstant(f"{text!r} is not a date (YYYY-MM-DD)") from None
         try:
             if end_of_day:
@@ -67,8 +64,8 @@ def instant_from_text(text: str, zone: ZoneInfo, *, end_of_day: bool = False) ->
         except OverflowError:
             raise NotAnInstant(f"{text!r} is out of range") from None
     try:
-        moment = _INSTANT.decode(quoted)
-    except msgspec.ValidationError:
+        moment = msgspec.convert(text, datetime)
+    except (msgspec.ValidationError, UnicodeEncodeError):
         raise NotAnInstant(
             f"{text!r} is neither an RFC 3339 date-time nor a date (YYYY-MM-DD)"
         ) from None
