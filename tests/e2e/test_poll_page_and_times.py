@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, Page, expect
@@ -18,10 +19,11 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 WINDOW = {"opens_at": "2020-01-01", "closes_at": "2099-12-31"}
 
 
-def _campaign(server: Server, form_key: str, title: str, window: dict[str, str] = WINDOW) -> int:
-    response = server.api.post(
-        "/api/v1/campaigns", json={"form_key": form_key, "title": title, "year": 2024} | window
-    )
+def _campaign(
+    server: Server, form_key: str, title: str, window: dict[str, str] = WINDOW, **more: Any
+) -> int:
+    body = {"form_key": form_key, "title": title, "year": 2024} | window | more
+    response = server.api.post("/api/v1/campaigns", json=body)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
@@ -77,6 +79,20 @@ def test_the_poll_names_who_runs_it_and_the_enterprise(server: Server, browser: 
     page.goto(server.url(server.poll_link(campaign_id, 22)) + "?lang=en")
     expect(page.locator("#organisers")).to_contain_text("Federation of Trade Unions")
     expect(page.get_by_text(re.compile(r"2100-01-01 00:00 \(Beijing time\)"))).to_be_visible()
+    page.context.close()
+
+
+def test_a_campaign_names_its_own_organisers(server: Server, browser: Browser) -> None:
+    organisers = {"zh": "王益区总工会、王益区人社局", "en": "the Wangyi district union and bureau"}
+    campaign_id = _campaign(
+        server, "worker-satisfaction", "王益区职工满意度调查", settings={"organisers": organisers}
+    )
+    server.enterprise(25)
+    page = new_page(browser, phone=True)
+    page.goto(server.url(server.poll_link(campaign_id, 25)))
+    expect(page.locator("#organisers")).to_have_text(
+        f"本问卷由王益区总工会、王益区人社局组织，面向{enterprise(25)['name']}的职工。"
+    )
     page.context.close()
 
 
