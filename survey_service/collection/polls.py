@@ -501,6 +501,8 @@ def poll_out(poll: Poll) -> PollOut:
         ),
         requires_code=poll.link.requires_code,
         anonymity_notice=anonymity_notice(poll.version.ui),
+        organisers=organisers(poll.campaign.settings or {}),
+        enterprise_name=poll.enterprise_name,
     )
 
 

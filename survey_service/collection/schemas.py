@@ -236,6 +236,9 @@ class PollOut(Out, kw_only=True):
     form: PollFormOut
     requires_code: bool
     anonymity_notice: dict[str, str]
+    # Who runs the poll and for which enterprise's workers, to show beside the notice.
+    organisers: dict[str, str]
+    enterprise_name: str
 
 
 class PollAnswerIn(Body, kw_only=True):
