@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
@@ -110,11 +111,11 @@ async def _campaign(db: Database, form_key: str, title: str, year: int) -> Campa
         title=title,
         year=year,
         campaign_year=year,  # the demo's campaigns speak of the year they belong to
-        opens_at=now - timedelta(days=20),
-        closes_at=now + timedelta(days=40),
+        opens_at=(now - timedelta(days=20)).isoformat(),
+        closes_at=(now + timedelta(days=40)).isoformat(),
     )
     async with db.transaction() as session:
-        out = await campaigns.create_campaign(session, body)
+        out = await campaigns.create_campaign(session, body, ZoneInfo("UTC"))
     return CampaignFigures(id=out.id, title=title, form_key=form_key)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +43,33 @@ class Settings:
     session_secret: str | None = None
     # Send the session cookie only over HTTPS (set it behind a TLS-terminating proxy).
     secure_cookies: bool = False
+    # The zone in which people read and type times: the pages show times in it, and a
+    # campaign's date-only opens_at/closes_at are days of it (an IANA name).
+    time_zone: str = "Asia/Shanghai"
+    # The address people reach the service at (``https://survey.example.cn``): poll links
+    # and their QR codes are built on it. None: the address of the admin's own request.
+    public_base_url: str | None = None
     debug: bool = False
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"SURVEY_TIME_ZONE={self.time_zone!r} is not a known time zone "
+                "(an IANA name such as Asia/Shanghai)"
+            ) from None
+        if self.public_base_url is not None and not re.fullmatch(
+            r"https?://[^/?#\s]+(/[^?#\s]*)?", self.public_base_url
+        ):
+            raise ValueError(
+                f"SURVEY_PUBLIC_BASE_URL={self.public_base_url!r} is not an http(s) address "
+                "such as https://survey.example.cn"
+            )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @property
     def is_sqlite(self) -> bool:
@@ -81,5 +109,7 @@ class Settings:
             report_workers=int(env.get("SURVEY_REPORT_WORKERS", defaults.report_workers)),
             session_secret=env.get("SURVEY_SESSION_SECRET") or None,
             secure_cookies=env.get("SURVEY_SECURE_COOKIES", "") in {"1", "true", "yes"},
+            time_zone=env.get("SURVEY_TIME_ZONE") or defaults.time_zone,
+            public_base_url=(env.get("SURVEY_PUBLIC_BASE_URL") or "").rstrip("/") or None,
             debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import or_, select, update
@@ -14,10 +15,8 @@ from survey_service.collection.schemas import Audience, CampaignIn, CampaignOut,
 from survey_service.db.models import AccessToken, Campaign, Enterprise, Form, FormVersion, utcnow
 from survey_service.errors import not_found, problem, unprocessable
 from survey_service.forms import service as forms
+from survey_service.local_time import NotAnInstant, instant_from_text
 from survey_service.reference.codes import districts, industry_division, industry_section
-
-# The city's clock: a campaign opening on 1 January Beijing time belongs to that year.
-CAMPAIGN_ZONE = timezone(timedelta(hours=8), "Beijing")
 
 
 def is_open(campaign: Campaign, now: datetime | None = None) -> bool:
@@ -56,14 +55,31 @@ def campaign_out(
     )
 
 
-async def create_campaign(session: AsyncSession, body: CampaignIn) -> CampaignOut:
-    if body.opens_at.tzinfo is None or body.closes_at.tzinfo is None:
-        raise problem(422, "opens_at and closes_at need a time zone (RFC 3339).")
-    if body.closes_at <= body.opens_at:
+def campaign_window(body: CampaignIn, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The campaign's opening and closing instants; a date alone is a day of ``zone``."""
+    window: list[datetime] = []
+    errors: list[dict[str, Any]] = []
+    for name, text, end_of_day in (
+        ("opens_at", body.opens_at, False),
+        ("closes_at", body.closes_at, True),
+    ):
+        try:
+            window.append(instant_from_text(text, zone, end_of_day=end_of_day))
+        except NotAnInstant as exc:
+            errors.append({"path": f"/{name}", "message": str(exc), "keyword": "format"})
+    if errors:
+        raise unprocessable("opens_at and closes_at take a date or an RFC 3339 time.", errors)
+    opens_at, closes_at = window
+    if closes_at <= opens_at:
         raise unprocessable(
             "A campaign must close after it opens.",
             [{"path": "/closes_at", "message": "closes_at must be after opens_at"}],
         )
+    return opens_at, closes_at
+
+
+async def create_campaign(session: AsyncSession, body: CampaignIn, zone: ZoneInfo) -> CampaignOut:
+    opens_at, closes_at = campaign_window(body, zone)
     form = await forms.get_form(session, body.form_key)
     versions = await forms.versions_of(session, form)
     if body.form_version is None:
@@ -79,9 +95,9 @@ async def create_campaign(session: AsyncSession, body: CampaignIn) -> CampaignOu
         form_version_id=version.id,
         title=body.title,
         year=body.year,
-        campaign_year=body.campaign_year or body.opens_at.astimezone(CAMPAIGN_ZONE).year,
-        opens_at=body.opens_at,
-        closes_at=body.closes_at,
+        campaign_year=body.campaign_year or opens_at.astimezone(zone).year,
+        opens_at=opens_at,
+        closes_at=closes_at,
         audience=audience_data(body.audience),
         settings=body.settings,
         requires_review=body.requires_review,

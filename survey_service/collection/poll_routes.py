@@ -137,7 +137,7 @@ async def open_poll(request: Request[Any, Any, Any], db: Database, slug: str) ->
             cache.forget(slug)
             raise
         cache.put(slug, poll)
-    polls.require_poll_open(poll.campaign)
+    polls.require_poll_open(poll.campaign, request.app.state.settings.zone)
     return poll
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import jsonschema_rs
 from litestar.plugins.problem_details import ProblemDetailsException
@@ -58,6 +59,7 @@ from survey_service.db.models import (
 from survey_service.errors import conflict, problem, unprocessable
 from survey_service.forms.form_posts import document_from_form
 from survey_service.forms.validation import validate_document
+from survey_service.local_time import local_time, zone_label
 from survey_service.ratelimit import TokenBuckets
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O and no 1/I to mix up
@@ -71,6 +73,15 @@ DEFAULT_ANONYMITY_NOTICE = {
     "en": "This poll is anonymous. Only your answers, the enterprise the link belongs to and "
     "the date are kept; not your name, device or network address. Your employer never sees "
     "a single answer.",
+}
+
+# Who runs a poll, shown on its page so that a worker can trust it: the campaign's
+# ``organisers`` setting (a text, or {"zh", "en"}) when it has one, else these.
+ORGANISERS_SETTING = "organisers"
+DEFAULT_ORGANISERS = {
+    "zh": "铜川市人力资源和社会保障局、铜川市总工会",
+    "en": "the Tongchuan Human Resources and Social Security Bureau and the Tongchuan "
+    "Federation of Trade Unions",
 }
 
 
@@ -148,11 +159,12 @@ def too_many(per_minute: int, wait_seconds: float) -> ProblemDetailsException:
 # --- links (admin) -------------------------------------------------------------------------
 
 
-def _link_out(link: PollLink, uscc: str, codes: list[str]) -> PollLinkOut:
+def _link_out(link: PollLink, enterprise: Enterprise, codes: list[str]) -> PollLinkOut:
     return PollLinkOut(
         link=link.slug,
         url=poll_url(link.slug),
-        enterprise=uscc,
+        enterprise=enterprise.uscc,
+        enterprise_name=enterprise.name,
         requires_code=link.requires_code,
         created_at=link.created_at,
         codes=codes,
@@ -246,7 +258,7 @@ async def issue_link(
                 "A link that requires a code needs codes.",
                 [{"path": "/codes", "message": "ask for at least one code", "keyword": "minimum"}],
             )
-    return _link_out(link, body.enterprise, codes), created
+    return _link_out(link, enterprise, codes), created
 
 
 async def revoke_link(session: AsyncSession, campaign: Campaign, slug: str) -> str:
@@ -266,13 +278,31 @@ async def revoke_link(session: AsyncSession, campaign: Campaign, slug: str) -> s
     return str(uscc)
 
 
+async def link_to_print(session: AsyncSession, campaign: Campaign, slug: str) -> tuple[str, str]:
+    """The slug and enterprise name of the campaign's link ``slug``, to print as a QR code:
+    404 when unknown, 410 when withdrawn."""
+    row = (
+        await session.execute(
+            select(PollLink, Enterprise.name)
+            .join(Enterprise, PollLink.enterprise_id == Enterprise.id)
+            .where(PollLink.campaign_id == campaign.id, PollLink.slug == slug)
+        )
+    ).first()
+    if row is None:
+        raise problem(404, "Poll link not found")
+    link, name = row
+    if link.revoked_at is not None:
+        raise problem(410, "This link was withdrawn.", title="Poll link withdrawn")
+    return link.slug, str(name)
+
+
 async def link_page(
     session: AsyncSession, campaign: Campaign, *, limit: int, after_id: int
 ) -> tuple[list[PollLinkSummary], int | None]:
     """The campaign's links by creation, each with its answer and code counts."""
     rows = list(
         await session.execute(
-            select(PollLink, Enterprise.uscc)
+            select(PollLink, Enterprise.uscc, Enterprise.name)
             .join(Enterprise, PollLink.enterprise_id == Enterprise.id)
             .where(PollLink.campaign_id == campaign.id, PollLink.id > after_id)
             .order_by(PollLink.id)
@@ -280,7 +310,7 @@ async def link_page(
         )
     )
     page = rows[:limit]
-    ids = [link.id for link, _ in page]
+    ids = [link.id for link, _, _ in page]
     answers: dict[int, int] = {
         link_id: n
         for link_id, n in await session.execute(
@@ -302,6 +332,7 @@ async def link_page(
             link=link.slug,
             url=poll_url(link.slug),
             enterprise=uscc,
+            enterprise_name=name,
             requires_code=link.requires_code,
             created_at=link.created_at,
             revoked_at=link.revoked_at,
@@ -309,7 +340,7 @@ async def link_page(
             codes_issued=codes.get((link.id, False), 0) + codes.get((link.id, True), 0),
             codes_used=codes.get((link.id, True), 0),
         )
-        for link, uscc in page
+        for link, uscc, name in page
     ]
     return items, (page[-1][0].id if len(rows) > limit else None)
 
@@ -319,12 +350,14 @@ async def link_page(
 
 @dataclass(frozen=True, slots=True)
 class Poll:
-    """A link with what answering through it needs: its campaign and form version."""
+    """A link with what answering through it needs: its campaign and form version, and
+    the name of the enterprise whose workers it is for (shown to them on the page)."""
 
     link: PollLink
     campaign: Campaign
     version: FormVersion
     form: Form
+    enterprise_name: str
 
 
 async def find_poll(session: AsyncSession, slug: str) -> Poll:
@@ -333,16 +366,17 @@ async def find_poll(session: AsyncSession, slug: str) -> Poll:
     if len(slug) <= 64:
         row = (
             await session.execute(
-                select(PollLink, Campaign, FormVersion, Form)
+                select(PollLink, Campaign, FormVersion, Form, Enterprise.name)
                 .join(Campaign, PollLink.campaign_id == Campaign.id)
                 .join(FormVersion, Campaign.form_version_id == FormVersion.id)
                 .join(Form, FormVersion.form_id == Form.id)
+                .join(Enterprise, PollLink.enterprise_id == Enterprise.id)
                 .where(PollLink.slug == slug)
             )
         ).first()
     if row is None:
         raise problem(404, "Poll link not found", message_zh="找不到这份问卷，请核对链接。")
-    poll = Poll(row[0], row[1], row[2], row[3])
+    poll = Poll(row[0], row[1], row[2], row[3], row[4])
     if poll.link.revoked_at is not None:
         raise problem(
             410,
@@ -409,21 +443,28 @@ class PollCache:
         self._polls.clear()
 
 
-def require_poll_open(campaign: Campaign, now: datetime | None = None) -> None:
+def require_poll_open(campaign: Campaign, zone: ZoneInfo, now: datetime | None = None) -> None:
+    """403 unless the poll takes answers now; the page's messages give the time in
+    ``zone`` (the API's ``detail`` keeps the UTC instant)."""
     now = now or utcnow()
+    label = {lang: zone_label(zone, lang) for lang in ("zh", "en")}
     if now < campaign.opens_at:
+        opens = local_time(campaign.opens_at, zone)
         raise problem(
             403,
             f"The poll opens at {campaign.opens_at.isoformat()}.",
             title="Poll not open yet",
-            message_zh="问卷尚未开始，请稍后再来。",
+            message_zh=f"问卷将于 {opens}（{label['zh']}）开始，请到时再来。",
+            message_en=f"The poll opens at {opens} ({label['en']}); please come back then.",
         )
     if now >= campaign.closes_at:
+        closed = local_time(campaign.closes_at, zone)
         raise problem(
             403,
             f"The poll closed at {campaign.closes_at.isoformat()}.",
             title="Poll closed",
-            message_zh="本次问卷已经结束，感谢关注。",
+            message_zh=f"本次问卷已经结束（{closed}，{label['zh']}），感谢关注。",
+            message_en=f"The poll closed at {closed} ({label['en']}). Thank you for your interest.",
         )
 
 
@@ -434,6 +475,19 @@ def anonymity_notice(ui: Mapping[str, Any]) -> dict[str, str]:
     if isinstance(notice, dict) and notice:
         return {str(k): str(v) for k, v in notice.items()}
     return dict(DEFAULT_ANONYMITY_NOTICE)
+
+
+def organisers(campaign_settings: Mapping[str, Any]) -> dict[str, str]:
+    """Who runs the poll: the campaign's ``organisers`` setting when it is a non-empty text
+    or ``{"zh", "en"}`` of texts, else ``DEFAULT_ORGANISERS``."""
+    value = campaign_settings.get(ORGANISERS_SETTING)
+    if isinstance(value, str) and value.strip():
+        return {"zh": value.strip()}
+    if isinstance(value, dict):
+        texts = {str(k): v.strip() for k, v in value.items() if isinstance(v, str) and v.strip()}
+        if texts:
+            return texts
+    return dict(DEFAULT_ORGANISERS)
 
 
 def poll_out(poll: Poll) -> PollOut:
@@ -447,6 +501,8 @@ def poll_out(poll: Poll) -> PollOut:
         ),
         requires_code=poll.link.requires_code,
         anonymity_notice=anonymity_notice(poll.version.ui),
+        organisers=organisers(poll.campaign.settings or {}),
+        enterprise_name=poll.enterprise_name,
     )
 
 

@@ -201,7 +201,8 @@ class CampaignController(Controller):
         self, request: Request[Any, Any, Any], db: DB, data: JSONBody[CampaignIn]
     ) -> CampaignOut:
         async with db.transaction() as session:
-            out = await campaigns.create_campaign(session, data)
+            zone = request.app.state.settings.zone
+            out = await campaigns.create_campaign(session, data, zone)
             audit(session, _principal(request), "campaign.create", f"campaign:{out.id}")
             return out
 

@@ -7,10 +7,16 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from survey_service.local_time import INSTANT_OR_DAY
 from survey_service.structs import Body, Out, RowId
 
 Uscc = Annotated[str, msgspec.Meta(min_length=18, max_length=18)]
 SizeClass = Literal["large", "medium", "small", "micro"]
+# Read by ``local_time.instant_from_text`` (a date alone is a day of SURVEY_TIME_ZONE).
+InstantOrDay = Annotated[
+    str,
+    msgspec.Meta(min_length=10, max_length=40, description=INSTANT_OR_DAY, examples=["2026-12-01"]),
+]
 
 
 class EnterpriseIn(Body, kw_only=True):
@@ -78,10 +84,19 @@ class CampaignIn(Body, kw_only=True):
     form_key: str
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     year: Annotated[int, msgspec.Meta(ge=2000, le=2100)]
-    opens_at: datetime
-    closes_at: datetime
+    opens_at: Annotated[
+        InstantOrDay,
+        msgspec.Meta(description=INSTANT_OR_DAY + " A date alone opens at that day's start."),
+    ]
+    closes_at: Annotated[
+        InstantOrDay,
+        msgspec.Meta(
+            description=INSTANT_OR_DAY + " A date alone closes at that day's end "
+            "(the campaign takes answers through that whole day)."
+        ),
+    ]
     form_version: RowId | None = None
-    # The yearly campaign this belongs to; by default the year it opens in (Beijing time).
+    # The yearly campaign this belongs to; by default the year it opens in (SURVEY_TIME_ZONE).
     campaign_year: Annotated[int, msgspec.Meta(ge=2000, le=2100)] | None = None
     audience: Audience = msgspec.field(default_factory=Audience)
     requires_review: bool = False
@@ -193,6 +208,7 @@ class PollLinkOut(Out, kw_only=True):
     link: str
     url: str
     enterprise: str
+    enterprise_name: str
     requires_code: bool
     created_at: datetime
     codes: list[str]
@@ -202,6 +218,7 @@ class PollLinkSummary(Out, kw_only=True):
     link: str
     url: str
     enterprise: str
+    enterprise_name: str
     requires_code: bool
     created_at: datetime
     revoked_at: datetime | None
@@ -231,6 +248,9 @@ class PollOut(Out, kw_only=True):
     form: PollFormOut
     requires_code: bool
     anonymity_notice: dict[str, str]
+    # Who runs the poll and for which enterprise's workers, to show beside the notice.
+    organisers: dict[str, str]
+    enterprise_name: str
 
 
 class PollAnswerIn(Body, kw_only=True):

@@ -37,7 +37,13 @@ from survey_service.settings import Settings
 from survey_service.web.charts import Bar, bar_chart
 from survey_service.web.form_view import form_view
 from survey_service.web.i18n import Lang, lang_of, pick, translate
-from survey_service.web.pages import PAGE_HEADERS, environment, page, signin_throttled
+from survey_service.web.pages import (
+    PAGE_HEADERS,
+    environment,
+    page,
+    public_base_url,
+    signin_throttled,
+)
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
 
@@ -260,7 +266,7 @@ class AdminPageController(Controller):
             "admin_campaign.html",
             summary=found[0],
             links=links,
-            base_url=str(request.base_url).rstrip("/"),
+            base_url=public_base_url(request),
             csrf=csrf_token(request),
             district_name=district_name,
         )

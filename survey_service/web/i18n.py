@@ -62,7 +62,9 @@ WORDS: dict[str, str] = {
     "Answer only when “{field}” is {values}.": "仅当“{field}”为{values}时作答。",
     " or ": "或",
     "Closes": "截止时间",
-    "Beijing time": "北京时间",
+    "Run by {organisers}, for the workers of {enterprise}.": (
+        "本问卷由{organisers}组织，面向{enterprise}的职工。"
+    ),
     "One-time code (handed out by the union; each code works once; required)": (
         "参与码（工会发放，每个码只能用一次；必填）"
     ),

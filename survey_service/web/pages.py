@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from markupsafe import Markup
 
+from survey_service.local_time import Style, local_time, zone_label
 from survey_service.web.i18n import LANG_COOKIE, Lang, lang_asked, lang_of, translate
 from survey_service.web.sessions import csrf_token
 
@@ -57,6 +59,23 @@ environment.globals["site_css"] = Markup((STATIC / "site.css").read_text())  # n
 environment.globals["static"] = STATIC_URLS
 
 
+@jinja2.pass_context
+def _local(context: jinja2.runtime.Context, moment: datetime, style: Style = "minute") -> str:
+    """``{{ when|local }}``: the one way a page shows a time, in the configured zone
+    (``page`` puts the zone in every page's context; ``zone_note`` names it)."""
+    return local_time(moment, context["time_zone"], style)
+
+
+environment.filters["local"] = _local
+
+
+def public_base_url(request: Request[Any, Any, Any]) -> str:
+    """Where people reach the service (``SURVEY_PUBLIC_BASE_URL``), for the poll links and
+    QR codes handed out; without that setting, the address this request came to."""
+    configured: str | None = request.app.state.settings.public_base_url
+    return configured or str(request.base_url).rstrip("/")
+
+
 def static_files() -> Router:
     """``/static/...``: the scripts, cached for a day (their URLs carry a content hash)."""
     return create_static_files_router(
@@ -81,7 +100,12 @@ def page(
     def t(text: str, **values: Any) -> str:
         return translate(lang, text, **values)
 
-    body = environment.get_template(template).render(lang=lang, t=t, **context)
+    zone = request.app.state.settings.zone
+    label = zone_label(zone, lang)
+    zone_note = f"（{label}）" if lang == "zh" else f" ({label})"
+    body = environment.get_template(template).render(
+        lang=lang, t=t, time_zone=zone, zone_note=zone_note, **context
+    )
     cookies = []
     asked = lang_asked(request)
     if asked is not None:

@@ -6,7 +6,6 @@ its form carries no CSRF token)."""
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -25,8 +24,6 @@ from survey_service.web.pages import PAGE_HEADERS, message_page, page
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import same_site
 
-BEIJING = timezone(timedelta(hours=8), "Beijing")
-
 _MESSAGE_TITLES = {
     403: ("暂时不能作答", "Not open for answers"),
     404: ("找不到问卷", "Poll not found"),
@@ -38,9 +35,7 @@ _MESSAGE_TITLES = {
 
 def _message(exc: ProblemDetailsException, lang: Lang) -> str:
     extra = exc.extra if isinstance(exc.extra, dict) else {}
-    if lang == "zh":
-        return str(extra.get("message_zh") or exc.detail)
-    return str(exc.detail)
+    return str(extra.get(f"message_{lang}") or exc.detail)
 
 
 def _message_page(
@@ -77,7 +72,6 @@ def _form_page(
         view.errors.insert(
             0, ErrorLine(f"{label}{'：' if lang == 'zh' else ': '}{code_error}", "code")
         )
-    closes = poll.campaign.closes_at.astimezone(BEIJING)
     title = (poll.form.title_en if lang == "en" else None) or poll.form.title_zh
     return page(
         request,
@@ -86,7 +80,9 @@ def _form_page(
         view=view,
         form_title=view.title or title,
         campaign_title=poll.campaign.title,
-        closes=f"{closes:%Y-%m-%d %H:%M}（{translate(lang, 'Beijing time')}）",
+        closes=poll.campaign.closes_at,
+        organisers=pick(polls.organisers(poll.campaign.settings or {}), lang),
+        enterprise_name=poll.enterprise_name,
         notice=pick(polls.anonymity_notice(version.ui), lang),
         action=polls.poll_url(poll.link.slug),
         requires_code=poll.link.requires_code,
