@@ -163,7 +163,7 @@ async def _salary_campaign(session: AsyncSession, campaign_id: int) -> wages.Cam
     campaign = await wages.load_campaign(session, campaign_id)
     if campaign is None:
         raise ReportError(f"there is no campaign {campaign_id}")
-    if campaign.form_key != "salary-survey":
+    if campaign.form_kind != "salary-survey":
         raise ReportError(f"campaign {campaign_id} is not a salary survey")
     return campaign
 
@@ -343,14 +343,15 @@ def guide_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section
 
 
 async def _campaign_of_year(
-    session: AsyncSession, year: int, form_key: str
+    session: AsyncSession, year: int, form_kind: str
 ) -> tuple[Campaign, FormVersion] | None:
+    """The year's latest campaign whose form is of ``form_kind`` (whatever its key)."""
     found = (
         await session.execute(
             select(Campaign, FormVersion)
             .join(FormVersion, Campaign.form_version_id == FormVersion.id)
             .join(Form, FormVersion.form_id == Form.id)
-            .where(Campaign.year == year, Form.key == form_key)
+            .where(Campaign.year == year, Form.kind == form_kind)
             .order_by(Campaign.id.desc())
             .limit(1)
         )
@@ -432,7 +433,7 @@ async def gather_enterprise(
 async def _own_assessment(
     session: AsyncSession, year: int, enterprise_id: int
 ) -> dict[str, Any] | None:
-    found = await _campaign_of_year(session, year, "enterprise-self-assessment")
+    found = await _campaign_of_year(session, year, "self-assessment")
     if found is None:
         return None
     campaign, version = found
@@ -465,7 +466,7 @@ async def _own_assessment(
 
 
 async def _own_satisfaction(session: AsyncSession, year: int, uscc: str) -> dict[str, Any] | None:
-    found = await _campaign_of_year(session, year, "worker-satisfaction")
+    found = await _campaign_of_year(session, year, "poll")
     if found is None:
         return None
     campaign, version = found
