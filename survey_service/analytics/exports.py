@@ -98,6 +98,13 @@ async def csv_stream(table: WageTable) -> AsyncIterator[bytes]:
         yield chunk
 
 
+def population_zh(rules: dict[str, Any]) -> str:
+    """Who the table counts and what it measures, in the words of the notes sheet."""
+    if rules["measure"] == "annual":
+        return f"全年在岗（工作满{rules['annual_min_months']}个月）的职工；年度应发工资"
+    return "全部职工；年度应发工资除以工作月数（月均工资）"
+
+
 def notes(table: WageTable) -> list[tuple[str, str]]:
     rules, meta = table.rules, table.meta
     dominance = rules.get("dominance")
@@ -108,7 +115,7 @@ def notes(table: WageTable) -> list[tuple[str, str]]:
         ("调查活动", f"{table.campaign.title}（{table.campaign.year}年）"),
         ("分组", "、".join(DIMENSIONS[d].label_zh for d in meta["by"]) or "总计"),
         ("筛选条件", filters or "无"),
-        ("统计口径", rules["population"]),
+        ("统计口径", population_zh(rules)),
         ("计量单位", "元"),
         (
             "百分位数定义",

@@ -502,6 +502,7 @@ async def compute_rows(
         "differencing": DIFFERENCING_GUARD,
         "percentile": PERCENTILE_DEFINITION,
         "measure": query.measure,
+        "annual_min_months": min_months(campaign),
         "population": (
             f"workers with at least {min_months(campaign)} months in the year; annual gross pay"
             if query.measure == "annual"

@@ -42,7 +42,7 @@ from survey_service.analytics.releases import ReleaseError
 from survey_service.analytics.wage_dimensions import code_name, enum_labels
 from survey_service.analytics.wage_release import WageRelease
 from survey_service.analytics.wage_structure import CONFIDENTIAL
-from survey_service.db.models import Campaign, Enterprise, Form, FormVersion
+from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, utcnow
 from survey_service.reference.codes import industries, industry_division
 from survey_service.reports import charts
 from survey_service.reports.render import Section
@@ -78,6 +78,15 @@ class Kind:
     sections: Sections
     title: Callable[[dict[str, Any]], str]
     cover: bool = False  # a cover page carries no running header and no number
+    mark: Callable[[dict[str, Any]], str | None] = lambda ctx: None  # in every page's header
+
+
+PROVISIONAL = "征求意见稿"
+
+
+def provisional_mark(ctx: dict[str, Any]) -> str | None:
+    """The header's mark of a report made from a release of a campaign still collecting."""
+    return PROVISIONAL if ctx["release"]["provisional"] else None
 
 
 # --- the participation circular ---------------------------------------------------------------
@@ -207,13 +216,19 @@ async def _release_table(
         raise ReportError(f"the wage table cannot be made: {exc}") from None
 
 
-def _release_text(meta: dict[str, Any]) -> dict[str, Any]:
-    """The release as the report prints it."""
+async def _still_open(session: AsyncSession, campaign_id: int) -> bool:
+    closes_at = await session.scalar(select(Campaign.closes_at).where(Campaign.id == campaign_id))
+    return closes_at is not None and utcnow() < closes_at
+
+
+def _release_text(meta: dict[str, Any], *, still_open: bool) -> dict[str, Any]:
+    """The release as the report prints it: provisional when it was made during collection
+    or its campaign is still collecting."""
     return {
         "number": meta["number"],
         "date": meta["created_at"][:10],
         "content_hash": meta["content_hash"],
-        "provisional": bool(meta["during_collection"]),
+        "provisional": bool(meta["during_collection"]) or still_open,
     }
 
 
@@ -242,28 +257,45 @@ async def gather_wage_guide(
     if total is None or not cells:
         raise ReportError("the campaign has no salary data to tabulate yet")
     meta = table.meta
+    city_rows = [r for r in rows if r["occupation"] != ALL and r["district"] == ALL]
     return {
         "campaign": meta["campaign"],
-        "release": _release_text(meta["release"]),
+        "release": _release_text(
+            meta["release"], still_open=await _still_open(session, campaign.id)
+        ),
         "previous_year": (meta.get("previous_campaign") or {}).get("year"),
         "previous_release": (meta.get("previous_campaign") or {}).get("release"),
         "data_as_of": (meta.get("data_as_of") or "")[:10],
         "generated": _today(),
         "rules": table.rules,
         "annual_min_months": release.rules["annual_min_months"],
-        "percentile_definition": table.rules.get("percentile", wages.PERCENTILE_DEFINITION),
         "requires_review": campaign.requires_review,
         "rows": [r for r in rows if r["occupation"] != ALL],
         "sample": {
             "enterprises": total["n_enterprises"],
             "workers": total["n_workers"],
         },
+        # What the tables print: a city row per occupation, then its districts' cells.
         "counts": {
+            "rows": len(city_rows) + len(cells),
+            "published": sum(1 for r in (*city_rows, *cells) if not r["suppressed"]),
+            "city_rows": len(city_rows),
+            "city_published": sum(1 for r in city_rows if not r["suppressed"]),
             "cells": len(cells),
-            "published": sum(1 for r in cells if not r["suppressed"]),
-            "suppressed": sum(1 for r in cells if r["suppressed"]),
+            "cells_published": sum(1 for r in cells if not r["suppressed"]),
         },
     }
+
+
+def year_on_year(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The city rows with a change on last year's release (published both years)."""
+    return [
+        r | {"p50_change": r["p50_change_pct"] / 100, "mean_change": r["mean_change_pct"] / 100}
+        for r in rows
+        if r["district"] == ALL
+        and r.get("p50_change_pct") is not None
+        and r.get("mean_change_pct") is not None
+    ]
 
 
 def _major_title(code: str) -> str:
@@ -278,9 +310,10 @@ def guide_title(ctx: dict[str, Any]) -> str:
 def guide_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section]:
     title = guide_title(ctx)
     rows = ctx["rows"]
+    growth = year_on_year(rows)
     cover = env.get_template("wage_guide/cover.html").render(
         title=title, issuer=ISSUER, rules_text=_rules_text(ctx["rules"]),
-        **ctx,
+        mark=provisional_mark(ctx), has_growth=bool(growth), **ctx,
     )  # fmt: skip
     sections = [Section("说明", cover)]
     # The tables: occupations in code order, the city row first, cut into sections of
@@ -325,17 +358,11 @@ def guide_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section
         Section("工资分布", env.get_template("wage_guide/charts.html").render(
             title=title, charts=chart_list))
     )  # fmt: skip
-    growth = [
-        r | {"p50_change": r["p50_change_pct"] / 100, "mean_change": r["mean_change_pct"] / 100}
-        for r in rows
-        if r["district"] == ALL
-        and r.get("p50_change_pct") is not None
-        and r.get("mean_change_pct") is not None
-    ]
-    sections.append(
-        Section("与上年相比", env.get_template("wage_guide/growth.html").render(
-            title=title, growth=growth, previous_year=ctx["previous_year"]))
-    )  # fmt: skip
+    if growth:  # else the method says so in a line, not a page
+        sections.append(
+            Section("与上年相比", env.get_template("wage_guide/growth.html").render(
+                title=title, growth=growth, previous_year=ctx["previous_year"]))
+        )  # fmt: skip
     return sections
 
 
@@ -413,7 +440,9 @@ async def gather_enterprise(
         )  # fmt: skip
     return {
         "year": campaign.year,
-        "release": _release_text(city.meta["release"]),
+        "release": _release_text(
+            city.meta["release"], still_open=await _still_open(session, campaign.id)
+        ),
         "enterprise": {
             "uscc": found.uscc,
             "name": found.name,
@@ -540,7 +569,11 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 KINDS: dict[str, Kind] = {
-    "wage-benchmark": Kind(gather_wage_guide, guide_sections, guide_title, cover=True),
-    "enterprise": Kind(gather_enterprise, enterprise_sections, enterprise_title),
+    "wage-benchmark": Kind(
+        gather_wage_guide, guide_sections, guide_title, cover=True, mark=provisional_mark
+    ),
+    "enterprise": Kind(
+        gather_enterprise, enterprise_sections, enterprise_title, mark=provisional_mark
+    ),
     "participation": Kind(gather_participation, participation_sections, participation_title),
 }
