@@ -41,7 +41,8 @@ def _money(value: Any) -> str:
 
 
 def _pct(value: Any, digits: int = 1) -> str:
-    return "" if value is None else f"{float(value) * 100:.{digits}f}%"
+    """A rate as a percentage; "—" for none (nobody it could be a share of)."""
+    return "—" if value is None else f"{float(value) * 100:.{digits}f}%"
 
 
 def _signed_pct(value: Any) -> str:

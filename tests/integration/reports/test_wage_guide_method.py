@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pypdfium2
 import pypdfium2.raw as pdfium_raw
@@ -119,3 +120,17 @@ async def test_the_running_headers_rule_runs_across_every_page_after_the_cover(
             assert left <= reach + 0.5, (number + 1, "the rule breaks at", reach)
             reach = max(reach, right)
         assert reach >= RIGHT - 1, number + 1
+
+
+async def test_the_pdf_is_named_by_report_campaign_and_day(service: Service) -> None:
+    campaign_id, _, _ = await released_campaign(service)
+    _, asked = await ask(service, service.admin, type="wage-benchmark", campaign_id=campaign_id)
+    done = await wait_for(service, service.admin, asked["id"])
+    response = await service.client.get(f"/api/v1/reports/{asked['id']}/pdf", headers=service.admin)
+    disposition = response.headers["content-disposition"]
+    day = done["finished_at"][:10]
+    name = f"工资价位表-2023-2023年企业薪酬调查-{day}.pdf"
+    assert disposition == (
+        f'attachment; filename="wage-benchmark-2023-c{campaign_id}-{day}.pdf"; '
+        f"filename*=UTF-8''{quote(name)}"
+    )
