@@ -127,6 +127,7 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/api/v1/forms/{key:str}", (200,) * 6),
     Row("GET", "/api/v1/forms/{key:str}/schema", (200,) * 6),
     Row("GET", "/api/v1/forms/{key:str}/template.xlsx", (200,) * 6),
+    Row("HEAD", "/api/v1/forms/{key:str}/template.xlsx", (200,) * 6),
     Row("POST", "/api/v1/forms/{key:str}/validate", (200,) * 6, body=json_body({"x": 1})),
     Row("GET", "/api/v1/tokens", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/enterprises", (*ADMIN_ONLY, 200)),
