@@ -65,7 +65,7 @@ async def _submit(
     response = await service.client.post(
         "/api/v1/enterprises", json=enterprise(n, **registry), headers=service.admin
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code in (200, 201), response.text
     invited = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/invitations",
         json={"enterprises": [uscc(n)]},

@@ -237,7 +237,7 @@ ROWS: tuple[Row, ...] = (
         body=json_body({"role": "analyst", "label": "new"}),
     ),
     Row("POST", "/api/v1/tokens/{token_id:int}/revoke", (*ADMIN_ONLY, 200)),
-    Row("POST", "/api/v1/enterprises", (*ADMIN_ONLY, 200), body=json_body(enterprise(8))),
+    Row("POST", "/api/v1/enterprises", (*ADMIN_ONLY, 201), body=json_body(enterprise(8))),
     Row("POST", "/api/v1/enterprises/import", (*ADMIN_ONLY, 200), body=enterprises_sheet),
     Row(
         "POST",
