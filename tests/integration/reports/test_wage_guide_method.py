@@ -134,3 +134,13 @@ async def test_the_pdf_is_named_by_report_campaign_and_day(service: Service) -> 
         f'attachment; filename="wage-benchmark-2023-c{campaign_id}-{day}.pdf"; '
         f"filename*=UTF-8''{quote(name)}"
     )
+
+
+async def test_two_occupations_of_one_group_are_named_apart(service: Service) -> None:
+    """2-02-01-01 and 2-02-03-04 are both in the middle group 工程技术人员, the finest
+    level of the code list: each is named by its code and the group it belongs to."""
+    reader, _, _, _ = await _guide(service)
+    text = "".join(_pages(reader))
+    for code in ("2-02-01-01", "2-02-03-04"):
+        assert f"{code}（属“工程技术人员”中类）" in text
+    assert "工程技术人员（2-02" not in text
