@@ -588,7 +588,8 @@ def report_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         value = raw.get(name)
         if name in ("campaign_id", "year"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ReportError(f"a {kind} report needs {name} (a positive whole number)")
+                wanted = "year or campaign_id" if kind == "participation" else name
+                raise ReportError(f"a {kind} report needs {wanted} (a positive whole number)")
         elif name == "enterprise":
             if not isinstance(value, str) or not value.strip():
                 raise ReportError("an enterprise report needs enterprise (a credit code)")

@@ -97,7 +97,8 @@ class ReportController(Controller):
         self, request: Request[Any, Any, Any], db: DB, data: JSONBody[ReportIn]
     ) -> Response[ReportOut]:
         """202 with the report's id at once; rendering goes on in a worker. The same request
-        on unchanged data is answered with the stored report (200 when done)."""
+        on unchanged data is answered with the stored report (200 when done). A
+        participation report takes a year, or a campaign_id (then the campaign's year)."""
         principal = _principal(request)
         raw = {
             "campaign_id": data.campaign_id,

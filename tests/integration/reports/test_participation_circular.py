@@ -18,6 +18,7 @@ from tests.integration.analytics.score_helpers import (
     submit,
 )
 from tests.integration.reports.report_helpers import (
+    ENGLISH,
     ask,
     embedded_fonts,
     pdf_of,
@@ -77,6 +78,7 @@ async def test_the_circular_is_rendered_by_the_worker_and_says_what_the_api_says
     assert uscc(1) not in text  # it took part
     assert any("NotoSansCJK" in name or "Noto" in name for name in embedded_fonts(reader))
     assert "第 1 页" in text
+    assert ENGLISH.findall(text) == []  # every sentence for the reader is Chinese
 
 
 async def test_the_same_request_on_unchanged_data_is_the_stored_pdf_and_new_data_a_new_one(

@@ -18,14 +18,13 @@ from python_calamine import CalamineWorkbook
 
 from tests.conftest import Service
 from tests.integration.reports.report_helpers import (
+    ENGLISH,
     ask,
     release_table,
     released_campaign,
     wait_for,
 )
 
-# Three or more English words in a row: a sentence for developers, not for the reader.
-ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[\s,;:()'*/.-]+[A-Za-z]{2,}){2,}")
 TOP_MARGIN_PT = 20 / 25.4 * 72  # the pages' top margin (20 mm)
 LEFT, RIGHT = 15 / 25.4 * 72, (210 - 15) / 25.4 * 72  # the text block's edges (A4, 15 mm)
 
