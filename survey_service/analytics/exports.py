@@ -121,7 +121,7 @@ def notes(table: WageTable) -> list[tuple[str, str]]:
             "百分位数定义",
             "逆累积分布（inverted CDF）：第P百分位数为按工资升序排列后，累计人数"
             "（有权重时为累计权重）占比首次达到P%的那个工资值；无权重时即第 max(⌈P%×n⌉,1) 位的值。"
-            "与 PostgreSQL percentile_disc 相同。",
+            "不做插值，每个分位数都是某位职工的实际工资。",
         ),
         (
             "保密规则",

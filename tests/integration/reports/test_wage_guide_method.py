@@ -75,6 +75,13 @@ async def test_every_sentence_of_the_guide_and_of_the_xlsx_notes_is_chinese(
     notes = {r[0]: str(r[1]) for r in book.get_sheet_by_name("说明").to_python()[1:]}
     assert notes["统计口径"] == "全年在岗（工作满12个月）的职工；年度应发工资"
     assert [n for n, text in notes.items() if ENGLISH.search(text)] == []
+    words = {
+        word
+        for name, text in notes.items()
+        if name != "内容校验值(SHA-256)"  # hexadecimal
+        for word in re.findall(r"[A-Za-z_]{3,}", text)
+    }
+    assert words <= {"inverted", "CDF", "max"}  # the definition's name and formula
 
 
 async def test_a_guide_of_a_campaign_still_collecting_is_marked_on_every_page(
