@@ -17,9 +17,13 @@ from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
 from tests.conftest import Service
+from tests.integration.analytics.release_helpers import release
+from tests.integration.analytics.test_wage_benchmarks import _seeded_campaign
+from tests.integration.analytics.test_wage_releases import _close
 from tests.integration.reports.report_helpers import (
     ENGLISH,
     ask,
+    pdf_of,
     release_table,
     released_campaign,
     wait_for,
@@ -150,3 +154,18 @@ async def test_two_occupations_of_one_group_are_named_apart(service: Service) ->
     for code in ("2-02-01-01", "2-02-03-04"):
         assert f"{code}（属“工程技术人员”中类）" in text
     assert "工程技术人员（2-02" not in text
+
+
+async def test_once_closed_and_released_again_the_guide_is_final_and_unmarked(
+    service: Service,
+) -> None:
+    campaign_id, _ = await _seeded_campaign(service)
+    await _close(service, campaign_id)
+    final = await release(service, campaign_id, during_collection=False)
+    assert final["during_collection"] is False
+    _, asked = await ask(service, service.admin, type="wage-benchmark", campaign_id=campaign_id)
+    done = await wait_for(service, service.admin, asked["id"])
+    assert done["status"] == "done", done
+    pages = _pages(await pdf_of(service, service.admin, asked["id"]))
+    assert [n for n, page in enumerate(pages, start=1) if "征求意见稿" in page] == []
+    assert "正式（调查已截止）" in next(p for p in pages if "本表内容" in p)
