@@ -5,16 +5,16 @@ never says other than the API) and ``sections`` (the HTML of each part, rendered
 
 Wage figures come from the campaign's latest wage release, never from live data: the wage
 guide is the release's occupation x district table as an analyst downloads it, and names
-the release (number, date, content hash, and a provisional mark when it was made during
-collection); an enterprise's report takes the city's reference from the release's
-published cells and the enterprise's own figures from the same release's columns, so the
-counted surveys are the tables' own. A campaign without a release has no wage report.
+the release (number, date, content hash); made during collection, or while its campaign
+still collects, it is 征求意见稿 on the cover and in every page's header. An enterprise's
+report takes the city's reference from the release's published cells and the
+enterprise's own figures from the same release's columns, so the counted surveys are the
+tables' own. A campaign without a release has no wage report.
 """
 
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -540,42 +540,6 @@ def enterprise_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Se
         title=enterprise_title(ctx), issuer=ISSUER, **ctx
     )
     return [Section("企业报告", html)]
-
-
-# --- the file a report is downloaded as -------------------------------------------------------
-
-FILE_NAMES = {
-    "wage-benchmark": "工资价位表",
-    "enterprise": "企业报告",
-    "participation": "参与情况通报",
-}
-_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\s]+')
-
-
-async def file_names(
-    session: AsyncSession, kind: str, params: dict[str, Any], made: datetime
-) -> tuple[str, str]:
-    """The PDF's file name by report, campaign (or year), enterprise and the day it was
-    made (工资价位表-2023-2023年企业薪酬调查-2026-12-04.pdf), and its ASCII fallback
-    (wage-benchmark-2023-c7-2026-12-04.pdf); neither holds a path character."""
-    names, ascii_names = [FILE_NAMES.get(kind, kind)], [kind]
-    campaign = (
-        await session.get(Campaign, params["campaign_id"]) if "campaign_id" in params else None
-    )
-    if campaign is not None:
-        names += [str(campaign.year), campaign.title]
-        ascii_names += [str(campaign.year), f"c{campaign.id}"]
-    elif "year" in params:
-        names.append(str(params["year"]))
-        ascii_names.append(str(params["year"]))
-    if "enterprise" in params:
-        names.append(params["enterprise"])
-        ascii_names.append(params["enterprise"])
-    day = made.date().isoformat()
-    name = _UNSAFE_IN_NAMES.sub("_", "-".join([*names, day])).strip("._")
-    fallback = _UNSAFE_IN_NAMES.sub("_", "-".join([*ascii_names, day]))
-    fallback = fallback.encode("ascii", "replace").decode().replace("?", "_")
-    return f"{name}.pdf", f"{fallback}.pdf"
 
 
 def report_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:

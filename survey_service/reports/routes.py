@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
@@ -19,7 +18,8 @@ from survey_service.deps import DB
 from survey_service.errors import not_found, problem
 from survey_service.openapi import BEARER, problems
 from survey_service.reports import jobs
-from survey_service.reports.kinds import ReportError, file_names, report_params
+from survey_service.reports.files import content_disposition, file_names
+from survey_service.reports.kinds import ReportError, report_params
 from survey_service.structs import Body, Out, RowId
 
 
@@ -189,11 +189,7 @@ class ReportController(Controller):
         return Response(
             row.pdf,
             media_type="application/pdf",
-            headers={
-                "Content-Disposition": (
-                    f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
-                )
-            },
+            headers={"Content-Disposition": content_disposition(name, fallback)},
         )
 
 

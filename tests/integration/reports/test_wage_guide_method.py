@@ -169,3 +169,15 @@ async def test_once_closed_and_released_again_the_guide_is_final_and_unmarked(
     pages = _pages(await pdf_of(service, service.admin, asked["id"]))
     assert [n for n, page in enumerate(pages, start=1) if "征求意见稿" in page] == []
     assert "正式（调查已截止）" in next(p for p in pages if "本表内容" in p)
+
+
+async def test_a_campaign_title_with_path_characters_gives_a_safe_file_name(
+    service: Service,
+) -> None:
+    campaign_id, _, _ = await released_campaign(service, title='../2023/薪酬"调查"\\ 一期')
+    _, asked = await ask(service, service.admin, type="wage-benchmark", campaign_id=campaign_id)
+    done = await wait_for(service, service.admin, asked["id"])
+    response = await service.client.get(f"/api/v1/reports/{asked['id']}/pdf", headers=service.admin)
+    day = done["finished_at"][:10]
+    name = f"工资价位表-2023-2023_薪酬_调查_一期-{day}.pdf"
+    assert response.headers["content-disposition"].endswith(f"filename*=UTF-8''{quote(name)}")
