@@ -24,15 +24,17 @@ _UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\s]+')
 async def file_names(
     session: AsyncSession, kind: str, params: dict[str, Any], made: datetime
 ) -> tuple[str, str]:
-    """The PDF's file name by report, campaign (or year), enterprise and the day it was
-    made (工资价位表-2023-2023年企业薪酬调查-2026-12-04.pdf), and its ASCII fallback
-    (wage-benchmark-2023-c7-2026-12-04.pdf); neither holds a path character."""
+    """The PDF's file name by report, campaign (its year unless its title has it) or year,
+    enterprise and the day it was made (工资价位表-2023年企业薪酬调查-2026-12-04.pdf), and
+    its ASCII fallback (wage-benchmark-2023-c7-2026-12-04.pdf); neither holds a path
+    character."""
     names, ascii_names = [FILE_NAMES.get(kind, kind)], [kind]
     campaign = (
         await session.get(Campaign, params["campaign_id"]) if "campaign_id" in params else None
     )
     if campaign is not None:
-        names += [str(campaign.year), campaign.title]
+        year = [] if str(campaign.year) in campaign.title else [str(campaign.year)]
+        names += [*year, campaign.title]
         ascii_names += [str(campaign.year), f"c{campaign.id}"]
     elif "year" in params:
         names.append(str(params["year"]))

@@ -139,7 +139,7 @@ async def test_the_pdf_is_named_by_report_campaign_and_day(service: Service) -> 
     response = await service.client.get(f"/api/v1/reports/{asked['id']}/pdf", headers=service.admin)
     disposition = response.headers["content-disposition"]
     day = done["finished_at"][:10]
-    name = f"工资价位表-2023-2023年企业薪酬调查-{day}.pdf"
+    name = f"工资价位表-2023年企业薪酬调查-{day}.pdf"
     assert disposition == (
         f'attachment; filename="wage-benchmark-2023-c{campaign_id}-{day}.pdf"; '
         f"filename*=UTF-8''{quote(name)}"
@@ -179,5 +179,5 @@ async def test_a_campaign_title_with_path_characters_gives_a_safe_file_name(
     done = await wait_for(service, service.admin, asked["id"])
     response = await service.client.get(f"/api/v1/reports/{asked['id']}/pdf", headers=service.admin)
     day = done["finished_at"][:10]
-    name = f"工资价位表-2023-2023_薪酬_调查_一期-{day}.pdf"
+    name = f"工资价位表-2023_薪酬_调查_一期-{day}.pdf"
     assert response.headers["content-disposition"].endswith(f"filename*=UTF-8''{quote(name)}")
