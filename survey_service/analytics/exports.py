@@ -98,6 +98,13 @@ async def csv_stream(table: WageTable) -> AsyncIterator[bytes]:
         yield chunk
 
 
+def population_zh(rules: dict[str, Any]) -> str:
+    """Who the table counts and what it measures, in the words of the notes sheet."""
+    if rules["measure"] == "annual":
+        return f"全年在岗（工作满{rules['annual_min_months']}个月）的职工；年度应发工资"
+    return "全部职工；年度应发工资除以工作月数（月均工资）"
+
+
 def notes(table: WageTable) -> list[tuple[str, str]]:
     rules, meta = table.rules, table.meta
     dominance = rules.get("dominance")
@@ -108,13 +115,13 @@ def notes(table: WageTable) -> list[tuple[str, str]]:
         ("调查活动", f"{table.campaign.title}（{table.campaign.year}年）"),
         ("分组", "、".join(DIMENSIONS[d].label_zh for d in meta["by"]) or "总计"),
         ("筛选条件", filters or "无"),
-        ("统计口径", rules["population"]),
+        ("统计口径", population_zh(rules)),
         ("计量单位", "元"),
         (
             "百分位数定义",
             "逆累积分布（inverted CDF）：第P百分位数为按工资升序排列后，累计人数"
             "（有权重时为累计权重）占比首次达到P%的那个工资值；无权重时即第 max(⌈P%×n⌉,1) 位的值。"
-            "与 PostgreSQL percentile_disc 相同。",
+            "不做插值，每个分位数都是某位职工的实际工资。",
         ),
         (
             "保密规则",

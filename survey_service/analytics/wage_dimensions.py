@@ -35,6 +35,7 @@ from survey_service.reference.codes import (
 )
 
 Expression = ColumnElement[Any]
+OCCUPATION_LEVELS_ZH = {"major": "大类", "middle": "中类", "minor": "小类", "detailed": "细类"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +148,10 @@ def filter_value(name: str, value: str) -> str:
 
 
 def code_name(dimension: str, code: str | None, enum_labels: dict[str, dict[str, str]]) -> str:
-    """The Chinese name of a group's code: from the code lists for occupations (the nearest
-    listed group, with the code, below the middle level), industries and districts; from
-    the form's enum labels otherwise."""
+    """The Chinese name of a group's code: from the code lists for occupations, industries
+    and districts; from the form's enum labels otherwise. An occupation finer than the list
+    is its code and the finest listed group it belongs to ("2-02-03-01（属“工程技术人员”
+    中类）"), never the group's name alone: two occupations of one group stay apart."""
     if code is None:
         return "未填报或未细分"
     if code == "*":
@@ -163,7 +165,8 @@ def code_name(dimension: str, code: str | None, enum_labels: dict[str, dict[str,
         for depth in range(len(parts) - 1, 0, -1):
             ancestor = "-".join(parts[:depth])
             if ancestor in known:
-                return f"{known[ancestor].name}（{code}）"
+                level = OCCUPATION_LEVELS_ZH[known[ancestor].level]
+                return f"{code}（属“{known[ancestor].name}”{level}）"
         return code
     if kind == "industry":
         return industries()[code].name if code in industries() else code

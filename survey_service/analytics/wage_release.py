@@ -279,6 +279,7 @@ def applied_rules(release: WageRelease, measure: Measure, weighted: bool) -> dic
         "differencing": DIFFERENCING_GUARD,
         "percentile": PERCENTILE_DEFINITION,
         "measure": measure,
+        "annual_min_months": rules["annual_min_months"],
         "population": (
             f"workers with at least {rules['annual_min_months']} months in the year; "
             "annual gross pay"

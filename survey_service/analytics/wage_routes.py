@@ -165,7 +165,7 @@ class WageBenchmarkController(Controller):
         if chosen == "csv":
             return Stream(
                 exports.csv_stream(table),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",  # Litestar adds "; charset=utf-8" to a text type
                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
             )
         if chosen == "xlsx":

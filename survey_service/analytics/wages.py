@@ -89,6 +89,7 @@ class CampaignInfo:
     year: int
     title: str
     form_key: str
+    form_kind: str  # salary-survey, poll, self-assessment, custom: what the form collects
     settings: dict[str, Any]
     requires_review: bool
     schema: dict[str, Any]
@@ -119,7 +120,7 @@ class WageTable:
 async def load_campaign(session: AsyncSession, campaign_id: int) -> CampaignInfo | None:
     row = (
         await session.execute(
-            select(Campaign, Form.key, FormVersion.schema)
+            select(Campaign, Form.key, Form.kind, FormVersion.schema)
             .join(FormVersion, Campaign.form_version_id == FormVersion.id)
             .join(Form, FormVersion.form_id == Form.id)
             .where(Campaign.id == campaign_id)
@@ -127,9 +128,9 @@ async def load_campaign(session: AsyncSession, campaign_id: int) -> CampaignInfo
     ).first()
     if row is None:
         return None
-    campaign, key, schema = row
+    campaign, key, kind, schema = row
     return CampaignInfo(
-        campaign.id, campaign.year, campaign.title, key, campaign.settings or {},
+        campaign.id, campaign.year, campaign.title, key, kind, campaign.settings or {},
         campaign.requires_review, schema,
     )  # fmt: skip
 
@@ -501,6 +502,7 @@ async def compute_rows(
         "differencing": DIFFERENCING_GUARD,
         "percentile": PERCENTILE_DEFINITION,
         "measure": query.measure,
+        "annual_min_months": min_months(campaign),
         "population": (
             f"workers with at least {min_months(campaign)} months in the year; annual gross pay"
             if query.measure == "annual"

@@ -103,12 +103,18 @@ class EnterpriseController(Controller):
 
     @post(
         "/",
-        status_code=HTTP_200_OK,
+        status_code=HTTP_201_CREATED,
         operation_class=body_of(EnterpriseIn | list[EnterpriseIn]),
-        responses=problems(400, 401, 403, 413, 422),
+        responses={
+            200: ResponseSpec(EnterpriseUpsertResult, description="All were updates."),
+            **problems(400, 401, 403, 413, 422),
+        },
     )
-    async def upsert(self, request: Request[Any, Any, Any], db: DB) -> EnterpriseUpsertResult:
-        """Create or update enterprises by `uscc`: one object or a list (all or nothing)."""
+    async def upsert(
+        self, request: Request[Any, Any, Any], db: DB
+    ) -> Response[EnterpriseUpsertResult]:
+        """Create or update enterprises by `uscc`: one object or a list (all or nothing).
+        201 when at least one enterprise was created, 200 when all were updates."""
         raw = decode_json(await request.body())
         try:
             items = msgspec.convert(raw if isinstance(raw, list) else [raw], list[EnterpriseIn])
@@ -126,11 +132,12 @@ class EnterpriseController(Controller):
                 created=created,
                 updated=updated,
             )
-            return EnterpriseUpsertResult(
+            result = EnterpriseUpsertResult(
                 created=created,
                 updated=updated,
                 enterprises=[enterprises.enterprise_out(r) for r in rows],
             )
+        return Response(result, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @post("/import", status_code=HTTP_200_OK, responses=problems(400, 401, 403, 413, 422))
     async def import_sheet(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio.to_thread
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, HttpMethod, Request, Response, post, route
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, MultipartBody
 from litestar.status_codes import HTTP_201_CREATED
@@ -151,9 +151,17 @@ class TemplateController(Controller):
     path = "/api/v1/forms/{key:str}/template.xlsx"
     tags = ["forms"]
 
-    @get("/", media_type=XLSX, responses=problems(400, 404))
-    async def template(self, db: DB, key: FromPath[str]) -> Response[bytes]:
-        """A workbook to fill: the columns with their Chinese labels and allowed values."""
+    @route(
+        "/",
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
+        media_type=XLSX,
+        responses=problems(400, 404),
+    )
+    async def template(
+        self, request: Request[Any, Any, Any], db: DB, key: FromPath[str]
+    ) -> Response[bytes]:
+        """A workbook to fill: the columns with their Chinese labels and allowed values
+        (HEAD: the same headers, no body)."""
         async with db.read() as session:
             form = await forms.get_form(session, key)
             current = forms.current_version(await forms.versions_of(session, form))
@@ -161,8 +169,8 @@ class TemplateController(Controller):
         if current is None or schema is None:
             raise not_found(f"A spreadsheet template for form {key!r}")
         content = await anyio.to_thread.run_sync(lambda: template_workbook(form.title_zh, schema))
-        return Response(
-            content,
-            media_type=XLSX,
-            headers={"Content-Disposition": f'attachment; filename="{key}-template.xlsx"'},
-        )
+        headers = {"Content-Disposition": f'attachment; filename="{key}-template.xlsx"'}
+        if request.method == HttpMethod.HEAD:
+            headers["Content-Length"] = str(len(content))
+            return Response(b"", media_type=XLSX, headers=headers)
+        return Response(content, media_type=XLSX, headers=headers)

@@ -87,15 +87,18 @@ def pay_spread(spreads: Sequence[Spread], *, unit: str = "元") -> str:
         return _svg(figure)
 
 
-def rate_bars(labels: Sequence[str], rates: Sequence[float], target: float | None) -> str:
-    """One bar per district (rates 0..1) with the target as a line."""
+def rate_bars(labels: Sequence[str], rates: Sequence[float | None], target: float | None) -> str:
+    """One bar per district (rates 0..1) with the target as a line; a district without a
+    rate (none of its enterprises is concerned) has no bar and "—", as in the table."""
     mpl, plt = _matplotlib()
     with mpl.rc_context(RC):
         figure, axes = plt.subplots(figsize=(6.6, 0.8 + 0.34 * len(labels)))
         ys = range(len(labels))
-        axes.barh(list(ys), [r * 100 for r in rates], color=ACCENT, height=0.55)
+        axes.barh(list(ys), [(r or 0) * 100 for r in rates], color=ACCENT, height=0.55)
         for y, rate in zip(ys, rates, strict=True):
-            axes.text(rate * 100 + 1, y, f"{rate:.0%}", va="center", fontsize=7, color=INK)
+            text = "—" if rate is None else f"{rate:.0%}"
+            x = 1 if rate is None else rate * 100 + 1
+            axes.text(x, y, text, va="center", fontsize=7, color=MUTED if rate is None else INK)
         if target is not None:
             axes.axvline(target * 100, color="#c0392b", linewidth=1, linestyle="--")
             axes.text(target * 100, len(labels) - 0.4, f"目标 {target:.0%}", color="#c0392b",

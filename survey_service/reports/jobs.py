@@ -69,7 +69,8 @@ def _templates_digest() -> str:
 
 async def data_version(db: Database) -> str:
     """A fingerprint of everything a report is made of: the collected data (submissions,
-    reviews, poll answers), the releases, the registry, the campaigns and the templates.
+    reviews, poll answers), the releases, the registry, the campaigns (and whether each is
+    still collecting) and the templates.
     Any change gives another version, and then a new PDF; none, and the stored one is
     returned."""
     async with db.read() as session:
@@ -91,9 +92,13 @@ async def data_version(db: Database) -> str:
         )
         parts.append([list(r) for r in releases])
         campaigns = await session.execute(
-            select(Campaign.id, Campaign.settings, Campaign.requires_review).order_by(Campaign.id)
+            select(
+                Campaign.id, Campaign.settings, Campaign.requires_review, Campaign.closes_at
+            ).order_by(Campaign.id)
         )
-        parts.append([[c.id, c.settings, c.requires_review] for c in campaigns])
+        # Whether a campaign still collects: its reports are provisional until it closes.
+        now = utcnow()
+        parts.append([[c.id, c.settings, c.requires_review, now < c.closes_at] for c in campaigns])
     parts.append(_templates_digest())
     return hashlib.sha256(msgspec.json.encode(parts, order="sorted")).hexdigest()
 
@@ -183,6 +188,7 @@ async def build_pdf(
             list(zip(sections, parts, strict=True)),
             subject=kind,
             numbered_from=2 if spec.cover else 1,
+            mark=spec.mark(context),
         )
     )
 

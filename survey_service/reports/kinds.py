@@ -5,10 +5,11 @@ never says other than the API) and ``sections`` (the HTML of each part, rendered
 
 Wage figures come from the campaign's latest wage release, never from live data: the wage
 guide is the release's occupation x district table as an analyst downloads it, and names
-the release (number, date, content hash, and a provisional mark when it was made during
-collection); an enterprise's report takes the city's reference from the release's
-published cells and the enterprise's own figures from the same release's columns, so the
-counted surveys are the tables' own. A campaign without a release has no wage report.
+the release (number, date, content hash); made during collection, or while its campaign
+still collects, it is 征求意见稿 on the cover and in every page's header. An enterprise's
+report takes the city's reference from the release's published cells and the
+enterprise's own figures from the same release's columns, so the counted surveys are the
+tables' own. A campaign without a release has no wage report.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from survey_service.analytics.releases import ReleaseError
 from survey_service.analytics.wage_dimensions import code_name, enum_labels
 from survey_service.analytics.wage_release import WageRelease
 from survey_service.analytics.wage_structure import CONFIDENTIAL
-from survey_service.db.models import Campaign, Enterprise, Form, FormVersion
+from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, utcnow
 from survey_service.reference.codes import industries, industry_division
 from survey_service.reports import charts
 from survey_service.reports.render import Section
@@ -78,6 +79,15 @@ class Kind:
     sections: Sections
     title: Callable[[dict[str, Any]], str]
     cover: bool = False  # a cover page carries no running header and no number
+    mark: Callable[[dict[str, Any]], str | None] = lambda ctx: None  # in every page's header
+
+
+PROVISIONAL = "征求意见稿"
+
+
+def provisional_mark(ctx: dict[str, Any]) -> str | None:
+    """The header's mark of a report made from a release of a campaign still collecting."""
+    return PROVISIONAL if ctx["release"]["provisional"] else None
 
 
 # --- the participation circular ---------------------------------------------------------------
@@ -101,7 +111,7 @@ async def gather_participation(
 
 
 def participation_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section]:
-    districts = [d for d in ctx["districts"] if d["enterprises"]]
+    districts = ctx["districts"]  # as the table lists them; no rate, no bar
     names = [d["name"] or d["district"] for d in districts]
     targets = ctx["targets"]
     chart_list = [
@@ -110,7 +120,7 @@ def participation_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list
             "uri": svg_uri(
                 charts.rate_bars(
                     names,
-                    [d["participation_rate"] or 0 for d in districts],
+                    [d["participation_rate"] for d in districts],
                     targets["participation"],
                 )
             ),
@@ -120,7 +130,7 @@ def participation_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list
             "uri": svg_uri(
                 charts.rate_bars(
                     names,
-                    [d["collective_contract_rate"] or 0 for d in districts],
+                    [d["collective_contract_rate"] for d in districts],
                     targets["collective_contract_signing"],
                 )
             ),
@@ -163,7 +173,7 @@ async def _salary_campaign(session: AsyncSession, campaign_id: int) -> wages.Cam
     campaign = await wages.load_campaign(session, campaign_id)
     if campaign is None:
         raise ReportError(f"there is no campaign {campaign_id}")
-    if campaign.form_key != "salary-survey":
+    if campaign.form_kind != "salary-survey":
         raise ReportError(f"campaign {campaign_id} is not a salary survey")
     return campaign
 
@@ -207,13 +217,19 @@ async def _release_table(
         raise ReportError(f"the wage table cannot be made: {exc}") from None
 
 
-def _release_text(meta: dict[str, Any]) -> dict[str, Any]:
-    """The release as the report prints it."""
+async def _still_open(session: AsyncSession, campaign_id: int) -> bool:
+    closes_at = await session.scalar(select(Campaign.closes_at).where(Campaign.id == campaign_id))
+    return closes_at is not None and utcnow() < closes_at
+
+
+def _release_text(meta: dict[str, Any], *, still_open: bool) -> dict[str, Any]:
+    """The release as the report prints it: provisional when it was made during collection
+    or its campaign is still collecting."""
     return {
         "number": meta["number"],
         "date": meta["created_at"][:10],
         "content_hash": meta["content_hash"],
-        "provisional": bool(meta["during_collection"]),
+        "provisional": bool(meta["during_collection"]) or still_open,
     }
 
 
@@ -242,28 +258,45 @@ async def gather_wage_guide(
     if total is None or not cells:
         raise ReportError("the campaign has no salary data to tabulate yet")
     meta = table.meta
+    city_rows = [r for r in rows if r["occupation"] != ALL and r["district"] == ALL]
     return {
         "campaign": meta["campaign"],
-        "release": _release_text(meta["release"]),
+        "release": _release_text(
+            meta["release"], still_open=await _still_open(session, campaign.id)
+        ),
         "previous_year": (meta.get("previous_campaign") or {}).get("year"),
         "previous_release": (meta.get("previous_campaign") or {}).get("release"),
         "data_as_of": (meta.get("data_as_of") or "")[:10],
         "generated": _today(),
         "rules": table.rules,
         "annual_min_months": release.rules["annual_min_months"],
-        "percentile_definition": table.rules.get("percentile", wages.PERCENTILE_DEFINITION),
         "requires_review": campaign.requires_review,
         "rows": [r for r in rows if r["occupation"] != ALL],
         "sample": {
             "enterprises": total["n_enterprises"],
             "workers": total["n_workers"],
         },
+        # What the tables print: a city row per occupation, then its districts' cells.
         "counts": {
+            "rows": len(city_rows) + len(cells),
+            "published": sum(1 for r in (*city_rows, *cells) if not r["suppressed"]),
+            "city_rows": len(city_rows),
+            "city_published": sum(1 for r in city_rows if not r["suppressed"]),
             "cells": len(cells),
-            "published": sum(1 for r in cells if not r["suppressed"]),
-            "suppressed": sum(1 for r in cells if r["suppressed"]),
+            "cells_published": sum(1 for r in cells if not r["suppressed"]),
         },
     }
+
+
+def year_on_year(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The city rows with a change on last year's release (published both years)."""
+    return [
+        r | {"p50_change": r["p50_change_pct"] / 100, "mean_change": r["mean_change_pct"] / 100}
+        for r in rows
+        if r["district"] == ALL
+        and r.get("p50_change_pct") is not None
+        and r.get("mean_change_pct") is not None
+    ]
 
 
 def _major_title(code: str) -> str:
@@ -278,9 +311,10 @@ def guide_title(ctx: dict[str, Any]) -> str:
 def guide_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section]:
     title = guide_title(ctx)
     rows = ctx["rows"]
+    growth = year_on_year(rows)
     cover = env.get_template("wage_guide/cover.html").render(
         title=title, issuer=ISSUER, rules_text=_rules_text(ctx["rules"]),
-        **ctx,
+        mark=provisional_mark(ctx), has_growth=bool(growth), **ctx,
     )  # fmt: skip
     sections = [Section("说明", cover)]
     # The tables: occupations in code order, the city row first, cut into sections of
@@ -325,17 +359,11 @@ def guide_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section
         Section("工资分布", env.get_template("wage_guide/charts.html").render(
             title=title, charts=chart_list))
     )  # fmt: skip
-    growth = [
-        r | {"p50_change": r["p50_change_pct"] / 100, "mean_change": r["mean_change_pct"] / 100}
-        for r in rows
-        if r["district"] == ALL
-        and r.get("p50_change_pct") is not None
-        and r.get("mean_change_pct") is not None
-    ]
-    sections.append(
-        Section("与上年相比", env.get_template("wage_guide/growth.html").render(
-            title=title, growth=growth, previous_year=ctx["previous_year"]))
-    )  # fmt: skip
+    if growth:  # else the method says so in a line, not a page
+        sections.append(
+            Section("与上年相比", env.get_template("wage_guide/growth.html").render(
+                title=title, growth=growth, previous_year=ctx["previous_year"]))
+        )  # fmt: skip
     return sections
 
 
@@ -343,14 +371,15 @@ def guide_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section
 
 
 async def _campaign_of_year(
-    session: AsyncSession, year: int, form_key: str
+    session: AsyncSession, year: int, form_kind: str
 ) -> tuple[Campaign, FormVersion] | None:
+    """The year's latest campaign whose form is of ``form_kind`` (whatever its key)."""
     found = (
         await session.execute(
             select(Campaign, FormVersion)
             .join(FormVersion, Campaign.form_version_id == FormVersion.id)
             .join(Form, FormVersion.form_id == Form.id)
-            .where(Campaign.year == year, Form.key == form_key)
+            .where(Campaign.year == year, Form.kind == form_kind)
             .order_by(Campaign.id.desc())
             .limit(1)
         )
@@ -412,7 +441,9 @@ async def gather_enterprise(
         )  # fmt: skip
     return {
         "year": campaign.year,
-        "release": _release_text(city.meta["release"]),
+        "release": _release_text(
+            city.meta["release"], still_open=await _still_open(session, campaign.id)
+        ),
         "enterprise": {
             "uscc": found.uscc,
             "name": found.name,
@@ -432,7 +463,7 @@ async def gather_enterprise(
 async def _own_assessment(
     session: AsyncSession, year: int, enterprise_id: int
 ) -> dict[str, Any] | None:
-    found = await _campaign_of_year(session, year, "enterprise-self-assessment")
+    found = await _campaign_of_year(session, year, "self-assessment")
     if found is None:
         return None
     campaign, version = found
@@ -465,7 +496,7 @@ async def _own_assessment(
 
 
 async def _own_satisfaction(session: AsyncSession, year: int, uscc: str) -> dict[str, Any] | None:
-    found = await _campaign_of_year(session, year, "worker-satisfaction")
+    found = await _campaign_of_year(session, year, "poll")
     if found is None:
         return None
     campaign, version = found
@@ -521,7 +552,8 @@ def report_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         value = raw.get(name)
         if name in ("campaign_id", "year"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ReportError(f"a {kind} report needs {name} (a positive whole number)")
+                wanted = "year or campaign_id" if kind == "participation" else name
+                raise ReportError(f"a {kind} report needs {wanted} (a positive whole number)")
         elif name == "enterprise":
             if not isinstance(value, str) or not value.strip():
                 raise ReportError("an enterprise report needs enterprise (a credit code)")
@@ -539,7 +571,11 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 KINDS: dict[str, Kind] = {
-    "wage-benchmark": Kind(gather_wage_guide, guide_sections, guide_title, cover=True),
-    "enterprise": Kind(gather_enterprise, enterprise_sections, enterprise_title),
+    "wage-benchmark": Kind(
+        gather_wage_guide, guide_sections, guide_title, cover=True, mark=provisional_mark
+    ),
+    "enterprise": Kind(
+        gather_enterprise, enterprise_sections, enterprise_title, mark=provisional_mark
+    ),
     "participation": Kind(gather_participation, participation_sections, participation_title),
 }

@@ -41,7 +41,8 @@ def _money(value: Any) -> str:
 
 
 def _pct(value: Any, digits: int = 1) -> str:
-    return "" if value is None else f"{float(value) * 100:.{digits}f}%"
+    """A rate as a percentage; "—" for none (nobody it could be a share of)."""
+    return "—" if value is None else f"{float(value) * 100:.{digits}f}%"
 
 
 def _signed_pct(value: Any) -> str:
@@ -77,8 +78,10 @@ def render_section(html: str, base_url: str) -> bytes:
     return pdf
 
 
-def _overlay(env: jinja2.Environment, title: str, running: Sequence[str | None]) -> bytes:
-    html = env.get_template("overlay.html").render(title=title, pages=running)
+def _overlay(
+    env: jinja2.Environment, title: str, running: Sequence[str | None], mark: str | None
+) -> bytes:
+    html = env.get_template("overlay.html").render(title=title, pages=running, mark=mark)
     return render_section(html, str(TEMPLATES))
 
 
@@ -89,9 +92,11 @@ def compose(
     *,
     subject: str = "",
     numbered_from: int = 2,
+    mark: str | None = None,
 ) -> tuple[bytes, int]:
     """Join the sections' PDFs and stamp the running header and page numbers on every page
-    from ``numbered_from`` (the cover carries none): the PDF and its page count."""
+    from ``numbered_from`` (the cover carries none): the PDF and its page count. ``mark``
+    (征求意见稿) is printed in the middle of every header."""
     writer = PdfWriter()
     running: list[str | None] = []
     for section, pdf in parts:
@@ -99,7 +104,7 @@ def compose(
         for page in reader.pages:
             writer.add_page(page)
             running.append(section.title if len(running) + 1 >= numbered_from else None)
-    overlay = PdfReader(io.BytesIO(_overlay(env, title, running)))
+    overlay = PdfReader(io.BytesIO(_overlay(env, title, running, mark)))
     for page, stamp, label in zip(writer.pages, overlay.pages, running, strict=True):
         if label is not None:
             page.merge_page(stamp)

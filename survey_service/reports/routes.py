@@ -18,13 +18,14 @@ from survey_service.deps import DB
 from survey_service.errors import not_found, problem
 from survey_service.openapi import BEARER, problems
 from survey_service.reports import jobs
+from survey_service.reports.files import content_disposition, file_names
 from survey_service.reports.kinds import ReportError, report_params
 from survey_service.structs import Body, Out, RowId
 
 
 class ReportIn(Body, kw_only=True):
     type: str
-    campaign_id: RowId | None = None
+    campaign_id: RowId | None = None  # participation: the report of the campaign's year
     enterprise: str | None = None  # credit code (an enterprise report)
     year: RowId | None = None  # compared with a stored int4 column
     annex: bool | None = None  # participation: list the enterprises still missing (admin)
@@ -96,7 +97,8 @@ class ReportController(Controller):
         self, request: Request[Any, Any, Any], db: DB, data: JSONBody[ReportIn]
     ) -> Response[ReportOut]:
         """202 with the report's id at once; rendering goes on in a worker. The same request
-        on unchanged data is answered with the stored report (200 when done)."""
+        on unchanged data is answered with the stored report (200 when done). A
+        participation report takes a year, or a campaign_id (then the campaign's year)."""
         principal = _principal(request)
         raw = {
             "campaign_id": data.campaign_id,
@@ -112,6 +114,8 @@ class ReportController(Controller):
             raw["campaign_id"] = principal.campaign_id
         elif principal.role == "analyst" and data.type == "enterprise":
             raise problem(403, "An enterprise's report holds its own figures: admins only.")
+        if data.type == "participation" and data.campaign_id is not None:
+            raw["year"] = await _year_of_campaign(db, data.campaign_id, data.year)
         try:
             params = report_params(data.type, {k: v for k, v in raw.items() if v is not None})
         except ReportError as exc:
@@ -178,11 +182,14 @@ class ReportController(Controller):
                 f"The report is {row.status}" + (f": {row.reason}" if row.reason else "."),
                 title="Report not ready",
             )
-        name = f"{row.kind}-{row.id[:8]}.pdf"
+        async with db.read() as session:
+            name, fallback = await file_names(
+                session, row.kind, row.params, row.finished_at or row.created_at
+            )
         return Response(
             row.pdf,
             media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            headers={"Content-Disposition": content_disposition(name, fallback)},
         )
 
 
@@ -201,6 +208,18 @@ async def _readable(
     if row is None or not _may_read(_principal(request), row):
         raise not_found("Report")
     return row
+
+
+async def _year_of_campaign(db: DB, campaign_id: int, year: int | None) -> int:
+    """A participation report asked for by campaign: the campaign's year (the report is
+    the year's, over all its campaigns)."""
+    async with db.read() as session:
+        campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise not_found(f"Campaign {campaign_id}")
+    if year is not None and year != campaign.year:
+        raise problem(422, f"Campaign {campaign_id} is of {campaign.year}, not of {year}.")
+    return campaign.year
 
 
 async def _check_subject(db: DB, principal: Principal, params: dict[str, Any]) -> int | None:

@@ -80,7 +80,7 @@ class Server:
 
     def enterprise(self, n: int, district: str = "610202") -> str:
         response = self.api.post("/api/v1/enterprises", json=enterprise(n, district))
-        assert response.status_code == 200, response.text
+        assert response.status_code == 201, response.text
         return uscc(n)
 
     def poll_link(self, campaign_id: int, n: int) -> str:

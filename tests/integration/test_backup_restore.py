@@ -70,7 +70,7 @@ async def _fill(service: Service) -> dict[str, Any]:
     response = await client.post(
         "/api/v1/enterprises", json=[enterprise(n) for n in range(6)], headers=admin
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
     response = await client.post(
         "/api/v1/campaigns",
         json={
@@ -289,7 +289,7 @@ async def _check_restored(
             response = await client.post(
                 "/api/v1/enterprises", json=[enterprise(40), enterprise(41)], headers=service.admin
             )
-            assert response.status_code == 200, response.text
+            assert response.status_code == 201, response.text
             response = await client.post(
                 f"/api/v1/campaigns/{filled['salary']}/invitations",
                 json={"enterprises": [uscc(40)]},
@@ -404,7 +404,7 @@ async def test_a_database_with_data_is_refused_unless_forced(
                 response = await client.post(
                     "/api/v1/enterprises", json=enterprise(50), headers=service.admin
                 )
-                assert response.status_code == 200, response.text
+                assert response.status_code == 201, response.text
             await app.state.reports.close()
             with pytest.raises(BackupError, match="not empty"):
                 await restore(db, saved)

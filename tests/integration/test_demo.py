@@ -111,7 +111,7 @@ async def test_demo_refuses_a_database_that_holds_data(service: Service, tmp_pat
     response = await service.client.post(
         "/api/v1/enterprises", json=enterprise(1), headers=service.admin
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
     refused = _run_demo(service, tmp_path, "--enterprises", "5")
     assert refused.returncode == 1
     assert "already holds 1 enterprises" in refused.stderr

@@ -46,7 +46,7 @@ from tests.samples import enterprise, salary_document, uscc
 MAX_EXAMPLES = 25
 MAX_SECONDS = 300  # a bound on the whole run, never reached here (it takes about a minute)
 SEED = 20230228  # the notice's date
-METHODS = ("get", "put", "post", "delete", "patch")
+METHODS = ("get", "head", "put", "post", "delete", "patch")
 ENTERPRISE_ROUTES = (
     ("POST", "/api/v1/campaigns/{campaign_id}/submissions"),
     ("POST", "/api/v1/campaigns/{campaign_id}/salary-uploads"),

@@ -126,7 +126,7 @@ async def take_part(service: Service, campaign_id: int, firms: Sequence[Firm]) -
         json=[enterprise(f.n, **f.registry) for f in firms],
         headers=service.admin,
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
     invited = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/invitations",
         json={"enterprises": [uscc(f.n) for f in firms]},
@@ -548,7 +548,7 @@ async def test_the_outlier_warning_quotes_no_competitors_median(service: Service
     response = await service.client.post(
         "/api/v1/enterprises", json=enterprise(probe.n, **probe.registry), headers=service.admin
     )
-    assert response.status_code == 200
+    assert response.status_code == 201
     invited = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/invitations",
         json={"enterprises": [uscc(probe.n)]}, headers=service.admin,

@@ -66,7 +66,7 @@ async def _submit(
     response = await service.client.post(
         "/api/v1/enterprises", json=enterprise(n, **registry), headers=service.admin
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code in (200, 201), response.text
     invited = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/invitations",
         json={"enterprises": [uscc(n)]},
@@ -396,7 +396,7 @@ async def test_csv_download_is_excel_ready_and_parses_back(service: Service) -> 
     published = by_code["6-15-01-01"]
     assert float(published["中位数(P50)"]) == _rows(body, "occupation")[("6-15-01-01",)]["p50"]
     assert published["中位数同比增减"] == "-1000.0"  # a number, not a neutralised formula
-    assert published["职业名称"] == f"{occupations()['6-15'].name}（6-15-01-01）"
+    assert published["职业名称"] == f"6-15-01-01（属“{occupations()['6-15'].name}”中类）"
     assert by_code["2-02-01-01"]["是否保密"] == "是"
     assert by_code["2-02-01-01"]["中位数(P50)"] == ""
     assert by_code["*"]["职业名称"] == "合计"

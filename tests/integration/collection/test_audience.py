@@ -34,7 +34,7 @@ async def _register(service: Service) -> None:
         enterprise(3, "610202", above_designated_size=False, has_union=True, staff_count=40),
     ]
     response = await service.client.post("/api/v1/enterprises", json=items, headers=service.admin)
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
 
 
 async def test_invitations_outside_the_audience_are_refused(service: Service) -> None:

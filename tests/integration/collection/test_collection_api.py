@@ -66,12 +66,16 @@ async def test_enterprises_are_upserted_by_uscc(service: Service) -> None:
     first = await service.client.post(
         "/api/v1/enterprises", json=[enterprise(1), enterprise(2)], headers=service.admin
     )
-    assert first.status_code == 200
+    assert first.status_code == 201
     assert (first.json()["created"], first.json()["updated"]) == (2, 0)
     again = await service.client.post(
         "/api/v1/enterprises", json=enterprise(1, name="改名后的公司"), headers=service.admin
     )
     assert (again.json()["created"], again.json()["updated"]) == (0, 1)
+    assert again.status_code == 200  # all updates; 201 when one at least is new
+    document = (await service.client.get("/schema/openapi.json")).json()
+    answers = document["paths"]["/api/v1/enterprises"]["post"]["responses"]
+    assert {"200", "201"} <= set(answers)
     listed = await service.client.get("/api/v1/enterprises", headers=service.admin)
     names = {e["uscc"]: e["name"] for e in listed.json()["items"]}
     assert names[uscc(1)] == "改名后的公司"
@@ -539,7 +543,7 @@ async def test_an_update_changes_only_the_fields_it_names(service: Service) -> N
                       above_designated_size=True, has_collective_contract=True,
                       group_key="集团")  # fmt: skip
     created = await service.client.post("/api/v1/enterprises", json=full, headers=service.admin)
-    assert created.status_code == 200, created.text
+    assert created.status_code == 201, created.text
     lines = [
         "统一社会信用代码,企业名称,所在区县代码,行业代码,职工人数",
         f"{uscc(1)},铜川一号有限公司,610202,C30,950",

@@ -154,7 +154,7 @@ async def _scenario(
         json=[enterprise(n) for n in range(N_ENTERPRISES)],
         headers=admin,
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
     salary = await open_campaign(client, base, admin, "salary-survey", SURVEY_YEAR)
     tokens = await invite(client, base, admin, salary, [uscc(n) for n in range(N_ENTERPRISES)])
     response = await client.post(

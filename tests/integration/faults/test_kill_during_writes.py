@@ -139,7 +139,7 @@ async def _set_up(client: httpx.AsyncClient, base: str, admin: dict[str, str], p
     registered = [enterprise(n) for n in range(N_SUBMISSIONS)]
     registered += [enterprise(1000 + n) for n in range(N_UPLOADS)]
     response = await client.post(base + "/api/v1/enterprises", json=registered, headers=admin)
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
     salary = await open_campaign(client, base, admin, "salary-survey", SURVEY_YEAR)
     tokens = await invite(client, base, admin, salary, [e["uscc"] for e in registered])
     response = await client.post(

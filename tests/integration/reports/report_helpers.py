@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from typing import Any
 
 from pypdf import PdfReader
@@ -13,6 +14,8 @@ from tests.integration.analytics.release_helpers import release
 from tests.integration.analytics.test_wage_benchmarks import _seeded_campaign
 
 WAIT_SECONDS = 120  # a bound on a stuck worker, not a performance figure
+# Three or more English words in a row: a sentence for developers, not for the reader.
+ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[\s,;:()'*/.-]+[A-Za-z]{2,}){2,}")
 
 
 async def ask(service: Service, headers: dict[str, str], **body: Any) -> tuple[int, dict[str, Any]]:

@@ -6,6 +6,7 @@ gives a new one; a report that cannot be made fails with a reason."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from tests.conftest import Service
 from tests.integration.analytics.score_helpers import (
@@ -17,6 +18,7 @@ from tests.integration.analytics.score_helpers import (
     submit,
 )
 from tests.integration.reports.report_helpers import (
+    ENGLISH,
     ask,
     embedded_fonts,
     pdf_of,
@@ -76,6 +78,7 @@ async def test_the_circular_is_rendered_by_the_worker_and_says_what_the_api_says
     assert uscc(1) not in text  # it took part
     assert any("NotoSansCJK" in name or "Noto" in name for name in embedded_fonts(reader))
     assert "第 1 页" in text
+    assert ENGLISH.findall(text) == []  # every sentence for the reader is Chinese
 
 
 async def test_the_same_request_on_unchanged_data_is_the_stored_pdf_and_new_data_a_new_one(
@@ -133,3 +136,44 @@ async def test_roles_asking_for_and_reading_reports(service: Service) -> None:
     assert response.status_code == 401
     missing = await service.client.get("/api/v1/reports/not-a-uuid", headers=service.admin)
     assert missing.status_code == 404
+
+
+async def test_asked_by_campaign_a_rate_with_no_enterprise_is_a_dash_in_text_and_chart(
+    service: Service,
+) -> None:
+    """No enterprise above designated size, and a district without a large unionized
+    enterprise: the circular says "—" and why, and its chart draws no 0% bar where the
+    table has "—". Asked with the campaign's id, it is the report of the campaign's year,
+    downloaded under a name saying what it is."""
+    await register(
+        service,
+        enterprise(1, "610202", has_union=True, staff_count=150, has_collective_contract=True,
+                   above_designated_size=False),
+        enterprise(2, "610203", has_union=False, above_designated_size=False),
+    )  # fmt: skip
+    assessment = await campaign(service, "enterprise-self-assessment", year=2023)
+    tokens = await invite(service, assessment, [1, 2])
+    await submit(service, assessment, tokens[1], assessment_document(1))
+    status, body = await ask(service, service.admin, type="participation", campaign_id=assessment)
+    assert status == 202, body
+    assert body["params"]["year"] == 2023
+    done = await wait_for(service, service.admin, body["id"])
+    assert done["status"] == "done", done
+    response = await service.client.get(f"/api/v1/reports/{body['id']}/pdf", headers=service.admin)
+    disposition = response.headers["content-disposition"]
+    day = done["finished_at"][:10]
+    assert f"filename*=UTF-8''{quote(f'参与情况通报-2023-{day}.pdf')}" in disposition
+    assert f'filename="participation-2023-{day}.pdf"' in disposition
+    text = text_of(await pdf_of(service, service.admin, body["id"]))
+    flat = re.sub(r"\s+", "", text)
+    assert "规模以上企业参与率—（没有登记的规模以上企业" in flat
+    chart = text[text.rindex("建会企业集体合同签订率") :]
+    assert "100%" in chart  # 610202: its large unionized enterprise has a contract
+    assert re.findall(r"(?<![0-9])0%", chart) == []  # 610203 has none: no 0% bar
+    assert "—" in chart
+    status, problem = await ask(
+        service, service.admin, type="participation", campaign_id=assessment, year=2022
+    )
+    assert status == 422, problem
+    status, _ = await ask(service, service.admin, type="participation", campaign_id=99999)
+    assert status == 404

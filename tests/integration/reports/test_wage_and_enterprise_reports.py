@@ -26,6 +26,7 @@ from tests.integration.analytics.test_wage_benchmarks import (
     _two_years,
 )
 from tests.integration.reports.report_helpers import (
+    ENGLISH,
     ask,
     embedded_fonts,
     pdf_of,
@@ -177,6 +178,7 @@ async def test_an_enterprise_report_shows_its_own_pay_beside_the_citys_reference
     assert done["status"] == "done", done
     text = text_of(await pdf_of(service, _bearer(own_token), body["id"]))
     assert "2023 年度企业报告" in text
+    assert ENGLISH.findall(text) == []
     assert uscc(0) in text
     assert f"第{made['number']}次数据发布" in re.sub(r"\s+", "", text)
     city = {

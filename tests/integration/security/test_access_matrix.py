@@ -128,6 +128,7 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/api/v1/forms/{key:str}", (200,) * 6),
     Row("GET", "/api/v1/forms/{key:str}/schema", (200,) * 6),
     Row("GET", "/api/v1/forms/{key:str}/template.xlsx", (200,) * 6),
+    Row("HEAD", "/api/v1/forms/{key:str}/template.xlsx", (200,) * 6),
     Row("POST", "/api/v1/forms/{key:str}/validate", (200,) * 6, body=json_body({"x": 1})),
     Row("GET", "/api/v1/tokens", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/enterprises", (*ADMIN_ONLY, 200)),
@@ -237,7 +238,7 @@ ROWS: tuple[Row, ...] = (
         body=json_body({"role": "analyst", "label": "new"}),
     ),
     Row("POST", "/api/v1/tokens/{token_id:int}/revoke", (*ADMIN_ONLY, 200)),
-    Row("POST", "/api/v1/enterprises", (*ADMIN_ONLY, 200), body=json_body(enterprise(8))),
+    Row("POST", "/api/v1/enterprises", (*ADMIN_ONLY, 201), body=json_body(enterprise(8))),
     Row("POST", "/api/v1/enterprises/import", (*ADMIN_ONLY, 200), body=enterprises_sheet),
     Row("GET", "/api/v1/enterprises/template.xlsx", (*ADMIN_ONLY, 200)),
     Row(

@@ -103,7 +103,7 @@ async def test_wage_downloads_hold_no_formula_whatever_the_registry_says(
         registered = await service.client.post(
             "/api/v1/enterprises", json=enterprise(n, ownership=ownership), headers=service.admin
         )
-        assert registered.status_code == 200, registered.text
+        assert registered.status_code == 201, registered.text
         token = await _invite(service, campaign_id, uscc(n))
         submitted = await service.client.post(
             f"/api/v1/campaigns/{campaign_id}/submissions",
@@ -228,7 +228,7 @@ async def test_form_campaign_and_enterprise_text_stays_text_on_every_page(
     registered = await service.client.post(
         "/api/v1/enterprises", json=enterprise(1, name=name), headers=service.admin
     )
-    assert registered.status_code == 200
+    assert registered.status_code == 201
     await _hostile_form(service, "hostile-poll", "poll")
     await _hostile_form(service, "hostile-form", "custom")
     poll_id = await _campaign(service, "hostile-poll", IMG + "问卷活动")
