@@ -74,6 +74,53 @@ async def test_a_deeply_nested_body_is_a_400_problem_on_every_endpoint_that_take
                 assert f"deeper than {MAX_JSON_DEPTH} levels" in response.json()["detail"]
 
 
+FORM_TYPES = (
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "multipart/form-data; boundary=x",
+)
+
+
+async def test_a_deep_body_claiming_to_be_a_form_is_refused_by_every_route_that_reads_json(
+    service: Service,
+) -> None:
+    """Issue 12, item 16: 100,000 nested arrays sent with a form content type. A route that
+    decodes JSON does so whatever the header claims, so the nesting check holds for it too:
+    a 400 on validate, submissions, amendments, enterprises, forms, reports, poll answers,
+    the builder preview and the rest; only the two uploads, which Litestar reads as forms,
+    never decode it (a 4xx problem of their own). Never a 500."""
+    body = _deep(100_000)
+    async with world(service) as w:
+        posts = [row for row in ROWS if row.method in ("POST", "PUT")]
+        named = {
+            ("POST", "/api/v1/forms/{key:str}/validate"),
+            ("POST", "/api/v1/campaigns/{campaign_id:int}/submissions"),
+            ("PUT", "/api/v1/submissions/{submission_id:str}"),  # an amendment
+            ("POST", "/api/v1/enterprises"),
+            ("POST", "/api/v1/forms"),
+            ("POST", "/api/v1/reports"),
+            ("POST", "/api/v1/polls/{link:str}/responses"),
+            ("POST", "/admin/builder/preview"),
+        }
+        assert named <= {(row.method, row.path) for row in posts}
+        for row in posts:
+            role = _allowed_role(row.expect)
+            for content_type in FORM_TYPES:
+                response = await w.clients[role].request(
+                    row.method,
+                    url_of(row, w, role),
+                    content=body,
+                    headers={"Content-Type": content_type},
+                )
+                where = f"{row.method} {row.path} as {role}, {content_type}"
+                assert 400 <= response.status_code < 500, f"{where}: {response.text[:200]}"
+                assert response.headers["content-type"].startswith(PROBLEM_JSON), where
+                if row.path.endswith(("/salary-uploads", "/enterprises/import")):
+                    continue
+                assert response.status_code == 400, f"{where}: {response.text[:200]}"
+                assert f"deeper than {MAX_JSON_DEPTH} levels" in response.json()["detail"]
+
+
 async def test_nesting_up_to_the_limit_is_taken_and_one_level_more_is_not(
     service: Service,
 ) -> None:
