@@ -63,6 +63,15 @@ class SheetLimits:
     # calamine holds the rectangle from the first to the last filled cell as a dense grid
     # (about 40 bytes a cell): 3,000,000 cells is 100,000 rows of 30 columns, ~120 MB.
     max_cells: int = 3_000_000
+    # calamine holds every shared string before it reads a cell. A payroll's text cells are
+    # codes and labels that repeat (Excel and WPS store each distinct text once): a
+    # million strings of ten characters is far beyond one, and under 100 MB in calamine.
+    max_shared_strings: int = 1_000_000
+    max_shared_string_chars: int = 10_000_000
+    # A CSV line is bounded before it is split into fields: a payroll row is tens of
+    # columns of short values, and a line of 10 million empty fields was 300 MB of lists.
+    max_line_fields: int = 1_000  # empty fields included (Excel pads rows with them)
+    max_line_chars: int = MiB
 
 
 DEFAULT_LIMITS = SheetLimits()
@@ -216,6 +225,10 @@ def _damaged(detail: str = "") -> SpreadsheetError:
     )
 
 
+def _dtd_refused(name: str) -> SpreadsheetError:
+    return _damaged(f"{name}: a DOCTYPE or entity declaration is not allowed")
+
+
 def _declared_member_count(content: bytes) -> int | None:
     """The member count in the ZIP's end-of-central-directory record, read before zipfile
     builds one object per member (a 50 MiB file can declare a million)."""
@@ -294,9 +307,10 @@ def _parse_part(archive: zipfile.ZipFile, name: str) -> Any:
         raise _damaged(f"{name} is larger than {_MAX_PART // MiB} MiB")
     try:
         return SafeElementTree.fromstring(archive.read(name), forbid_dtd=True)
+    except DefusedXmlException:
+        raise _dtd_refused(name) from None
     except (
         SafeElementTree.ParseError,
-        DefusedXmlException,
         zipfile.BadZipFile,
         KeyError,
         ValueError,
@@ -527,18 +541,82 @@ class _ParsedScan:
         shape.first_column = min(shape.first_column, column)
 
 
-def _refuse_dtd(*_: object) -> None:
-    raise _damaged("a DOCTYPE or entity declaration is not allowed")
+def _xml_parser(name: str) -> expat.XMLParserType:
+    """A bare pyexpat parser for the part ``name`` that refuses a DOCTYPE, and with it any
+    entity declaration (what defusedxml refuses; its own ElementTree parser costs about
+    three times as much per element)."""
 
+    def refuse(*_: object) -> None:
+        raise _dtd_refused(name)
 
-def _parse_sheet(source: IO[bytes], limits: SheetLimits) -> _SheetShape:
-    scan = _ParsedScan(limits)
     parser = expat.ParserCreate()
-    # What defusedxml refuses, applied to a bare pyexpat parser: defusedxml's own
-    # ElementTree parser costs about three times as much per element.
-    parser.StartDoctypeDeclHandler = _refuse_dtd
-    parser.EntityDeclHandler = _refuse_dtd
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    return parser
+
+
+class _PartScan:
+    """pyexpat over one part handed to calamine, chunk by chunk as it is copied: a DOCTYPE
+    anywhere is refused, and shared strings (``<si>`` items, the characters of their
+    ``<t>`` texts) are counted as they stream past, so that calamine, which holds them all,
+    never gets more than the limits. Every part is counted, whichever one the workbook's
+    relationships call the shared strings: the others hold no ``<si>`` or ``<t>``."""
+
+    def __init__(self, name: str, limits: SheetLimits) -> None:
+        self.name = name
+        self.limits = limits
+        self.parser = _xml_parser(name)
+        self.strings = self.chars = 0
+        self.in_text = False
+        self.parser.buffer_text = True
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+        self.parser.CharacterDataHandler = self._text
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        try:
+            self.parser.Parse(chunk, final)
+        except expat.ExpatError as exc:
+            raise _damaged(f"{self.name}: XML: {expat.ErrorString(exc.code)}") from None
+
+    def close(self) -> None:
+        self.feed(b"", True)
+
+    def _start(self, name: str, _: dict[str, str]) -> None:
+        name = name.rpartition(":")[2]
+        if name == "si":
+            self.strings += 1
+            if self.strings > self.limits.max_shared_strings:
+                limit = self.limits.max_shared_strings
+                raise SpreadsheetError(
+                    f"The workbook's shared strings hold more than {limit:,} texts, far "
+                    "beyond a payroll's; refused.",
+                    f"工作簿的共享字符串超过 {limit:,} 条，远超工资表所需，拒绝读取。",
+                )
+        elif name == "t":
+            self.in_text = True
+
+    def _end(self, name: str) -> None:
+        if name.rpartition(":")[2] == "t":
+            self.in_text = False
+
+    def _text(self, data: str) -> None:
+        if not self.in_text:
+            return
+        self.chars += len(data)
+        if self.chars > self.limits.max_shared_string_chars:
+            limit = self.limits.max_shared_string_chars
+            raise SpreadsheetError(
+                f"The workbook's shared strings hold more than {limit:,} characters, far "
+                "beyond a payroll's; refused.",
+                f"工作簿的共享字符串超过 {limit:,} 个字符，远超工资表所需，拒绝读取。",
+            )
+
+
+def _parse_sheet(source: IO[bytes], name: str, limits: SheetLimits) -> _SheetShape:
+    scan = _ParsedScan(limits)
+    parser = _xml_parser(name)
     parser.StartElementHandler = scan.start
     try:
         while chunk := source.read(_CHUNK):
@@ -663,12 +741,15 @@ def _xlsx_grid(content: bytes, limits: SheetLimits) -> tuple[str, _Grid]:
     with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy:
         for name in (*_PACKAGE_PARTS, *parts.shared_parts):
             if name in names:
-                _copy_part(archive, name, copy)
+                scan = _PartScan(name, limits)
+                _copy_part(archive, name, copy, scan.feed)
+                scan.close()
+        # The sheet: the fast scan hands anything with "<!" (a DOCTYPE) to the parser.
         _copy_part(archive, parts.sheet_path, copy, fast.feed)
     shape = fast.shape()
     if shape is None:
         with zipfile.ZipFile(rebuilt) as copied, copied.open(parts.sheet_path) as source:
-            shape = _parse_sheet(source, limits)
+            shape = _parse_sheet(source, parts.sheet_path, limits)
     _refuse_unreadable(shape, limits)
     rebuilt.seek(0)
     try:
@@ -763,9 +844,41 @@ def _sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _csv_lines(text: str, delimiter: str, limits: SheetLimits) -> Iterator[str]:
+    """The text's lines with their ends, each bounded in characters and fields before the
+    csv module splits it (a line of 10 million empty fields was a list of 10 million), and
+    sliced from the text one at a time (``io.StringIO`` held a copy of four bytes a
+    character)."""
+    start, number = 0, 0
+    while start < len(text):
+        number += 1
+        end = _LINE_END.search(text, start, start + limits.max_line_chars + 2)
+        if (end.start() if end else len(text)) - start > limits.max_line_chars:
+            raise SpreadsheetError(
+                f"Line {number} is longer than {limits.max_line_chars:,} characters; a "
+                "payroll row is far shorter.",
+                f"第 {number} 行超过 {limits.max_line_chars:,} 个字符，远超一行工资数据的长度。",
+            )
+        stop = end.end() if end else len(text)
+        line = text[start:stop]
+        if line.count(delimiter) >= limits.max_line_fields:
+            raise SpreadsheetError(
+                f"Line {number} has more than {limits.max_line_fields:,} columns (empty "
+                f"ones included); a payroll row has at most {limits.max_columns}.",
+                f"第 {number} 行超过 {limits.max_line_fields:,} 列（含空列），工资表每行最多 "
+                f"{limits.max_columns} 列。",
+            )
+        yield line
+        start = stop
+
+
 def _csv_grid(content: bytes, limits: SheetLimits) -> _Grid:
     text = _decode_text(content)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    delimiter = _sniff_delimiter(text)
+    reader = csv.reader(_csv_lines(text, delimiter, limits), delimiter=delimiter)
     try:
         for number, record in enumerate(reader, start=1):
             if len(record) > limits.max_columns and any(

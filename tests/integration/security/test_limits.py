@@ -6,6 +6,7 @@ on the poll page as on the API."""
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zipfile
 import zlib
@@ -30,6 +31,7 @@ from tests.samples import enterprise, uscc
 from tests.unit.test_spreadsheets import HEADER_ZH, SHEET, rewrite, workbook, zeros_member
 
 PROBLEM_JSON = "application/problem+json"
+STRINGS = "xl/sharedStrings.xml"
 
 
 def _deep(levels: int, inner: bytes = b"1") -> bytes:
@@ -273,6 +275,43 @@ async def test_a_sheet_declaring_entities_is_refused(service: Service) -> None:
     _refused(await _upload(service, campaign_id, token, content, "工资.xlsx"), "DOCTYPE")
 
 
+XML_PARTS = (
+    "[Content_Types].xml",
+    "_rels/.rels",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/styles.xml",
+    STRINGS,
+    SHEET,
+)
+DTDS = {
+    "external entity": b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+    "billion laughs": b'<!DOCTYPE x [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+    "bare DOCTYPE": b"<!DOCTYPE x>",
+}
+
+
+@pytest.mark.parametrize("part", XML_PARTS)
+async def test_a_dtd_in_any_xml_part_of_a_workbook_is_refused(service: Service, part: str) -> None:
+    """Issue 12, item 17: a DOCTYPE (an external entity, a billion laughs, or a bare one)
+    after the XML declaration of any part the reader or calamine parses is refused and
+    named; the part unchanged is taken."""
+    campaign_id, token = await _invited(service)
+    sheet = workbook([HEADER_ZH, ["6-01-02-03", "本科", "女", "是", 12, 68000]])
+    assert part in zipfile.ZipFile(io.BytesIO(sheet)).namelist()
+    for what, dtd in DTDS.items():
+
+        def declare(xml: bytes, dtd: bytes = dtd) -> bytes:
+            return xml.replace(b"?>", b"?>" + dtd, 1)
+
+        content = rewrite(sheet, part, declare)
+        response = await _upload(service, campaign_id, token, content, "工资.xlsx")
+        _refused(response, f"{part}: a DOCTYPE or entity declaration is not allowed")
+        assert "passwd" not in response.text, what
+    taken = await _upload(service, campaign_id, token, sheet, "工资.xlsx")
+    assert taken.status_code == 201, taken.text
+
+
 async def test_a_sheet_with_more_rows_than_the_limit_is_refused(service: Service) -> None:
     campaign_id, token = await _invited(service)
     rows = "".join(f"6-01-02-03,12,{60000 + n % 1000},本科\n" for n in range(100_001))
@@ -280,6 +319,60 @@ async def test_a_sheet_with_more_rows_than_the_limit_is_refused(service: Service
     assert DEFAULT_LIMITS.max_rows == 100_000
     response = await _upload(service, campaign_id, token, content, "工资.csv")
     _refused(response, "more than 100,000 data rows")
+
+
+def ten_million_empty_columns() -> bytes:
+    """A 19 MB CSV whose header holds 10 million empty columns after its two names."""
+    return ("职业代码,学历" + "," * 10_000_000 + "\n6-01-02-03,本科\n").encode()
+
+
+def expanding_shared_strings(count: int, length: int) -> bytes:
+    """A workbook whose shared strings gain ``count`` texts of ``length`` "A"s and six
+    random digits: at 90,000 of 2,000, a 1.4 MB file expanding to 173 MiB of XML, 126 times
+    (within the ZIP's declared-size and ratio limits)."""
+    rng = random.Random(count)
+    texts = b"".join(
+        b"<si><t>%s%06d</t></si>" % (b"A" * length, rng.randrange(10**6)) for _ in range(count)
+    )
+    sheet = workbook([HEADER_ZH, ["6-01-02-03", "本科", "女", "是", 12, 68000]])
+    return rewrite(sheet, STRINGS, lambda xml: xml.replace(b"</sst>", texts + b"</sst>"))
+
+
+async def test_a_csv_line_of_ten_million_empty_columns_is_refused_before_it_is_split(
+    service: Service,
+) -> None:
+    """Issue 12, item 18: the columns of a CSV line are bounded (empty ones included)
+    before the line is split, and so is its length; the line is named."""
+    campaign_id, token = await _invited(service)
+    huge = ten_million_empty_columns()
+    response = await _upload(service, campaign_id, token, huge, "工资.csv")
+    _refused(response, f"Line 1 is longer than {DEFAULT_LIMITS.max_line_chars:,} characters")
+    fields = DEFAULT_LIMITS.max_line_fields
+    wide = ("职业代码,学历\n6-01-02-03,本科" + "," * fields + "\n").encode()
+    response = await _upload(service, campaign_id, token, wide, "工资.csv")
+    _refused(response, f"Line 2 has more than {fields:,} columns (empty ones included)")
+    padded = ("职业代码,学历,工作月数,年度应发工资" + "," * 300 + "\n"
+              + "6-01-02-03,本科,12,68000" + "," * 300 + "\n").encode()  # fmt: skip
+    response = await _upload(service, campaign_id, token, padded, "工资.csv")
+    assert response.status_code == 201, response.text  # Excel's padding is still read
+
+
+async def test_shared_strings_beyond_a_payrolls_are_refused_while_they_stream(
+    service: Service,
+) -> None:
+    """Issue 12, item 18: shared strings of 173 MiB in a 1.4 MB workbook, and a million and
+    one short ones, are refused by the limit they break, named."""
+    campaign_id, token = await _invited(service)
+    chars = DEFAULT_LIMITS.max_shared_string_chars
+    response = await _upload(
+        service, campaign_id, token, expanding_shared_strings(90_000, 2_000), "工资.xlsx"
+    )
+    _refused(response, f"shared strings hold more than {chars:,} characters")
+    count = DEFAULT_LIMITS.max_shared_strings
+    response = await _upload(
+        service, campaign_id, token, expanding_shared_strings(count + 1, 0), "工资.xlsx"
+    )
+    _refused(response, f"shared strings hold more than {count:,} texts")
 
 
 # --- the poll link's rate, on the page as on the API ----------------------------------------
