@@ -528,6 +528,40 @@ def test_a_doctype_in_the_sheet_is_refused() -> None:
     assert "DOCTYPE" in refused(content, "a.xlsx").message
 
 
+def _to_the_parser(xml: bytes) -> bytes:
+    """The same sheet with two spaces in its cell tags: the fast scan hands it over."""
+    return xml.replace(b'<c r="', b'<c  r="')
+
+
+@pytest.mark.parametrize("reader", ["fast scan", "parser"])
+def test_a_shared_text_counts_once_in_each_cell_that_shows_it(reader: str) -> None:
+    content = workbook([HEADER_ZH, *[["备" * 10]] * 3])
+    if reader == "parser":
+        content = rewrite(content, SHEET, _to_the_parser)
+    shown = sum(map(len, HEADER_ZH)) + 3 * 10
+    assert (
+        len(read_rows(content, "a.xlsx", ROW_SCHEMA, limits=SheetLimits(max_text_chars=shown)).rows)
+        == 3
+    )
+    error = refused(content, "a.xlsx", limits=SheetLimits(max_text_chars=shown - 1))
+    assert f"more than {shown - 1:,} characters" in error.message
+
+
+@pytest.mark.parametrize("reader", ["fast scan", "parser"])
+def test_inline_strings_count_with_the_shared_ones(reader: str) -> None:
+    inline = b'<c r="A2" t="inlineStr"><is><t>' + b"x" * 1000 + b"</t></is></c>"
+    content = rewrite(
+        workbook([HEADER_ZH, ["6-01"]]),
+        SHEET,
+        lambda xml: re.sub(rb'<c r="A2"[^>]*><v>[0-9]+</v></c>', inline, xml),
+    )
+    if reader == "parser":
+        content = rewrite(content, SHEET, _to_the_parser)
+    assert read_rows(content, "a.xlsx", ROW_SCHEMA).rows[0][1]["occupation"] == "x" * 1000
+    error = refused(content, "a.xlsx", limits=SheetLimits(max_text_chars=999))
+    assert "text cells hold more than 999 characters" in error.message
+
+
 def test_rows_over_the_limit_are_refused_before_calamine_reads_them(no_calamine: None) -> None:
     rows = [["6-01", "本科", "女", "是", 12, 68000 + n] for n in range(11)]
     content = workbook([HEADER_ZH, *rows])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import struct
 import zipfile
 import zlib
@@ -373,6 +374,32 @@ async def test_shared_strings_beyond_a_payrolls_are_refused_while_they_stream(
         service, campaign_id, token, expanding_shared_strings(count + 1, 0), "工资.xlsx"
     )
     _refused(response, f"shared strings hold more than {count:,} texts")
+
+
+def one_text_in_every_cell(rows: int = 5_000, length: int = 4_000) -> bytes:
+    """A 70 KB workbook whose cells all show one shared string of ``length`` characters:
+    calamine copies it into each, 120 million characters at the defaults."""
+    return workbook([HEADER_ZH, *[["备" * length] * len(HEADER_ZH)] * rows])
+
+
+@pytest.mark.parametrize("reader", ["fast scan", "parser"])
+async def test_a_shared_string_counts_in_every_cell_that_shows_it(
+    service: Service, reader: str
+) -> None:
+    """Issue 12, item 18 (the cells): the text calamine would hold, each cell's shared
+    string counted where it is shown, is bounded before calamine reads the sheet, by the
+    fast scan and by the parser it hands odd sheets to (attributes in another order)."""
+    campaign_id, token = await _invited(service)
+    content = one_text_in_every_cell()
+    if reader == "parser":
+        content = rewrite(
+            content,
+            SHEET,
+            lambda xml: re.sub(rb'<c r="([A-Z0-9]+)" t="s">', rb'<c t="s" r="\1">', xml),
+        )
+    response = await _upload(service, campaign_id, token, content, "工资.xlsx")
+    chars = DEFAULT_LIMITS.max_text_chars
+    _refused(response, f"text cells hold more than {chars:,} characters")
 
 
 # --- the poll link's rate, on the page as on the API ----------------------------------------
