@@ -6,7 +6,6 @@ on the poll page as on the API."""
 from __future__ import annotations
 
 import io
-import random
 import re
 import struct
 import zipfile
@@ -20,6 +19,12 @@ from survey_service.collection.spreadsheets import DEFAULT_LIMITS
 from survey_service.json_depth import MAX_JSON_DEPTH
 from tests.conftest import Service
 from tests.integration.collection.test_polls import ANSWER, _form_fields
+from tests.integration.security.hostile_files import (
+    STRINGS,
+    expanding_shared_strings,
+    one_text_in_every_cell,
+    ten_million_empty_columns,
+)
 from tests.integration.security.test_access_matrix import ROWS, url_of
 from tests.integration.security.world import (
     ROLES,
@@ -32,7 +37,6 @@ from tests.samples import enterprise, uscc
 from tests.unit.test_spreadsheets import HEADER_ZH, SHEET, rewrite, workbook, zeros_member
 
 PROBLEM_JSON = "application/problem+json"
-STRINGS = "xl/sharedStrings.xml"
 
 
 def _deep(levels: int, inner: bytes = b"1") -> bytes:
@@ -322,23 +326,6 @@ async def test_a_sheet_with_more_rows_than_the_limit_is_refused(service: Service
     _refused(response, "more than 100,000 data rows")
 
 
-def ten_million_empty_columns() -> bytes:
-    """A 19 MB CSV whose header holds 10 million empty columns after its two names."""
-    return ("职业代码,学历" + "," * 10_000_000 + "\n6-01-02-03,本科\n").encode()
-
-
-def expanding_shared_strings(count: int, length: int) -> bytes:
-    """A workbook whose shared strings gain ``count`` texts of ``length`` "A"s and six
-    random digits: at 90,000 of 2,000, a 1.4 MB file expanding to 173 MiB of XML, 126 times
-    (within the ZIP's declared-size and ratio limits)."""
-    rng = random.Random(count)
-    texts = b"".join(
-        b"<si><t>%s%06d</t></si>" % (b"A" * length, rng.randrange(10**6)) for _ in range(count)
-    )
-    sheet = workbook([HEADER_ZH, ["6-01-02-03", "本科", "女", "是", 12, 68000]])
-    return rewrite(sheet, STRINGS, lambda xml: xml.replace(b"</sst>", texts + b"</sst>"))
-
-
 async def test_a_csv_line_of_ten_million_empty_columns_is_refused_before_it_is_split(
     service: Service,
 ) -> None:
@@ -374,12 +361,6 @@ async def test_shared_strings_beyond_a_payrolls_are_refused_while_they_stream(
         service, campaign_id, token, expanding_shared_strings(count + 1, 0), "工资.xlsx"
     )
     _refused(response, f"shared strings hold more than {count:,} texts")
-
-
-def one_text_in_every_cell(rows: int = 5_000, length: int = 4_000) -> bytes:
-    """A 70 KB workbook whose cells all show one shared string of ``length`` characters:
-    calamine copies it into each, 120 million characters at the defaults."""
-    return workbook([HEADER_ZH, *[["备" * length] * len(HEADER_ZH)] * rows])
 
 
 @pytest.mark.parametrize("reader", ["fast scan", "parser"])
