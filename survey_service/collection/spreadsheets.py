@@ -11,16 +11,24 @@ The order of work is cheapest first, so a hostile file costs little:
    workbook; text for .csv);
 2. the ZIP central directory only (member count, declared sizes, per-member compression
    ratio, encryption) before anything is decompressed;
-3. one streaming pass over the first visible sheet's XML that refuses formulas, merged
-   cells, too many rows or columns, and a used area too large for calamine, which holds
-   the rectangle between the first and the last filled cell as a dense grid (a 6 KB file
-   with one value in row 1,000,000 costs it 700 MB). Regular expressions count the cells
-   in the layout Excel, WPS, xlsxwriter and openpyxl write; any other sheet goes through
-   pyexpat (DOCTYPE refused), which reads every element at about twice the cost;
-4. only then calamine, on a workbook rebuilt from the members read through zipfile's
+3. each other part calamine will read (content types, relationships, workbook, styles,
+   shared strings) through pyexpat as it is copied: a DOCTYPE is refused, and the shared
+   strings are counted (texts, characters, each one's length) as they stream, never held;
+4. one streaming pass over the first visible sheet's XML that refuses formulas, merged
+   cells, too many rows or columns, too much text (each cell's shared string counted
+   where it is shown: calamine copies it into each cell), and a used area too large for
+   calamine, which holds the rectangle between the first and the last filled cell as a
+   dense grid (a 6 KB file with one value in row 1,000,000 costs it 700 MB). Regular
+   expressions count the cells in the layout Excel, WPS, xlsxwriter and openpyxl write;
+   any other sheet goes through pyexpat (DOCTYPE refused), which reads every element at
+   about twice the cost;
+5. only then calamine, on a workbook rebuilt from the members read through zipfile's
    size-bounded, CRC-checked streams: calamine parses exactly the bytes that were
    checked, whatever its own ZIP reader would make of the original (duplicate member
    names, declared sizes that lie, members it was never meant to open).
+
+A CSV is decoded, then read line by line, each line's length and fields bounded before the
+csv module splits it.
 """
 
 from __future__ import annotations
