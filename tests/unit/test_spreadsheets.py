@@ -380,6 +380,21 @@ def test_csv_with_more_rows_than_the_limit_is_refused() -> None:
     assert "10" in error.message
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_csv_line_is_bounded_at_its_limits_whatever_its_line_ends(end: str) -> None:
+    header = "职业代码,工作月数,年度应发工资"
+    row = "6-01,12,68000"
+    at_limit = SheetLimits(max_line_chars=len(header), max_line_fields=3)
+    content = (header + end + row + end).encode()
+    assert (
+        read_rows(content, "a.csv", ROW_SCHEMA, limits=at_limit).rows[0][1]["annual_pay"] == 68000
+    )
+    shorter = SheetLimits(max_line_chars=len(header) - 1)
+    assert "Line 1 is longer than" in refused(content, "a.csv", limits=shorter).message
+    padded = (header + end + row + "," + end).encode()
+    assert "Line 2 has more than 3 columns" in refused(padded, "a.csv", limits=at_limit).message
+
+
 # --- files that are not what they claim -----------------------------------------------
 
 
