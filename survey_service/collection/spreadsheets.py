@@ -43,6 +43,7 @@ import re
 import struct
 import unicodedata
 import zipfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -660,7 +661,8 @@ class _PartScan:
         self.limits = limits
         self.parser = _xml_parser(name)
         self.strings = self.chars = 0
-        self.lengths: list[int] = []  # each shared string's characters, by index
+        # Each shared string's characters, by index: 4 bytes a string (a list of ints was 36).
+        self.lengths = array("I")
         self.in_text = False
         self.parser.buffer_text = True
         self.parser.StartElementHandler = self._start
@@ -830,7 +832,7 @@ _PACKAGE_PARTS = (
 )
 
 
-def _longest(lengths: list[list[int]]) -> Sequence[int]:
+def _longest(lengths: list[array[int]]) -> Sequence[int]:
     """Each shared string's longest length among the parts that hold shared strings (one,
     unless the workbook is crafted: which one calamine reads is then not guessed)."""
     holding = [found for found in lengths if found]
@@ -844,7 +846,7 @@ def _xlsx_grid(content: bytes, limits: SheetLimits) -> tuple[str, _Grid]:
     parts = _workbook_parts(archive)
     names = set(archive.namelist())
     rebuilt = io.BytesIO()
-    lengths: list[list[int]] = []
+    lengths: list[array[int]] = []
     # Level 1: calamine copies the whole file into memory, and a stored sheet is 8 times
     # the size of a deflated one; level 1 costs about 0.2 s for 50 MB of XML.
     with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy:
