@@ -6,9 +6,15 @@ this service takes nests deeper than a few levels (a form's JSON Schema, the dee
 dozen), so 64 leaves room and refuses a hostile ``[[[[...`` at once with a 400 problem.
 
 The check runs as the app's ``before_request`` hook: after the guards (a caller without a
-valid token costs no body read), before the handler's body is decoded. It reads the body
-of every POST, PUT and PATCH that is not a form post (the handler reads it anyway; the
-request keeps it), so it holds whatever ``Content-Type`` the client claimed. A body
+valid token costs no body read), before the handler's body is decoded. The header does not
+decide what is decoded as JSON: a handler that takes ``data`` decodes it as its signature
+says, and a handler that reads ``request.body()`` decodes JSON whatever the client claimed.
+So every POST, PUT and PATCH body is checked (the handler reads it anyway; the request
+keeps it), but two: a form sent to a handler whose ``data`` is declared a form (the
+spreadsheet uploads: Litestar parses the form and never decodes JSON), and a body claimed
+to be a form that does not open with a bracket (a page's form post: a JSON decoder would
+stop at its first byte, and a file in it, say a workbook, has brackets that are not
+nesting). A body
 with fewer brackets than the limit passes at the cost of two ``bytes.count`` (a poll
 answer: 0.3 µs); a larger one is reduced to its quotes and brackets and its running depth
 taken with numpy (a 2 MB salary survey of 10,000 workers: about 10 ms).
@@ -16,10 +22,13 @@ taken with numpy (a 2 MB salary survey of 10,000 workers: about 10 ms).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 from litestar import Request
+from litestar.enums import RequestEncodingType
+from litestar.params import BodyKwarg
 
 from survey_service.errors import problem
 
@@ -32,6 +41,8 @@ _STEP = np.zeros(256, dtype=np.int8)
 _STEP[list(b"[{")] = 1
 _STEP[list(b"]}")] = -1
 _CHUNK = 1 << 20  # bytes of skeleton per numpy pass: bounded memory for a 20 MB body
+# JSON's whitespace, then an array or object: where a JSON decoder starts to nest.
+_OPENS_NESTING = re.compile(rb"[ \t\r\n]*[\[{]")
 
 
 def nesting_depth(body: bytes, *, stop_above: int | None = None) -> int:
@@ -63,13 +74,28 @@ def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return nesting_depth(body, stop_above=limit) > limit
 
 
+def _takes_a_form(request: Request[Any, Any, Any]) -> bool:
+    """Whether the handler's ``data`` is declared a form (Litestar then parses the form)."""
+    data = request.route_handler.parsed_data_field
+    kwarg = data.kwarg_definition if data is not None else None
+    return isinstance(kwarg, BodyKwarg) and kwarg.media_type in (
+        RequestEncodingType.MULTI_PART,
+        RequestEncodingType.URL_ENCODED,
+    )
+
+
 async def refuse_deep_json(request: Request[Any, Any, Any]) -> None:
-    """The app's ``before_request`` hook: 400 for a body nested deeper than the limit."""
+    """The app's ``before_request`` hook: 400 for a body nested deeper than the limit,
+    whatever content type it claims, unless it is read as a form (see the module)."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return
-    if request.headers.get("content-type", "").lower().startswith(_FORM_TYPES):
+    claimed_form = request.headers.get("content-type", "").lower().startswith(_FORM_TYPES)
+    if claimed_form and _takes_a_form(request):
+        return  # parsed as the form it claims to be, streamed (an upload is not read twice)
+    body = await request.body()
+    if claimed_form and _OPENS_NESTING.match(body) is None:
         return
-    if too_deep(await request.body()):
+    if too_deep(body):
         raise problem(
             400,
             f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.",

@@ -11,16 +11,24 @@ The order of work is cheapest first, so a hostile file costs little:
    workbook; text for .csv);
 2. the ZIP central directory only (member count, declared sizes, per-member compression
    ratio, encryption) before anything is decompressed;
-3. one streaming pass over the first visible sheet's XML that refuses formulas, merged
-   cells, too many rows or columns, and a used area too large for calamine, which holds
-   the rectangle between the first and the last filled cell as a dense grid (a 6 KB file
-   with one value in row 1,000,000 costs it 700 MB). Regular expressions count the cells
-   in the layout Excel, WPS, xlsxwriter and openpyxl write; any other sheet goes through
-   pyexpat (DOCTYPE refused), which reads every element at about twice the cost;
-4. only then calamine, on a workbook rebuilt from the members read through zipfile's
+3. each other part calamine will read (content types, relationships, workbook, styles,
+   shared strings) through pyexpat as it is copied: a DOCTYPE is refused, and the shared
+   strings are counted (texts, characters, each one's length) as they stream, never held;
+4. one streaming pass over the first visible sheet's XML that refuses formulas, merged
+   cells, too many rows or columns, too much text (each cell's shared string counted
+   where it is shown: calamine copies it into each cell), and a used area too large for
+   calamine, which holds the rectangle between the first and the last filled cell as a
+   dense grid (a 6 KB file with one value in row 1,000,000 costs it 700 MB). Regular
+   expressions count the cells in the layout Excel, WPS, xlsxwriter and openpyxl write;
+   any other sheet goes through pyexpat (DOCTYPE refused), which reads every element at
+   about twice the cost;
+5. only then calamine, on a workbook rebuilt from the members read through zipfile's
    size-bounded, CRC-checked streams: calamine parses exactly the bytes that were
    checked, whatever its own ZIP reader would make of the original (duplicate member
    names, declared sizes that lie, members it was never meant to open).
+
+A CSV is decoded, then read line by line, each line's length and fields bounded before the
+csv module splits it.
 """
 
 from __future__ import annotations
@@ -35,7 +43,9 @@ import re
 import struct
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
@@ -63,6 +73,20 @@ class SheetLimits:
     # calamine holds the rectangle from the first to the last filled cell as a dense grid
     # (about 40 bytes a cell): 3,000,000 cells is 100,000 rows of 30 columns, ~120 MB.
     max_cells: int = 3_000_000
+    # calamine holds every shared string before it reads a cell. A payroll's text cells are
+    # codes and labels that repeat (Excel and WPS store each distinct text once): a
+    # million strings of ten characters is far beyond one, and under 100 MB in calamine.
+    max_shared_strings: int = 1_000_000
+    max_shared_string_chars: int = 10_000_000
+    # calamine gives each text cell its own copy of its shared string: a 201 KB workbook
+    # whose 100,000 cells all show one string of 4,000 characters took 1.1 GB. The text
+    # cells' characters, each reference counted, are bounded: 100,000 rows of ten text
+    # cells of twenty characters make 20,000,000.
+    max_text_chars: int = 20_000_000
+    # A CSV line is bounded before it is split into fields: a payroll row is tens of
+    # columns of short values, and a line of 10 million empty fields was 300 MB of lists.
+    max_line_fields: int = 1_000  # empty fields included (Excel pads rows with them)
+    max_line_chars: int = MiB
 
 
 DEFAULT_LIMITS = SheetLimits()
@@ -216,6 +240,10 @@ def _damaged(detail: str = "") -> SpreadsheetError:
     )
 
 
+def _dtd_refused(name: str) -> SpreadsheetError:
+    return _damaged(f"{name}: a DOCTYPE or entity declaration is not allowed")
+
+
 def _declared_member_count(content: bytes) -> int | None:
     """The member count in the ZIP's end-of-central-directory record, read before zipfile
     builds one object per member (a 50 MiB file can declare a million)."""
@@ -294,9 +322,10 @@ def _parse_part(archive: zipfile.ZipFile, name: str) -> Any:
         raise _damaged(f"{name} is larger than {_MAX_PART // MiB} MiB")
     try:
         return SafeElementTree.fromstring(archive.read(name), forbid_dtd=True)
+    except DefusedXmlException:
+        raise _dtd_refused(name) from None
     except (
         SafeElementTree.ParseError,
-        DefusedXmlException,
         zipfile.BadZipFile,
         KeyError,
         ValueError,
@@ -389,6 +418,37 @@ class _SheetShape:
     merged: list[str] = field(default_factory=list)
 
 
+def _too_much_text(limits: SheetLimits) -> SpreadsheetError:
+    return SpreadsheetError(
+        f"The sheet's text cells hold more than {limits.max_text_chars:,} characters (a "
+        "shared text counted in every cell that shows it), far beyond a payroll's; refused.",
+        f"工作表中文本单元格的字符总数（共享文本按引用次数计）超过 {limits.max_text_chars:,}，"
+        "远超工资表所需，拒绝读取。",
+    )
+
+
+class _TextCount:
+    """The characters calamine will hold for a sheet's text cells: a shared string's length
+    (``lengths``, by index, from the shared strings part) for each cell that shows it."""
+
+    def __init__(self, lengths: Sequence[int], limits: SheetLimits) -> None:
+        self.lengths = lengths
+        self.limits = limits
+        self.chars = 0
+
+    def add(self, chars: int) -> None:
+        self.chars += chars
+        if self.chars > self.limits.max_text_chars:
+            raise _too_much_text(self.limits)
+
+    def shared(self, indices: Iterable[bytes | str]) -> None:
+        try:  # counted first: a payroll's cells show few distinct strings, many times
+            shown = Counter(indices).items()
+            self.add(sum(self.lengths[int(index)] * times for index, times in shown))
+        except (IndexError, ValueError):
+            raise _damaged("a cell shows a shared string that does not exist") from None
+
+
 def _too_many_rows(limits: SheetLimits) -> SpreadsheetError:
     return SpreadsheetError(
         f"The sheet has more than {limits.max_rows:,} data rows; split it into several uploads.",
@@ -412,6 +472,13 @@ _CELL_TAG = re.compile(
 )  # letters, digits, and "/" when the cell is empty
 _CELL_TAG_STARTS = (b"<c ", b"<c>", b"<c/")
 _NOT_FOR_THE_FAST_SCAN = re.compile(rb"<(?:c[\t\r\n]|f[\s/>]|!)|:[cf][\s/>]|mergeCell")
+# A shared-string cell's type and value (the string's index) as they write them: every
+# ' t="s"' must be one, or the sheet goes to the parser.
+_SHARED_CELL = re.compile(rb' t="s"(?: [a-z]{1,2}="[A-Za-z0-9]*")*><v>([0-9]{1,10})</v>')
+_SHARED_TYPE = b' t="s"'
+# An inline string (Apache POI's streaming writer uses them): its bytes, markup included,
+# bound its characters.
+_INLINE = re.compile(rb"<is>(.*?)</is>", re.DOTALL)
 _MAX_TAG = MiB  # a longer run without "<" is no worksheet Excel writes
 
 
@@ -419,8 +486,9 @@ class _FastScan:
     """Regular expressions over the raw XML, more than twice as fast as pyexpat with a
     Python handler; ``shape`` is None when the sheet needs the parser."""
 
-    def __init__(self, limits: SheetLimits) -> None:
+    def __init__(self, limits: SheetLimits, text: _TextCount) -> None:
         self.limits = limits
+        self.text = text
         self.rows: set[bytes] = set()
         self.letters: set[bytes] = set()
         self.last_column = 0
@@ -433,6 +501,9 @@ class _FastScan:
             return
         text = self.carry + chunk
         cut = text.rfind(b"<")  # tags hold no "<": everything before it is whole tags
+        cell = text.rfind(b"<c ", 0, cut + 1)
+        if cell >= 0 and b"</c>" not in text[cell:] and b"/>" not in text[cell:]:
+            cut = cell  # an open cell waits for its value (a shared string's index)
         if cut < 0 or len(text) - cut > _MAX_TAG:
             raise _damaged("an element longer than 1 MiB")
         text, self.carry = text[:cut], text[cut:]
@@ -440,11 +511,18 @@ class _FastScan:
 
     def _scan(self, text: bytes) -> None:
         cells = _CELL_TAG.findall(text)
-        if _NOT_FOR_THE_FAST_SCAN.search(text) or len(cells) != sum(
-            text.count(start) for start in _CELL_TAG_STARTS
+        shared = _SHARED_CELL.findall(text)
+        inline = _INLINE.findall(text) if b"<is>" in text else []
+        if (
+            _NOT_FOR_THE_FAST_SCAN.search(text)
+            or len(cells) != sum(text.count(start) for start in _CELL_TAG_STARTS)
+            or len(shared) != text.count(_SHARED_TYPE)
+            or len(inline) != text.count(b"<is>")
         ):
             self.needs_parser = True
             return
+        self.text.shared(shared)
+        self.text.add(sum(map(len, inline)))
         filled = list(itertools.filterfalse(itemgetter(2), cells))
         self.rows.update(map(itemgetter(1), filled))
         if len(self.rows) > self.limits.max_rows + 1:  # the header, then max_rows rows
@@ -472,11 +550,18 @@ class _ParsedScan:
     Only start tags are handled (an end handler adds a third to the cost): a ``<v>`` or ``<is>``
     marks the current cell filled, and a formula is an ``<f>`` right after its ``<c>``,
     its first child in the schema (``<xm:f>`` in the sheet's extensions, which data
-    validations use, is no cell formula).
+    validations use, is no cell formula). Text is read only where it counts: a shared
+    string's index (the ``<v>`` of a ``t="s"`` cell, until the next element starts) and an
+    inline string (what follows an ``<is>``, until the next cell or row).
     """
 
-    def __init__(self, limits: SheetLimits) -> None:
+    def __init__(self, limits: SheetLimits, text: _TextCount, parser: Any) -> None:
         self.limits = limits
+        self.text = text
+        self.parser = parser
+        self.cell_type: str | None = None
+        self.index = ""  # the digits of a shared string's index, as they arrive
+        self.inline = False
         self.shape = _SheetShape()
         self.row = 0
         self.column = 0
@@ -487,7 +572,12 @@ class _ParsedScan:
     def start(self, name: str, attributes: dict[str, str]) -> None:
         if ":" in name:  # a prefixed SpreadsheetML element, e.g. <x:c>
             name = name.rpartition(":")[2]
+        if self.index:
+            self.end_text()
+        if self.inline and (name == "c" or name == "row"):
+            self.end_text()
         if name == "c":
+            self.cell_type = attributes.get("t")
             reference = attributes.get("r")
             if reference is None:
                 self.column += 1
@@ -502,6 +592,11 @@ class _ParsedScan:
                 self.row = int(reference[len(letters) :])
         elif name == "v" or name == "is":
             self._filled(self.row, self.column)
+            if name == "is":
+                self.inline = True
+                self.parser.CharacterDataHandler = self._inline_text
+            elif self.cell_type == "s":
+                self.parser.CharacterDataHandler = self._index_text
         elif name == "row":
             number = attributes.get("r")
             self.row = int(number) if number and number.isdigit() else self.row + 1
@@ -512,6 +607,20 @@ class _ParsedScan:
         elif name == "mergeCell" and len(self.shape.merged) < _MAX_LISTED:
             self.shape.merged.append(attributes.get("ref", "?"))
         self.previous = name
+
+    def _index_text(self, data: str) -> None:
+        self.index += data
+
+    def _inline_text(self, data: str) -> None:
+        self.text.add(len(data))
+
+    def end_text(self) -> None:
+        """The shared string's index read, or the inline string ended: stop reading text."""
+        self.parser.CharacterDataHandler = None
+        if self.index:
+            self.text.shared([self.index.strip()])
+            self.index = ""
+        self.inline = False
 
     def _filled(self, row: int, column: int) -> None:
         shape = self.shape
@@ -527,23 +636,96 @@ class _ParsedScan:
         shape.first_column = min(shape.first_column, column)
 
 
-def _refuse_dtd(*_: object) -> None:
-    raise _damaged("a DOCTYPE or entity declaration is not allowed")
+def _xml_parser(name: str) -> expat.XMLParserType:
+    """A bare pyexpat parser for the part ``name`` that refuses a DOCTYPE, and with it any
+    entity declaration (what defusedxml refuses; its own ElementTree parser costs about
+    three times as much per element)."""
 
+    def refuse(*_: object) -> None:
+        raise _dtd_refused(name)
 
-def _parse_sheet(source: IO[bytes], limits: SheetLimits) -> _SheetShape:
-    scan = _ParsedScan(limits)
     parser = expat.ParserCreate()
-    # What defusedxml refuses, applied to a bare pyexpat parser: defusedxml's own
-    # ElementTree parser costs about three times as much per element.
-    parser.StartDoctypeDeclHandler = _refuse_dtd
-    parser.EntityDeclHandler = _refuse_dtd
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    return parser
+
+
+class _PartScan:
+    """pyexpat over one part handed to calamine, chunk by chunk as it is copied: a DOCTYPE
+    anywhere is refused, and shared strings (``<si>`` items, the characters of their
+    ``<t>`` texts) are counted as they stream past, so that calamine, which holds them all,
+    never gets more than the limits. Every part is counted, whichever one the workbook's
+    relationships call the shared strings: the others hold no ``<si>`` or ``<t>``."""
+
+    def __init__(self, name: str, limits: SheetLimits) -> None:
+        self.name = name
+        self.limits = limits
+        self.parser = _xml_parser(name)
+        self.strings = self.chars = 0
+        # Each shared string's characters, by index: 4 bytes a string (a list of ints was 36).
+        self.lengths = array("I")
+        self.in_text = False
+        self.parser.buffer_text = True
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+        self.parser.CharacterDataHandler = self._text
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        try:
+            self.parser.Parse(chunk, final)
+        except expat.ExpatError as exc:
+            raise _damaged(f"{self.name}: XML: {expat.ErrorString(exc.code)}") from None
+
+    def close(self) -> None:
+        self.feed(b"", True)
+
+    def _start(self, name: str, _: dict[str, str]) -> None:
+        name = name.rpartition(":")[2]
+        if name == "si":
+            self.lengths.append(0)
+            self.strings += 1
+            if self.strings > self.limits.max_shared_strings:
+                limit = self.limits.max_shared_strings
+                raise SpreadsheetError(
+                    f"The workbook's shared strings hold more than {limit:,} texts, far "
+                    "beyond a payroll's; refused.",
+                    f"工作簿的共享字符串超过 {limit:,} 条，远超工资表所需，拒绝读取。",
+                )
+        elif name == "t":
+            self.in_text = True
+
+    def _end(self, name: str) -> None:
+        if name.rpartition(":")[2] == "t":
+            self.in_text = False
+
+    def _text(self, data: str) -> None:
+        if not self.in_text:
+            return
+        self.chars += len(data)
+        if self.lengths:
+            self.lengths[-1] += len(data)
+        if self.chars > self.limits.max_shared_string_chars:
+            limit = self.limits.max_shared_string_chars
+            raise SpreadsheetError(
+                f"The workbook's shared strings hold more than {limit:,} characters, far "
+                "beyond a payroll's; refused.",
+                f"工作簿的共享字符串超过 {limit:,} 个字符，远超工资表所需，拒绝读取。",
+            )
+
+
+def _parse_sheet(
+    source: IO[bytes], name: str, limits: SheetLimits, text: _TextCount
+) -> _SheetShape:
+    parser = _xml_parser(name)
+    parser.buffer_text = True
+    scan = _ParsedScan(limits, text, parser)
     parser.StartElementHandler = scan.start
     try:
         while chunk := source.read(_CHUNK):
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
+        scan.end_text()
     except expat.ExpatError as exc:
         raise _damaged(f"XML: {expat.ErrorString(exc.code)}") from None
     except ValueError:  # a row or cell reference that is no number
@@ -652,23 +834,38 @@ _PACKAGE_PARTS = (
 )
 
 
+def _longest(lengths: list[array[int]]) -> Sequence[int]:
+    """Each shared string's longest length among the parts that hold shared strings (one,
+    unless the workbook is crafted: which one calamine reads is then not guessed)."""
+    holding = [found for found in lengths if found]
+    if len(holding) <= 1:
+        return holding[0] if holding else []
+    return [max(values) for values in itertools.zip_longest(*holding, fillvalue=0)]
+
+
 def _xlsx_grid(content: bytes, limits: SheetLimits) -> tuple[str, _Grid]:
     archive = _open_zip(content, limits)
     parts = _workbook_parts(archive)
     names = set(archive.namelist())
-    fast = _FastScan(limits)
     rebuilt = io.BytesIO()
+    lengths: list[array[int]] = []
     # Level 1: calamine copies the whole file into memory, and a stored sheet is 8 times
     # the size of a deflated one; level 1 costs about 0.2 s for 50 MB of XML.
     with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy:
         for name in (*_PACKAGE_PARTS, *parts.shared_parts):
             if name in names:
-                _copy_part(archive, name, copy)
+                scan = _PartScan(name, limits)
+                _copy_part(archive, name, copy, scan.feed)
+                scan.close()
+                lengths.append(scan.lengths)
+        # The sheet: the fast scan hands anything with "<!" (a DOCTYPE) to the parser.
+        fast = _FastScan(limits, _TextCount(_longest(lengths), limits))
         _copy_part(archive, parts.sheet_path, copy, fast.feed)
     shape = fast.shape()
     if shape is None:
+        text = _TextCount(_longest(lengths), limits)
         with zipfile.ZipFile(rebuilt) as copied, copied.open(parts.sheet_path) as source:
-            shape = _parse_sheet(source, limits)
+            shape = _parse_sheet(source, parts.sheet_path, limits, text)
     _refuse_unreadable(shape, limits)
     rebuilt.seek(0)
     try:
@@ -763,9 +960,41 @@ def _sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _csv_lines(text: str, delimiter: str, limits: SheetLimits) -> Iterator[str]:
+    """The text's lines with their ends, each bounded in characters and fields before the
+    csv module splits it (a line of 10 million empty fields was a list of 10 million), and
+    sliced from the text one at a time (``io.StringIO`` held a copy of four bytes a
+    character)."""
+    start, number = 0, 0
+    while start < len(text):
+        number += 1
+        end = _LINE_END.search(text, start, start + limits.max_line_chars + 2)
+        if (end.start() if end else len(text)) - start > limits.max_line_chars:
+            raise SpreadsheetError(
+                f"Line {number} is longer than {limits.max_line_chars:,} characters; a "
+                "payroll row is far shorter.",
+                f"第 {number} 行超过 {limits.max_line_chars:,} 个字符，远超一行工资数据的长度。",
+            )
+        stop = end.end() if end else len(text)
+        line = text[start:stop]
+        if line.count(delimiter) >= limits.max_line_fields:
+            raise SpreadsheetError(
+                f"Line {number} has more than {limits.max_line_fields:,} columns (empty "
+                f"ones included); a payroll row has at most {limits.max_columns}.",
+                f"第 {number} 行超过 {limits.max_line_fields:,} 列（含空列），工资表每行最多 "
+                f"{limits.max_columns} 列。",
+            )
+        yield line
+        start = stop
+
+
 def _csv_grid(content: bytes, limits: SheetLimits) -> _Grid:
     text = _decode_text(content)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    delimiter = _sniff_delimiter(text)
+    reader = csv.reader(_csv_lines(text, delimiter, limits), delimiter=delimiter)
     try:
         for number, record in enumerate(reader, start=1):
             if len(record) > limits.max_columns and any(

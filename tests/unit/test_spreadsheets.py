@@ -13,7 +13,7 @@ import re
 import time
 import zipfile
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,9 @@ def workbook(
     """An .xlsx with ``rows`` written from (first_row, first_column), 0-based."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    # The same rows make the same bytes (else the creation time in docProps/core.xml
+    # changes the length, and the property tests' draws with it).
+    book.set_properties({"created": datetime(2024, 1, 1)})
     sheet = book.add_worksheet("工资表")
     bold = book.add_format({"bold": True})  # style 1, used by crafted empty rows
     day = book.add_format({"num_format": "yyyy-mm-dd"})
@@ -377,6 +380,21 @@ def test_csv_with_more_rows_than_the_limit_is_refused() -> None:
     assert "10" in error.message
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_csv_line_is_bounded_at_its_limits_whatever_its_line_ends(end: str) -> None:
+    header = "职业代码,工作月数,年度应发工资"
+    row = "6-01,12,68000"
+    at_limit = SheetLimits(max_line_chars=len(header), max_line_fields=3)
+    content = (header + end + row + end).encode()
+    assert (
+        read_rows(content, "a.csv", ROW_SCHEMA, limits=at_limit).rows[0][1]["annual_pay"] == 68000
+    )
+    shorter = SheetLimits(max_line_chars=len(header) - 1)
+    assert "Line 1 is longer than" in refused(content, "a.csv", limits=shorter).message
+    padded = (header + end + row + "," + end).encode()
+    assert "Line 2 has more than 3 columns" in refused(padded, "a.csv", limits=at_limit).message
+
+
 # --- files that are not what they claim -----------------------------------------------
 
 
@@ -526,6 +544,40 @@ def test_a_doctype_in_the_sheet_is_refused() -> None:
         lambda xml: xml.replace(b"<worksheet", b'<!DOCTYPE x [<!ENTITY a "b">]><worksheet', 1),
     )
     assert "DOCTYPE" in refused(content, "a.xlsx").message
+
+
+def _to_the_parser(xml: bytes) -> bytes:
+    """The same sheet with two spaces in its cell tags: the fast scan hands it over."""
+    return xml.replace(b'<c r="', b'<c  r="')
+
+
+@pytest.mark.parametrize("reader", ["fast scan", "parser"])
+def test_a_shared_text_counts_once_in_each_cell_that_shows_it(reader: str) -> None:
+    content = workbook([HEADER_ZH, *[["备" * 10]] * 3])
+    if reader == "parser":
+        content = rewrite(content, SHEET, _to_the_parser)
+    shown = sum(map(len, HEADER_ZH)) + 3 * 10
+    assert (
+        len(read_rows(content, "a.xlsx", ROW_SCHEMA, limits=SheetLimits(max_text_chars=shown)).rows)
+        == 3
+    )
+    error = refused(content, "a.xlsx", limits=SheetLimits(max_text_chars=shown - 1))
+    assert f"more than {shown - 1:,} characters" in error.message
+
+
+@pytest.mark.parametrize("reader", ["fast scan", "parser"])
+def test_inline_strings_count_with_the_shared_ones(reader: str) -> None:
+    inline = b'<c r="A2" t="inlineStr"><is><t>' + b"x" * 1000 + b"</t></is></c>"
+    content = rewrite(
+        workbook([HEADER_ZH, ["6-01"]]),
+        SHEET,
+        lambda xml: re.sub(rb'<c r="A2"[^>]*><v>[0-9]+</v></c>', inline, xml),
+    )
+    if reader == "parser":
+        content = rewrite(content, SHEET, _to_the_parser)
+    assert read_rows(content, "a.xlsx", ROW_SCHEMA).rows[0][1]["occupation"] == "x" * 1000
+    error = refused(content, "a.xlsx", limits=SheetLimits(max_text_chars=999))
+    assert "text cells hold more than 999 characters" in error.message
 
 
 def test_rows_over_the_limit_are_refused_before_calamine_reads_them(no_calamine: None) -> None:

@@ -6,6 +6,7 @@ on the poll page as on the API."""
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zipfile
 import zlib
@@ -18,6 +19,12 @@ from survey_service.collection.spreadsheets import DEFAULT_LIMITS
 from survey_service.json_depth import MAX_JSON_DEPTH
 from tests.conftest import Service
 from tests.integration.collection.test_polls import ANSWER, _form_fields
+from tests.integration.security.hostile_files import (
+    STRINGS,
+    expanding_shared_strings,
+    one_text_in_every_cell,
+    ten_million_empty_columns,
+)
 from tests.integration.security.test_access_matrix import ROWS, url_of
 from tests.integration.security.world import (
     ROLES,
@@ -71,6 +78,53 @@ async def test_a_deeply_nested_body_is_a_400_problem_on_every_endpoint_that_take
                 where = f"{row.method} {row.path} as {role}"
                 assert response.status_code == 400, f"{where}: {response.text[:200]}"
                 assert response.headers["content-type"].startswith(PROBLEM_JSON), where
+                assert f"deeper than {MAX_JSON_DEPTH} levels" in response.json()["detail"]
+
+
+FORM_TYPES = (
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "multipart/form-data; boundary=x",
+)
+
+
+async def test_a_deep_body_claiming_to_be_a_form_is_refused_by_every_route_that_reads_json(
+    service: Service,
+) -> None:
+    """Issue 12, item 16: 100,000 nested arrays sent with a form content type. A route that
+    decodes JSON does so whatever the header claims, so the nesting check holds for it too:
+    a 400 on validate, submissions, amendments, enterprises, forms, reports, poll answers,
+    the builder preview and the rest; only the two uploads, which Litestar reads as forms,
+    never decode it (a 4xx problem of their own). Never a 500."""
+    body = _deep(100_000)
+    async with world(service) as w:
+        posts = [row for row in ROWS if row.method in ("POST", "PUT")]
+        named = {
+            ("POST", "/api/v1/forms/{key:str}/validate"),
+            ("POST", "/api/v1/campaigns/{campaign_id:int}/submissions"),
+            ("PUT", "/api/v1/submissions/{submission_id:str}"),  # an amendment
+            ("POST", "/api/v1/enterprises"),
+            ("POST", "/api/v1/forms"),
+            ("POST", "/api/v1/reports"),
+            ("POST", "/api/v1/polls/{link:str}/responses"),
+            ("POST", "/admin/builder/preview"),
+        }
+        assert named <= {(row.method, row.path) for row in posts}
+        for row in posts:
+            role = _allowed_role(row.expect)
+            for content_type in FORM_TYPES:
+                response = await w.clients[role].request(
+                    row.method,
+                    url_of(row, w, role),
+                    content=body,
+                    headers={"Content-Type": content_type},
+                )
+                where = f"{row.method} {row.path} as {role}, {content_type}"
+                assert 400 <= response.status_code < 500, f"{where}: {response.text[:200]}"
+                assert response.headers["content-type"].startswith(PROBLEM_JSON), where
+                if row.path.endswith(("/salary-uploads", "/enterprises/import")):
+                    continue
+                assert response.status_code == 400, f"{where}: {response.text[:200]}"
                 assert f"deeper than {MAX_JSON_DEPTH} levels" in response.json()["detail"]
 
 
@@ -226,6 +280,43 @@ async def test_a_sheet_declaring_entities_is_refused(service: Service) -> None:
     _refused(await _upload(service, campaign_id, token, content, "工资.xlsx"), "DOCTYPE")
 
 
+XML_PARTS = (
+    "[Content_Types].xml",
+    "_rels/.rels",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/styles.xml",
+    STRINGS,
+    SHEET,
+)
+DTDS = {
+    "external entity": b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+    "billion laughs": b'<!DOCTYPE x [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+    "bare DOCTYPE": b"<!DOCTYPE x>",
+}
+
+
+@pytest.mark.parametrize("part", XML_PARTS)
+async def test_a_dtd_in_any_xml_part_of_a_workbook_is_refused(service: Service, part: str) -> None:
+    """Issue 12, item 17: a DOCTYPE (an external entity, a billion laughs, or a bare one)
+    after the XML declaration of any part the reader or calamine parses is refused and
+    named; the part unchanged is taken."""
+    campaign_id, token = await _invited(service)
+    sheet = workbook([HEADER_ZH, ["6-01-02-03", "本科", "女", "是", 12, 68000]])
+    assert part in zipfile.ZipFile(io.BytesIO(sheet)).namelist()
+    for what, dtd in DTDS.items():
+
+        def declare(xml: bytes, dtd: bytes = dtd) -> bytes:
+            return xml.replace(b"?>", b"?>" + dtd, 1)
+
+        content = rewrite(sheet, part, declare)
+        response = await _upload(service, campaign_id, token, content, "工资.xlsx")
+        _refused(response, f"{part}: a DOCTYPE or entity declaration is not allowed")
+        assert "passwd" not in response.text, what
+    taken = await _upload(service, campaign_id, token, sheet, "工资.xlsx")
+    assert taken.status_code == 201, taken.text
+
+
 async def test_a_sheet_with_more_rows_than_the_limit_is_refused(service: Service) -> None:
     campaign_id, token = await _invited(service)
     rows = "".join(f"6-01-02-03,12,{60000 + n % 1000},本科\n" for n in range(100_001))
@@ -233,6 +324,63 @@ async def test_a_sheet_with_more_rows_than_the_limit_is_refused(service: Service
     assert DEFAULT_LIMITS.max_rows == 100_000
     response = await _upload(service, campaign_id, token, content, "工资.csv")
     _refused(response, "more than 100,000 data rows")
+
+
+async def test_a_csv_line_of_ten_million_empty_columns_is_refused_before_it_is_split(
+    service: Service,
+) -> None:
+    """Issue 12, item 18: the columns of a CSV line are bounded (empty ones included)
+    before the line is split, and so is its length; the line is named."""
+    campaign_id, token = await _invited(service)
+    huge = ten_million_empty_columns()
+    response = await _upload(service, campaign_id, token, huge, "工资.csv")
+    _refused(response, f"Line 1 is longer than {DEFAULT_LIMITS.max_line_chars:,} characters")
+    fields = DEFAULT_LIMITS.max_line_fields
+    wide = ("职业代码,学历\n6-01-02-03,本科" + "," * fields + "\n").encode()
+    response = await _upload(service, campaign_id, token, wide, "工资.csv")
+    _refused(response, f"Line 2 has more than {fields:,} columns (empty ones included)")
+    padded = ("职业代码,学历,工作月数,年度应发工资" + "," * 300 + "\n"
+              + "6-01-02-03,本科,12,68000" + "," * 300 + "\n").encode()  # fmt: skip
+    response = await _upload(service, campaign_id, token, padded, "工资.csv")
+    assert response.status_code == 201, response.text  # Excel's padding is still read
+
+
+async def test_shared_strings_beyond_a_payrolls_are_refused_while_they_stream(
+    service: Service,
+) -> None:
+    """Issue 12, item 18: shared strings of 173 MiB in a 1.4 MB workbook, and a million and
+    one short ones, are refused by the limit they break, named."""
+    campaign_id, token = await _invited(service)
+    chars = DEFAULT_LIMITS.max_shared_string_chars
+    response = await _upload(
+        service, campaign_id, token, expanding_shared_strings(90_000, 2_000), "工资.xlsx"
+    )
+    _refused(response, f"shared strings hold more than {chars:,} characters")
+    count = DEFAULT_LIMITS.max_shared_strings
+    response = await _upload(
+        service, campaign_id, token, expanding_shared_strings(count + 1, 0), "工资.xlsx"
+    )
+    _refused(response, f"shared strings hold more than {count:,} texts")
+
+
+@pytest.mark.parametrize("reader", ["fast scan", "parser"])
+async def test_a_shared_string_counts_in_every_cell_that_shows_it(
+    service: Service, reader: str
+) -> None:
+    """Issue 12, item 18 (the cells): the text calamine would hold, each cell's shared
+    string counted where it is shown, is bounded before calamine reads the sheet, by the
+    fast scan and by the parser it hands odd sheets to (attributes in another order)."""
+    campaign_id, token = await _invited(service)
+    content = one_text_in_every_cell()
+    if reader == "parser":
+        content = rewrite(
+            content,
+            SHEET,
+            lambda xml: re.sub(rb'<c r="([A-Z0-9]+)" t="s">', rb'<c t="s" r="\1">', xml),
+        )
+    response = await _upload(service, campaign_id, token, content, "工资.xlsx")
+    chars = DEFAULT_LIMITS.max_text_chars
+    _refused(response, f"text cells hold more than {chars:,} characters")
 
 
 # --- the poll link's rate, on the page as on the API ----------------------------------------
