@@ -86,7 +86,8 @@ class WageQuery:
 @dataclass(frozen=True, slots=True)
 class CampaignInfo:
     id: int
-    year: int
+    year: int  # the year the data speak of
+    campaign_year: int  # the yearly campaign it belongs to
     title: str
     form_key: str
     form_kind: str  # salary-survey, poll, self-assessment, custom: what the form collects
@@ -130,7 +131,8 @@ async def load_campaign(session: AsyncSession, campaign_id: int) -> CampaignInfo
         return None
     campaign, key, kind, schema = row
     return CampaignInfo(
-        campaign.id, campaign.year, campaign.title, key, kind, campaign.settings or {},
+        campaign.id, campaign.year, campaign.campaign_year, campaign.title, key, kind,
+        campaign.settings or {},
         campaign.requires_review, schema,
     )  # fmt: skip
 

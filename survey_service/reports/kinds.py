@@ -371,15 +371,16 @@ def guide_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section
 
 
 async def _campaign_of_year(
-    session: AsyncSession, year: int, form_kind: str
+    session: AsyncSession, campaign_year: int, form_kind: str
 ) -> tuple[Campaign, FormVersion] | None:
-    """The year's latest campaign whose form is of ``form_kind`` (whatever its key)."""
+    """The campaign year's latest campaign whose form is of ``form_kind`` (whatever its
+    key): a survey of last year's pay finds this year's poll by the year they share."""
     found = (
         await session.execute(
             select(Campaign, FormVersion)
             .join(FormVersion, Campaign.form_version_id == FormVersion.id)
             .join(Form, FormVersion.form_id == Form.id)
-            .where(Campaign.year == year, Form.kind == form_kind)
+            .where(Campaign.campaign_year == campaign_year, Form.kind == form_kind)
             .order_by(Campaign.id.desc())
             .limit(1)
         )
@@ -440,7 +441,8 @@ async def gather_enterprise(
             }
         )  # fmt: skip
     return {
-        "year": campaign.year,
+        "year": campaign.campaign_year,  # the campaign's year; the pay is of data_year
+        "data_year": campaign.year,
         "release": _release_text(
             city.meta["release"], still_open=await _still_open(session, campaign.id)
         ),
@@ -455,8 +457,8 @@ async def gather_enterprise(
         },
         "pay": pay,
         "pay_total": totals,
-        "assessment": await _own_assessment(session, campaign.year, found.id),
-        "satisfaction": await _own_satisfaction(session, campaign.year, found.uscc),
+        "assessment": await _own_assessment(session, campaign.campaign_year, found.id),
+        "satisfaction": await _own_satisfaction(session, campaign.campaign_year, found.uscc),
     }
 
 

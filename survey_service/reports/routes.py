@@ -217,9 +217,11 @@ async def _year_of_campaign(db: DB, campaign_id: int, year: int | None) -> int:
         campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         raise not_found(f"Campaign {campaign_id}")
-    if year is not None and year != campaign.year:
-        raise problem(422, f"Campaign {campaign_id} is of {campaign.year}, not of {year}.")
-    return campaign.year
+    if year is not None and year != campaign.campaign_year:
+        raise problem(
+            422, f"Campaign {campaign_id} belongs to {campaign.campaign_year}, not to {year}."
+        )
+    return campaign.campaign_year
 
 
 async def _check_subject(db: DB, principal: Principal, params: dict[str, Any]) -> int | None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from tests.conftest import Service
 from tests.integration.analytics.release_helpers import release
-from tests.integration.analytics.score_helpers import invite
+from tests.integration.analytics.score_helpers import answer_poll, answers, invite
 from tests.integration.analytics.test_wage_benchmarks import (
     DISTRICTS,
     _bearer,
@@ -247,3 +248,32 @@ async def _enterprise_token(service: Service, campaign_id: int, n: int) -> str:
     """A fresh invitation token of enterprise ``n`` (already registered and invited)."""
     tokens = await invite(service, campaign_id, [n], reissue=True)
     return tokens[n]
+
+
+async def test_the_report_finds_the_poll_of_its_campaign_year_not_of_its_data_year(
+    service: Service,
+) -> None:
+    """Issue 12 (14): the survey of last year's pay and this year's poll differ in their
+    data year; matched by it, the enterprise report said "no worker poll" although its
+    workers had answered. They share the campaign year, and the report goes by that."""
+    campaign_id, _, _ = await released_campaign(service)  # data of 2023, campaign year 2023
+    window = {
+        "opens_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        "closes_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+    }
+    poll = await service.client.post(
+        "/api/v1/campaigns",
+        json={"form_key": "worker-satisfaction", "title": "职工满意度", "year": 2024,
+              "campaign_year": 2023} | window,
+        headers=service.admin,
+    )  # fmt: skip
+    assert poll.status_code == 201, poll.text
+    await answer_poll(service, poll.json()["id"], 0, answers(random.Random(7), 6, 0))
+    own_token = await _enterprise_token(service, campaign_id, 0)
+    status, body = await ask(service, _bearer(own_token), type="enterprise", enterprise=uscc(0))
+    assert status == 202, body
+    done = await wait_for(service, _bearer(own_token), body["id"])
+    assert done["status"] == "done", done
+    text = re.sub(r"\s+", "", text_of(await pdf_of(service, _bearer(own_token), body["id"])))
+    assert "本年度没有职工问卷" not in text
+    assert "6名职工匿名作答" in text
