@@ -8,6 +8,7 @@ import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +23,7 @@ _UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\s]+')
 
 
 async def file_names(
-    session: AsyncSession, kind: str, params: dict[str, Any], made: datetime
+    session: AsyncSession, kind: str, params: dict[str, Any], made: datetime, zone: ZoneInfo
 ) -> tuple[str, str]:
     """The PDF's file name by report, campaign (its year unless its title has it) or year,
     enterprise and the day it was made (工资价位表-2023年企业薪酬调查-2026-12-04.pdf), and
@@ -42,7 +43,7 @@ async def file_names(
     if "enterprise" in params:
         names.append(params["enterprise"])
         ascii_names.append(params["enterprise"])
-    day = made.date().isoformat()
+    day = made.astimezone(zone).date().isoformat()  # the day in the city's zone
     name = "-".join(_safe(part) for part in [*names, day])
     fallback = "-".join(_safe(part) for part in [*ascii_names, day])
     fallback = fallback.encode("ascii", "replace").decode().replace("?", "_")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import jinja2
@@ -60,8 +60,9 @@ def svg_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
-def _today() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d")
+def _today(settings: Settings) -> str:
+    """Today in the city's zone (SURVEY_TIME_ZONE), as a report prints it."""
+    return datetime.now(settings.zone).strftime("%Y-%m-%d")
 
 
 def _plain(value: Any) -> Any:
@@ -107,7 +108,7 @@ async def gather_participation(
     if not out.campaigns:
         raise ReportError(f"there is no campaign in {year}")
     data: dict[str, Any] = _plain(out)
-    return data | {"annex": bool(params.get("annex")), "as_of": _today()}
+    return data | {"annex": bool(params.get("annex")), "as_of": _today(settings)}
 
 
 def participation_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section]:
@@ -267,7 +268,7 @@ async def gather_wage_guide(
         "previous_year": (meta.get("previous_campaign") or {}).get("year"),
         "previous_release": (meta.get("previous_campaign") or {}).get("release"),
         "data_as_of": (meta.get("data_as_of") or "")[:10],
-        "generated": _today(),
+        "generated": _today(settings),
         "rules": table.rules,
         "annual_min_months": release.rules["annual_min_months"],
         "requires_review": campaign.requires_review,

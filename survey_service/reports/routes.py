@@ -184,7 +184,11 @@ class ReportController(Controller):
             )
         async with db.read() as session:
             name, fallback = await file_names(
-                session, row.kind, row.params, row.finished_at or row.created_at
+                session,
+                row.kind,
+                row.params,
+                row.finished_at or row.created_at,
+                request.app.state.settings.zone,
             )
         return Response(
             row.pdf,
