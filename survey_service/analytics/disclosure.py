@@ -211,8 +211,14 @@ def complementary_suppression(
         if not exposed:
             break
         cell = exposed[0]
-        if not any(hide_one_of(n) for n in sorted(lines_of[cell], key=count.__getitem__)):
-            break  # every line through it is suppressed whole: nothing left to add
+        if any(hide_one_of(n) for n in sorted(lines_of[cell], key=count.__getitem__)):
+            continue
+        # Every line through it is hidden whole, yet other lines give it back together:
+        # hide one more published cell of a line that holds hidden ones, and look again.
+        touching = {m for n, line in enumerate(lines) if count[n] for m in line if not hidden[m]}
+        if not touching:
+            break  # nothing left to add
+        hide(min(touching, key=lambda m: (sum(v == ALL for v in keys[m]), n_workers[m], m)))
     return [now and not before for now, before in zip(hidden, suppressed, strict=True)]
 
 

@@ -175,7 +175,10 @@ workers_strategy = st.lists(
 )
 
 
-@settings(max_examples=120, deadline=None)
+# Derandomized, as the other property tests: CI runs the same examples each time. (A random
+# run found a pattern where every line through a hidden cell was hidden whole and other
+# lines still gave it back; complementary_suppression now hides one more cell then.)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(workers_strategy, st.sampled_from([(3, 10), (2, 4), (3, 5)]))
 def test_no_suppressed_cell_can_be_derived_from_published_cells_and_margins(
     workers: list[tuple[int, int, int, int]], thresholds: tuple[int, int]
@@ -205,7 +208,7 @@ def test_no_suppressed_cell_can_be_derived_from_published_cells_and_margins(
     assert not _determined(equations, suppressed)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(
     st.integers(1, 5),
     st.integers(1, 5),
