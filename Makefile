@@ -71,8 +71,10 @@ restore: $(SERVE_ENV) ## load an archive into an empty database (FILE=backup.zip
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=backup.zip [ARGS=--force]"; exit 2; }
 	$(PY) -m survey_service restore $(FILE) $(ARGS)
 
+# One worker per core (pytest-xdist); a file's tests stay together, so a module's server and
+# browser start once. Each worker has its own PostgreSQL databases and SQLite files.
 test: .venv/.synced-test fonts browser ## the whole suite, on SQLite and PostgreSQL, with the pages in Chromium
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 test-unit: .venv/.synced-test ## the tests that need no database
 	$(PY) -m pytest -q tests/unit

@@ -99,7 +99,7 @@ async def test_hostile_uploads_in_parallel_stay_under_a_memory_bound(
             response = await client.post(
                 base + "/api/v1/enterprises", json=enterprise(1), headers=admin
             )
-            assert response.status_code == 200, response.text
+            assert response.status_code == 201, response.text
             campaign_id = await open_campaign(client, base, admin, "salary-survey", 2023)
             token = (await invite(client, base, admin, campaign_id, [uscc(1)]))[uscc(1)]
             url = f"{base}/api/v1/campaigns/{campaign_id}/salary-uploads"
