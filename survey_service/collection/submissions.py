@@ -266,19 +266,27 @@ async def create_submission(
     )
     session.add(row)
     await session.flush()
+    revision = await _keep_revision(session, row, principal)
+    await _check_pay(session, row, revision, campaign, ctx, origin, new=True)
+    return Stored(submission_out(row, uscc, with_data=False), created=True)
+
+
+async def _keep_revision(
+    session: AsyncSession, row: Submission, principal: Principal
+) -> SubmissionRevision:
+    """The submission as it now stands, kept as its revision ``row.revision``."""
     revision = SubmissionRevision(
-        submission_id=sid,
-        revision=1,
-        status=status,
-        data=data,
-        content_hash=digest,
+        submission_id=row.id,
+        revision=row.revision,
+        status=row.status,
+        data=row.data,
+        content_hash=row.content_hash,
         author_token_id=principal.token_id,
-        created_at=now,
+        created_at=row.updated_at,
     )
     session.add(revision)
     await session.flush()
-    await _check_pay(session, row, revision, campaign, ctx, origin, new=True)
-    return Stored(submission_out(row, uscc, with_data=False), created=True)
+    return revision
 
 
 async def _check_pay(
@@ -345,21 +353,10 @@ async def amend_submission(
         )
         or 0
     ) + 1
-    digest = data_hash(data)
-    kept = SubmissionRevision(
-        submission_id=row.id,
-        revision=revision,
-        status=status,
-        data=data,
-        content_hash=digest,
-        author_token_id=principal.token_id,
-        created_at=now,
-    )
-    session.add(kept)
-    row.data, row.status, row.content_hash = data, status, digest
+    row.data, row.status, row.content_hash = data, status, data_hash(data)
     row.revision, row.updated_at = revision, now
     row.review_state = "pending"
-    await session.flush()
+    kept = await _keep_revision(session, row, principal)
     await _check_pay(session, row, kept, campaign, ctx, origin, new=False)
     return submission_out(row, uscc, with_data=False)
 
