@@ -447,6 +447,8 @@ def require_poll_open(campaign: Campaign, zone: ZoneInfo, now: datetime | None =
     """403 unless the poll takes answers now; the page's messages give the time in
     ``zone`` (the API's ``detail`` keeps the UTC instant)."""
     now = now or utcnow()
+    if campaign.opens_at <= now < campaign.closes_at:
+        return  # the hot path of every answer: nothing to format
     label = {lang: zone_label(zone, lang) for lang in ("zh", "en")}
     if now < campaign.opens_at:
         opens = local_time(campaign.opens_at, zone)
