@@ -57,6 +57,8 @@ import python_calamine
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeElementTree
 
+from survey_service.forms.form_posts import json_type
+
 MiB = 1024 * 1024
 
 
@@ -1099,22 +1101,6 @@ def _to_any(value: Any) -> Any:
     if isinstance(value, float):
         return _to_number(value)
     return _cell_text(value)
-
-
-def json_type(prop: Mapping[str, Any]) -> str | None:
-    """A property's JSON type: the first non-null ``type``, or what its ``enum`` holds."""
-    declared = prop.get("type")
-    if isinstance(declared, list):
-        declared = next((t for t in declared if t != "null"), None)
-    if isinstance(declared, str):
-        return declared
-    values = prop.get("enum")
-    if isinstance(values, list) and values:
-        if all(isinstance(v, str) for v in values):
-            return "string"
-        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-            return "number"
-    return None
 
 
 def _converter(prop: Mapping[str, Any]) -> Callable[[Any], Any]:

@@ -18,9 +18,9 @@ from survey_service.collection.spreadsheets import (
     DEFAULT_LIMITS,
     column_labels,
     column_letter,
-    json_type,
     row_properties,
 )
+from survey_service.forms.form_posts import json_type
 from survey_service.reference.codes import districts, industries, occupations
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -41,7 +41,9 @@ def resolve(schema: Any, root: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def json_type(schema: Mapping[str, Any]) -> str | None:
-    """The one JSON type a property holds (ignoring null), if the schema says."""
+    """The one JSON type a property holds (ignoring null): its ``type``, or what every value
+    of its ``enum`` is (boolean, integer, number, string); None when the schema does not
+    say. The one reading of a property's type, for forms posted and spreadsheets read."""
     declared = schema.get("type")
     if isinstance(declared, list):
         declared = next((t for t in declared if t != "null"), None)
@@ -53,6 +55,10 @@ def json_type(schema: Mapping[str, Any]) -> str | None:
             return "boolean"
         if all(isinstance(v, int) and not isinstance(v, bool) for v in enum):
             return "integer"
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in enum):
+            return "number"
+        if all(isinstance(v, str) for v in enum):
+            return "string"
     return None
 
 
