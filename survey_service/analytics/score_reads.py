@@ -9,22 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_service.analytics import assessments, satisfaction, score_releases
 from survey_service.analytics.release_store import find_release
 from survey_service.auth import Principal
+from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import Campaign, Form, FormVersion, Release
 from survey_service.errors import not_found, problem
 
 
 async def _campaign(session: AsyncSession, campaign_id: int) -> tuple[Campaign, FormVersion, Form]:
-    row = (
-        await session.execute(
-            select(Campaign, FormVersion, Form)
-            .join(FormVersion, Campaign.form_version_id == FormVersion.id)
-            .join(Form, FormVersion.form_id == Form.id)
-            .where(Campaign.id == campaign_id)
-        )
-    ).first()
-    if row is None:
+    found = await campaign_with_form(session, campaign_id)
+    if found is None:
         raise not_found(f"Campaign {campaign_id}")
-    return row[0], row[1], row[2]
+    return found
 
 
 async def _form_version(session: AsyncSession, form: Form, number: int) -> FormVersion:

@@ -43,6 +43,7 @@ from survey_service.analytics import disclosure
 from survey_service.analytics.disclosure import ALL, DisclosureRules, Key
 from survey_service.analytics.percentiles import QUANTILE_NAMES, QUANTILES, grouped_stats
 from survey_service.analytics.wage_dimensions import DIMENSIONS
+from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, Submission, WageRow
 from survey_service.db.models import utcnow as _utcnow
 
@@ -119,21 +120,13 @@ class WageTable:
 
 
 async def load_campaign(session: AsyncSession, campaign_id: int) -> CampaignInfo | None:
-    row = (
-        await session.execute(
-            select(Campaign, Form.key, Form.kind, FormVersion.schema)
-            .join(FormVersion, Campaign.form_version_id == FormVersion.id)
-            .join(Form, FormVersion.form_id == Form.id)
-            .where(Campaign.id == campaign_id)
-        )
-    ).first()
-    if row is None:
+    found = await campaign_with_form(session, campaign_id)
+    if found is None:
         return None
-    campaign, key, kind, schema = row
+    campaign, version, form = found
     return CampaignInfo(
-        campaign.id, campaign.year, campaign.campaign_year, campaign.title, key, kind,
-        campaign.settings or {},
-        campaign.requires_review, schema,
+        campaign.id, campaign.year, campaign.campaign_year, campaign.title, form.key, form.kind,
+        campaign.settings or {}, campaign.requires_review, version.schema,
     )  # fmt: skip
 
 

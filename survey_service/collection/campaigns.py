@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import issue_token
 from survey_service.collection.schemas import Audience, CampaignIn, CampaignOut, InvitationOut
+from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import AccessToken, Campaign, Enterprise, Form, FormVersion, utcnow
 from survey_service.errors import not_found, problem, unprocessable
 from survey_service.forms import service as forms
@@ -159,17 +160,10 @@ def _in_industry(code: str, wanted: str) -> bool:
 async def load_campaign(
     session: AsyncSession, campaign_id: int
 ) -> tuple[Campaign, FormVersion, Form]:
-    row = (
-        await session.execute(
-            select(Campaign, FormVersion, Form)
-            .join(FormVersion, Campaign.form_version_id == FormVersion.id)
-            .join(Form, FormVersion.form_id == Form.id)
-            .where(Campaign.id == campaign_id)
-        )
-    ).first()
-    if row is None:
+    found = await campaign_with_form(session, campaign_id)
+    if found is None:
         raise not_found(f"Campaign {campaign_id}")
-    return row[0], row[1], row[2]
+    return found
 
 
 async def list_campaigns(session: AsyncSession, role: str = "admin") -> list[CampaignOut]:
