@@ -85,10 +85,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     """The ASGI app. ``database`` lets tests share one engine; otherwise it is opened on
     start-up and closed on shutdown."""
 
+    form_cache = FormCache(ttl=settings.form_cache_seconds)
     state = State(
         {
             "settings": settings,
-            "forms": FormCache(ttl=settings.form_cache_seconds),
+            "forms": form_cache,
             "poll_limiter": LinkRateLimiter(),
             "token_limiter": TokenBuckets(),
             "guessing": GuessingThrottle(settings.auth_failures_per_minute),
@@ -103,6 +104,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
 
     def provide_releases() -> ReleaseStore:
         return release_store
+
+    def provide_form_cache() -> FormCache:
+        return form_cache
 
     if database is not None:
         state.db = database
@@ -167,6 +171,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "release_store": Provide(provide_releases, sync_to_thread=False),
+            "form_cache": Provide(provide_form_cache, sync_to_thread=False),
         },
         lifespan=[lifespan],
         state=state,

@@ -10,11 +10,14 @@ from litestar.params import PathParameter, QueryParameter
 
 from survey_service.analytics.release_store import ReleaseStore
 from survey_service.db.engine import Database
+from survey_service.forms.service import FormCache
 from survey_service.structs import INT4_MAX
 
 DB: TypeAlias = NamedDependency[Database]
 # The wage releases loaded in this process and their tables (one store per app).
 Releases: TypeAlias = NamedDependency[ReleaseStore]
+# The compiled validators and encoded schemas of published form versions (one per app).
+Forms: TypeAlias = NamedDependency[FormCache]
 # An id or version number in a path: within the database's integer (see structs.RowId).
 PathId: TypeAlias = Annotated[int, PathParameter(ge=1, le=INT4_MAX)]
 # Which release of a campaign's scores to read.

@@ -27,13 +27,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from survey_service.analytics.frozen import Frozen, NothingToRelease
 from survey_service.analytics.wage_release import content_hash, freeze_wages
 from survey_service.analytics.wages import CampaignInfo, SettingsError, load_campaign
 from survey_service.auth import Principal, audit
 from survey_service.db.engine import Database
-from survey_service.db.models import Campaign, Form, FormVersion, Release, utcnow
+from survey_service.db.lookups import campaign_with_form
+from survey_service.db.models import Campaign, Form, Release, utcnow
 
 KINDS = {"salary-survey": "wages", "poll": "satisfaction", "self-assessment": "assessment"}
 SCORE_MODULE = "survey_service.analytics.score_releases"
@@ -99,17 +101,10 @@ def _info(row: Any) -> ReleaseInfo:
 
 
 async def _campaign(session: AsyncSession, campaign_id: int) -> tuple[Campaign, Form]:
-    row = (
-        await session.execute(
-            select(Campaign, Form)
-            .join(FormVersion, Campaign.form_version_id == FormVersion.id)
-            .join(Form, FormVersion.form_id == Form.id)
-            .where(Campaign.id == campaign_id)
-        )
-    ).first()
-    if row is None:
+    found = await campaign_with_form(session, campaign_id)
+    if found is None:
         raise CampaignNotFound(f"Campaign {campaign_id} not found")
-    return row[0], row[1]
+    return found[0], found[2]
 
 
 def release_kind(form: Form) -> str:
@@ -270,3 +265,14 @@ async def get_release(session: AsyncSession, campaign_id: int, number: int) -> R
     if row is None:
         raise ReleaseNotFound(f"Release {number} of campaign {campaign_id} not found")
     return _info(row)
+
+
+async def latest_releases(session: AsyncSession) -> dict[int, Release]:
+    """Every campaign's latest release (without its data), by campaign id."""
+    rows = await session.scalars(
+        select(Release)
+        .options(load_only(Release.campaign_id, Release.number, Release.created_at,
+                           Release.during_collection))
+        .order_by(Release.campaign_id, Release.number)
+    )  # fmt: skip
+    return {row.campaign_id: row for row in rows}

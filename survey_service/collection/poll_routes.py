@@ -1,5 +1,5 @@
-"""HTTP routes of poll links: the admin's links and codes, and the public poll as JSON; what
-the poll page (``survey_service.web.poll_pages``) shares with the JSON API.
+"""HTTP routes of poll links: the admin's links and codes, and the public poll as JSON (what
+it shares with the poll page is in ``poll_answers``).
 
 The public routes take no token and log nothing per answer (the server runs without an
 access log); what they store is described in ``survey_service.collection.polls``.
@@ -7,19 +7,16 @@ access log); what they store is described in ``survey_service.collection.polls``
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from survey_service.auth import Principal, audit, require
 from survey_service.collection import campaigns, polls
-from survey_service.collection.group_commit import GroupCommit
+from survey_service.collection.poll_answers import device_cookies, open_poll, receive_answer
 from survey_service.collection.routes import read_cursor
 from survey_service.collection.schemas import (
     PollAnswerIn,
@@ -29,16 +26,10 @@ from survey_service.collection.schemas import (
     PollOut,
     PollReceipt,
 )
-from survey_service.db.engine import Database
-from survey_service.db.models import utcnow
 from survey_service.deps import DB, PathId
-from survey_service.forms.service import FormCache
 from survey_service.openapi import BEARER, problems
 
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
-
-DEVICE_COOKIE_PATHS = ("/p/", "/api/v1/polls/")
-
 
 # --- admin: links and codes ----------------------------------------------------------------
 
@@ -119,84 +110,6 @@ class PollLinkController(Controller):
                 f"campaign:{campaign_id}:{uscc}",
             )
         request.app.state.poll_cache.clear()  # withdrawn at once in this process
-
-
-# --- the public side: shared by the JSON API and the page ------------------------------------
-
-
-async def open_poll(request: Request[Any, Any, Any], db: Database, slug: str) -> polls.Poll:
-    """The poll behind ``slug`` if it takes answers now (404, 410, 403 otherwise), read
-    through the process's ``PollCache``."""
-    cache: polls.PollCache = request.app.state.poll_cache
-    poll = cache.get(slug)
-    if poll is None:
-        try:
-            async with db.read() as session:
-                poll = await polls.find_poll(session, slug)
-        except ProblemDetailsException:
-            cache.forget(slug)
-            raise
-        cache.put(slug, poll)
-    polls.require_poll_open(poll.campaign, request.app.state.settings.zone)
-    return poll
-
-
-async def receive_answer(
-    request: Request[Any, Any, Any],
-    poll: polls.Poll,
-    data: dict[str, Any],
-    code: str | None,
-) -> date:
-    """Check the soft guards, the rate, the code's presence and the answer, then store it."""
-    # A soft guard: it stops a second answer from the same browser, not a determined
-    # person (a private window clears it). The one-time codes are the hard guard.
-    if request.cookies.get(polls.device_cookie_name(poll.link.slug)):
-        raise polls.already_answered()
-    per_minute = polls.rate_per_minute(poll.campaign.settings)
-    limiter: polls.LinkRateLimiter = request.app.state.poll_limiter
-    wait = limiter.acquire(poll.link.id, per_minute)
-    if wait > 0:
-        raise polls.too_many(per_minute, wait)
-    if poll.link.requires_code and not code:
-        raise polls.code_refused(missing=True)
-    cache: FormCache = request.app.state.forms
-    polls.check_answer(cache.validators.get(poll.version.id, poll.version.schema), poll, data)
-    # Stored with the answers arriving at the same time, in one transaction; returns once
-    # that has committed (a 503 problem if it failed), never before.
-    writer: GroupCommit[polls.Answer, date] = request.app.state.poll_writer
-    return await writer.submit(polls.Answer.of(poll, data, code))
-
-
-class _DeviceCookie(Cookie):
-    """A device cookie whose header is written directly: the same bytes ``Cookie`` writes,
-    without the ``SimpleCookie`` and deep copies it builds for every response (a fifth of
-    an answer's cost). Nothing in it needs quoting: a hex name, ``1``, fixed paths."""
-
-    def to_encoded_header(self) -> tuple[bytes, bytes]:
-        header = (
-            f"{self.key}={self.value}; HttpOnly; Max-Age={self.max_age}; Path={self.path}; "
-            f"SameSite={self.samesite}" + ("; Secure" if self.secure else "")
-        )
-        return b"set-cookie", header.encode("latin-1")
-
-
-def device_cookies(request: Request[Any, Any, Any], poll: polls.Poll) -> list[Cookie]:
-    """``1`` under a name derived from the link: no identifier, kept until the poll closes."""
-    seconds = int((poll.campaign.closes_at - utcnow()).total_seconds())
-    name = polls.device_cookie_name(poll.link.slug)
-    secure = True if request.scope.get("scheme") == "https" else None
-    return [
-        _DeviceCookie(
-            key=name,
-            value="1",
-            path=path,
-            max_age=max(1, seconds),
-            httponly=True,
-            samesite="lax",
-            secure=secure,
-        )
-        for path in DEVICE_COOKIE_PATHS
-    ]
 
 
 class PollController(Controller):

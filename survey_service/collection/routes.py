@@ -12,13 +12,16 @@ from litestar.datastructures import UploadFile
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.analytics.pay_reference import PayReference, published_medians
-from survey_service.analytics.release_store import ReleaseStore
 from survey_service.auth import Principal, audit, require
-from survey_service.collection import campaigns, enterprises, submissions, uploads
+from survey_service.collection import (
+    campaigns,
+    enterprises,
+    progress,
+    saving,
+    submissions,
+    uploads,
+)
 from survey_service.collection.schemas import (
     AmendmentIn,
     CampaignIn,
@@ -29,7 +32,6 @@ from survey_service.collection.schemas import (
     InvitationOut,
     InvitationsIn,
     ProgressOut,
-    ProgressRow,
     ReviewIn,
     ReviewOut,
     SubmissionIn,
@@ -37,19 +39,12 @@ from survey_service.collection.schemas import (
     SubmissionPage,
 )
 from survey_service.collection.template import XLSX, template_workbook
-from survey_service.db.engine import Database
 from survey_service.db.models import (
-    AccessToken,
     Campaign,
-    Enterprise,
-    Form,
-    FormVersion,
-    Submission,
 )
-from survey_service.deps import DB, PathId
+from survey_service.deps import DB, Forms, PathId, Releases
 from survey_service.errors import from_msgspec, not_found, problem
 from survey_service.forms.routes import decode_json
-from survey_service.forms.service import FormCache
 from survey_service.openapi import BEARER, body_of, problems
 from survey_service.structs import INT4_MAX
 
@@ -67,27 +62,6 @@ def read_cursor(raw: str | None) -> int:
     if not 0 <= after <= INT4_MAX:
         raise problem(400, "The cursor is not one this service gave out.")
     return after
-
-
-def form_context(
-    request: Request[Any, Any, Any],
-    form: Form,
-    version: FormVersion,
-    pay_reference: PayReference | None,
-) -> submissions.FormContext:
-    cache: FormCache = request.app.state.forms
-    validator = cache.validators.get(version.id, version.schema)
-    return submissions.FormContext(form, version, validator, pay_reference)
-
-
-async def pay_reference(
-    request: Request[Any, Any, Any], db: Database, campaign_id: int
-) -> PayReference | None:
-    """The published occupational medians the outlier warning compares with (read outside
-    the write transaction; None where no release publishes them)."""
-    store: ReleaseStore = request.app.state.release_store
-    async with db.read() as session:
-        return await published_medians(session, store, campaign_id)
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -297,20 +271,22 @@ class CampaignController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        form_cache: Forms,
+        release_store: Releases,
         campaign_id: PathId,
         data: JSONBody[SubmissionIn],
     ) -> Response[SubmissionOut]:
         """201 for a new submission; the same id with the same data again is 200 (a retry);
         the same id with other data is 409."""
         principal = _own_campaign(request, campaign_id)
-        reference = await pay_reference(request, db, campaign_id)
+        reference = await saving.pay_reference(release_store, db, campaign_id)
         async with db.transaction() as session:
             campaign, version, form = await campaigns.load_campaign(session, campaign_id)
             stored = await submissions.create_submission(
                 session,
                 principal,
                 campaign,
-                form_context(request, form, version, reference),
+                saving.form_context(form_cache, form, version, reference),
                 submission_id=data.id,
                 data=data.data,
                 status=data.status,
@@ -333,20 +309,9 @@ class CampaignController(Controller):
     ) -> SubmissionPage:
         async with db.read() as session:
             await campaigns.load_campaign(session, campaign_id)
-            query = (
-                select(Submission, Enterprise.uscc)
-                .outerjoin(Enterprise, Submission.enterprise_id == Enterprise.id)
-                .where(Submission.campaign_id == campaign_id)
-                .order_by(Submission.id)
+            return await submissions.submission_page(
+                session, campaign_id, limit=limit, after=cursor
             )
-            if cursor:
-                query = query.where(Submission.id > cursor)
-            rows = list(await session.execute(query.limit(limit + 1)))
-        page = rows[:limit]
-        return SubmissionPage(
-            items=[submissions.submission_out(s, u, with_data=False) for s, u in page],
-            next_cursor=page[-1][0].id if len(rows) > limit else None,
-        )
 
     @get(
         "/{campaign_id:int}/progress",
@@ -357,7 +322,7 @@ class CampaignController(Controller):
         """Invited enterprises, drafts and submitted surveys, overall and by district."""
         async with db.read() as session:
             await campaigns.load_campaign(session, campaign_id)
-            return await campaign_progress(session, campaign_id)
+            return await progress.campaign_progress(session, campaign_id)
 
 
 def _own_campaign(request: Request[Any, Any, Any], campaign_id: int) -> Principal:
@@ -365,45 +330,6 @@ def _own_campaign(request: Request[Any, Any, Any], campaign_id: int) -> Principa
     if principal.role == "enterprise" and principal.campaign_id != campaign_id:
         raise not_found(f"Campaign {campaign_id}")
     return principal
-
-
-async def campaign_progress(session: AsyncSession, campaign_id: int) -> ProgressOut:
-    invited_rows = await session.execute(
-        select(Enterprise.district, func.count(func.distinct(Enterprise.id)))
-        .join(AccessToken, AccessToken.enterprise_id == Enterprise.id)
-        .where(AccessToken.campaign_id == campaign_id)
-        .group_by(Enterprise.district)
-    )
-    invited: dict[str, int] = {district: n for district, n in invited_rows}
-    # A submitted survey the bureau returned counts apart until the enterprise amends it.
-    counts: dict[tuple[str, str], int] = {}
-    for district, status, review, n in await session.execute(
-        select(Enterprise.district, Submission.status, Submission.review_state, func.count())
-        .join(Enterprise, Submission.enterprise_id == Enterprise.id)
-        .where(Submission.campaign_id == campaign_id)
-        .group_by(Enterprise.district, Submission.status, Submission.review_state)
-    ):
-        state = "returned" if status == "submitted" and review == "returned" else status
-        counts[(district, state)] = counts.get((district, state), 0) + n
-    districts = sorted(set(invited) | {d for d, _ in counts})
-
-    def row(district: str | None, keys: list[str]) -> ProgressRow:
-        inv = sum(invited.get(d, 0) for d in keys)
-        sub = sum(counts.get((d, "submitted"), 0) for d in keys)
-        return ProgressRow(
-            district=district,
-            invited=inv,
-            drafts=sum(counts.get((d, "draft"), 0) for d in keys),
-            submitted=sub,
-            returned=sum(counts.get((d, "returned"), 0) for d in keys),
-            response_rate=round(sub / inv, 4) if inv else None,
-        )
-
-    return ProgressOut(
-        campaign_id=campaign_id,
-        overall=row(None, districts),
-        by_district=[row(d, [d]) for d in districts],
-    )
 
 
 class SubmissionController(Controller):
@@ -418,10 +344,7 @@ class SubmissionController(Controller):
     ) -> SubmissionOut:
         async with db.read() as session:
             row = await submissions.visible_submission(session, _principal(request), submission_id)
-            uscc = await session.scalar(
-                select(Enterprise.uscc).where(Enterprise.id == row.enterprise_id)
-            )
-            return submissions.submission_out(row, uscc)
+            return submissions.submission_out(row, await submissions.uscc_of(session, row))
 
     @put(
         "/{submission_id:str}",
@@ -432,13 +355,15 @@ class SubmissionController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        form_cache: Forms,
+        release_store: Releases,
         submission_id: FromPath[str],
         data: JSONBody[AmendmentIn],
     ) -> SubmissionOut:
         """Amend: a new revision; every earlier revision is kept."""
         principal = _principal(request)
         reference = (
-            await pay_reference(request, db, principal.campaign_id)
+            await saving.pay_reference(release_store, db, principal.campaign_id)
             if principal.campaign_id is not None
             else None
         )
@@ -452,7 +377,7 @@ class SubmissionController(Controller):
                 principal,
                 row,
                 campaign,
-                form_context(request, form, version, reference),
+                saving.form_context(form_cache, form, version, reference),
                 data=data.data,
                 status=data.status,
             )

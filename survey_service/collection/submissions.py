@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.pay_reference import PayReference
 from survey_service.auth import Principal
-from survey_service.collection.schemas import ReviewOut, SubmissionOut
+from survey_service.collection.schemas import ReviewOut, SubmissionOut, SubmissionPage
 from survey_service.collection.wages import WAGE_COLUMNS, WageTuple, pay_warnings, wage_rows
 from survey_service.db.models import (
     Campaign,
@@ -204,6 +204,32 @@ async def _uscc(session: AsyncSession, enterprise_id: int | None) -> str | None:
     if enterprise_id is None:
         return None
     return await session.scalar(select(Enterprise.uscc).where(Enterprise.id == enterprise_id))
+
+
+async def uscc_of(session: AsyncSession, row: Submission) -> str | None:
+    """The credit code of the enterprise that made ``row``."""
+    return await _uscc(session, row.enterprise_id)
+
+
+async def submission_page(
+    session: AsyncSession, campaign_id: int, *, limit: int, after: str | None
+) -> SubmissionPage:
+    """A campaign's submissions (without their data) in id order, ``limit`` after the id
+    ``after``, with the cursor of the next page."""
+    query = (
+        select(Submission, Enterprise.uscc)
+        .outerjoin(Enterprise, Submission.enterprise_id == Enterprise.id)
+        .where(Submission.campaign_id == campaign_id)
+        .order_by(Submission.id)
+    )
+    if after:
+        query = query.where(Submission.id > after)
+    rows = list(await session.execute(query.limit(limit + 1)))
+    page = rows[:limit]
+    return SubmissionPage(
+        items=[submission_out(s, u, with_data=False) for s, u in page],
+        next_cursor=page[-1][0].id if len(rows) > limit else None,
+    )
 
 
 async def create_submission(

@@ -32,6 +32,8 @@ from typing import Any, Protocol
 
 import msgspec
 from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 
 from survey_service.db.engine import Database
 from survey_service.db.models import (
@@ -378,3 +380,34 @@ def make_queue(db: Database, settings: Settings, executor: Executor | None) -> Q
     if db.is_sqlite:
         return LocalQueue(db, settings, executor)
     return SharedQueue(db, settings, executor, procrastinate_conninfo(db))
+
+
+# --- reading the reports' rows (for the routes) ------------------------------------------------
+
+
+async def reusable_report(session: AsyncSession, key: str, version: str) -> Report | None:
+    """The latest report of the same request on the same data that is not failed."""
+    found: Report | None = await session.scalar(
+        select(Report)
+        .where(
+            Report.params_key == key,
+            Report.data_version == version,
+            Report.status.in_(("queued", "rendering", "done")),
+        )
+        .order_by(Report.created_at.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def load_report(session: AsyncSession, report_id: str, *, with_pdf: bool) -> Report | None:
+    query = select(Report).where(Report.id == report_id)
+    if with_pdf:
+        query = query.options(undefer(Report.pdf))
+    found: Report | None = await session.scalar(query)
+    return found
+
+
+async def enterprise_id(session: AsyncSession, uscc: str) -> int | None:
+    found: int | None = await session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc))
+    return found

@@ -9,11 +9,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
-from sqlalchemy import select
-from sqlalchemy.orm import undefer
 
 from survey_service.auth import Principal, audit, require
-from survey_service.db.models import Campaign, Enterprise, Report
+from survey_service.db.models import Campaign, Report
 from survey_service.deps import DB
 from survey_service.errors import not_found, problem
 from survey_service.openapi import BEARER, problems
@@ -126,16 +124,7 @@ class ReportController(Controller):
         key = jobs.params_key(data.type, params)
         version = await jobs.data_version(db)
         async with db.transaction() as session:
-            existing = await session.scalar(
-                select(Report)
-                .where(
-                    Report.params_key == key,
-                    Report.data_version == version,
-                    Report.status.in_(("queued", "rendering", "done")),
-                )
-                .order_by(Report.created_at.desc())
-                .limit(1)
-            )
+            existing = await jobs.reusable_report(session, key, version)
             if existing is not None:
                 code = HTTP_200_OK if existing.status == "done" else HTTP_202_ACCEPTED
                 return Response(report_out(existing), status_code=code)
@@ -204,11 +193,8 @@ async def _readable(
         rid = str(uuid.UUID(report_id))
     except ValueError:
         raise not_found("Report") from None
-    query = select(Report).where(Report.id == rid)
-    if with_pdf:
-        query = query.options(undefer(Report.pdf))
     async with db.read() as session:
-        row = await session.scalar(query)
+        row = await jobs.load_report(session, rid, with_pdf=with_pdf)
     if row is None or not _may_read(_principal(request), row):
         raise not_found("Report")
     return row
@@ -236,9 +222,7 @@ async def _check_subject(db: DB, principal: Principal, params: dict[str, Any]) -
             raise not_found(f"Campaign {params['campaign_id']}")
         if "enterprise" not in params:
             return None
-        enterprise_id = await session.scalar(
-            select(Enterprise.id).where(Enterprise.uscc == params["enterprise"])
-        )
+        enterprise_id = await jobs.enterprise_id(session, params["enterprise"])
     if enterprise_id is None or (
         principal.role == "enterprise" and enterprise_id != principal.enterprise_id
     ):

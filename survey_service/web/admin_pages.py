@@ -16,14 +16,12 @@ from litestar.params import FromQuery
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from markupsafe import Markup
-from sqlalchemy import func, select
 
-from survey_service.analytics import participation, score_reads
+from survey_service.analytics import participation, releases, score_reads
 from survey_service.auth import CSRF_HEADER, audit, csrf_matches, verified_principal
 from survey_service.collection import campaigns, polls
-from survey_service.collection.routes import campaign_progress
+from survey_service.collection.progress import campaign_progress, poll_answers_by_district
 from survey_service.collection.schemas import CampaignOut, PollLinkSummary, ProgressOut
-from survey_service.db.models import Enterprise, PollResponse, Release
 from survey_service.deps import DB, PathId, ReleaseChoice
 from survey_service.forms.builder import (
     BuilderError,
@@ -127,26 +125,16 @@ async def _summaries(db: DB, lang: Lang, only: int | None = None) -> list[Campai
     out: list[CampaignSummary] = []
     async with db.read() as session:
         listed = await campaigns.list_campaigns(session)
-        latest: dict[int, LatestRelease] = {}
-        for campaign_id, number, created_at, during_collection in await session.execute(
-            select(
-                Release.campaign_id, Release.number, Release.created_at, Release.during_collection
-            ).order_by(Release.campaign_id, Release.number)
-        ):
-            latest[campaign_id] = LatestRelease(number, created_at, during_collection)
+        latest = {
+            campaign_id: LatestRelease(row.number, row.created_at, row.during_collection)
+            for campaign_id, row in (await releases.latest_releases(session)).items()
+        }
         for campaign in listed:
             if only is not None and campaign.id != only:
                 continue
             _, _, form = await campaigns.load_campaign(session, campaign.id)
             if form.kind == "poll":
-                rows = await session.execute(
-                    select(Enterprise.district, func.count())
-                    .select_from(PollResponse)
-                    .join(Enterprise, PollResponse.enterprise_id == Enterprise.id)
-                    .where(PollResponse.campaign_id == campaign.id)
-                    .group_by(Enterprise.district)
-                )
-                responses = {district: int(n) for district, n in rows}
+                responses = await poll_answers_by_district(session, campaign.id)
                 out.append(
                     CampaignSummary(
                         campaign,

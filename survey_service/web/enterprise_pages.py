@@ -11,16 +11,13 @@ from typing import Any
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
-from sqlalchemy import select
 
 from survey_service.auth import Principal, audit, verified_principal
-from survey_service.collection import campaigns, submissions, uploads
-from survey_service.collection.routes import form_context, pay_reference
+from survey_service.collection import campaigns, saving, submissions, uploads
 from survey_service.collection.schemas import ReviewOut
-from survey_service.collection.upload_routes import store_salary_upload
 from survey_service.db.engine import Database
 from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, Submission
-from survey_service.deps import DB
+from survey_service.deps import DB, Forms, Releases
 from survey_service.forms.form_posts import document_from_form, drop_hidden
 from survey_service.web.form_view import FormView, form_view
 from survey_service.web.i18n import Lang, lang_of
@@ -66,12 +63,7 @@ async def _survey(db: Database, principal: Principal) -> Survey:
         campaign, version, form = await campaigns.load_campaign(session, principal.campaign_id)
         enterprise = await session.get(Enterprise, principal.enterprise_id)
         assert enterprise is not None
-        row = await session.scalar(
-            select(Submission).where(
-                Submission.campaign_id == campaign.id,
-                Submission.enterprise_id == principal.enterprise_id,
-            )
-        )
+        row = await saving.own_submission(session, campaign.id, principal.enterprise_id)
         reviews = await submissions.review_history(session, row.id) if row else []
     return Survey(principal, campaign, version, form, enterprise, row, reviews)
 
@@ -206,7 +198,13 @@ class EnterprisePageController(Controller):
         return _form_page(request, survey, view, fresh=survey.submission is None)
 
     @post("/form", media_type=MediaType.HTML)
-    async def save(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
+    async def save(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        form_cache: Forms,
+        release_store: Releases,
+    ) -> Response[Any]:
         """Save a draft, submit, or amend what was submitted; or add/remove a table row."""
         principal = await signed_in(request, "enterprise")
         if principal is None:
@@ -223,7 +221,9 @@ class EnterprisePageController(Controller):
             return _form_page(request, survey, view)
         status = "draft" if posted.action == "draft" else "submitted"
         try:
-            await _store(request, db, survey, data, status)
+            await saving.store_document(
+                db, form_cache, release_store, principal, survey.campaign.id, data, status
+            )
         except ProblemDetailsException as exc:
             extra = exc.extra if isinstance(exc.extra, dict) else {}
             errors = list(extra.get("errors") or [])
@@ -233,7 +233,13 @@ class EnterprisePageController(Controller):
         return _redirect(f"{HOME}?done={status}")
 
     @post("/upload", media_type=MediaType.HTML)
-    async def upload(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        form_cache: Forms,
+        release_store: Releases,
+    ) -> Response[Any]:
         """The payroll spreadsheet: stored as the survey, or its errors by row and column."""
         principal = await signed_in(request, "enterprise")
         if principal is None:
@@ -247,9 +253,10 @@ class EnterprisePageController(Controller):
             return _home(request, survey, status=422, upload_problem=_no_file(lang_of(request)))
         partial = (posted.fields.get("partial") or [""])[0] == "true"
         try:
-            status, body = await store_salary_upload(
-                request, db, principal, survey.campaign.id, upload, partial=partial
-            )
+            status, body = await saving.store_salary_upload(
+                db, form_cache, release_store, principal, survey.campaign.id, upload,
+                partial=partial,
+            )  # fmt: skip
         except ProblemDetailsException as exc:
             extra = exc.extra if isinstance(exc.extra, dict) else {}
             detail = extra.get("detail_zh") if lang_of(request) == "zh" else None
@@ -320,35 +327,3 @@ def _home(
         upload_result=upload_result,
         is_open=campaigns.is_open(survey.campaign),
     )
-
-
-async def _store(
-    request: Request[Any, Any, Any],
-    db: Database,
-    survey: Survey,
-    data: dict[str, Any],
-    status: str,
-) -> None:
-    """Create the enterprise's submission or amend it, as the API's routes do."""
-    principal = survey.principal
-    reference = await pay_reference(request, db, survey.campaign.id)
-    async with db.transaction() as session:
-        campaign, version, form = await campaigns.load_campaign(session, survey.campaign.id)
-        ctx = form_context(request, form, version, reference)
-        row = await session.scalar(
-            select(Submission).where(
-                Submission.campaign_id == campaign.id,
-                Submission.enterprise_id == principal.enterprise_id,
-            )
-        )
-        if row is None:
-            stored = await submissions.create_submission(
-                session, principal, campaign, ctx, submission_id=None, data=data, status=status
-            )
-            out = stored.submission
-            audit(session, principal, "submission.create", f"submission:{out.id}")
-        else:
-            out = await submissions.amend_submission(
-                session, principal, row, campaign, ctx, data=data, status=status
-            )
-            audit(session, principal, "submission.amend", f"submission:{row.id}:{out.revision}")

@@ -14,7 +14,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 
 from survey_service.collection import polls
-from survey_service.collection.poll_routes import device_cookies, open_poll, receive_answer
+from survey_service.collection.poll_answers import device_cookies, open_poll, receive_answer
 from survey_service.deps import DB
 from survey_service.forms.form_posts import document_from_form, drop_hidden
 from survey_service.openapi import pages, problems
