@@ -44,6 +44,8 @@ from tests.integration.faults.server import (
 from tests.integration.reports.report_helpers import wait_for
 from tests.samples import enterprise, salary_document, uscc
 
+pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
+
 YEAR = 2023
 CLI_TIMEOUT = 120
 

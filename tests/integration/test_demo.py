@@ -8,11 +8,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from survey_service.db.models import PollResponse, Submission, WageRow
 from tests.conftest import Service, run_cli
 from tests.samples import enterprise
+
+pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
 
 
 def _run_demo(service: Service, var_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -43,6 +43,8 @@ from survey_service.__main__ import prepare
 from survey_service.settings import PROJECT_ROOT, Settings
 from tests.samples import enterprise, salary_document, uscc
 
+pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
+
 MAX_EXAMPLES = 25
 MAX_SECONDS = 300  # a bound on the whole run, never reached here (it takes about a minute)
 SEED = 20230228  # the notice's date

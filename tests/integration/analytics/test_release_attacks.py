@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
@@ -68,6 +69,8 @@ from tests.integration.analytics.attacks import (
     recovery_findings,
 )
 from tests.samples import enterprise, salary_document, uscc
+
+pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
 
 DEMO_ENTERPRISES = int(os.environ.get("SURVEY_ATTACK_DEMO_ENTERPRISES", "12"))
 # Primary cells audited by the attacker's own linear programmes, spread over the demo city

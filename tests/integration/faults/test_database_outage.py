@@ -52,6 +52,8 @@ from tests.integration.faults.server import (
 )
 from tests.samples import enterprise, salary_document, uscc
 
+pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
+
 N_ENTERPRISES = 400  # one submission each at most
 N_CODES = 3000  # poll answers at most
 ROWS = 10

@@ -61,6 +61,8 @@ from tests.integration.faults.server import (
 )
 from tests.samples import enterprise, uscc
 
+pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
+
 N_SUBMISSIONS = 48  # JSON submissions, one enterprise each
 N_UPLOADS = 24  # spreadsheet uploads, one enterprise each
 N_CODES = 600  # poll answers at most, one one-time code each

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from tests.conftest import Service, run_cli
@@ -19,6 +20,8 @@ from tests.integration.analytics.score_helpers import (
 )
 from tests.integration.reports.report_helpers import text_of
 from tests.samples import enterprise
+
+pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
 
 
 def _report(service: Service, var_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -38,6 +38,8 @@ from tests.integration.security.hostile_files import (
 from tests.samples import enterprise, uscc
 from tests.unit.test_spreadsheets import HEADER_ZH, workbook
 
+pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
+
 PARALLEL = 3  # uploads of each kind at once
 PEAK_GROWTH_MB = 300  # nine hostile uploads at once; before the limits, over 2,000
 STUCK_SECONDS = 240  # a bound on a stuck server, not a performance figure
