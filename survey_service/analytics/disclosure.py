@@ -48,7 +48,7 @@ COMPLEMENTARY = "complementary"
 
 @dataclass(frozen=True, slots=True)
 class DisclosureRules:
-    """Thresholds of one campaign (``campaign.settings["disclosure"]``), DOMAIN.md's
+    """Thresholds of one campaign (``campaign.settings["disclosure"]``), docs/domain.md's
     defaults otherwise."""
 
     min_enterprises: int = 3

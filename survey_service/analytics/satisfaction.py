@@ -44,7 +44,7 @@ from survey_service.structs import Out
 
 GroupBy = Literal["enterprise", "district", "industry"]
 
-# The thresholds DOMAIN.md names, for a form whose rules are silent: fewer than 5 answers
+# The thresholds docs/domain.md names, for a form whose rules are silent: fewer than 5 answers
 # show a count only (Culture Amp, Glint, Lattice), comments need 10.
 DEFAULT_MIN_GROUP = 5
 DEFAULT_MIN_GROUP_COMMENTS = 10

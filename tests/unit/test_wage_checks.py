@@ -22,7 +22,7 @@ def _codes(rows: list[dict[str, Any]], year: int = 2023, **kwargs: Any) -> list[
 
 
 def test_full_year_at_the_2023_class_3_minimum_is_not_flagged() -> None:
-    # DOMAIN.md: a full 2023 year at class 3 is 4 x 1750 + 8 x 1950 = 22,600 yuan.
+    # docs/domain.md: a full 2023 year at class 3 is 4 x 1750 + 8 x 1950 = 22,600 yuan.
     row = {"occupation": "6-01", "months_worked": 12, "annual_pay": 22600, "base_pay": 22600}
     assert _codes([row]) == []
 
