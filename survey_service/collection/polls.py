@@ -261,39 +261,37 @@ async def issue_link(
     return _link_out(link, enterprise, codes), created
 
 
-async def revoke_link(session: AsyncSession, campaign: Campaign, slug: str) -> str:
-    """Withdraw the campaign's link ``slug`` (again: no change); returns its enterprise."""
+async def _campaign_link(
+    session: AsyncSession, campaign: Campaign, slug: str
+) -> tuple[PollLink, Enterprise]:
+    """The campaign's link ``slug`` with its enterprise, or 404."""
     row = (
         await session.execute(
-            select(PollLink, Enterprise.uscc)
+            select(PollLink, Enterprise)
             .join(Enterprise, PollLink.enterprise_id == Enterprise.id)
             .where(PollLink.campaign_id == campaign.id, PollLink.slug == slug)
         )
     ).first()
     if row is None:
         raise problem(404, "Poll link not found")
-    link, uscc = row
+    return row[0], row[1]
+
+
+async def revoke_link(session: AsyncSession, campaign: Campaign, slug: str) -> str:
+    """Withdraw the campaign's link ``slug`` (again: no change); returns its enterprise."""
+    link, enterprise = await _campaign_link(session, campaign, slug)
     if link.revoked_at is None:
         link.revoked_at = utcnow()
-    return str(uscc)
+    return enterprise.uscc
 
 
 async def link_to_print(session: AsyncSession, campaign: Campaign, slug: str) -> tuple[str, str]:
     """The slug and enterprise name of the campaign's link ``slug``, to print as a QR code:
     404 when unknown, 410 when withdrawn."""
-    row = (
-        await session.execute(
-            select(PollLink, Enterprise.name)
-            .join(Enterprise, PollLink.enterprise_id == Enterprise.id)
-            .where(PollLink.campaign_id == campaign.id, PollLink.slug == slug)
-        )
-    ).first()
-    if row is None:
-        raise problem(404, "Poll link not found")
-    link, name = row
+    link, enterprise = await _campaign_link(session, campaign, slug)
     if link.revoked_at is not None:
         raise problem(410, "This link was withdrawn.", title="Poll link withdrawn")
-    return link.slug, str(name)
+    return link.slug, enterprise.name
 
 
 async def link_page(
