@@ -29,7 +29,7 @@ additive along every line, so this protects ``n_workers`` and total pay
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -44,6 +44,10 @@ MIN_WORKERS = "min_workers"
 P_PERCENT = "p_percent"
 DOMINANCE = "dominance"
 COMPLEMENTARY = "complementary"
+
+
+class SettingsError(ValueError):
+    """A campaign's settings that its figures cannot be computed with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,15 @@ class DisclosureRules:
         ):
             raise ValueError("dominance needs n >= 1 and 0 < k <= 100")
         return rules
+
+    @classmethod
+    def of_campaign(cls, campaign_settings: Mapping[str, Any] | None) -> DisclosureRules:
+        """The one reading of ``campaign.settings["disclosure"]`` (SettingsError, naming
+        the setting, when it makes no sense)."""
+        try:
+            return cls.from_settings((campaign_settings or {}).get("disclosure"))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise SettingsError(f"settings.disclosure: {exc}") from None
 
     @property
     def top(self) -> int:

@@ -11,6 +11,7 @@ import anyio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.analytics.disclosure import SettingsError
 from survey_service.analytics.releases import NotInRelease, ReleaseNotFound
 from survey_service.analytics.wage_columns import from_bytes
 from survey_service.analytics.wage_release import (
@@ -22,7 +23,6 @@ from survey_service.analytics.wage_release import (
 from survey_service.analytics.wage_structure import pattern_from_bytes, release_query_error
 from survey_service.analytics.wages import (
     CampaignInfo,
-    SettingsError,
     WageQuery,
     WageTable,
     add_changes,

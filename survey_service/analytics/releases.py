@@ -29,9 +29,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
+from survey_service.analytics.disclosure import SettingsError
 from survey_service.analytics.frozen import Frozen, NothingToRelease
 from survey_service.analytics.wage_release import content_hash, freeze_wages
-from survey_service.analytics.wages import CampaignInfo, SettingsError, load_campaign
+from survey_service.analytics.wages import CampaignInfo, load_campaign
 from survey_service.auth import Principal, audit
 from survey_service.db.engine import Database
 from survey_service.db.lookups import campaign_with_form

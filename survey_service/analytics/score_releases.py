@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics import assessments, satisfaction
-from survey_service.analytics.disclosure import DisclosureRules
+from survey_service.analytics.disclosure import DisclosureRules, SettingsError
 from survey_service.analytics.districts import city_districts, competition_ranks
 from survey_service.analytics.frozen import Frozen, NothingToRelease, ReleaseStamp
 from survey_service.analytics.linked_counts import CITY, Earlier, Thresholds, Units, protect
@@ -83,9 +83,9 @@ async def _campaign(session: AsyncSession, campaign_id: int) -> tuple[Campaign, 
 def disclosure_rules(campaign: Campaign) -> DisclosureRules:
     """The campaign's disclosure settings (``assessments.RulesProblem`` when unusable)."""
     try:
-        return DisclosureRules.from_settings((campaign.settings or {}).get("disclosure"))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise assessments.RulesProblem(f"settings.disclosure: {exc}") from None
+        return DisclosureRules.of_campaign(campaign.settings)
+    except SettingsError as exc:
+        raise assessments.RulesProblem(str(exc)) from None
 
 
 # --- satisfaction ------------------------------------------------------------------------------

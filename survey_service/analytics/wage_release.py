@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.analytics.disclosure import ALL, DisclosureRules, Key
+from survey_service.analytics.disclosure import ALL, DisclosureRules, Key, SettingsError
 from survey_service.analytics.frozen import Frozen, NothingToRelease
 from survey_service.analytics.percentiles import QUANTILE_NAMES, grouped_stats
 from survey_service.analytics.wage_columns import (
@@ -53,7 +53,6 @@ from survey_service.analytics.wages import (
     PERCENTILE_DEFINITION,
     CampaignInfo,
     Measure,
-    SettingsError,
     WageQuery,
     contributors,
     data_as_of,
@@ -92,10 +91,7 @@ async def freeze_wages(
     """The campaign's counted workers now, protected jointly with its earlier releases
     (``earlier``: their data, oldest first). SettingsError for unusable settings,
     NothingToRelease when no worker is counted."""
-    try:
-        rules = DisclosureRules.from_settings(campaign.settings.get("disclosure"))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise SettingsError(f"settings.disclosure: {exc}") from None
+    rules = DisclosureRules.of_campaign(campaign.settings)
     months = min_months(campaign)
     weights = enterprise_weights(campaign)
     columns = await read_columns(session, campaign)

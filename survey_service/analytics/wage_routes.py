@@ -15,13 +15,13 @@ from litestar.params import FromQuery
 from litestar.response import Response, Stream
 
 from survey_service.analytics import exports
+from survey_service.analytics.disclosure import SettingsError
 from survey_service.analytics.release_store import latest_wage_number, release_wage_table
 from survey_service.analytics.releases import ReleaseError
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_dimensions import FILTERS, filter_dimension, filter_value
 from survey_service.analytics.wage_dimensions import parse_by as _parse_by
 from survey_service.analytics.wages import (
-    SettingsError,
     WageQuery,
     WageTable,
     check_query,

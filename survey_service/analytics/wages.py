@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Double
 
 from survey_service.analytics import disclosure
-from survey_service.analytics.disclosure import ALL, DisclosureRules, Key
+from survey_service.analytics.disclosure import ALL, DisclosureRules, Key, SettingsError
 from survey_service.analytics.percentiles import QUANTILE_NAMES, QUANTILES, grouped_stats
 from survey_service.analytics.wage_dimensions import DIMENSIONS
 from survey_service.db.lookups import campaign_with_form
@@ -65,10 +65,6 @@ DIFFERENCING_GUARD = (
 
 Ints = NDArray[np.int64]
 Floats = NDArray[np.float64]
-
-
-class SettingsError(ValueError):
-    """The campaign's settings for wage tables are not usable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,10 +455,7 @@ async def compute_rows(
 ) -> tuple[list[dict[str, Any]], dict[str, Any], Method]:
     """The rows of the table's slice (disclosure applied unless ``query.suppress`` is
     False), the rules applied, and the method used."""
-    try:
-        rules = DisclosureRules.from_settings(campaign.settings.get("disclosure"))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise SettingsError(f"settings.disclosure: {exc}") from None
+    rules = DisclosureRules.of_campaign(campaign.settings)
     weights = enterprise_weights(campaign)
     if query.weighted and weights is None:
         raise SettingsError("the campaign has no settings.enterprise_weights")

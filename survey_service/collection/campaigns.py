@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.analytics.disclosure import DisclosureRules, SettingsError
 from survey_service.auth import issue_token
 from survey_service.collection.schemas import Audience, CampaignIn, CampaignOut, InvitationOut
 from survey_service.db.lookups import campaign_with_form
@@ -79,8 +80,22 @@ def campaign_window(body: CampaignIn, zone: ZoneInfo) -> tuple[datetime, datetim
     return opens_at, closes_at
 
 
+def checked_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings as given, once the figures can be computed with them: a threshold
+    that makes no sense is refused here, not when the first table is asked for."""
+    try:
+        DisclosureRules.of_campaign(settings)
+    except SettingsError as exc:
+        raise unprocessable(
+            "The campaign's disclosure settings are not usable.",
+            [{"path": "/settings/disclosure", "message": str(exc), "keyword": "disclosure"}],
+        ) from None
+    return settings
+
+
 async def create_campaign(session: AsyncSession, body: CampaignIn, zone: ZoneInfo) -> CampaignOut:
     opens_at, closes_at = campaign_window(body, zone)
+    settings = checked_settings(body.settings)
     form = await forms.get_form(session, body.form_key)
     versions = await forms.versions_of(session, form)
     if body.form_version is None:
@@ -100,7 +115,7 @@ async def create_campaign(session: AsyncSession, body: CampaignIn, zone: ZoneInf
         opens_at=opens_at,
         closes_at=closes_at,
         audience=audience_data(body.audience),
-        settings=body.settings,
+        settings=settings,
         requires_review=body.requires_review,
     )
     session.add(campaign)

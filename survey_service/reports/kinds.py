@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.analytics import assessments, participation, satisfaction, wages
+from survey_service.analytics import assessments, disclosure, participation, satisfaction, wages
 from survey_service.analytics.disclosure import (
     COMPLEMENTARY,
     DOMINANCE,
@@ -214,7 +214,7 @@ async def _release_table(
         return await release_wage_table(
             session, store, campaign, number, wages.WageQuery(by=by), detailed=False
         )
-    except (ReleaseError, wages.SettingsError, ValueError) as exc:
+    except (ReleaseError, disclosure.SettingsError, ValueError) as exc:
         raise ReportError(f"the wage table cannot be made: {exc}") from None
 
 

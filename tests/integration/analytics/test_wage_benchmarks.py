@@ -17,7 +17,7 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 
 from survey_service.analytics.wages import WageQuery, load_campaign, wage_table
-from survey_service.db.models import AuditEntry
+from survey_service.db.models import AuditEntry, Campaign
 from survey_service.reference.codes import occupations
 from tests.conftest import Service
 from tests.integration.analytics.release_helpers import release
@@ -231,8 +231,27 @@ async def test_thresholds_come_from_the_campaign_settings(service: Service) -> N
     assert body["rules"]["min_enterprises"] == 1
 
 
-async def test_unusable_disclosure_settings_are_reported(service: Service) -> None:
-    campaign_id = await _campaign(service, settings={"disclosure": {"min_workers": 0}})
+async def test_unusable_disclosure_settings_are_refused_and_reported(service: Service) -> None:
+    refused = await service.client.post(
+        "/api/v1/campaigns",
+        json={
+            "form_key": "salary-survey",
+            "title": "2023年企业薪酬调查",
+            "year": 2023,
+            "opens_at": "2023-01-01",
+            "closes_at": "2023-12-31",
+            "settings": {"disclosure": {"min_workers": 0}},
+        },
+        headers=service.admin,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["path"] == "/settings/disclosure"
+    # Settings stored before they were checked at creation are still reported per table.
+    campaign_id = await _campaign(service)
+    async with service.db.transaction() as session:
+        campaign = await session.get(Campaign, campaign_id)
+        assert campaign is not None
+        campaign.settings = {"disclosure": {"min_workers": 0}}
     response = await service.client.get(URL.format(campaign_id), headers=service.admin)
     assert response.status_code == 422
     assert "disclosure" in response.json()["detail"]
