@@ -298,6 +298,36 @@ def analyst_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def own_annual_pay(
+    release: WageRelease, enterprise_id: int
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """One enterprise's own workers in the release by occupation, for that enterprise
+    alone: the count, the median and the mean of annual pay of the full-year workers, by
+    the same definitions as the city's table (``grouped_stats``, the release's
+    ``annual_min_months``), and how many workers it counted in all and for the full year."""
+    columns = release.columns
+    mine = np.flatnonzero(columns.enterprise == enterprise_id)
+    full_year = mine[columns.months[mine] >= release.rules["annual_min_months"]]
+    vocabulary = columns.vocab["occupation"]
+    stats = grouped_stats(
+        columns.codes["occupation"][full_year].astype(np.int64), columns.annual[full_year]
+    )
+    median = QUANTILE_NAMES.index("p50")
+    out = [
+        {
+            "occupation": str(vocabulary[code]),
+            "n": int(n),
+            "p50": float(quantiles[median]),
+            "mean": float(mean),
+        }
+        for code, n, quantiles, mean in zip(
+            stats.codes, stats.n, stats.quantiles, stats.mean, strict=True
+        )
+    ]
+    out.sort(key=lambda row: str(row["occupation"]))
+    return out, {"workers": int(mine.size), "full_year": int(full_year.size)}
+
+
 class ReleaseTableCache:
     """Tables of releases computed in this process, by release and query (they never
     change); the least recently used go first."""

@@ -22,7 +22,6 @@ from typing import Any
 
 import jinja2
 import msgspec
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +40,7 @@ from survey_service.analytics.release_store import (
 )
 from survey_service.analytics.releases import ReleaseError
 from survey_service.analytics.wage_dimensions import code_name, enum_labels
-from survey_service.analytics.wage_release import WageRelease
+from survey_service.analytics.wage_release import own_annual_pay
 from survey_service.analytics.wage_structure import CONFIDENTIAL
 from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, utcnow
 from survey_service.reference.codes import industries, industry_division
@@ -389,32 +388,6 @@ async def _campaign_of_year(
     return (found[0], found[1]) if found else None
 
 
-def _own_pay(
-    release: WageRelease, enterprise_id: int
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The enterprise's own workers in the release by occupation (its own figures, for
-    itself): the count, the median (inverted CDF, as the city's) and the mean of annual pay
-    of the full-year workers, the release's ``annual_min_months`` deciding who is."""
-    columns = release.columns
-    mine = np.flatnonzero(columns.enterprise == enterprise_id)
-    full_year = mine[columns.months[mine] >= release.rules["annual_min_months"]]
-    vocabulary = columns.vocab["occupation"]
-    codes = columns.codes["occupation"][full_year]
-    out: list[dict[str, Any]] = []
-    for code in np.unique(codes):
-        pay = np.sort(columns.annual[full_year[codes == code]])
-        out.append(
-            {
-                "occupation": str(vocabulary[code]),
-                "n": int(pay.size),
-                "p50": float(np.percentile(pay, 50, method="inverted_cdf")),
-                "mean": float(pay.mean()),
-            }
-        )
-    out.sort(key=lambda row: str(row["occupation"]))
-    return out, {"workers": int(mine.size), "full_year": int(full_year.size)}
-
-
 async def gather_enterprise(
     session: AsyncSession, params: dict[str, Any], settings: Settings
 ) -> dict[str, Any]:
@@ -429,7 +402,7 @@ async def gather_enterprise(
     store = ReleaseStore()  # as the guide's
     city = await _release_table(session, store, campaign, number, ["occupation"])
     release = await store.wages(session, campaign.id, number)
-    own, totals = _own_pay(release, found.id)
+    own, totals = own_annual_pay(release, found.id)
     reference = {r["occupation"]: r for r in city.rows if not r["suppressed"]}
     pay = []
     for row in own:
