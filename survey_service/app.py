@@ -21,6 +21,7 @@ from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.score_routes import ScoreController
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_routes import WageBenchmarkController
+from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.poll_routes import PollController, PollLinkController
 from survey_service.collection.polls import LinkRateLimiter, PollCache, answer_writer
 from survey_service.collection.routes import (
@@ -81,6 +82,11 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
 
 
+async def _close(desk: PollDesk) -> None:
+    if desk.writer is not None:
+        await desk.writer.close()
+
+
 def create_app(settings: Settings, *, database: Database | None = None) -> Litestar:
     """The ASGI app. ``database`` lets tests share one engine; otherwise it is opened on
     start-up and closed on shutdown."""
@@ -90,13 +96,16 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         {
             "settings": settings,
             "forms": form_cache,
-            "poll_limiter": LinkRateLimiter(),
             "token_limiter": TokenBuckets(),
             "guessing": GuessingThrottle(settings.auth_failures_per_minute),
-            # A link's poll is trusted as long as a form's current version.
-            "poll_cache": PollCache(ttl=settings.form_cache_seconds),
-            "wage_tables": WageTableCache(),
         }
+    )
+    # A link's poll is trusted as long as a form's current version.
+    poll_desk = PollDesk(
+        cache=PollCache(ttl=settings.form_cache_seconds),
+        limiter=LinkRateLimiter(),
+        forms=form_cache,
+        zone=settings.zone,
     )
     # Wage releases loaded in this process and their tables: a release never changes.
     release_store = ReleaseStore()
@@ -108,9 +117,20 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     def provide_form_cache() -> FormCache:
         return form_cache
 
+    def provide_poll_desk() -> PollDesk:
+        return poll_desk
+
+    wage_tables = WageTableCache()
+
+    def provide_wage_tables() -> WageTableCache:
+        return wage_tables
+
+    def provide_settings() -> Settings:
+        return settings
+
     if database is not None:
         state.db = database
-        state.poll_writer = answer_writer(database)
+        poll_desk.writer = answer_writer(database)
         # Tests: reports render in a thread (no process pool), the queue made at once.
         state.reports = make_queue(database, settings, None)
 
@@ -122,10 +142,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             try:
                 yield
             finally:
-                await app.state.poll_writer.close()
+                await _close(poll_desk)
             return
         app.state.db = open_database(settings.database_url)
-        app.state.poll_writer = answer_writer(app.state.db)
+        poll_desk.writer = answer_writer(app.state.db)
         renderers = process_pool(settings.report_workers)
         app.state.reports = make_queue(app.state.db, settings, renderers)
         await start_queue(app.state.reports)
@@ -139,7 +159,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         try:
             yield
         finally:
-            await app.state.poll_writer.close()
+            await _close(poll_desk)
             await app.state.reports.close()
             renderers.shutdown(cancel_futures=True)
             await app.state.db.dispose()
@@ -172,6 +192,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             "db": Provide(provide_db, sync_to_thread=False),
             "release_store": Provide(provide_releases, sync_to_thread=False),
             "form_cache": Provide(provide_form_cache, sync_to_thread=False),
+            "poll_desk": Provide(provide_poll_desk, sync_to_thread=False),
+            "wage_tables": Provide(provide_wage_tables, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],
         state=state,

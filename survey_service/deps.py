@@ -9,8 +9,11 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
 from survey_service.analytics.release_store import ReleaseStore
+from survey_service.analytics.table_cache import WageTableCache
+from survey_service.collection.poll_answers import PollDesk
 from survey_service.db.engine import Database
 from survey_service.forms.service import FormCache
+from survey_service.settings import Settings
 from survey_service.structs import INT4_MAX
 
 DB: TypeAlias = NamedDependency[Database]
@@ -18,6 +21,12 @@ DB: TypeAlias = NamedDependency[Database]
 Releases: TypeAlias = NamedDependency[ReleaseStore]
 # The compiled validators and encoded schemas of published form versions (one per app).
 Forms: TypeAlias = NamedDependency[FormCache]
+# The settings the app was made with.
+Config: TypeAlias = NamedDependency[Settings]
+# Live wage tables computed in this process (admins' live view).
+WageTables: TypeAlias = NamedDependency[WageTableCache]
+# Opening polls and taking their answers in this process (one per app).
+Polls: TypeAlias = NamedDependency[PollDesk]
 # An id or version number in a path: within the database's integer (see structs.RowId).
 PathId: TypeAlias = Annotated[int, PathParameter(ge=1, le=INT4_MAX)]
 # Which release of a campaign's scores to read.

@@ -10,10 +10,9 @@ from litestar.params import FromQuery, QueryParameter
 
 from survey_service.analytics import assessments, participation, satisfaction, score_reads
 from survey_service.auth import Principal, require
-from survey_service.deps import DB, PathId, ReleaseChoice
+from survey_service.deps import DB, Config, PathId, ReleaseChoice
 from survey_service.errors import problem
 from survey_service.openapi import BEARER, problems
-from survey_service.settings import Settings
 
 Year = Annotated[int, QueryParameter(ge=2000, le=2100, description="the campaigns' year")]
 
@@ -90,12 +89,11 @@ class ScoreController(Controller):
         responses=problems(400, 401, 403, 422),
     )
     async def get_participation(
-        self, request: Request[Any, Any, Any], db: DB, year: FromQuery[Year]
+        self, request: Request[Any, Any, Any], db: DB, settings: Config, year: FromQuery[Year]
     ) -> participation.ParticipationOut:
         """Who took part in the year's campaigns, by district (ranked by participation rate)
         and for the city, each rate beside its target; admins also get the enterprises
         still missing."""
-        settings: Settings = request.app.state.settings
         try:
             targets = participation.load_targets(settings.participation_targets)
         except (OSError, msgspec.DecodeError) as exc:

@@ -18,7 +18,6 @@ from survey_service.analytics import exports
 from survey_service.analytics.disclosure import SettingsError
 from survey_service.analytics.release_store import latest_wage_number, release_wage_table
 from survey_service.analytics.releases import ReleaseError
-from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_dimensions import FILTERS, filter_dimension, filter_value
 from survey_service.analytics.wage_dimensions import parse_by as _parse_by
 from survey_service.analytics.wages import (
@@ -28,7 +27,7 @@ from survey_service.analytics.wages import (
     load_campaign,
 )
 from survey_service.auth import Principal, audit, require
-from survey_service.deps import DB, PathId, Releases
+from survey_service.deps import DB, PathId, Releases, WageTables
 from survey_service.errors import not_found, problem
 from survey_service.openapi import BEARER, downloads, problems
 from survey_service.structs import INT4_MAX
@@ -81,6 +80,7 @@ class WageBenchmarkController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         release_store: Releases,
+        wage_tables: WageTables,
         campaign_id: PathId,
         by: FromQuery[str | None] = None,
         measure: FromQuery[Literal["annual", "monthly"]] = "annual",
@@ -142,8 +142,7 @@ class WageBenchmarkController(Controller):
                     raise problem(409, f"campaign {campaign_id} has no release yet")
             try:
                 if number is None:
-                    tables: WageTableCache = request.app.state.wage_tables
-                    live = await tables.table(session, campaign, query)
+                    live = await wage_tables.table(session, campaign, query)
                     table = dataclasses.replace(live, meta=live.meta | {"release": None})
                 else:
                     table = await release_wage_table(

@@ -1,11 +1,14 @@
 """The public side of a poll, shared by the JSON API (``poll_routes``) and the poll page
-(``survey_service.web.poll_pages``): opening a link's poll through the process's cache,
-taking an answer past the soft guards into the group commit, and the device cookie."""
+(``survey_service.web.poll_pages``): the ``PollDesk`` that opens a link's poll through the
+process's cache and takes an answer past the soft guards into the group commit, and the
+device cookie."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request
 from litestar.datastructures import Cookie
@@ -20,47 +23,65 @@ from survey_service.forms.service import FormCache
 DEVICE_COOKIE_PATHS = ("/p/", "/api/v1/polls/")
 
 
-async def open_poll(request: Request[Any, Any, Any], db: Database, slug: str) -> polls.Poll:
-    """The poll behind ``slug`` if it takes answers now (404, 410, 403 otherwise), read
-    through the process's ``PollCache``."""
-    cache: polls.PollCache = request.app.state.poll_cache
-    poll = cache.get(slug)
-    if poll is None:
-        try:
-            async with db.read() as session:
-                poll = await polls.find_poll(session, slug)
-        except ProblemDetailsException:
-            cache.forget(slug)
-            raise
-        cache.put(slug, poll)
-    polls.require_poll_open(poll.campaign, request.app.state.settings.zone)
-    return poll
+@dataclass(slots=True)
+class PollDesk:
+    """What taking poll answers needs in this process, made once by ``create_app`` and
+    handed to the API and the poll page alike: the links' polls (a cache trusted as long
+    as a form's current version), each link's answer rate, the compiled validators, the
+    survey's time zone, and the group commit that stores answers (set when the database
+    opens)."""
+
+    cache: polls.PollCache
+    limiter: polls.LinkRateLimiter
+    forms: FormCache
+    zone: ZoneInfo
+    writer: GroupCommit[polls.Answer, date] | None = None
+
+    async def open_poll(self, db: Database, slug: str) -> polls.Poll:
+        """The poll behind ``slug`` if it takes answers now (404, 410, 403 otherwise)."""
+        poll = self.cache.get(slug)
+        if poll is None:
+            try:
+                async with db.read() as session:
+                    poll = await polls.find_poll(session, slug)
+            except ProblemDetailsException:
+                self.cache.forget(slug)
+                raise
+            self.cache.put(slug, poll)
+        polls.require_poll_open(poll.campaign, self.zone)
+        return poll
+
+    def forget_links(self) -> None:
+        """A link issued, rotated or withdrawn: no process keeps serving its old state."""
+        self.cache.clear()
+
+    async def receive_answer(
+        self, poll: polls.Poll, data: dict[str, Any], code: str | None, *, answered_here: bool
+    ) -> date:
+        """Check the soft guards, the rate, the code's presence and the answer, then store
+        it. ``answered_here``: this browser carries the link's device cookie."""
+        # A soft guard: it stops a second answer from the same browser, not a determined
+        # person (a private window clears it). The one-time codes are the hard guard.
+        if answered_here:
+            raise polls.already_answered()
+        per_minute = polls.rate_per_minute(poll.campaign.settings)
+        wait = self.limiter.acquire(poll.link.id, per_minute)
+        if wait > 0:
+            raise polls.too_many(per_minute, wait)
+        if poll.link.requires_code and not code:
+            raise polls.code_refused(missing=True)
+        validator = self.forms.validators.get(poll.version.id, poll.version.schema)
+        polls.check_answer(validator, poll, data)
+        if self.writer is None:
+            raise RuntimeError("the poll desk's writer is made when the database opens")
+        # Stored with the answers arriving at the same time, in one transaction; returns
+        # once that has committed (a 503 problem if it failed), never before.
+        return await self.writer.submit(polls.Answer.of(poll, data, code))
 
 
-async def receive_answer(
-    request: Request[Any, Any, Any],
-    poll: polls.Poll,
-    data: dict[str, Any],
-    code: str | None,
-) -> date:
-    """Check the soft guards, the rate, the code's presence and the answer, then store it."""
-    # A soft guard: it stops a second answer from the same browser, not a determined
-    # person (a private window clears it). The one-time codes are the hard guard.
-    if request.cookies.get(polls.device_cookie_name(poll.link.slug)):
-        raise polls.already_answered()
-    per_minute = polls.rate_per_minute(poll.campaign.settings)
-    limiter: polls.LinkRateLimiter = request.app.state.poll_limiter
-    wait = limiter.acquire(poll.link.id, per_minute)
-    if wait > 0:
-        raise polls.too_many(per_minute, wait)
-    if poll.link.requires_code and not code:
-        raise polls.code_refused(missing=True)
-    cache: FormCache = request.app.state.forms
-    polls.check_answer(cache.validators.get(poll.version.id, poll.version.schema), poll, data)
-    # Stored with the answers arriving at the same time, in one transaction; returns once
-    # that has committed (a 503 problem if it failed), never before.
-    writer: GroupCommit[polls.Answer, date] = request.app.state.poll_writer
-    return await writer.submit(polls.Answer.of(poll, data, code))
+def answered_here(request: Request[Any, Any, Any], poll: polls.Poll) -> bool:
+    """Whether this browser already answered the link (its device cookie)."""
+    return bool(request.cookies.get(polls.device_cookie_name(poll.link.slug)))
 
 
 class _DeviceCookie(Cookie):

@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from survey_service.auth import Principal, audit, require
 from survey_service.collection import campaigns, polls
-from survey_service.collection.poll_answers import device_cookies, open_poll, receive_answer
+from survey_service.collection.poll_answers import answered_here, device_cookies
 from survey_service.collection.routes import read_cursor
 from survey_service.collection.schemas import (
     PollAnswerIn,
@@ -26,7 +26,7 @@ from survey_service.collection.schemas import (
     PollOut,
     PollReceipt,
 )
-from survey_service.deps import DB, PathId
+from survey_service.deps import DB, PathId, Polls
 from survey_service.openapi import BEARER, problems
 
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
@@ -52,6 +52,7 @@ class PollLinkController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        poll_desk: Polls,
         campaign_id: PathId,
         data: JSONBody[PollLinkIn],
     ) -> Response[PollLinkOut]:
@@ -69,7 +70,7 @@ class PollLinkController(Controller):
                 created=created,
                 codes=len(out.codes),
             )
-        request.app.state.poll_cache.clear()  # a rotated link's old slug is gone at once
+        poll_desk.forget_links()  # a rotated link's old slug is gone at once
         return Response(out, status_code=201 if created else 200)
 
     @get("/", responses=problems(400, 401, 403, 404, 422))
@@ -96,6 +97,7 @@ class PollLinkController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        poll_desk: Polls,
         campaign_id: PathId,
         link: FromPath[str],
     ) -> None:
@@ -109,7 +111,7 @@ class PollLinkController(Controller):
                 "poll_link.revoke",
                 f"campaign:{campaign_id}:{uscc}",
             )
-        request.app.state.poll_cache.clear()  # withdrawn at once in this process
+        poll_desk.forget_links()  # withdrawn at once in this process
 
 
 class PollController(Controller):
@@ -117,12 +119,10 @@ class PollController(Controller):
     tags = ["polls"]
 
     @get("/{link:str}", responses=problems(400, 403, 404, 410))
-    async def get_poll(
-        self, request: Request[Any, Any, Any], db: DB, link: FromPath[str]
-    ) -> PollOut:
+    async def get_poll(self, db: DB, poll_desk: Polls, link: FromPath[str]) -> PollOut:
         """The poll behind a public link: its form and the anonymity notice (404 unknown,
         410 withdrawn, 403 not open)."""
-        return polls.poll_out(await open_poll(request, db, link))
+        return polls.poll_out(await poll_desk.open_poll(db, link))
 
     @post(
         "/{link:str}/responses",
@@ -133,12 +133,15 @@ class PollController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        poll_desk: Polls,
         link: FromPath[str],
         data: JSONBody[PollAnswerIn],
     ) -> Response[PollReceipt]:
         """One anonymous answer: 201 with the day only, never an id."""
-        poll = await open_poll(request, db, link)
-        day = await receive_answer(request, poll, data.data, data.code)
+        poll = await poll_desk.open_poll(db, link)
+        day = await poll_desk.receive_answer(
+            poll, data.data, data.code, answered_here=answered_here(request, poll)
+        )
         return Response(
             PollReceipt(status="received", day=day),
             status_code=201,

@@ -42,7 +42,7 @@ from survey_service.collection.template import XLSX, template_workbook
 from survey_service.db.models import (
     Campaign,
 )
-from survey_service.deps import DB, Forms, PathId, Releases
+from survey_service.deps import DB, Config, Forms, PathId, Releases
 from survey_service.errors import from_msgspec, not_found, problem
 from survey_service.forms.routes import decode_json
 from survey_service.openapi import BEARER, body_of, problems
@@ -179,11 +179,14 @@ class CampaignController(Controller):
         responses=problems(400, 401, 403, 404, 413, 422),
     )
     async def create(
-        self, request: Request[Any, Any, Any], db: DB, data: JSONBody[CampaignIn]
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        settings: Config,
+        data: JSONBody[CampaignIn],
     ) -> CampaignOut:
         async with db.transaction() as session:
-            zone = request.app.state.settings.zone
-            out = await campaigns.create_campaign(session, data, zone)
+            out = await campaigns.create_campaign(session, data, settings.zone)
             audit(session, _principal(request), "campaign.create", f"campaign:{out.id}")
             return out
 

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from survey_service.auth import Principal, audit, require
-from survey_service.deps import DB, PathId
+from survey_service.deps import DB, Forms, PathId
 from survey_service.errors import problem
 from survey_service.forms import service
 from survey_service.forms.schemas import (
@@ -79,11 +79,12 @@ class FormController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        form_cache: Forms,
         key: FromPath[str],
         version: Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX)] = None,
     ) -> Response[bytes]:
         """The JSON Schema of the current published version, or of ``version``."""
-        entry = await request.app.state.forms.schema_bytes(db, key, version)
+        entry = await form_cache.schema_bytes(db, key, version)
         etag = f'"{entry.content_hash}"'
         headers = {"ETag": etag, "X-Form-Version": str(entry.number)}
         if etag_matches(request.headers.get("if-none-match"), etag):
@@ -156,13 +157,18 @@ class FormController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def publish(
-        self, request: Request[Any, Any, Any], db: DB, key: FromPath[str], number: PathId
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        form_cache: Forms,
+        key: FromPath[str],
+        number: PathId,
     ) -> VersionOut:
         async with db.transaction() as session:
             form = await service.get_form(session, key)
             version = await service.publish(session, form, number)
             audit(session, request.state.principal, "form.publish", f"form:{key}:{number}")
-        request.app.state.forms.forget_current(key)
+        form_cache.forget_current(key)
         return service.version_out(version)
 
     @post(
@@ -173,13 +179,18 @@ class FormController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def retire(
-        self, request: Request[Any, Any, Any], db: DB, key: FromPath[str], number: PathId
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        form_cache: Forms,
+        key: FromPath[str],
+        number: PathId,
     ) -> VersionOut:
         async with db.transaction() as session:
             form = await service.get_form(session, key)
             version = await service.retire(session, form, number)
             audit(session, request.state.principal, "form.retire", f"form:{key}:{number}")
-        request.app.state.forms.forget_current(key)
+        form_cache.forget_current(key)
         return service.version_out(version)
 
     @post(
@@ -192,6 +203,7 @@ class FormController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        form_cache: Forms,
         key: FromPath[str],
         version: Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX)] = None,
         draft: FromQuery[bool] = False,
@@ -200,8 +212,7 @@ class FormController(Controller):
 
         ``draft=true`` checks a document in progress: every rule but ``required``."""
         document = decode_json(await request.body())
-        cache: service.FormCache = request.app.state.forms
-        entry = await cache.schema_bytes(db, key, version)
-        validator = cache.validators.get(entry.version_id, entry.schema)
+        entry = await form_cache.schema_bytes(db, key, version)
+        validator = form_cache.validators.get(entry.version_id, entry.schema)
         errors = validate_document(validator, document, schema=entry.schema, draft=draft)
         return ValidationResult(valid=not errors, errors=errors)

@@ -14,8 +14,8 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 
 from survey_service.collection import polls
-from survey_service.collection.poll_answers import device_cookies, open_poll, receive_answer
-from survey_service.deps import DB
+from survey_service.collection.poll_answers import answered_here, device_cookies
+from survey_service.deps import DB, Polls
 from survey_service.forms.form_posts import document_from_form, drop_hidden
 from survey_service.openapi import pages, problems
 from survey_service.web.form_view import ErrorLine, form_view
@@ -102,14 +102,14 @@ class PollPageController(Controller):
         responses={**pages(403, 404, 410), **problems(400)},
     )
     async def page(
-        self, request: Request[Any, Any, Any], db: DB, link: FromPath[str]
+        self, request: Request[Any, Any, Any], db: DB, poll_desk: Polls, link: FromPath[str]
     ) -> Response[str]:
         """The poll page (Chinese, or English with ``?lang=en``; for phones)."""
         try:
-            poll = await open_poll(request, db, link)
+            poll = await poll_desk.open_poll(db, link)
         except ProblemDetailsException as exc:
             return _message_page(request, exc)
-        if request.cookies.get(polls.device_cookie_name(poll.link.slug)):
+        if answered_here(request, poll):
             return _message_page(request, polls.already_answered(), status=200)
         return _form_page(request, poll)
 
@@ -120,7 +120,7 @@ class PollPageController(Controller):
         responses={**pages(200, 403, 404, 409, 410, 422, 429, 503), **problems(400, 413)},
     )
     async def submit(
-        self, request: Request[Any, Any, Any], db: DB, link: FromPath[str]
+        self, request: Request[Any, Any, Any], db: DB, poll_desk: Polls, link: FromPath[str]
     ) -> Response[Any]:
         """An answer posted from the page: 303 to the thank-you page, or the page again with
         what to correct."""
@@ -135,7 +135,7 @@ class PollPageController(Controller):
                 else "This answer came from another site and was not saved.",
             )
         try:
-            poll = await open_poll(request, db, link)
+            poll = await poll_desk.open_poll(db, link)
         except ProblemDetailsException as exc:
             return _message_page(request, exc)
         posted = await read_post(request)
@@ -145,7 +145,9 @@ class PollPageController(Controller):
         if posted.row_action:
             return _form_page(request, poll, values=data, code=code or "", add_row=posted.added_row)
         try:
-            await receive_answer(request, poll, data, code)
+            await poll_desk.receive_answer(
+                poll, data, code, answered_here=answered_here(request, poll)
+            )
         except polls.CodeRefused as exc:
             return _form_page(
                 request, poll, status=403, values=data, code_error=_message(exc, lang)
