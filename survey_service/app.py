@@ -49,6 +49,7 @@ from survey_service.ratelimit import TokenBuckets
 from survey_service.reports.jobs import make_queue, start_queue
 from survey_service.reports.render import process_pool
 from survey_service.reports.routes import ReportController
+from survey_service.reports.subsetting import report_warnings, warn_when_slow
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
@@ -79,7 +80,15 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
             headers={"Retry-After": str(found.retry_after)},
             reason=found.reason,
         ) from None
-    return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
+    body: dict[str, Any] = {
+        "status": "ok",
+        "version": __version__,
+        "database": db.engine.dialect.name,
+    }
+    warnings = report_warnings()
+    if warnings:
+        body["warnings"] = warnings  # still 200: the service works, reports are slow
+    return body
 
 
 async def _close(desk: PollDesk) -> None:
@@ -138,6 +147,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # The poll writer's task starts with the first answer; at shutdown it is closed
         # (answers handed in are committed and answered) before the engine goes.
+        warn_when_slow()
         if database is not None:
             try:
                 yield
