@@ -53,7 +53,7 @@ from bench.aggregate import (
     duckdb_baseline,
     fill,
 )
-from bench.common import BenchResult
+from bench.common import PROJECT_ROOT, BenchResult
 from survey_service.analytics.disclosure import DisclosureRules
 from survey_service.analytics.release_store import decode_wages
 from survey_service.analytics.releases import create_release
@@ -66,7 +66,6 @@ from survey_service.db.migrate import upgrade
 from survey_service.db.models import Release
 from survey_service.demo import fill_demo
 from survey_service.forms.registry import load_shipped_forms
-from survey_service.settings import PROJECT_ROOT
 
 RUNS = 3
 TARGET_RATIO = 3.0
