@@ -64,7 +64,7 @@ from survey_service.analytics.wages import WageQuery, load_campaign
 from survey_service.db.engine import Database, open_database
 from survey_service.db.migrate import upgrade
 from survey_service.db.models import Release
-from survey_service.demo import fill_demo
+from survey_service.demo.fill import fill_demo
 from survey_service.forms.registry import load_shipped_forms
 
 RUNS = 3

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 import bench.data
-from survey_service import synthetic
+from survey_service.demo import synthetic
 from survey_service.forms.validation import compile_schema
 from tests.paths import PROJECT_ROOT
 
