@@ -1,7 +1,8 @@
-"""The benches' synthetic salary surveys: the generator lives in ``survey_service.synthetic``
-(shared with ``python -m survey_service demo``); these are its names, re-exported."""
+"""The benches' synthetic salary surveys: the generator lives in
+``survey_service.demo.synthetic`` (shared with ``python -m survey_service demo``); these are
+its names, re-exported."""
 
-from survey_service.synthetic import (
+from survey_service.demo.synthetic import (
     DISTRICTS,
     INDUSTRY_GROUPS,
     MAX_ANNUAL_PAY,

@@ -53,7 +53,7 @@ from bench.aggregate import (
     duckdb_baseline,
     fill,
 )
-from bench.common import BenchResult
+from bench.common import PROJECT_ROOT, BenchResult
 from survey_service.analytics.disclosure import DisclosureRules
 from survey_service.analytics.release_store import decode_wages
 from survey_service.analytics.releases import create_release
@@ -64,9 +64,8 @@ from survey_service.analytics.wages import WageQuery, load_campaign
 from survey_service.db.engine import Database, open_database
 from survey_service.db.migrate import upgrade
 from survey_service.db.models import Release
-from survey_service.demo import fill_demo
+from survey_service.demo.fill import fill_demo
 from survey_service.forms.registry import load_shipped_forms
-from survey_service.settings import PROJECT_ROOT
 
 RUNS = 3
 TARGET_RATIO = 3.0

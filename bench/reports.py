@@ -1,7 +1,7 @@
 """PDF reports: the wage guide for about 1,500 table rows and an enterprise report, beside
 WeasyPrint rendering one plain HTML table of the same rows in the same run.
 
-Data: the demo city (``survey_service.demo.fill_demo``, seeded) with ``ENTERPRISES``
+Data: the demo city (``survey_service.demo.fill.fill_demo``, seeded) with ``ENTERPRISES``
 enterprises on a fresh SQLite file, its salary campaign released once (reports read
 releases); the release's occupation x district wage table (every district and the city row
 of each occupation) has about 1,500 rows.
@@ -43,7 +43,7 @@ from survey_service.analytics.wages import WageQuery, load_campaign
 from survey_service.db.engine import Database, open_database
 from survey_service.db.migrate import upgrade
 from survey_service.db.models import Campaign, Enterprise, Submission
-from survey_service.demo import fill_demo
+from survey_service.demo.fill import fill_demo
 from survey_service.forms.registry import load_shipped_forms
 from survey_service.reports.jobs import build_pdf
 from survey_service.reports.render import process_pool

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from survey_service.db.engine import open_database
 from survey_service.db.migrate import upgrade
 from survey_service.db.models import Campaign, Enterprise, Submission
-from survey_service.demo import fill_demo
+from survey_service.demo.fill import fill_demo
 from survey_service.forms.registry import load_shipped_forms
 from survey_service.reports.jobs import build_pdf
 from survey_service.settings import PROJECT_ROOT, Settings

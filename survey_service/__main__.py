@@ -11,7 +11,6 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from survey_service import demo
 from survey_service.auth import issue_token
 from survey_service.db import backup
 from survey_service.db.engine import open_database
@@ -21,7 +20,6 @@ from survey_service.reports.jobs import build_pdf
 from survey_service.reports.kinds import KINDS, ReportError, report_params
 from survey_service.reports.render import process_pool
 from survey_service.settings import Settings
-from survey_service.synthetic import SEED
 from survey_service.tokens import ensure_admin_token
 from survey_service.web.landing import served_addresses
 from survey_service.web.sessions import session_secret
@@ -68,13 +66,20 @@ async def _token(settings: Settings, role: str, label: str) -> None:
 
 
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported here, for this command only: the demo and its generator are no part of serving.
+    from survey_service.demo import fill, synthetic
+
     await prepare(settings)
     db = open_database(settings.database_url)
     try:
-        summary = await demo.fill_demo(
-            db, enterprises_count=args.enterprises, seed=args.seed, year=args.year, force=args.force
+        summary = await fill.fill_demo(
+            db,
+            enterprises_count=_given(args.enterprises, fill.DEFAULT_ENTERPRISES),
+            seed=_given(args.seed, synthetic.SEED),
+            year=_given(args.year, fill.DEFAULT_YEAR),
+            force=args.force,
         )
-    except demo.DemoRefused as exc:
+    except fill.DemoRefused as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -93,6 +98,10 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
         f"  /api/v1/campaigns/{ids['salary-survey']}/progress"
     )
     return 0
+
+
+def _given(option: int | None, default: int) -> int:
+    return default if option is None else option
 
 
 def serve(settings: Settings) -> None:
@@ -190,9 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     filler = commands.add_parser(
         "demo", help="fill an empty database with a synthetic city (refuses a filled one)"
     )
-    filler.add_argument("--enterprises", type=int, default=demo.DEFAULT_ENTERPRISES)
-    filler.add_argument("--seed", type=int, default=SEED, help="the same seed, the same city")
-    filler.add_argument("--year", type=int, default=demo.DEFAULT_YEAR, help="this year's campaigns")
+    # No defaults here: they are the demo's own (DEFAULT_ENTERPRISES, SEED, DEFAULT_YEAR),
+    # read when the command runs, so that the other commands never import the demo.
+    filler.add_argument("--enterprises", type=int, help="how many enterprises")
+    filler.add_argument("--seed", type=int, help="the same seed, the same city")
+    filler.add_argument("--year", type=int, help="this year's campaigns")
     filler.add_argument(
         "--force", action="store_true", help="add the demo even if the database holds data"
     )

@@ -8,11 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from survey_service.shipped import form_schemas_dir
+
+
+def _default_var_dir() -> Path:
+    """``var/`` in the working directory (the checkout's for ``make run``): never inside the
+    package, which an installed wheel puts in a read-only ``site-packages``."""
+    return Path.cwd() / "var"
 
 
 def _default_database_url() -> str:
-    return f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'survey.db'}"
+    return f"sqlite+aiosqlite:///{_default_var_dir() / 'survey.db'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +27,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    var_dir: Path = PROJECT_ROOT / "var"
-    form_schemas_dir: Path = PROJECT_ROOT / "form_schemas"
+    var_dir: Path = field(default_factory=_default_var_dir)
+    # The shipped forms: the wheel's copy, or the checkout's form_schemas/ (see shipped.py).
+    form_schemas_dir: Path = field(default_factory=form_schemas_dir)
     admin_token: str | None = None
     max_body_bytes: int = 20 * 1024 * 1024
     # Requests a minute one access token may make (a burst of as many, then refilled

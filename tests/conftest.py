@@ -29,7 +29,8 @@ from survey_service.db.engine import Database, open_database
 from survey_service.db.migrate import upgrade
 from survey_service.db.models import Base
 from survey_service.forms.registry import load_shipped_forms
-from survey_service.settings import PROJECT_ROOT, Settings
+from survey_service.settings import Settings
+from tests.paths import PROJECT_ROOT
 
 PG_URL = os.environ.get("SURVEY_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"

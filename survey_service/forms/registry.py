@@ -30,6 +30,11 @@ class FormFile(Body, kw_only=True, forbid_unknown_fields=False):
 
 
 def read_form_files(directory: Path) -> list[FormFile]:
+    if not directory.is_dir():
+        # Not an empty list: a service started without its forms would look fine.
+        raise FileNotFoundError(
+            f"the shipped forms folder {directory} does not exist (SURVEY_FORM_SCHEMAS)"
+        )
     files = []
     for path in sorted(directory.glob("*.json")):
         form = msgspec.json.decode(path.read_bytes(), type=FormFile)

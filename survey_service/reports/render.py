@@ -1,4 +1,5 @@
-"""HTML (Jinja templates in ``reports/``) to PDF (WeasyPrint), section by section.
+"""HTML (Jinja templates in ``reports/``, found by ``survey_service.shipped``) to PDF
+(WeasyPrint), section by section.
 
 WeasyPrint lays out about two pages a second here, on one core. A report is cut into
 sections (the cover and method, each block of the wage tables, the charts, ...) that are
@@ -23,9 +24,9 @@ from typing import Any
 import jinja2
 from pypdf import PdfReader, PdfWriter
 
-from survey_service.settings import PROJECT_ROOT
+from survey_service.shipped import report_templates_dir
 
-TEMPLATES = PROJECT_ROOT / "reports"
+TEMPLATES = report_templates_dir()
 
 
 @dataclass(frozen=True, slots=True)

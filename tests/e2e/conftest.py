@@ -28,7 +28,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from survey_service.__main__ import prepare
-from survey_service.settings import PROJECT_ROOT, Settings
+from survey_service.settings import Settings
+from tests.paths import PROJECT_ROOT
 from tests.samples import enterprise, uscc
 
 HOST = "127.0.0.1"

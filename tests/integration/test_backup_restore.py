@@ -32,7 +32,6 @@ from survey_service.db.backup import BackupError, backup, model_tables, restore
 from survey_service.db.engine import Database, open_database
 from survey_service.db.migrate import upgrade
 from survey_service.forms.registry import load_shipped_forms
-from survey_service.settings import PROJECT_ROOT
 from tests.conftest import BACKENDS, Service
 from tests.integration.collection.test_polls import ANSWER
 from tests.integration.faults.server import (
@@ -42,6 +41,7 @@ from tests.integration.faults.server import (
     private_postgres,
 )
 from tests.integration.reports.report_helpers import wait_for
+from tests.paths import PROJECT_ROOT
 from tests.samples import enterprise, salary_document, uscc
 
 pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out

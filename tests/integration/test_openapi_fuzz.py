@@ -40,7 +40,8 @@ import pytest
 
 from bench.form_fetch import free_port, server_env, start_server, stop_server, wait_ready
 from survey_service.__main__ import prepare
-from survey_service.settings import PROJECT_ROOT, Settings
+from survey_service.settings import Settings
+from tests.paths import PROJECT_ROOT
 from tests.samples import enterprise, salary_document, uscc
 
 pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from survey_service.settings import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 
 def _free_port() -> int:

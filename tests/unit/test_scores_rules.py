@@ -25,7 +25,7 @@ from survey_service.analytics.districts import competition_ranks
 from survey_service.analytics.participation import TargetEntry, TargetsFile, targets_for
 from survey_service.analytics.satisfaction import RulesProblem as PollRulesProblem
 from survey_service.analytics.satisfaction import poll_shape, value_counts
-from survey_service.settings import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 
 def _form(key: str) -> dict[str, Any]:

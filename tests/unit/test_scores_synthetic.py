@@ -10,9 +10,9 @@ from typing import Any
 import msgspec
 
 import bench.data
-from survey_service import synthetic
+from survey_service.demo import synthetic
 from survey_service.forms.validation import compile_schema
-from survey_service.settings import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 
 def _form(key: str) -> dict[str, Any]:

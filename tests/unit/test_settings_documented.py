@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from survey_service.settings import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 
 def test_every_environment_setting_is_documented_in_the_readme() -> None:

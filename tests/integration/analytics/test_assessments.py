@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from survey_service.settings import PROJECT_ROOT
 from tests.conftest import Service
 from tests.integration.analytics.score_helpers import (
     DUTIES,
@@ -20,6 +19,7 @@ from tests.integration.analytics.score_helpers import (
     release,
     submit,
 )
+from tests.paths import PROJECT_ROOT
 from tests.samples import enterprise, uscc
 
 RULES: dict[str, Any] = json.loads(

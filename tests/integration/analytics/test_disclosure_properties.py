@@ -41,8 +41,8 @@ from survey_service.analytics.wages import WageQuery, WageTable, load_campaign, 
 from survey_service.db.engine import open_database
 from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, Submission, WageRow
 from survey_service.forms.registry import load_shipped_forms
-from survey_service.settings import PROJECT_ROOT
 from tests.conftest import _admin, open_backend
+from tests.paths import PROJECT_ROOT
 from tests.unit.test_disclosure import _determined
 
 DISTRICTS = ("610202", "610203", "610204")

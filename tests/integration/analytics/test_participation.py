@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from survey_service.app import create_app
-from survey_service.settings import PROJECT_ROOT, Settings
+from survey_service.settings import Settings
 from tests.conftest import Service
 from tests.integration.analytics.score_helpers import (
     assessment_document,
@@ -21,6 +21,7 @@ from tests.integration.analytics.score_helpers import (
     register,
     submit,
 )
+from tests.paths import PROJECT_ROOT
 from tests.samples import enterprise, salary_document, uscc
 
 # n: (district, above designated size, union, staff, collective contract)

@@ -47,7 +47,7 @@ from sqlalchemy import select
 from survey_service.analytics.wage_dimensions import DIMENSIONS
 from survey_service.db.engine import Database
 from survey_service.db.models import Enterprise, Submission, WageRow
-from survey_service.demo import fill_demo
+from survey_service.demo.fill import fill_demo
 from tests.conftest import Service
 from tests.integration.analytics.attacks import (
     MEASURES,

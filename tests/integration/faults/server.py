@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
-from survey_service.settings import PROJECT_ROOT
 from tests.conftest import _admin, create_database
+from tests.paths import PROJECT_ROOT
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 20.0

@@ -26,8 +26,9 @@ from survey_service.db.migrate import upgrade
 from survey_service.db.models import Campaign, FormVersion, Report, utcnow
 from survey_service.forms.registry import load_shipped_forms
 from survey_service.reports import jobs
-from survey_service.settings import PROJECT_ROOT, Settings
+from survey_service.settings import Settings
 from tests.integration.faults.server import private_postgres
+from tests.paths import PROJECT_ROOT
 
 YEAR = 2024
 WAIT_SECONDS = 60  # a bound on a stuck worker, not a performance figure

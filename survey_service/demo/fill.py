@@ -2,7 +2,7 @@
 campaign year of Tongchuan's five districts, so that every table, chart and report has
 something to show.
 
-What it writes, all drawn from one seed (``survey_service.synthetic``) and all through the
+What it writes, all drawn from one seed (``survey_service.demo.synthetic``) and all through the
 service functions the API uses (registry upsert, campaigns, invitations, submissions with
 their wage rows, poll links and anonymous answers):
 
@@ -33,8 +33,7 @@ from survey_service.collection import campaigns, enterprises, polls, submissions
 from survey_service.collection.schemas import CampaignIn, EnterpriseIn, PollLinkIn
 from survey_service.db.engine import Database
 from survey_service.db.models import AccessToken, Campaign, Enterprise, PollLink, utcnow
-from survey_service.forms.validation import compile_schema, validate_document
-from survey_service.synthetic import (
+from survey_service.demo.synthetic import (
     SEED,
     Firm,
     city,
@@ -43,6 +42,7 @@ from survey_service.synthetic import (
     poll_answer,
     self_assessment,
 )
+from survey_service.forms.validation import compile_schema, validate_document
 
 DEFAULT_ENTERPRISES = 300
 DEFAULT_YEAR = 2023
