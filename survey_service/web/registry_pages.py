@@ -29,6 +29,7 @@ from survey_service.db.models import utcnow
 from survey_service.deps import DB
 from survey_service.errors import from_msgspec
 from survey_service.reference.codes import districts
+from survey_service.reports.files import content_disposition
 from survey_service.web.admin_access import SIGN_IN, admin_post, district_scope, see_other
 from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of
@@ -172,8 +173,9 @@ class RegistryPageController(Controller):
             media_type=XLSX,
             headers={
                 "Cache-Control": "private, no-store",
-                "Content-Disposition": f'attachment; filename="enterprises-{day}.xlsx"; '
-                f"filename*=UTF-8''%E4%BC%81%E4%B8%9A%E5%90%8D%E5%BD%95-{day}.xlsx",
+                "Content-Disposition": content_disposition(
+                    f"企业名录-{day}.xlsx", f"enterprises-{day}.xlsx"
+                ),
             },
         )
 
