@@ -55,6 +55,7 @@ from survey_service.web.enterprise_pages import EnterprisePageController
 from survey_service.web.invitation_pages import InvitationPageController
 from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
+from survey_service.web.poll_link_pages import PollLinkPageController
 from survey_service.web.poll_pages import PollPageController
 from survey_service.web.qr import PollLinkQRController
 from survey_service.web.registry_pages import RegistryPageController
@@ -169,6 +170,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             AdminPageController,
             RegistryPageController,
             InvitationPageController,
+            PollLinkPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],
