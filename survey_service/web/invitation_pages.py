@@ -200,7 +200,7 @@ class InvitationPageController(Controller):
             csrf=csrf_token(request),
         )
 
-    @post("/codes.xlsx", media_type=XLSX, status_code=200)
+    @post("/codes.xlsx", media_type=MediaType.HTML, status_code=200)
     async def codes(
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> Response[Any]:
@@ -227,7 +227,7 @@ class InvitationPageController(Controller):
             ),
         )
 
-    @post("/letters.pdf", media_type=PDF, status_code=200)
+    @post("/letters.pdf", media_type=MediaType.HTML, status_code=200)
     async def letters(
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> Response[Any]:

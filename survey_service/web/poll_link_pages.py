@@ -166,7 +166,7 @@ class PollLinkPageController(Controller):
         request.app.state.poll_cache.clear()
         return see_other(f"{_base(campaign_id)}?done=revoked")
 
-    @get("/posters.pdf", media_type=PDF)
+    @get("/posters.pdf", media_type=MediaType.HTML)
     async def all_posters(
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> Response[Any]:
@@ -195,7 +195,7 @@ class PollLinkPageController(Controller):
                         link_text="返回问卷链接" if zh else "Back to the poll links")  # fmt: skip
         return await _posters(request, campaign, version, links, "all")
 
-    @get("/{link:str}/poster.pdf", media_type=PDF)
+    @get("/{link:str}/poster.pdf", media_type=MediaType.HTML)
     async def poster(
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId, link: FromPath[str]
     ) -> Response[Any]:

@@ -146,7 +146,7 @@ class RegistryPageController(Controller):
             csrf=csrf_token(request),
         )
 
-    @get("/export.xlsx", media_type=XLSX)
+    @get("/export.xlsx", media_type=MediaType.HTML)
     async def export(
         self,
         request: Request[Any, Any, Any],
