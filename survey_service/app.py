@@ -54,10 +54,13 @@ from survey_service.settings import Settings
 from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
+from survey_service.web.invitation_pages import InvitationPageController
 from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
+from survey_service.web.poll_link_pages import PollLinkPageController
 from survey_service.web.poll_pages import PollPageController
 from survey_service.web.qr import PollLinkQRController
+from survey_service.web.registry_pages import RegistryPageController
 from survey_service.web.sessions import session_config
 
 # How long /health waits for the database (a host that drops packets never refuses).
@@ -195,6 +198,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollLinkQRController,
             EnterprisePageController,
             AdminPageController,
+            RegistryPageController,
+            InvitationPageController,
+            PollLinkPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],

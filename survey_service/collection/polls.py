@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import jsonschema_rs
 from litestar.plugins.problem_details import ProblemDetailsException
-from sqlalchemy import CursorResult, Table, delete, func, insert, select, update
+from sqlalchemy import CursorResult, Table, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -341,6 +341,36 @@ async def link_page(
         for link, uscc, name in page
     ]
     return items, (page[-1][0].id if len(rows) > limit else None)
+
+
+async def scoped_link(
+    session: AsyncSession, campaign: Campaign, slug: str, *, district: str | None
+) -> tuple[PollLink, Enterprise]:
+    """The campaign's link ``slug`` with its enterprise: 404 when unknown or when the
+    enterprise is outside ``district`` (None: the whole city)."""
+    link, enterprise = await _campaign_link(session, campaign, slug)
+    if district is not None and enterprise.district != district:
+        raise problem(404, "Poll link not found")
+    return link, enterprise
+
+
+async def audience_links(
+    session: AsyncSession, campaign: Campaign, *, district: str | None
+) -> list[tuple[Enterprise, PollLinkSummary | None]]:
+    """The enterprises of the campaign's audience within ``district`` (by district and
+    name), each with its link (withdrawn ones too) or None."""
+    enterprises = [
+        e
+        for e in await session.scalars(
+            select(Enterprise)
+            .where(Enterprise.district == district if district is not None else true())
+            .order_by(Enterprise.district, Enterprise.name, Enterprise.id)
+        )
+        if outside_audience(campaign.audience or {}, e) is None
+    ]
+    links, _ = await link_page(session, campaign, limit=100_000, after_id=0)  # a city's
+    by_uscc = {link.enterprise: link for link in links}
+    return [(e, by_uscc.get(e.uscc)) for e in enterprises]
 
 
 # --- the public side -----------------------------------------------------------------------

@@ -110,6 +110,25 @@ async def enterprises_sheet(w: World, role: str) -> Kwargs:
     return {"files": {"file": ("企业.csv", f"{header}\n{values}\n".encode())}}
 
 
+def registry_record(n: int) -> Callable[[World, str], dict[str, str]]:
+    """Enterprise ``n``'s record as the registry's form posts it."""
+
+    def fields(w: World, role: str) -> dict[str, str]:
+        record = enterprise(n)
+        return {k: ("true" if v is True else str(v)) for k, v in record.items() if v is not False}
+
+    return fields
+
+
+async def page_sheet(w: World, role: str) -> Kwargs:
+    return {"data": {"_csrf": await w.csrf(role)}} | await enterprises_sheet(w, role)
+
+
+def a_code(w: World, role: str) -> dict[str, str]:
+    """A's working code, as the issuing page hands it back for the downloads."""
+    return {"code": f"{w.uscc['A']}:{w.tokens['ent_a']}", "contact": "0919-3185123"}
+
+
 ROWS: tuple[Row, ...] = (
     # --- the service, its documentation and static files: public
     Row("GET", "/", (200,) * 6),
@@ -327,6 +346,89 @@ ROWS: tuple[Row, ...] = (
         (("campaign_id", "poll"),),
     ),
     Row("POST", "/admin/builder/preview", (401,) * 5 + (200,), body=preview),
+    # --- the bureau's registry, invitation and poll-link pages (after the API's writes)
+    Row("GET", "/admin/enterprises", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/enterprises/export.xlsx", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/enterprises/new", (A_SIGNIN,) * 5 + (200,)),
+    Row(
+        "POST",
+        "/admin/enterprises/new",
+        (A_SIGNIN,) * 5 + ("303 /admin/enterprises",),
+        body=page_post(registry_record(10)),
+    ),
+    Row("GET", "/admin/enterprises/import", (A_SIGNIN,) * 5 + (200,)),
+    Row("POST", "/admin/enterprises/import", (A_SIGNIN,) * 5 + (200,), body=page_sheet),
+    Row("GET", "/admin/enterprises/{uscc:str}", (A_SIGNIN,) * 5 + (200,)),
+    Row(
+        "POST",
+        "/admin/enterprises/{uscc:str}",  # C's record as it is
+        (A_SIGNIN,) * 5 + ("303 /admin/enterprises",),
+        body=page_post(registry_record(3)),
+    ),
+    Row("GET", "/admin/campaigns/{campaign_id:int}/invitations", (A_SIGNIN,) * 5 + (200,)),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/invitations",  # D, invited already: kept
+        (A_SIGNIN,) * 5 + (200,),
+        body=page_post(lambda w, role: {"enterprise": w.uscc["D"], "_action": "selected"}),
+    ),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/invitations/codes.xlsx",
+        (A_SIGNIN,) * 5 + (200,),
+        body=page_post(a_code),
+    ),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/invitations/letters.pdf",
+        (A_SIGNIN,) * 5 + (200,),
+        body=page_post(a_code),
+    ),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/invitations/{uscc:str}/revoke",
+        (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+        body=page_post(),
+    ),
+    Row(
+        "GET",
+        "/admin/campaigns/{campaign_id:int}/poll-links",
+        (A_SIGNIN,) * 5 + (200,),
+        (("campaign_id", "poll"),),
+    ),
+    Row(
+        "GET",
+        "/admin/campaigns/{campaign_id:int}/poll-links/posters.pdf",
+        (A_SIGNIN,) * 5 + (200,),
+        (("campaign_id", "poll"),),
+    ),
+    Row(
+        "GET",
+        "/admin/campaigns/{campaign_id:int}/poll-links/{link:str}/poster.pdf",
+        (A_SIGNIN,) * 5 + (200,),
+        (("campaign_id", "poll"),),
+    ),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/poll-links",
+        (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+        (("campaign_id", "poll"),),
+        body=page_post(lambda w, role: {"enterprise": w.uscc["B"]}),
+    ),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/poll-links/{link:str}/revoke",  # withdrawn already
+        (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+        (("campaign_id", "poll"), ("link", "spare")),
+        body=page_post(),
+    ),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/poll-links/{link:str}/rotate",  # last: a new slug
+        (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+        (("campaign_id", "poll"), ("link", "spare")),
+        body=page_post(),
+    ),
     # --- signing in with one's own token, then out: last, since they end the sessions
     Row("POST", "/e/signin", (401, 401, "303 /e", "303 /e", 401, 401), body=page_post(own_token)),
     Row("POST", "/admin/signin", (401,) * 5 + ("303 /admin",), body=page_post(own_token)),

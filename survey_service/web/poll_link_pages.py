@@ -1,0 +1,256 @@
+"""A poll's links for the bureau (``/admin/campaigns/{id}/poll-links``): the audience with
+each enterprise's public link; create, rotate (a new address, the old one withdrawn at
+once) and revoke; and posters to print, one A4 page per link with its QR code, the address
+and the anonymity promise of the poll's form (one link's, or every working link's in one
+PDF). The same poll-link functions as the API's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.problem_details import ProblemDetailsException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.auth import audit
+from survey_service.collection import campaigns, polls
+from survey_service.collection.schemas import PollLinkIn
+from survey_service.db.models import Campaign, Enterprise, FormVersion, PollLink, utcnow
+from survey_service.deps import DB, PathId
+from survey_service.errors import unprocessable
+from survey_service.reports.files import content_disposition
+from survey_service.reports.letters import (
+    MAX_PAGES,
+    Poster,
+    deadline_text,
+    posters_html,
+    zone_text,
+)
+from survey_service.web.admin_access import SIGN_IN, admin_post, district_scope, see_other
+from survey_service.web.admin_pages import district_name
+from survey_service.web.i18n import lang_of
+from survey_service.web.pages import page, public_base_url
+from survey_service.web.printing import PDF, rendered_pdf
+from survey_service.web.sessions import csrf_token, signed_in
+
+
+def _base(campaign_id: int) -> str:
+    return f"/admin/campaigns/{campaign_id}/poll-links"
+
+
+def _not_done(
+    request: Request[Any, Any, Any], exc: ProblemDetailsException, campaign_id: int
+) -> Response[str]:
+    zh = lang_of(request) == "zh"
+    extra = exc.extra if isinstance(exc.extra, dict) else {}
+    errors = "; ".join(str(e.get("message")) for e in extra.get("errors") or [])
+    return page(
+        request,
+        "message.html",
+        exc.status_code,
+        title="无法完成" if zh else "Not done",
+        message=str(exc.detail) + (f" ({errors})" if errors else ""),
+        link=_base(campaign_id),
+        link_text="返回问卷链接" if zh else "Back to the poll links",
+    )
+
+
+async def _posters(
+    request: Request[Any, Any, Any],
+    campaign: Campaign,
+    version: FormVersion,
+    links: list[tuple[PollLink, Enterprise]],
+    file_part: str,
+) -> Response[Any]:
+    zone = request.app.state.settings.zone
+    base = public_base_url(request)
+    promise = polls.anonymity_notice(version.ui)
+    html = posters_html(
+        [Poster(e.name, base + polls.poll_url(link.slug)) for link, e in links],
+        campaign_title=campaign.title,
+        organisers=polls.organisers(campaign.settings or {}).get("zh", ""),
+        promise=promise.get("zh") or next(iter(promise.values()), ""),
+        promise_en=promise.get("en", ""),
+        deadline=deadline_text(campaign.closes_at, zone),
+        zone=zone_text(zone),
+    )
+    pdf = await rendered_pdf(request, html)
+    day = utcnow().astimezone(zone).date().isoformat()
+    return Response(
+        pdf,
+        media_type=PDF,
+        headers={
+            "Cache-Control": "private, no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Disposition": content_disposition(
+                f"问卷海报-{campaign.title.replace('/', '_')}-{file_part}-{day}.pdf",
+                f"posters-c{campaign.id}-{file_part[:8]}-{day}.pdf",
+            ),
+        },
+    )
+
+
+class PollLinkPageController(Controller):
+    path = "/admin/campaigns/{campaign_id:int}/poll-links"
+    tags = ["admin pages"]
+    include_in_schema = False
+
+    @get("/", media_type=MediaType.HTML)
+    async def links(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign_id: PathId,
+        done: FromQuery[str | None] = None,
+    ) -> Response[Any]:
+        principal = await signed_in(request, "admin")
+        if principal is None:
+            return see_other(SIGN_IN)
+        zh = lang_of(request) == "zh"
+        try:
+            async with db.read() as session:
+                campaign, _, form = await campaigns.load_campaign(session, campaign_id)
+                rows = await polls.audience_links(
+                    session, campaign, district=district_scope(principal)
+                )
+        except ProblemDetailsException:
+            return page(request, "message.html", 404,
+                        title="找不到活动" if zh else "Campaign not found", message="")  # fmt: skip
+        return page(
+            request,
+            "admin_poll_links.html",
+            campaign=campaign,
+            form=form,
+            rows=rows,
+            done=(done or "")[:20],
+            base_url=public_base_url(request),
+            district_name=district_name,
+            csrf=csrf_token(request),
+        )
+
+    @post("/", media_type=MediaType.HTML)
+    async def create(
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
+    ) -> Response[Any]:
+        """The enterprise's link (the one it has, if any)."""
+        return await _issue(request, db, campaign_id, None)
+
+    @post("/{link:str}/rotate", media_type=MediaType.HTML)
+    async def rotate(
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId, link: FromPath[str]
+    ) -> Response[Any]:
+        """A new address for the enterprise's poll; the old one is unknown from now on."""
+        return await _issue(request, db, campaign_id, link)
+
+    @post("/{link:str}/revoke", media_type=MediaType.HTML)
+    async def revoke(
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId, link: FromPath[str]
+    ) -> Response[Any]:
+        """Withdraw the link: it answers 410 Gone from now on."""
+        checked = await admin_post(request)
+        if isinstance(checked, Response):
+            return checked
+        principal, _ = checked
+        try:
+            async with db.transaction() as session:
+                campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
+                _, enterprise = await polls.scoped_link(
+                    session, campaign, link, district=district_scope(principal)
+                )
+                await polls.revoke_link(session, campaign, link)
+                audit(session, principal, "poll_link.revoke",
+                      f"campaign:{campaign_id}:{enterprise.uscc}")  # fmt: skip
+        except ProblemDetailsException as exc:
+            return _not_done(request, exc, campaign_id)
+        request.app.state.poll_cache.clear()
+        return see_other(f"{_base(campaign_id)}?done=revoked")
+
+    @get("/posters.pdf", media_type=MediaType.HTML)
+    async def all_posters(
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
+    ) -> Response[Any]:
+        """A poster for every working link of the audience, one PDF."""
+        principal = await signed_in(request, "admin")
+        if principal is None:
+            return see_other(SIGN_IN)
+        try:
+            async with db.read() as session:
+                campaign, version, _ = await campaigns.load_campaign(session, campaign_id)
+                rows = await polls.audience_links(
+                    session, campaign, district=district_scope(principal)
+                )
+                links = [
+                    await polls.scoped_link(session, campaign, summary.link, district=None)
+                    for _, summary in rows
+                    if summary is not None and summary.revoked_at is None
+                ][:MAX_PAGES]
+        except ProblemDetailsException as exc:
+            return _not_done(request, exc, campaign_id)
+        if not links:
+            zh = lang_of(request) == "zh"
+            return page(request, "message.html", 404,
+                        title="还没有可打印的链接" if zh else "No link to print",
+                        message="", link=_base(campaign_id),
+                        link_text="返回问卷链接" if zh else "Back to the poll links")  # fmt: skip
+        return await _posters(request, campaign, version, links, "all")
+
+    @get("/{link:str}/poster.pdf", media_type=MediaType.HTML)
+    async def poster(
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId, link: FromPath[str]
+    ) -> Response[Any]:
+        """The link's poster: 404 unknown, 410 withdrawn (as its QR code)."""
+        principal = await signed_in(request, "admin")
+        if principal is None:
+            return see_other(SIGN_IN)
+        try:
+            async with db.read() as session:
+                campaign, version, _ = await campaigns.load_campaign(session, campaign_id)
+                found = await polls.scoped_link(
+                    session, campaign, link, district=district_scope(principal)
+                )
+                await polls.link_to_print(session, campaign, link)  # 410 when withdrawn
+        except ProblemDetailsException as exc:
+            return _not_done(request, exc, campaign_id)
+        return await _posters(request, campaign, version, [found], found[1].uscc)
+
+
+async def _issue(
+    request: Request[Any, Any, Any], db: DB, campaign_id: int, rotate: str | None
+) -> Response[Any]:
+    """Create the posted enterprise's link, or rotate the link ``rotate``."""
+    checked = await admin_post(request)
+    if isinstance(checked, Response):
+        return checked
+    principal, posted = checked
+    scope = district_scope(principal)
+    try:
+        async with db.transaction() as session:
+            campaign, _, form = await campaigns.load_campaign(session, campaign_id)
+            if rotate is not None:
+                _, enterprise = await polls.scoped_link(session, campaign, rotate, district=scope)
+                uscc = enterprise.uscc
+            else:
+                uscc = (posted.fields.get("enterprise") or [""])[0].strip()
+                await _check_scope(session, campaign, uscc, scope)
+            _, created = await polls.issue_link(
+                session, campaign, form, PollLinkIn(enterprise=uscc, rotate=rotate is not None)
+            )
+            audit(session, principal, "poll_link.issue", f"campaign:{campaign_id}:{uscc}",
+                  created=created, codes=0)  # fmt: skip
+    except ProblemDetailsException as exc:
+        return _not_done(request, exc, campaign_id)
+    request.app.state.poll_cache.clear()  # a rotated link's old address is gone at once
+    return see_other(f"{_base(campaign_id)}?done={'rotated' if rotate else 'made'}")
+
+
+async def _check_scope(
+    session: AsyncSession, campaign: Campaign, uscc: str, district: str | None
+) -> None:
+    """An enterprise outside the audience within ``district`` is refused as unknown."""
+    rows = await polls.audience_links(session, campaign, district=district)
+    if uscc not in {e.uscc for e, _ in rows}:
+        raise unprocessable(
+            "The enterprise is not in this campaign's audience.",
+            [{"path": "/enterprise", "message": f"unknown enterprise {uscc or '(none)'}"}],
+        )
