@@ -14,9 +14,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from survey_service.auth import Principal, audit, require
+from survey_service.auth import Principal, require
 from survey_service.collection import campaigns, polls
 from survey_service.collection.poll_answers import answered_here, device_cookies
+from survey_service.collection.poll_links import issue_poll_link, withdraw_poll_link
 from survey_service.collection.routes import read_cursor
 from survey_service.collection.schemas import (
     PollAnswerIn,
@@ -58,19 +59,8 @@ class PollLinkController(Controller):
     ) -> Response[PollLinkOut]:
         """The enterprise's public link (201 when new, 200 when it exists already), with
         `codes` one-time codes shown this once; `rotate` replaces the link by a new one."""
-        async with db.transaction() as session:
-            campaign, _, form = await campaigns.load_campaign(session, campaign_id)
-            out, created = await polls.issue_link(session, campaign, form, data)
-            principal: Principal = request.state.principal
-            audit(
-                session,
-                principal,
-                "poll_link.issue",
-                f"campaign:{campaign_id}:{data.enterprise}",
-                created=created,
-                codes=len(out.codes),
-            )
-        poll_desk.forget_links()  # a rotated link's old slug is gone at once
+        principal: Principal = request.state.principal
+        out, created = await issue_poll_link(db, poll_desk, principal, campaign_id, data)
         return Response(out, status_code=201 if created else 200)
 
     @get("/", responses=problems(400, 401, 403, 404, 422))
@@ -102,16 +92,7 @@ class PollLinkController(Controller):
         link: FromPath[str],
     ) -> None:
         """Withdraw a link: it then answers 410 Gone."""
-        async with db.transaction() as session:
-            campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
-            uscc = await polls.revoke_link(session, campaign, link)
-            audit(
-                session,
-                request.state.principal,
-                "poll_link.revoke",
-                f"campaign:{campaign_id}:{uscc}",
-            )
-        poll_desk.forget_links()  # withdrawn at once in this process
+        await withdraw_poll_link(db, poll_desk, request.state.principal, campaign_id, link)
 
 
 class PollController(Controller):

@@ -11,14 +11,17 @@ from typing import Any
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.problem_details import ProblemDetailsException
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.auth import audit
 from survey_service.collection import campaigns, polls
+from survey_service.collection.poll_answers import PollDesk
+from survey_service.collection.poll_links import (
+    issue_poll_link,
+    rotate_poll_link,
+    withdraw_poll_link,
+)
 from survey_service.collection.schemas import PollLinkIn
 from survey_service.db.models import Campaign, Enterprise, FormVersion, PollLink, utcnow
-from survey_service.deps import DB, PathId
-from survey_service.errors import unprocessable
+from survey_service.deps import DB, PathId, Polls
 from survey_service.reports.files import content_disposition
 from survey_service.reports.letters import (
     MAX_PAGES,
@@ -131,21 +134,31 @@ class PollLinkPageController(Controller):
 
     @post("/", media_type=MediaType.HTML)
     async def create(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
+        self, request: Request[Any, Any, Any], db: DB, poll_desk: Polls, campaign_id: PathId
     ) -> Response[Any]:
         """The enterprise's link (the one it has, if any)."""
-        return await _issue(request, db, campaign_id, None)
+        return await _issue(request, db, poll_desk, campaign_id, None)
 
     @post("/{link:str}/rotate", media_type=MediaType.HTML)
     async def rotate(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId, link: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        poll_desk: Polls,
+        campaign_id: PathId,
+        link: FromPath[str],
     ) -> Response[Any]:
         """A new address for the enterprise's poll; the old one is unknown from now on."""
-        return await _issue(request, db, campaign_id, link)
+        return await _issue(request, db, poll_desk, campaign_id, link)
 
     @post("/{link:str}/revoke", media_type=MediaType.HTML)
     async def revoke(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId, link: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        poll_desk: Polls,
+        campaign_id: PathId,
+        link: FromPath[str],
     ) -> Response[Any]:
         """Withdraw the link: it answers 410 Gone from now on."""
         checked = await admin_post(request)
@@ -153,17 +166,11 @@ class PollLinkPageController(Controller):
             return checked
         principal, _ = checked
         try:
-            async with db.transaction() as session:
-                campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
-                _, enterprise = await polls.scoped_link(
-                    session, campaign, link, district=district_scope(principal)
-                )
-                await polls.revoke_link(session, campaign, link)
-                audit(session, principal, "poll_link.revoke",
-                      f"campaign:{campaign_id}:{enterprise.uscc}")  # fmt: skip
+            await withdraw_poll_link(
+                db, poll_desk, principal, campaign_id, link, district=district_scope(principal)
+            )
         except ProblemDetailsException as exc:
             return _not_done(request, exc, campaign_id)
-        request.app.state.poll_cache.clear()
         return see_other(f"{_base(campaign_id)}?done=revoked")
 
     @get("/posters.pdf", media_type=MediaType.HTML)
@@ -216,7 +223,11 @@ class PollLinkPageController(Controller):
 
 
 async def _issue(
-    request: Request[Any, Any, Any], db: DB, campaign_id: int, rotate: str | None
+    request: Request[Any, Any, Any],
+    db: DB,
+    poll_desk: PollDesk,
+    campaign_id: int,
+    rotate: str | None,
 ) -> Response[Any]:
     """Create the posted enterprise's link, or rotate the link ``rotate``."""
     checked = await admin_post(request)
@@ -225,32 +236,12 @@ async def _issue(
     principal, posted = checked
     scope = district_scope(principal)
     try:
-        async with db.transaction() as session:
-            campaign, _, form = await campaigns.load_campaign(session, campaign_id)
-            if rotate is not None:
-                _, enterprise = await polls.scoped_link(session, campaign, rotate, district=scope)
-                uscc = enterprise.uscc
-            else:
-                uscc = (posted.fields.get("enterprise") or [""])[0].strip()
-                await _check_scope(session, campaign, uscc, scope)
-            _, created = await polls.issue_link(
-                session, campaign, form, PollLinkIn(enterprise=uscc, rotate=rotate is not None)
-            )
-            audit(session, principal, "poll_link.issue", f"campaign:{campaign_id}:{uscc}",
-                  created=created, codes=0)  # fmt: skip
+        if rotate is not None:
+            await rotate_poll_link(db, poll_desk, principal, campaign_id, rotate, district=scope)
+        else:
+            uscc = (posted.fields.get("enterprise") or [""])[0].strip()
+            body = PollLinkIn(enterprise=uscc)
+            await issue_poll_link(db, poll_desk, principal, campaign_id, body, district=scope)
     except ProblemDetailsException as exc:
         return _not_done(request, exc, campaign_id)
-    request.app.state.poll_cache.clear()  # a rotated link's old address is gone at once
     return see_other(f"{_base(campaign_id)}?done={'rotated' if rotate else 'made'}")
-
-
-async def _check_scope(
-    session: AsyncSession, campaign: Campaign, uscc: str, district: str | None
-) -> None:
-    """An enterprise outside the audience within ``district`` is refused as unknown."""
-    rows = await polls.audience_links(session, campaign, district=district)
-    if uscc not in {e.uscc for e, _ in rows}:
-        raise unprocessable(
-            "The enterprise is not in this campaign's audience.",
-            [{"path": "/enterprise", "message": f"unknown enterprise {uscc or '(none)'}"}],
-        )

@@ -12,11 +12,11 @@ import re
 import httpx
 from pypdf import PdfReader
 
-from survey_service.settings import PROJECT_ROOT
 from tests.conftest import Service
 from tests.integration.collection.test_polls import _campaign
 from tests.integration.other_settings import client_with
 from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
+from tests.paths import PROJECT_ROOT
 from tests.samples import enterprise, uscc
 
 PUBLIC = "https://survey.tongchuan.example"
