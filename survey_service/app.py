@@ -57,6 +57,7 @@ from survey_service.web.pages import static_files
 from survey_service.web.poll_pages import PollPageController
 from survey_service.web.qr import PollLinkQRController
 from survey_service.web.sessions import session_config
+from survey_service.web.token_pages import TokenPageController
 
 # How long /health waits for the database (a host that drops packets never refuses).
 HEALTH_TIMEOUT = 5.0
@@ -165,6 +166,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollLinkQRController,
             EnterprisePageController,
             AdminPageController,
+            TokenPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],

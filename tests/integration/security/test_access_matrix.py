@@ -237,7 +237,32 @@ ROWS: tuple[Row, ...] = (
         (*ADMIN_ONLY, 201),
         body=json_body({"role": "analyst", "label": "new"}),
     ),
+    # Expiry before revocation: a revoked token cannot be given an expiry (409).
+    Row(
+        "POST",
+        "/api/v1/tokens/{token_id:int}/expire",
+        (*ADMIN_ONLY, 200),
+        body=json_body({"expires_at": "2099-01-01T00:00:00Z"}),
+    ),
+    Row(
+        "POST",
+        "/admin/tokens/{token_id:int}/expire",
+        (A_SIGNIN,) * 5 + ("303 /admin/tokens?done=expired",),
+        body=page_post(lambda w, role: {"expires_on": "2099-01-01"}),
+    ),
+    Row(
+        "POST",
+        "/admin/tokens",
+        (A_SIGNIN,) * 5 + (201,),
+        body=page_post(lambda w, role: {"role": "analyst", "label": "page"}),
+    ),
     Row("POST", "/api/v1/tokens/{token_id:int}/revoke", (*ADMIN_ONLY, 200)),
+    Row(
+        "POST",
+        "/admin/tokens/{token_id:int}/revoke",
+        (A_SIGNIN,) * 5 + ("303 /admin/tokens?done=revoked",),
+        body=page_post(),
+    ),
     Row("POST", "/api/v1/enterprises", (*ADMIN_ONLY, 201), body=json_body(enterprise(8))),
     Row("POST", "/api/v1/enterprises/import", (*ADMIN_ONLY, 200), body=enterprises_sheet),
     Row("GET", "/api/v1/enterprises/template.xlsx", (*ADMIN_ONLY, 200)),
@@ -319,6 +344,7 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/admin", (A_SIGNIN,) * 5 + (200,)),
     Row("GET", "/admin/signin", (200,) * 5 + ("303 /admin",)),
     Row("GET", "/admin/builder", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/tokens", (A_SIGNIN,) * 5 + (200,)),
     Row("GET", "/admin/campaigns/{campaign_id:int}", (A_SIGNIN,) * 5 + (200,)),
     Row(
         "GET",
