@@ -21,6 +21,7 @@ from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.score_routes import ScoreController
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_routes import WageBenchmarkController
+from survey_service.audit_routes import AuditController
 from survey_service.collection.poll_routes import PollController, PollLinkController
 from survey_service.collection.polls import LinkRateLimiter, PollCache, answer_writer
 from survey_service.collection.routes import (
@@ -51,6 +52,7 @@ from survey_service.reports.routes import ReportController
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
+from survey_service.web.audit_pages import AuditPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
 from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
@@ -151,6 +153,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             landing,
             FormController,
             TokenController,
+            AuditController,
             EnterpriseController,
             CampaignController,
             SubmissionController,
@@ -167,6 +170,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             EnterprisePageController,
             AdminPageController,
             TokenPageController,
+            AuditPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],

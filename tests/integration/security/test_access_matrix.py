@@ -131,6 +131,7 @@ ROWS: tuple[Row, ...] = (
     Row("HEAD", "/api/v1/forms/{key:str}/template.xlsx", (200,) * 6),
     Row("POST", "/api/v1/forms/{key:str}/validate", (200,) * 6, body=json_body({"x": 1})),
     Row("GET", "/api/v1/tokens", (*ADMIN_ONLY, 200)),
+    Row("GET", "/api/v1/audit", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/enterprises", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/campaigns", (*STAFF_ONLY, 200, 200)),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}", (401, 401, 200, 200, 200, 200)),
@@ -345,6 +346,7 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/admin/signin", (200,) * 5 + ("303 /admin",)),
     Row("GET", "/admin/builder", (A_SIGNIN,) * 5 + (200,)),
     Row("GET", "/admin/tokens", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/audit", (A_SIGNIN,) * 5 + (200,)),
     Row("GET", "/admin/campaigns/{campaign_id:int}", (A_SIGNIN,) * 5 + (200,)),
     Row(
         "GET",
