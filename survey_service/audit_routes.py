@@ -43,7 +43,7 @@ class AuditController(Controller):
     guards = [require("admin")]
     security = BEARER
 
-    @get("/", responses=problems(400, 401, 403))
+    @get("/", responses=problems(400, 401, 403, 422))
     async def entries(
         self,
         request: Request[Any, Any, Any],
