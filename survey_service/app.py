@@ -52,6 +52,7 @@ from survey_service.reports.routes import ReportController
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
+from survey_service.web.analyst_pages import AnalystPageController
 from survey_service.web.audit_pages import AuditPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
 from survey_service.web.landing import landing
@@ -171,6 +172,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             AdminPageController,
             TokenPageController,
             AuditPageController,
+            AnalystPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],

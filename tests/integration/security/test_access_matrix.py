@@ -30,6 +30,7 @@ from tests.samples import enterprise, salary_document
 # A redirect is written "303 <where>": the status and the start of its Location.
 E_SIGNIN = "303 /e/signin"
 A_SIGNIN = "303 /admin/signin"
+AN_SIGNIN = "303 /analyst/signin"
 Expect = int | str
 Kwargs = dict[str, Any]
 BodyOf = Callable[[World, str], Awaitable[Kwargs]]
@@ -355,11 +356,29 @@ ROWS: tuple[Row, ...] = (
         (("campaign_id", "poll"),),
     ),
     Row("POST", "/admin/builder/preview", (401,) * 5 + (200,), body=preview),
+    # --- the analyst's page (an admin's session opens it too)
+    Row("GET", "/analyst", (AN_SIGNIN,) * 4 + (200, 200)),
+    Row("GET", "/analyst/signin", (200,) * 4 + ("303 /analyst",) * 2),
+    Row(
+        "POST",
+        "/analyst/guide",
+        (AN_SIGNIN,) * 4 + ("303 /analyst/reports/",) * 2,
+        body=page_post(lambda w, role: {"campaign_id": str(w.salary)}),
+    ),
+    # A's own enterprise report: not an analyst's to read.
+    Row("GET", "/analyst/reports/{report_id:str}", (AN_SIGNIN,) * 4 + (404, 200)),
     # --- signing in with one's own token, then out: last, since they end the sessions
     Row("POST", "/e/signin", (401, 401, "303 /e", "303 /e", 401, 401), body=page_post(own_token)),
     Row("POST", "/admin/signin", (401,) * 5 + ("303 /admin",), body=page_post(own_token)),
+    Row(
+        "POST",
+        "/analyst/signin",
+        (401,) * 4 + ("303 /analyst",) * 2,
+        body=page_post(own_token),
+    ),
     Row("POST", "/e/signout", (E_SIGNIN,) * 6, body=page_post()),
     Row("POST", "/admin/signout", (A_SIGNIN,) * 6, body=page_post()),
+    Row("POST", "/analyst/signout", (AN_SIGNIN,) * 6, body=page_post()),
 )
 
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from survey_service.db.models import AccessToken, AuditEntry
 from tests.conftest import Service
-from tests.integration.web.helpers import assert_well_formed, page_csrf, sign_in
+from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
 
 _SHOWN = re.compile(r'id="new-token-value" type="text" readonly value="([^"]+)"')
 
@@ -207,3 +207,20 @@ async def test_the_api_expires_a_token_now_or_later(service: Service) -> None:
     )
     assert past.status_code == 422
     assert [e["path"] for e in past.json()["errors"]] == ["/expires_at"]
+
+
+async def test_only_an_admins_session_opens_the_page(service: Service) -> None:
+    analyst = await service.token("analyst", label="a")
+    assert (await service.client.get("/admin/tokens")).headers["location"] == "/admin/signin"
+    form = await service.client.get("/analyst/signin")
+    signed = await service.client.post(
+        "/analyst/signin", data={"token": analyst, "_csrf": csrf_of(form.text)}
+    )
+    assert signed.status_code == 303
+    assert (await service.client.get("/admin/tokens")).headers["location"] == "/admin/signin"
+    posted = await service.client.post(
+        "/admin/tokens", data={"_csrf": csrf_of(form.text), "role": "admin", "label": "me"}
+    )
+    assert posted.status_code == 303
+    async with service.db.read() as session:
+        assert len(list(await session.scalars(select(AccessToken.id)))) == 2
