@@ -55,6 +55,7 @@ from survey_service.web.admin_pages import AdminPageController
 from survey_service.web.analyst_pages import AnalystPageController
 from survey_service.web.audit_pages import AuditPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
+from survey_service.web.form_pages import FormPageController
 from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
 from survey_service.web.poll_pages import PollPageController
@@ -173,6 +174,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             TokenPageController,
             AuditPageController,
             AnalystPageController,
+            FormPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],

@@ -348,6 +348,29 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/admin/builder", (A_SIGNIN,) * 5 + (200,)),
     Row("GET", "/admin/tokens", (A_SIGNIN,) * 5 + (200,)),
     Row("GET", "/admin/audit", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/forms", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/forms/{key:str}", (A_SIGNIN,) * 5 + (200,)),
+    # matrix-form's version 2 is the draft the API's rows above made.
+    Row(
+        "GET",
+        "/admin/forms/{key:str}/versions/{number:int}/builder",
+        (A_SIGNIN,) * 5 + (200,),
+        (("key", "matrix-form"), ("number", "2")),
+    ),
+    Row(
+        "POST",
+        "/admin/forms/{key:str}/versions/{number:int}/publish",
+        (A_SIGNIN,) * 5 + ("303 /admin/forms/matrix-form?done=published",),
+        (("key", "matrix-form"), ("number", "2")),
+        body=page_post(),
+    ),
+    Row(
+        "POST",
+        "/admin/forms/{key:str}/reopen",
+        (A_SIGNIN,) * 5 + ("303 /admin/forms/matrix-form/versions/3/builder",),
+        (("key", "matrix-form"),),
+        body=page_post(),
+    ),
     Row("GET", "/admin/campaigns/{campaign_id:int}", (A_SIGNIN,) * 5 + (200,)),
     Row(
         "GET",
