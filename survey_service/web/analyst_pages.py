@@ -314,6 +314,17 @@ class AnalystPageController(Controller):
             except ProblemDetailsException as exc:
                 status, context["error"] = exc.status_code, str(exc.detail)
             else:
+                if not table.meta.get("release"):  # an admin's live view: not on this page
+                    status, context["error"] = (
+                        403,
+                        (
+                            "这个页面只显示已发布的数据；实时数据请用接口 release=live 查看。"
+                            if lang == "zh"
+                            else "This page shows releases only; the live view is the API's "
+                            "(release=live)."
+                        ),
+                    )
+                    return page(request, "analyst_tables.html", status, **context)
                 rows = _shown_rows(table, lang)
                 chart, left_out = _chart(table, rows, lang)
                 released_as = table.meta.get("release") or {}

@@ -202,6 +202,14 @@ async def test_an_admins_session_opens_the_page_with_the_detailed_reasons(
     assert reasons <= {"min_enterprises", "min_workers", "p_percent", "dominance", "complementary"}
     assert "以免由原因推算" in page.text
     assert 'href="/admin"' in page.text
+    # Not even an admin sees live figures here: the page shows releases only.
+    live = await service.client.get(f"/analyst?campaign={campaign_id}&by1=district&release=live")
+    assert live.status_code == 403
+    assert 'id="wage-table"' not in live.text
+    unreleased, _ = await _invited(service, 60)
+    waiting = await service.client.get(f"/analyst?campaign={unreleased}")
+    assert waiting.status_code == 403
+    assert "只显示已发布的数据" in waiting.text
 
 
 async def test_only_analysts_and_admins_sign_in(service: Service) -> None:
