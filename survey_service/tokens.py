@@ -56,7 +56,7 @@ def token_out(row: AccessToken, token: str | None = None) -> TokenOut:
 
 
 class TokenExpire(Body, kw_only=True):
-    """When the token stops working: a future time with its zone, or now when absent."""
+    """When the token stops working: a future time with its zone; now when not given."""
 
     expires_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
 
@@ -103,11 +103,11 @@ class TokenController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         token_id: PathId,
-        data: JSONBody[TokenExpire | None] = None,
+        data: JSONBody[TokenExpire],
     ) -> TokenOut:
         """Let the token expire at `expires_at` (earlier or later than it would have), or
-        now without a body; a revoked token is 409."""
-        when = data.expires_at if data is not None else None
+        now when the body (`{}`) gives none; a revoked token is 409."""
+        when = data.expires_at
         async with db.transaction() as session:
             row = await staff_tokens.expire_staff_token(
                 session, request.state.principal, token_id, when

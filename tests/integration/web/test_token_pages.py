@@ -197,7 +197,9 @@ async def test_the_api_expires_a_token_now_or_later(service: Service) -> None:
     assert answer.status_code == 200, answer.text
     assert answer.json()["expires_at"] is not None
     assert await _reads(service, token) == 200
-    now = await service.client.post(f"/api/v1/tokens/{token_id}/expire", headers=service.admin)
+    now = await service.client.post(
+        f"/api/v1/tokens/{token_id}/expire", json={}, headers=service.admin
+    )
     assert now.status_code == 200
     assert await _reads(service, token) == 401
     past = await service.client.post(
