@@ -12,6 +12,7 @@ import io
 import re
 from typing import Any
 
+import pytest
 from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
@@ -100,6 +101,7 @@ async def test_an_analyst_reads_a_released_table_with_hidden_cells_marked(
     assert english_words(chinese.text.split("<table", 1)[0]) == []
 
 
+@pytest.mark.slow  # renders the wage guide: seconds
 async def test_the_downloads_open_with_the_session_and_say_what_the_page_says(
     service: Service,
 ) -> None:
