@@ -21,6 +21,7 @@ from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.score_routes import ScoreController
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_routes import WageBenchmarkController
+from survey_service.audit_routes import AuditController
 from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.poll_routes import PollController, PollLinkController
 from survey_service.collection.polls import LinkRateLimiter, PollCache, answer_writer
@@ -53,7 +54,10 @@ from survey_service.reports.subsetting import report_warnings, warn_when_slow
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
+from survey_service.web.analyst_pages import AnalystPageController
+from survey_service.web.audit_pages import AuditPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
+from survey_service.web.form_pages import FormPageController
 from survey_service.web.invitation_pages import InvitationPageController
 from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
@@ -62,6 +66,7 @@ from survey_service.web.poll_pages import PollPageController
 from survey_service.web.qr import PollLinkQRController
 from survey_service.web.registry_pages import RegistryPageController
 from survey_service.web.sessions import session_config
+from survey_service.web.token_pages import TokenPageController
 
 # How long /health waits for the database (a host that drops packets never refuses).
 HEALTH_TIMEOUT = 5.0
@@ -183,6 +188,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             landing,
             FormController,
             TokenController,
+            AuditController,
             EnterpriseController,
             CampaignController,
             SubmissionController,
@@ -201,6 +207,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             RegistryPageController,
             InvitationPageController,
             PollLinkPageController,
+            TokenPageController,
+            AuditPageController,
+            AnalystPageController,
+            FormPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],

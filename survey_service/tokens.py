@@ -1,11 +1,12 @@
-"""Token administration (admin only): create analyst or admin tokens, list, revoke; and the
-first admin token written to ``var/admin-token`` on first start."""
+"""Token administration (admin only): create analyst or admin tokens, list, set to expire,
+revoke (``survey_service.staff_tokens`` does the work, for the page too); and the first
+admin token written to ``var/admin-token`` on first start."""
 
 from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,10 +16,10 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy import select
 
-from survey_service.auth import audit, issue_token, require, token_digest
-from survey_service.db.models import AccessToken, utcnow
+from survey_service import staff_tokens
+from survey_service.auth import issue_token, require, token_digest
+from survey_service.db.models import AccessToken
 from survey_service.deps import DB, PathId
-from survey_service.errors import not_found, unprocessable
 from survey_service.openapi import BEARER, problems
 from survey_service.structs import Body, Out
 
@@ -54,6 +55,12 @@ def token_out(row: AccessToken, token: str | None = None) -> TokenOut:
     )
 
 
+class TokenExpire(Body, kw_only=True):
+    """When the token stops working: a future time with its zone; now when not given."""
+
+    expires_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
+
+
 class TokenController(Controller):
     path = "/api/v1/tokens"
     tags = ["auth"]
@@ -65,28 +72,16 @@ class TokenController(Controller):
         self, request: Request[Any, Any, Any], db: DB, data: JSONBody[TokenCreate]
     ) -> TokenOut:
         """A new admin or analyst token; the token itself is in this answer only."""
-        if data.expires_at is not None and data.expires_at <= utcnow():
-            raise unprocessable(
-                "A token cannot expire in the past.",
-                [{"path": "/expires_at", "message": "must be in the future", "keyword": "minimum"}],
-            )
         async with db.transaction() as session:
-            expires_at = data.expires_at.astimezone(UTC) if data.expires_at else None
-            token, row = await issue_token(
-                session, data.role, label=data.label, expires_at=expires_at
-            )
-            audit(
-                session, request.state.principal, "token.create", f"token:{row.id}", role=data.role
+            token, row = await staff_tokens.create_staff_token(
+                session, request.state.principal, data.role, data.label, data.expires_at
             )
             return token_out(row, token)
 
     @get("/", responses=problems(401, 403))
     async def list_tokens(self, db: DB) -> list[TokenOut]:
         async with db.read() as session:
-            rows = await session.scalars(
-                select(AccessToken).where(AccessToken.role != "enterprise").order_by(AccessToken.id)
-            )
-            return [token_out(r) for r in rows]
+            return [token_out(r) for r in await staff_tokens.staff_tokens(session)]
 
     @post(
         "/{token_id:int}/revoke",
@@ -95,12 +90,28 @@ class TokenController(Controller):
     )
     async def revoke(self, request: Request[Any, Any, Any], db: DB, token_id: PathId) -> TokenOut:
         async with db.transaction() as session:
-            row = await session.get(AccessToken, token_id)
-            if row is None or row.role == "enterprise":
-                raise not_found("Token")
-            if row.revoked_at is None:
-                row.revoked_at = utcnow()
-            audit(session, request.state.principal, "token.revoke", f"token:{row.id}")
+            row = await staff_tokens.revoke_staff_token(session, request.state.principal, token_id)
+            return token_out(row)
+
+    @post(
+        "/{token_id:int}/expire",
+        status_code=HTTP_200_OK,
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
+    )
+    async def expire(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        token_id: PathId,
+        data: JSONBody[TokenExpire],
+    ) -> TokenOut:
+        """Let the token expire at `expires_at` (earlier or later than it would have), or
+        now when the body (`{}`) gives none; a revoked token is 409."""
+        when = data.expires_at
+        async with db.transaction() as session:
+            row = await staff_tokens.expire_staff_token(
+                session, request.state.principal, token_id, when
+            )
             return token_out(row)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -15,35 +14,15 @@ from litestar.params import FromQuery
 from litestar.response import Response, Stream
 
 from survey_service.analytics import exports
-from survey_service.analytics.disclosure import SettingsError
-from survey_service.analytics.release_store import latest_wage_number, release_wage_table
-from survey_service.analytics.releases import ReleaseError
-from survey_service.analytics.wage_dimensions import FILTERS, filter_dimension, filter_value
-from survey_service.analytics.wage_dimensions import parse_by as _parse_by
-from survey_service.analytics.wages import (
-    WageQuery,
-    WageTable,
-    check_query,
-    load_campaign,
-)
-from survey_service.auth import Principal, audit, require
+from survey_service.analytics.wage_dimensions import FILTERS
+from survey_service.analytics.wage_reads import LIVE, WageAsk, read_wage_table
+from survey_service.analytics.wages import WageTable
+from survey_service.auth import require
 from survey_service.deps import DB, PathId, Releases, WageTables
-from survey_service.errors import not_found, problem
 from survey_service.openapi import BEARER, downloads, problems
-from survey_service.structs import INT4_MAX
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Format = Literal["json", "csv", "xlsx"]
-LIVE = "live"
-
-
-def _release_number(raw: str | None) -> int | None:
-    """``release=N`` as a number; None for ``live``."""
-    if raw is None or raw == LIVE:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= INT4_MAX:
-        raise problem(400, f"release must be a release number or {LIVE!r}, not {raw!r}")
-    return int(raw)
 
 
 def _format(request: Request[Any, Any, Any], asked: Format | None) -> Format:
@@ -109,56 +88,20 @@ class WageBenchmarkController(Controller):
         and only there may `suppress=false` be asked for (audited); an admin asking
         `suppress=false` without `release`, or reading a campaign not yet released, gets
         the live view. A table a release does not answer is 400, with the reason."""
-        principal: Principal = request.state.principal
-        admin = principal.role == "admin"
-        if not suppress and not admin:
-            raise problem(403, "Only an admin may ask for figures without disclosure control.")
-        if release == LIVE and not admin:
-            raise problem(403, "Only an admin may read the live figures; analysts read releases.")
-        number = _release_number(release)
-        if number is not None and not suppress:
-            raise problem(
-                400, f"suppress=false is for release={LIVE} only: a release is protected."
-            )
         given = dict(zip(FILTERS, (occupation, industry, district, size_class, ownership,
                                    education, skill_level, job_level), strict=True))  # fmt: skip
-        try:
-            filters = {
-                filter_dimension(name, value): filter_value(name, value)
-                for name, value in given.items()
-                if value is not None
-            }
-            query = WageQuery(_parse_by(by), filters, measure, weighted, suppress)
-            check_query(query)
-        except ValueError as exc:
-            raise problem(400, str(exc)) from None
-        async with db.read() as session:
-            campaign = await load_campaign(session, campaign_id)
-            if campaign is None:
-                raise not_found(f"Campaign {campaign_id}")
-            if number is None and release is None and suppress:
-                number = await latest_wage_number(session, campaign_id)
-                if number is None and not admin:
-                    raise problem(409, f"campaign {campaign_id} has no release yet")
-            try:
-                if number is None:
-                    live = await wage_tables.table(session, campaign, query)
-                    table = dataclasses.replace(live, meta=live.meta | {"release": None})
-                else:
-                    table = await release_wage_table(
-                        session, release_store, campaign, number, query, detailed=admin
-                    )
-            except ReleaseError as exc:
-                raise problem(exc.status, str(exc)) from None
-            except SettingsError as exc:
-                detail = f"The campaign's settings do not allow this table: {exc}"
-                raise problem(422, detail) from None
-        if not suppress:
-            async with db.transaction() as session:
-                audit(
-                    session, principal, "benchmark.wages.unsuppressed", f"campaign:{campaign_id}",
-                    by=query.by, filters=query.filters, measure=measure,
-                )  # fmt: skip
+        ask = WageAsk(
+            by=by,
+            measure=measure,
+            weighted=weighted,
+            suppress=suppress,
+            release=release,
+            filters={name: value for name, value in given.items() if value is not None},
+        )
+        table = await read_wage_table(
+            db, release_store, wage_tables, request.state.principal,
+            campaign_id, ask,
+        )  # fmt: skip
         chosen = _format(request, format)
         name = _file_name(table)
         if chosen == "csv":

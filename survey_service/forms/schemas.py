@@ -19,20 +19,27 @@ class Title(Body, kw_only=True):
     en: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
+class Description(Body, kw_only=True):
+    zh: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    en: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
 class VersionContent(Body, kw_only=True):
-    """A version's content: a JSON Schema (with UI hints) or builder fields, not both."""
+    """A version's content: a JSON Schema (with UI hints) or builder fields, not both;
+    ``description`` (what the form is for, shown above it) goes into the version's schema
+    as its ``description`` and ``x-en.description`` annotations."""
 
     schema: dict[str, Any] | None = None
     ui: dict[str, Any] | None = None
     rules: dict[str, Any] | None = None
     fields: list[BuilderField] | None = None
+    description: Description | None = None
 
 
 class FormCreate(VersionContent, kw_only=True):
     key: FormKey
     kind: FormKind = "custom"
     title: Title
-    description: Title | None = None
 
 
 class VersionOut(Out, kw_only=True):
@@ -51,6 +58,9 @@ class FormSummary(Out, kw_only=True):
     title_en: str | None
     current_version: int | None
     status: str
+    # Of the current version (the latest draft while none is published).
+    description: str | None = None
+    description_en: str | None = None
 
 
 class FormDetail(FormSummary, kw_only=True):

@@ -22,7 +22,9 @@ from survey_service.db.engine import Database
 from survey_service.db.models import Form, FormVersion, utcnow
 from survey_service.errors import conflict, not_found, problem, unprocessable
 from survey_service.forms.builder import BuilderError, build_schema, check_builder_fields
+from survey_service.forms.builder_readback import description_of
 from survey_service.forms.schemas import (
+    Description,
     FormCreate,
     FormDetail,
     FormSummary,
@@ -56,13 +58,13 @@ def resolve_content(body: VersionContent, title: Title) -> VersionContentResolve
         if issues:
             raise unprocessable("The builder fields are not consistent.", list(issues))
         try:
-            built = build_schema(body.fields, title=title)
+            built = build_schema(body.fields, title=title, description=body.description)
         except BuilderError as exc:
             raise unprocessable("The builder fields are not consistent.", exc.errors) from None
         schema, ui = built.schema, built.ui
     else:
         assert body.schema is not None
-        schema, ui = body.schema, body.ui or {}
+        schema, ui = with_description(body.schema, body.description), body.ui or {}
     try:
         compile_schema(schema)
     except SchemaError as exc:
@@ -71,6 +73,19 @@ def resolve_content(body: VersionContent, title: Title) -> VersionContentResolve
             [{"path": "/schema" + exc.path, "message": exc.message, "keyword": "$schema"}],
         ) from None
     return VersionContentResolved(schema, ui, body.rules or {})
+
+
+def with_description(schema: dict[str, Any], description: Description | None) -> dict[str, Any]:
+    """``schema`` with ``description`` as its annotations (Chinese; English in ``x-en``);
+    the schema itself when none is given."""
+    if description is None:
+        return schema
+    english = dict(schema.get("x-en") or {})
+    english.pop("description", None)
+    if description.en:
+        english["description"] = description.en
+    out = {k: v for k, v in schema.items() if k != "x-en"} | {"description": description.zh}
+    return out | ({"x-en": english} if english else {})
 
 
 def form_status(versions: list[FormVersion]) -> str:
@@ -129,8 +144,17 @@ def version_out(v: FormVersion) -> VersionBody:
     )
 
 
+def shown_version(versions: list[FormVersion]) -> FormVersion | None:
+    """The version a form is described by: its current one, else its latest draft."""
+    return current_version(versions) or (
+        max(versions, key=lambda v: v.number) if versions else None
+    )
+
+
 def summary(form: Form, versions: list[FormVersion]) -> FormSummary:
     current = current_version(versions)
+    shown = shown_version(versions)
+    description, description_en = description_of(shown.schema) if shown else (None, None)
     return FormSummary(
         key=form.key,
         kind=form.kind,
@@ -138,6 +162,8 @@ def summary(form: Form, versions: list[FormVersion]) -> FormSummary:
         title_en=form.title_en,
         current_version=current.number if current else None,
         status=form_status(versions),
+        description=description,
+        description_en=description_en,
     )
 
 
@@ -151,6 +177,8 @@ def detail(form: Form, versions: list[FormVersion]) -> FormDetail:
         title_en=s.title_en,
         current_version=s.current_version,
         status=s.status,
+        description=s.description,
+        description_en=s.description_en,
         versions=[version_out(v) for v in versions],
         schema=current.schema if current else None,
         ui=current.ui if current else None,
@@ -206,6 +234,26 @@ async def add_version(session: AsyncSession, form: Form, body: VersionContent) -
     session.add(version)
     await session.flush()
     return version
+
+
+async def reopen(session: AsyncSession, form: Form) -> tuple[FormVersion, bool]:
+    """A draft to edit the form in: its latest version when that is a draft already
+    (``False``: nothing made), else a new draft with the content of its current version
+    (or its latest, when it has none published). A published version never changes: the
+    draft becomes the next version once published."""
+    await lock_form(session, form)
+    versions = await versions_of(session, form)
+    if not versions:
+        raise not_found(f"A version of form {form.key!r}")
+    latest = max(versions, key=lambda v: v.number)
+    if latest.status == "draft":
+        return latest, False
+    source = current_version(versions) or latest
+    content = VersionContentResolved(dict(source.schema), dict(source.ui), dict(source.rules))
+    version = _new_version(form, latest.number + 1, content)
+    session.add(version)
+    await session.flush()
+    return version, True
 
 
 async def update_draft(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -10,14 +9,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from survey_service.auth import Principal, audit, require
-from survey_service.db.models import Campaign, Report
+from survey_service.auth import Principal, require
+from survey_service.db.models import Report
 from survey_service.deps import DB
-from survey_service.errors import not_found, problem
+from survey_service.errors import problem
 from survey_service.openapi import BEARER, problems
 from survey_service.reports import jobs
 from survey_service.reports.files import content_disposition, file_names
-from survey_service.reports.kinds import ReportError, report_params
+from survey_service.reports.requests import ask_report, readable_report
 from survey_service.structs import Body, Out, RowId
 
 
@@ -62,21 +61,6 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-def _may_read(principal: Principal, row: Report) -> bool:
-    """Admins read every report. Analysts read the city-wide ones (never an enterprise's
-    own figures, nor the annex naming enterprises); an enterprise only its own report of
-    the campaign its token is for."""
-    if principal.role == "admin":
-        return True
-    if principal.role == "analyst":
-        return row.kind != "enterprise" and not row.params.get("annex")
-    return (
-        row.kind == "enterprise"
-        and row.enterprise_id == principal.enterprise_id
-        and row.params.get("campaign_id") == principal.campaign_id
-    )
-
-
 class ReportController(Controller):
     path = "/api/v1/reports"
     tags = ["reports"]
@@ -97,52 +81,17 @@ class ReportController(Controller):
         """202 with the report's id at once; rendering goes on in a worker. The same request
         on unchanged data is answered with the stored report (200 when done). A
         participation report takes a year, or a campaign_id (then the campaign's year)."""
-        principal = _principal(request)
         raw = {
             "campaign_id": data.campaign_id,
             "enterprise": data.enterprise,
             "year": data.year,
             "annex": data.annex,
         }
-        if principal.role == "enterprise":
-            if data.type != "enterprise":
-                raise problem(403, "An enterprise may ask only for its own enterprise report.")
-            if data.campaign_id not in (None, principal.campaign_id):
-                raise not_found(f"Campaign {data.campaign_id}")  # its token is for another
-            raw["campaign_id"] = principal.campaign_id
-        elif principal.role == "analyst" and data.type == "enterprise":
-            raise problem(403, "An enterprise's report holds its own figures: admins only.")
-        if data.type == "participation" and data.campaign_id is not None:
-            raw["year"] = await _year_of_campaign(db, data.campaign_id, data.year)
-        try:
-            params = report_params(data.type, {k: v for k, v in raw.items() if v is not None})
-        except ReportError as exc:
-            raise problem(422, str(exc)) from None
-        if params.get("annex") and principal.role != "admin":
-            raise problem(403, "The annex of missing enterprises is for admins.")
-        enterprise_id = await _check_subject(db, principal, params)
-        key = jobs.params_key(data.type, params)
-        version = await jobs.data_version(db)
-        async with db.transaction() as session:
-            existing = await jobs.reusable_report(session, key, version)
-            if existing is not None:
-                code = HTTP_200_OK if existing.status == "done" else HTTP_202_ACCEPTED
-                return Response(report_out(existing), status_code=code)
-            row = Report(
-                id=str(uuid.uuid4()),
-                kind=data.type,
-                params=params,
-                params_key=key,
-                data_version=version,
-                status="queued",
-                enterprise_id=enterprise_id,
-                requested_by=principal.token_id,
-            )
-            session.add(row)
-            await session.flush()
-            audit(session, principal, "report.request", f"report:{row.id}", type=data.type)
         queue: jobs.Queue = request.app.state.reports
-        await queue.enqueue(row.id)
+        asked = await ask_report(db, queue, _principal(request), data.type, raw)
+        row = asked.report
+        if asked.reused and row.status == "done":
+            return Response(report_out(row), status_code=HTTP_200_OK)
         return Response(report_out(row), status_code=HTTP_202_ACCEPTED)
 
     @get(
@@ -153,7 +102,8 @@ class ReportController(Controller):
     async def status(
         self, request: Request[Any, Any, Any], db: DB, report_id: FromPath[str]
     ) -> ReportOut:
-        return report_out(await _readable(request, db, report_id, with_pdf=False))
+        principal = _principal(request)
+        return report_out(await readable_report(db, principal, report_id, with_pdf=False))
 
     @get(
         "/{report_id:str}/pdf",
@@ -164,7 +114,7 @@ class ReportController(Controller):
     async def pdf(
         self, request: Request[Any, Any, Any], db: DB, report_id: FromPath[str]
     ) -> Response[bytes]:
-        row = await _readable(request, db, report_id, with_pdf=True)
+        row = await readable_report(db, _principal(request), report_id, with_pdf=True)
         if row.status != "done" or row.pdf is None:
             raise problem(
                 409,
@@ -184,47 +134,3 @@ class ReportController(Controller):
             media_type="application/pdf",
             headers={"Content-Disposition": content_disposition(name, fallback)},
         )
-
-
-async def _readable(
-    request: Request[Any, Any, Any], db: DB, report_id: str, *, with_pdf: bool
-) -> Report:
-    try:
-        rid = str(uuid.UUID(report_id))
-    except ValueError:
-        raise not_found("Report") from None
-    async with db.read() as session:
-        row = await jobs.load_report(session, rid, with_pdf=with_pdf)
-    if row is None or not _may_read(_principal(request), row):
-        raise not_found("Report")
-    return row
-
-
-async def _year_of_campaign(db: DB, campaign_id: int, year: int | None) -> int:
-    """A participation report asked for by campaign: the campaign's year (the report is
-    the year's, over all its campaigns)."""
-    async with db.read() as session:
-        campaign = await session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise not_found(f"Campaign {campaign_id}")
-    if year is not None and year != campaign.campaign_year:
-        raise problem(
-            422, f"Campaign {campaign_id} belongs to {campaign.campaign_year}, not to {year}."
-        )
-    return campaign.campaign_year
-
-
-async def _check_subject(db: DB, principal: Principal, params: dict[str, Any]) -> int | None:
-    """The campaign must exist; an enterprise report names a registered enterprise, and an
-    enterprise's own token only its own. Returns the enterprise's id."""
-    async with db.read() as session:
-        if "campaign_id" in params and await session.get(Campaign, params["campaign_id"]) is None:
-            raise not_found(f"Campaign {params['campaign_id']}")
-        if "enterprise" not in params:
-            return None
-        enterprise_id = await jobs.enterprise_id(session, params["enterprise"])
-    if enterprise_id is None or (
-        principal.role == "enterprise" and enterprise_id != principal.enterprise_id
-    ):
-        raise not_found(f"Enterprise {params['enterprise']}")
-    return int(enterprise_id)

@@ -322,6 +322,7 @@ class AdminPageController(Controller):
         try:
             raw = msgspec.json.decode(body)
             title = msgspec.convert(raw.get("title") or {"zh": "未命名表单"}, Label)
+            description = msgspec.convert(raw.get("description"), Label | None)
             fields = decode_builder_fields(msgspec.json.encode(raw.get("fields") or []))
         except (msgspec.ValidationError, msgspec.DecodeError, AttributeError) as exc:
             return Response({"html": "", "schema": None, "ui": None, "errors": [_shape(exc)]})
@@ -329,7 +330,7 @@ class AdminPageController(Controller):
         if issues:
             return Response({"html": "", "schema": None, "ui": None, "errors": issues})
         try:
-            built = build_schema(fields, title=title)
+            built = build_schema(fields, title=title, description=description)
         except BuilderError as exc:
             return Response({"html": "", "schema": None, "ui": None, "errors": exc.errors})
         view = form_view(built.schema, built.ui, {}, [], lang)

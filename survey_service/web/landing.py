@@ -1,5 +1,6 @@
 """The landing page at ``/``: where a newcomer goes next (the administrators' pages, the
-enterprises' pages, the API's OpenAPI document). ``serve`` prints the same addresses."""
+enterprises' pages, the analysts' page, the API's OpenAPI document). ``serve`` prints the
+same addresses."""
 
 from __future__ import annotations
 
@@ -39,6 +40,14 @@ ENTRANCES: tuple[Entrance, ...] = (
         "用人社局邀请函中的邀请码登录，在线填写或上传工资表，提交后查看。",
         "Sign in with the invitation code from the bureau's letter; fill in or upload the "
         "payroll, submit, look back at it.",
+    ),
+    Entrance(
+        "/analyst",
+        "分析员",
+        "Analysts",
+        "用分析员令牌登录：已发布的工资价位统计表、分布图、下载和工资价位报告。",
+        "Sign in with an analyst's token: the released wage tables, their spread by group, "
+        "the downloads and the wage guide.",
     ),
     Entrance(
         OPENAPI_DOCUMENT,

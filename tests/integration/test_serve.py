@@ -78,6 +78,7 @@ def test_serve_prints_the_addresses_it_serves(
         "landing page": f"{base}/",
         "Administrators": f"{base}/admin",
         "Enterprises": f"{base}/e",
+        "Analysts": f"{base}/analyst",
         "API documentation (OpenAPI)": f"{base}/schema/openapi.json",
     }
     _wait_until_answering(base, process)
@@ -86,4 +87,5 @@ def test_serve_prints_the_addresses_it_serves(
     assert "劳动关系调查服务" in landing.text
     assert httpx.get(addresses["Administrators"]).headers["location"] == "/admin/signin"
     assert httpx.get(addresses["Enterprises"]).headers["location"] == "/e/signin"
+    assert httpx.get(addresses["Analysts"]).headers["location"] == "/analyst/signin"
     assert httpx.get(addresses["API documentation (OpenAPI)"]).json()["openapi"].startswith("3.")

@@ -320,7 +320,20 @@
     var title = { zh: document.getElementById("form-title-zh").value.trim() };
     var en = document.getElementById("form-title-en").value.trim();
     if (en) title.en = en;
-    return { key: document.getElementById("form-key").value.trim(), kind: document.getElementById("form-kind").value, title: title };
+    var description = null;
+    var aboutZh = document.getElementById("form-description-zh").value.trim();
+    var aboutEn = document.getElementById("form-description-en").value.trim();
+    if (aboutZh) { description = { zh: aboutZh }; if (aboutEn) description.en = aboutEn; }
+    return { key: document.getElementById("form-key").value.trim(), kind: document.getElementById("form-kind").value, title: title, description: description };
+  }
+  // What a version's body carries besides its fields: the description, and the rules of a
+  // reopened form (the builder does not edit them; they go on with the form).
+  function content() {
+    var body = { fields: state.fields };
+    var m = meta();
+    if (m.description) body.description = m.description;
+    if (state.rules && Object.keys(state.rules).length) body.rules = state.rules;
+    return body;
   }
   function post(url, method, body) {
     return fetch(url, {
@@ -344,7 +357,7 @@
   function preview() {
     var m = meta();
     if (!state.fields.length) return;
-    post("/admin/builder/preview", "POST", { title: m.title.zh ? m.title : { zh: "…" }, fields: state.fields }).then(function (r) {
+    post("/admin/builder/preview", "POST", { title: m.title.zh ? m.title : { zh: "…" }, description: m.description, fields: state.fields }).then(function (r) {
       showIssues(r.body.errors);
       if (!r.body.html) return;
       var box = document.getElementById("preview");
@@ -362,11 +375,13 @@
     var request;
     var creating = state.key !== m.key;
     if (creating) {
-      request = post("/api/v1/forms", "POST", { key: m.key, kind: m.kind, title: m.title, fields: state.fields });
+      var body = content();
+      body.key = m.key; body.kind = m.kind; body.title = m.title;
+      request = post("/api/v1/forms", "POST", body);
     } else if (state.published) {
-      request = post("/api/v1/forms/" + m.key + "/versions", "POST", { fields: state.fields });
+      request = post("/api/v1/forms/" + m.key + "/versions", "POST", content());
     } else {
-      request = post("/api/v1/forms/" + m.key + "/versions/" + state.version, "PUT", { fields: state.fields });
+      request = post("/api/v1/forms/" + m.key + "/versions/" + state.version, "PUT", content());
     }
     return request.then(function (r) {
       if (creating && r.status === 409) {  // the key is taken: offer a new version of that form
@@ -393,7 +408,7 @@
     box.appendChild(el("p", { text: fmt(T.keyExists, key) }, [document.createTextNode(" "), button]));
     button.addEventListener("click", function () {
       button.disabled = true;
-      post("/api/v1/forms/" + key + "/versions", "POST", { fields: state.fields }).then(function (r) {
+      post("/api/v1/forms/" + key + "/versions", "POST", content()).then(function (r) {
         if (r.status >= 300) {
           button.disabled = false;
           say(T.failed + (r.body.detail || r.status));
@@ -425,7 +440,33 @@
     b.addEventListener("click", function () { state.fields.push(newField(type)); render(); });
     palette.appendChild(b);
   });
+  // A draft version of an existing form, reopened: its fields, description and rules come
+  // with the page; the form's key, kind and title stay as they are.
+  var loaded = document.getElementById("builder-state");
+  if (loaded) {
+    var opened = JSON.parse(loaded.textContent);
+    state.key = opened.key;
+    state.version = opened.version;
+    state.published = false;
+    state.fields = opened.fields;
+    state.rules = opened.rules || {};
+    counter = everyField(state.fields).length;
+    document.getElementById("form-key").value = opened.key;
+    var kind = document.getElementById("form-kind");
+    if (!Array.prototype.some.call(kind.options, function (o) { return o.value === opened.kind; })) {
+      kind.appendChild(el("option", { value: opened.kind, text: opened.kind }));
+    }
+    kind.value = opened.kind;
+    document.getElementById("form-title-zh").value = opened.title.zh || "";
+    document.getElementById("form-title-en").value = opened.title.en || "";
+    ["form-key", "form-kind", "form-title-zh", "form-title-en"].forEach(function (id) { document.getElementById(id).disabled = true; });
+    if (opened.description) {
+      document.getElementById("form-description-zh").value = opened.description.zh || "";
+      document.getElementById("form-description-en").value = opened.description.en || "";
+    }
+    render();
+  }
   document.getElementById("save").addEventListener("click", function () { save().catch(function () {}); });
   document.getElementById("publish").addEventListener("click", publish);
-  ["form-title-zh", "form-title-en"].forEach(function (id) { document.getElementById(id).addEventListener("input", schedule); });
+  ["form-title-zh", "form-title-en", "form-description-zh", "form-description-en"].forEach(function (id) { document.getElementById(id).addEventListener("input", schedule); });
 })();

@@ -30,6 +30,7 @@ from tests.samples import enterprise, salary_document
 # A redirect is written "303 <where>": the status and the start of its Location.
 E_SIGNIN = "303 /e/signin"
 A_SIGNIN = "303 /admin/signin"
+AN_SIGNIN = "303 /analyst/signin"
 Expect = int | str
 Kwargs = dict[str, Any]
 BodyOf = Callable[[World, str], Awaitable[Kwargs]]
@@ -150,6 +151,7 @@ ROWS: tuple[Row, ...] = (
     Row("HEAD", "/api/v1/forms/{key:str}/template.xlsx", (200,) * 6),
     Row("POST", "/api/v1/forms/{key:str}/validate", (200,) * 6, body=json_body({"x": 1})),
     Row("GET", "/api/v1/tokens", (*ADMIN_ONLY, 200)),
+    Row("GET", "/api/v1/audit", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/enterprises", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/campaigns", (*STAFF_ONLY, 200, 200)),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}", (401, 401, 200, 200, 200, 200)),
@@ -256,7 +258,32 @@ ROWS: tuple[Row, ...] = (
         (*ADMIN_ONLY, 201),
         body=json_body({"role": "analyst", "label": "new"}),
     ),
+    # Expiry before revocation: a revoked token cannot be given an expiry (409).
+    Row(
+        "POST",
+        "/api/v1/tokens/{token_id:int}/expire",
+        (*ADMIN_ONLY, 200),
+        body=json_body({"expires_at": "2099-01-01T00:00:00Z"}),
+    ),
+    Row(
+        "POST",
+        "/admin/tokens/{token_id:int}/expire",
+        (A_SIGNIN,) * 5 + ("303 /admin/tokens?done=expired",),
+        body=page_post(lambda w, role: {"expires_on": "2099-01-01"}),
+    ),
+    Row(
+        "POST",
+        "/admin/tokens",
+        (A_SIGNIN,) * 5 + (201,),
+        body=page_post(lambda w, role: {"role": "analyst", "label": "page"}),
+    ),
     Row("POST", "/api/v1/tokens/{token_id:int}/revoke", (*ADMIN_ONLY, 200)),
+    Row(
+        "POST",
+        "/admin/tokens/{token_id:int}/revoke",
+        (A_SIGNIN,) * 5 + ("303 /admin/tokens?done=revoked",),
+        body=page_post(),
+    ),
     Row("POST", "/api/v1/enterprises", (*ADMIN_ONLY, 201), body=json_body(enterprise(8))),
     Row("POST", "/api/v1/enterprises/import", (*ADMIN_ONLY, 200), body=enterprises_sheet),
     Row("GET", "/api/v1/enterprises/template.xlsx", (*ADMIN_ONLY, 200)),
@@ -338,6 +365,31 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/admin", (A_SIGNIN,) * 5 + (200,)),
     Row("GET", "/admin/signin", (200,) * 5 + ("303 /admin",)),
     Row("GET", "/admin/builder", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/tokens", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/audit", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/forms", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/forms/{key:str}", (A_SIGNIN,) * 5 + (200,)),
+    # matrix-form's version 2 is the draft the API's rows above made.
+    Row(
+        "GET",
+        "/admin/forms/{key:str}/versions/{number:int}/builder",
+        (A_SIGNIN,) * 5 + (200,),
+        (("key", "matrix-form"), ("number", "2")),
+    ),
+    Row(
+        "POST",
+        "/admin/forms/{key:str}/versions/{number:int}/publish",
+        (A_SIGNIN,) * 5 + ("303 /admin/forms/matrix-form?done=published",),
+        (("key", "matrix-form"), ("number", "2")),
+        body=page_post(),
+    ),
+    Row(
+        "POST",
+        "/admin/forms/{key:str}/reopen",
+        (A_SIGNIN,) * 5 + ("303 /admin/forms/matrix-form/versions/3/builder",),
+        (("key", "matrix-form"),),
+        body=page_post(),
+    ),
     Row("GET", "/admin/campaigns/{campaign_id:int}", (A_SIGNIN,) * 5 + (200,)),
     Row(
         "GET",
@@ -429,11 +481,29 @@ ROWS: tuple[Row, ...] = (
         (("campaign_id", "poll"), ("link", "spare")),
         body=page_post(),
     ),
+    # --- the analyst's page (an admin's session opens it too)
+    Row("GET", "/analyst", (AN_SIGNIN,) * 4 + (200, 200)),
+    Row("GET", "/analyst/signin", (200,) * 4 + ("303 /analyst",) * 2),
+    Row(
+        "POST",
+        "/analyst/guide",
+        (AN_SIGNIN,) * 4 + ("303 /analyst/reports/",) * 2,
+        body=page_post(lambda w, role: {"campaign_id": str(w.salary)}),
+    ),
+    # A's own enterprise report: not an analyst's to read.
+    Row("GET", "/analyst/reports/{report_id:str}", (AN_SIGNIN,) * 4 + (404, 200)),
     # --- signing in with one's own token, then out: last, since they end the sessions
     Row("POST", "/e/signin", (401, 401, "303 /e", "303 /e", 401, 401), body=page_post(own_token)),
     Row("POST", "/admin/signin", (401,) * 5 + ("303 /admin",), body=page_post(own_token)),
+    Row(
+        "POST",
+        "/analyst/signin",
+        (401,) * 4 + ("303 /analyst",) * 2,
+        body=page_post(own_token),
+    ),
     Row("POST", "/e/signout", (E_SIGNIN,) * 6, body=page_post()),
     Row("POST", "/admin/signout", (A_SIGNIN,) * 6, body=page_post()),
+    Row("POST", "/analyst/signout", (AN_SIGNIN,) * 6, body=page_post()),
 )
 
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")

@@ -2,7 +2,7 @@
 salary survey with their submissions (released once A's is in), a worker poll with its
 links, a self-assessment campaign, an enterprise report rendered, a draft form, a spare
 token; and one HTTP client per role, each from its own address, signed in on the pages
-where the role can be."""
+where the role can be (the analyst on its own page)."""
 
 from __future__ import annotations
 
@@ -236,6 +236,7 @@ async def world(service: Service, *, rendered: bool = False) -> AsyncIterator[Wo
         await _sign_in(clients["ent_a"], role_tokens["ent_a"], "/e")
         await _sign_in(clients["ent_b"], role_tokens["ent_b"], "/e")
         await _sign_in(clients["admin"], role_tokens["admin"], "/admin")
+        await _sign_in(clients["analyst"], role_tokens["analyst"], "/analyst")
         yield World(
             service=service,
             clients=clients,

@@ -20,12 +20,15 @@ async def test_the_address_of_the_service_shows_where_to_go(service: Service) ->
     assert links == {
         "/admin": "管理员",
         "/e": "企业填报",
+        "/analyst": "分析员",
         "/schema/openapi.json": "接口文档（OpenAPI）",
     }
     admin = await service.client.get("/admin")
     assert admin.headers["location"] == "/admin/signin"
     enterprise = await service.client.get("/e")
     assert enterprise.headers["location"] == "/e/signin"
+    analyst = await service.client.get("/analyst")
+    assert analyst.headers["location"] == "/analyst/signin"
     document = await service.client.get("/schema/openapi.json")
     assert document.status_code == 200
     assert "/api/v1/forms" in document.json()["paths"]
