@@ -21,6 +21,7 @@ from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.score_routes import ScoreController
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_routes import WageBenchmarkController
+from survey_service.collection.campaign_routes import CampaignChangeController
 from survey_service.collection.poll_routes import PollController, PollLinkController
 from survey_service.collection.polls import LinkRateLimiter, PollCache, answer_writer
 from survey_service.collection.routes import (
@@ -152,6 +153,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             TokenController,
             EnterpriseController,
             CampaignController,
+            CampaignChangeController,
             SubmissionController,
             PollLinkController,
             PollController,
