@@ -38,7 +38,7 @@ class CampaignChangeController(Controller):
     security = BEARER
     guards = [require("admin")]
 
-    @post("/close", status_code=HTTP_200_OK, responses=problems(400, 401, 403, 404, 409))
+    @post("/close", status_code=HTTP_200_OK, responses=problems(400, 401, 403, 404, 409, 422))
     async def close(
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> CampaignOut:
@@ -62,13 +62,13 @@ class CampaignChangeController(Controller):
         forget_polls(request)
         return out
 
-    @get("/roster", responses=problems(400, 401, 403, 404))
+    @get("/roster", responses=problems(400, 401, 403, 404, 422))
     async def roster(
         self,
         request: Request[Any, Any, Any],
         db: DB,
         campaign_id: PathId,
-        wanted: Annotated[roster.RosterState | None, QueryParameter(query="state")] = None,
+        wanted: Annotated[roster.RosterState | None, QueryParameter(name="state")] = None,
         district: FromQuery[str | None] = None,
         q: Annotated[str, QueryParameter(max_length=100)] = "",
         sort: FromQuery[roster.RosterSort] = "name",
