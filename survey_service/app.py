@@ -52,6 +52,7 @@ from survey_service.reports.routes import ReportController
 from survey_service.settings import Settings
 from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
+from survey_service.web.campaign_pages import CampaignPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
 from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
@@ -167,6 +168,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollLinkQRController,
             EnterprisePageController,
             AdminPageController,
+            CampaignPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],
