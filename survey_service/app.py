@@ -22,6 +22,7 @@ from survey_service.analytics.score_routes import ScoreController
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_routes import WageBenchmarkController
 from survey_service.audit_routes import AuditController
+from survey_service.collection.campaign_routes import CampaignChangeController
 from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.poll_routes import PollController, PollLinkController
 from survey_service.collection.polls import LinkRateLimiter, PollCache, answer_writer
@@ -56,6 +57,7 @@ from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
 from survey_service.web.analyst_pages import AnalystPageController
 from survey_service.web.audit_pages import AuditPageController
+from survey_service.web.campaign_pages import CampaignPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
 from survey_service.web.form_pages import FormPageController
 from survey_service.web.invitation_pages import InvitationPageController
@@ -191,6 +193,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             AuditController,
             EnterpriseController,
             CampaignController,
+            CampaignChangeController,
             SubmissionController,
             PollLinkController,
             PollController,
@@ -204,6 +207,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollLinkQRController,
             EnterprisePageController,
             AdminPageController,
+            CampaignPageController,
             RegistryPageController,
             InvitationPageController,
             PollLinkPageController,

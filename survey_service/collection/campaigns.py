@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.analytics.disclosure import DisclosureRules, SettingsError
 from survey_service.auth import issue_token
+from survey_service.collection.campaign_settings import settings_errors
 from survey_service.collection.schemas import Audience, CampaignIn, CampaignOut, InvitationOut
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import AccessToken, Campaign, Enterprise, Form, FormVersion, utcnow
@@ -68,45 +68,71 @@ def campaign_window(body: CampaignIn, zone: ZoneInfo) -> tuple[datetime, datetim
         try:
             window.append(instant_from_text(text, zone, end_of_day=end_of_day))
         except NotAnInstant as exc:
-            errors.append({"path": f"/{name}", "message": str(exc), "keyword": "format"})
+            errors.append(
+                {"path": f"/{name}", "message": str(exc), "keyword": "format",
+                 "message_zh": "应为日期（如 2026-12-01）或带时区的时间"}
+            )  # fmt: skip
     if errors:
         raise unprocessable("opens_at and closes_at take a date or an RFC 3339 time.", errors)
     opens_at, closes_at = window
     if closes_at <= opens_at:
         raise unprocessable(
             "A campaign must close after it opens.",
-            [{"path": "/closes_at", "message": "closes_at must be after opens_at"}],
+            [
+                {
+                    "path": "/closes_at",
+                    "message": "closes_at must be after opens_at",
+                    "message_zh": "截止时间应晚于开始时间",
+                    "keyword": "order",
+                }
+            ],
         )
     return opens_at, closes_at
 
 
-def checked_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings as given, once the figures can be computed with them: a threshold
-    that makes no sense is refused here, not when the first table is asked for."""
-    try:
-        DisclosureRules.of_campaign(settings)
-    except SettingsError as exc:
+async def published_version(
+    session: AsyncSession, form_key: str, number: int | None
+) -> tuple[Form, FormVersion]:
+    """The form and the version a campaign is to run: ``number``, which must be
+    published, or the current published version."""
+    form = await session.scalar(select(Form).where(Form.key == form_key))
+    if form is None:
+        raise problem(
+            404,
+            f"Form {form_key!r} not found",
+            errors=[{"path": "/form_key", "message": f"unknown form {form_key!r}",
+                     "message_zh": "没有这个表单", "keyword": "enum"}],
+        )  # fmt: skip
+    versions = await forms.versions_of(session, form)
+    if number is None:
+        version = forms.current_version(versions)
+        if version is None:
+            raise unprocessable(
+                f"Form {form.key!r} has no published version.",
+                [{"path": "/form_key", "message": "the form has no published version",
+                  "message_zh": "该表单还没有发布的版本", "keyword": "published"}],
+            )  # fmt: skip
+        return form, version
+    found = [v for v in versions if v.number == number]
+    if not found or found[0].status != "published":
         raise unprocessable(
-            "The campaign's disclosure settings are not usable.",
-            [{"path": "/settings/disclosure", "message": str(exc), "keyword": "disclosure"}],
-        ) from None
+            f"Version {number} of {form.key!r} is not published.",
+            [{"path": "/form_version", "message": f"version {number} is not published",
+              "message_zh": f"第 {number} 版未发布", "keyword": "published"}],
+        )  # fmt: skip
+    return form, found[0]
+
+
+def checked_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    errors = settings_errors(settings)
+    if errors:
+        raise unprocessable("Some campaign settings cannot be used.", errors)
     return settings
 
 
 async def create_campaign(session: AsyncSession, body: CampaignIn, zone: ZoneInfo) -> CampaignOut:
     opens_at, closes_at = campaign_window(body, zone)
-    settings = checked_settings(body.settings)
-    form = await forms.get_form(session, body.form_key)
-    versions = await forms.versions_of(session, form)
-    if body.form_version is None:
-        version = forms.current_version(versions)
-        if version is None:
-            raise problem(422, f"Form {form.key!r} has no published version.")
-    else:
-        found = [v for v in versions if v.number == body.form_version]
-        if not found or found[0].status != "published":
-            raise problem(422, f"Version {body.form_version} of {form.key!r} is not published.")
-        version = found[0]
+    form, version = await published_version(session, body.form_key, body.form_version)
     campaign = Campaign(
         form_version_id=version.id,
         title=body.title,
@@ -115,7 +141,7 @@ async def create_campaign(session: AsyncSession, body: CampaignIn, zone: ZoneInf
         opens_at=opens_at,
         closes_at=closes_at,
         audience=audience_data(body.audience),
-        settings=settings,
+        settings=checked_settings(body.settings),
         requires_review=body.requires_review,
     )
     session.add(campaign)
@@ -126,7 +152,11 @@ async def create_campaign(session: AsyncSession, body: CampaignIn, zone: ZoneInf
 def audience_data(audience: Audience) -> dict[str, Any]:
     """The audience as stored, its codes checked against the code lists."""
     errors = [
-        {"path": f"/audience/districts/{i}", "message": f"unknown district {code!r}"}
+        {
+            "path": f"/audience/districts/{i}",
+            "message": f"unknown district {code!r}",
+            "message_zh": f"未知的区县代码 {code}",
+        }
         for i, code in enumerate(audience.districts or [])
         if code not in districts()
     ]
@@ -135,7 +165,11 @@ def audience_data(audience: Audience) -> dict[str, Any]:
             industry_section(code)
         except ValueError:
             errors.append(
-                {"path": f"/audience/industries/{i}", "message": f"unknown industry {code!r}"}
+                {
+                    "path": f"/audience/industries/{i}",
+                    "message": f"unknown industry {code!r}",
+                    "message_zh": f"未知的行业代码 {code}",
+                }
             )
     if errors:
         raise unprocessable("The audience names unknown codes.", errors)
@@ -143,7 +177,22 @@ def audience_data(audience: Audience) -> dict[str, Any]:
     return data
 
 
-def outside_audience(audience: dict[str, Any], enterprise: Enterprise) -> str | None:
+class AudienceFacts(Protocol):
+    """What the audience looks at: an ``Enterprise``, or a row of its columns."""
+
+    @property
+    def district(self) -> str: ...
+    @property
+    def industry(self) -> str: ...
+    @property
+    def above_designated_size(self) -> bool: ...
+    @property
+    def has_union(self) -> bool: ...
+    @property
+    def staff_count(self) -> int | None: ...
+
+
+def outside_audience(audience: dict[str, Any], enterprise: AudienceFacts) -> str | None:
     """Why the enterprise is not in the campaign's audience, or None when it is."""
     wanted = audience.get("districts")
     if wanted and enterprise.district not in wanted:

@@ -9,11 +9,15 @@ from survey_service.collection.schemas import ProgressOut, ProgressRow
 from survey_service.db.models import AccessToken, Enterprise, PollResponse, Submission
 
 
-async def campaign_progress(session: AsyncSession, campaign_id: int) -> ProgressOut:
+async def campaign_progress(
+    session: AsyncSession, campaign_id: int, district: str | None = None
+) -> ProgressOut:
+    """The campaign's counts by district, within ``district`` (None: the whole city)."""
+    scope = [Enterprise.district == district] if district is not None else []
     invited_rows = await session.execute(
         select(Enterprise.district, func.count(func.distinct(Enterprise.id)))
         .join(AccessToken, AccessToken.enterprise_id == Enterprise.id)
-        .where(AccessToken.campaign_id == campaign_id)
+        .where(AccessToken.campaign_id == campaign_id, *scope)
         .group_by(Enterprise.district)
     )
     invited: dict[str, int] = {district: n for district, n in invited_rows}
@@ -22,7 +26,7 @@ async def campaign_progress(session: AsyncSession, campaign_id: int) -> Progress
     for district, status, review, n in await session.execute(
         select(Enterprise.district, Submission.status, Submission.review_state, func.count())
         .join(Enterprise, Submission.enterprise_id == Enterprise.id)
-        .where(Submission.campaign_id == campaign_id)
+        .where(Submission.campaign_id == campaign_id, *scope)
         .group_by(Enterprise.district, Submission.status, Submission.review_state)
     ):
         state = "returned" if status == "submitted" and review == "returned" else status

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from survey_service.auth import Principal, audit, require
 from survey_service.collection import (
+    campaign_edits,
     campaigns,
     enterprises,
     progress,
@@ -210,6 +211,29 @@ class CampaignController(Controller):
         async with db.read() as session:
             campaign, version, form = await campaigns.load_campaign(session, campaign_id)
             return campaigns.campaign_out(campaign, form, version, principal.role)
+
+    @put(
+        "/{campaign_id:int}",
+        guards=[require("admin")],
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
+    )
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign_id: PathId,
+        data: JSONBody[CampaignIn],
+    ) -> CampaignOut:
+        """Replace the campaign's fields (`settings` whole: send back what `GET` gave). The
+        form version can change only while nothing has been collected or released (409).
+        Moving the end later extends the invitation codes that lasted to the old end."""
+        zone = request.app.state.settings.zone
+        async with db.transaction() as session:
+            out, changed = await campaign_edits.update_campaign(session, campaign_id, data, zone)
+            audit(session, _principal(request), "campaign.update", f"campaign:{campaign_id}",
+                  changed=changed)  # fmt: skip
+        request.app.state.poll_cache.clear()  # a poll's window shows at once in this process
+        return out
 
     @post(
         "/{campaign_id:int}/invitations",

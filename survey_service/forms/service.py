@@ -195,6 +195,18 @@ async def list_forms(session: AsyncSession) -> list[FormSummary]:
     return [summary(f, by_form.get(f.id, [])) for f in forms]
 
 
+async def published_versions(session: AsyncSession) -> list[tuple[Form, FormVersion]]:
+    """Every published version with its form (what a campaign may run), by form key and
+    newest version first."""
+    rows = await session.execute(
+        select(Form, FormVersion)
+        .join(FormVersion, FormVersion.form_id == Form.id)
+        .where(FormVersion.status == "published")
+        .order_by(Form.key, FormVersion.number.desc())
+    )
+    return [(form, version) for form, version in rows]
+
+
 async def create_form(session: AsyncSession, body: FormCreate) -> Form:
     if await session.scalar(select(Form.id).where(Form.key == body.key)) is not None:
         raise conflict(f"A form with key {body.key!r} exists; add a version to it instead.")

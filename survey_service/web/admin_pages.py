@@ -1,8 +1,9 @@
 """The bureau's pages (``/admin``): sign in with an admin token, the dashboard (campaigns,
-progress by district as bars, each campaign's latest release and the downloads of its
-tables: figures of enterprises leave only through releases), a campaign's page with its
-poll links and their QR codes, and the form builder (its script calls the forms API with
-the session; the live preview is drawn here by the same renderer as every other form)."""
+progress by district as bars, participation against the targets as a table and bars, each
+campaign's latest release and the downloads of its tables: figures of enterprises leave
+only through releases), a campaign's scores, and the form builder (its script calls the
+forms API with the session; the live preview is drawn here by the same renderer as every
+other form)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from markupsafe import Markup
 
 from survey_service.analytics import participation, releases, score_reads
 from survey_service.auth import CSRF_HEADER, audit, csrf_matches, verified_principal
-from survey_service.collection import campaigns, polls
+from survey_service.collection import campaigns
 from survey_service.collection.progress import campaign_progress, poll_answers_by_district
-from survey_service.collection.schemas import CampaignOut, PollLinkSummary, ProgressOut
+from survey_service.collection.schemas import CampaignOut, ProgressOut
 from survey_service.deps import DB, PathId, ReleaseChoice
 from survey_service.forms.builder import (
     BuilderError,
@@ -39,9 +40,9 @@ from survey_service.web.pages import (
     PAGE_HEADERS,
     environment,
     page,
-    public_base_url,
     signin_throttled,
 )
+from survey_service.web.participation_view import participation_charts
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
 
@@ -208,8 +209,11 @@ class AdminPageController(Controller):
         return _redirect(SIGN_IN)
 
     @get("/", media_type=MediaType.HTML)
-    async def dashboard(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
-        """Every campaign with its progress by district, and the downloads."""
+    async def dashboard(
+        self, request: Request[Any, Any, Any], db: DB, year: FromQuery[str | None] = None
+    ) -> Response[Any]:
+        """Every campaign with its progress by district, and the downloads; participation
+        against the targets in the latest campaign year (or ``?year=``) as a table and bars."""
         if await signed_in(request, "admin") is None:
             return _redirect(SIGN_IN)
         lang = lang_of(request)
@@ -217,44 +221,15 @@ class AdminPageController(Controller):
         # Participation is counted by campaign year, which a survey of last year's pay
         # shares with this year's poll.
         years = sorted({s.campaign.campaign_year for s in summaries}, reverse=True)
+        shown = next((y for y in years if str(y) == year), years[0] if years else None)
+        figures = await _participation(request, db, shown) if shown is not None else None
         return page(
             request,
             "admin_dashboard.html",
             summaries=summaries,
             years=years,
-            participation=await _participation(request, db, years[0]) if years else None,
-            csrf=csrf_token(request),
-            district_name=district_name,
-        )
-
-    @get("/campaigns/{campaign_id:int}", media_type=MediaType.HTML)
-    async def campaign(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
-    ) -> Response[Any]:
-        """One campaign: its progress table and chart, and its poll links with QR codes."""
-        if await signed_in(request, "admin") is None:
-            return _redirect(SIGN_IN)
-        lang = lang_of(request)
-        found = await _summaries(db, lang, only=campaign_id)
-        if not found:
-            return page(
-                request,
-                "message.html",
-                404,
-                title="找不到活动" if lang == "zh" else "Campaign not found",
-                message="",
-            )
-        links: list[PollLinkSummary] = []
-        if found[0].kind == "poll":
-            async with db.read() as session:
-                campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
-                links, _ = await polls.link_page(session, campaign, limit=500, after_id=0)
-        return page(
-            request,
-            "admin_campaign.html",
-            summary=found[0],
-            links=links,
-            base_url=public_base_url(request),
+            participation=figures,
+            participation_charts=participation_charts(figures, lang) if figures else [],
             csrf=csrf_token(request),
             district_name=district_name,
         )

@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 ROW_HEIGHT = 28
 LABEL_WIDTH = 150
 BAR_WIDTH = 300
-FIGURE_WIDTH = 130
+FIGURE_WIDTH = 160
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,7 @@ class Bar:
     label: str
     value: float  # the bar's length, as a share of ``scale`` (clipped to 0..scale)
     figure: str  # the text beside the bar, e.g. "12 / 20 (60%)"
+    target: float | None = None  # a mark across the bar where it should reach (same scale)
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, scale: float = 1.0) -> Markup:
@@ -42,5 +43,11 @@ def bar_chart(bars: Sequence[Bar], *, title: str, scale: float = 1.0) -> Markup:
             f'<text x="{LABEL_WIDTH + BAR_WIDTH + 8}" y="{y + 18}" font-size="14" '
             f'fill="#1a1a1a">{escape(bar.figure)}</text>'
         )
+        if bar.target is not None and scale > 0:
+            at = LABEL_WIDTH + round(BAR_WIDTH * min(max(bar.target / scale, 0.0), 1.0), 1)
+            parts.append(
+                f'<line class="target" x1="{at}" y1="{y + 1}" x2="{at}" y2="{y + 25}" '
+                'stroke="#b3261e" stroke-width="3"/>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text above is escaped)

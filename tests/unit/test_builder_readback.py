@@ -16,7 +16,7 @@ from survey_service.forms.builder_readback import (
     description_of,
     fields_from_schema,
 )
-from survey_service.settings import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 
 TITLE = Label(zh="职工之家问卷", en="Workers' home poll")
 YES_NO = [

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -130,6 +131,22 @@ def a_code(w: World, role: str) -> dict[str, str]:
     return {"code": f"{w.uscc['A']}:{w.tokens['ent_a']}", "contact": "0919-3185123"}
 
 
+def _days(offset: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=offset)).date().isoformat()
+
+
+def assessment_campaign(w: World, role: str) -> dict[str, Any]:
+    """The self-assessment campaign as it was made, kept open (for the edit rows)."""
+    return {"form_key": "enterprise-self-assessment", "title": "2023年自评", "year": 2023,
+            "opens_at": _days(-1), "closes_at": _days(30)}  # fmt: skip
+
+
+def campaign_form(w: World, role: str) -> dict[str, str]:
+    """The campaign page's form for the self-assessment campaign, kept open."""
+    return {"form": "enterprise-self-assessment@1", "title": "2023年自评", "year": "2023",
+            "opens_at": _days(-1), "closes_at": _days(30)}  # fmt: skip
+
+
 ROWS: tuple[Row, ...] = (
     # --- the service, its documentation and static files: public
     Row("GET", "/", (200,) * 6),
@@ -157,6 +174,7 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/api/v1/campaigns/{campaign_id:int}", (401, 401, 200, 200, 200, 200)),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}/submissions", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}/progress", (*STAFF_ONLY, 200, 200)),
+    Row("GET", "/api/v1/campaigns/{campaign_id:int}/roster", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/submissions/{submission_id:str}", (401, 401, 200, 404, 403, 200)),
     Row("GET", "/api/v1/submissions/{submission_id:str}/reviews", (401, 401, 200, 404, 403, 200)),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}/benchmarks/wages", (*STAFF_ONLY, 200, 200)),
@@ -300,6 +318,26 @@ ROWS: tuple[Row, ...] = (
                 "closes_at": "2024-12-31T00:00:00Z",
             }
         ),
+    ),
+    Row(
+        "PUT",
+        "/api/v1/campaigns/{campaign_id:int}",
+        (*ADMIN_ONLY, 200),
+        (("campaign_id", "assessment"),),
+        body=json_body(assessment_campaign),
+    ),
+    Row(
+        "POST",
+        "/api/v1/campaigns/{campaign_id:int}/close",
+        (*ADMIN_ONLY, 200),
+        (("campaign_id", "assessment"),),
+    ),
+    Row(
+        "POST",
+        "/api/v1/campaigns/{campaign_id:int}/reopen",
+        (*ADMIN_ONLY, 200),
+        (("campaign_id", "assessment"),),
+        body=json_body(lambda w, role: {"closes_at": _days(30)}),
     ),
     Row(
         "POST",
@@ -472,26 +510,62 @@ ROWS: tuple[Row, ...] = (
         "/admin/campaigns/{campaign_id:int}/poll-links/{link:str}/revoke",  # withdrawn already
         (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
         (("campaign_id", "poll"), ("link", "spare")),
-        body=page_post(),
-    ),
-    Row(
-        "POST",
-        "/admin/campaigns/{campaign_id:int}/poll-links/{link:str}/rotate",  # last: a new slug
+        Row("GET", "/admin/campaigns/new", (A_SIGNIN,) * 5 + (200,)),
+        Row(
+            "POST",
+            "/admin/campaigns/new",
+            (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+            body=page_post(campaign_form),
+        ),
+        Row(
+            "GET",
+            "/admin/campaigns/{campaign_id:int}/edit",
+            (A_SIGNIN,) * 5 + (200,),
+            (("campaign_id", "assessment"),),
+        ),
+        Row(
+            "POST",
+            "/admin/campaigns/{campaign_id:int}/edit",
+            (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+            (("campaign_id", "assessment"),),
+            body=page_post(campaign_form),
+        ),
+        Row(
+            "POST",
+            "/admin/campaigns/{campaign_id:int}/close",
+            (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+            (("campaign_id", "assessment"),),
+            body=page_post(),
+        ),
+        Row(
+            "POST",
+            "/admin/campaigns/{campaign_id:int}/poll-links/{link:str}/rotate",  # last: a new slug
+            (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+            (("campaign_id", "poll"), ("link", "spare")),
+            body=page_post(),
+        ),
+        # --- the analyst's page (an admin's session opens it too)
+        Row("GET", "/analyst", (AN_SIGNIN,) * 4 + (200, 200)),
+        Row("GET", "/analyst/signin", (200,) * 4 + ("303 /analyst",) * 2),
+        Row(
+            "POST",
+            "/analyst/guide",
+            (AN_SIGNIN,) * 4 + ("303 /analyst/reports/",) * 2,
+            body=page_post(lambda w, role: {"campaign_id": str(w.salary)}),
+        ),
+        # A's own enterprise report: not an analyst's to read.
+        Row("GET", "/analyst/reports/{report_id:str}", (AN_SIGNIN,) * 4 + (404, 200)),
+        "/admin/campaigns/{campaign_id:int}/reopen",
         (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
-        (("campaign_id", "poll"), ("link", "spare")),
-        body=page_post(),
+        (("campaign_id", "assessment"),),
+        body=page_post(lambda w, role: {"closes_at": _days(30)}),
     ),
-    # --- the analyst's page (an admin's session opens it too)
-    Row("GET", "/analyst", (AN_SIGNIN,) * 4 + (200, 200)),
-    Row("GET", "/analyst/signin", (200,) * 4 + ("303 /analyst",) * 2),
     Row(
         "POST",
-        "/analyst/guide",
-        (AN_SIGNIN,) * 4 + ("303 /analyst/reports/",) * 2,
-        body=page_post(lambda w, role: {"campaign_id": str(w.salary)}),
+        "/admin/campaigns/{campaign_id:int}/releases",
+        (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+        body=page_post(lambda w, role: {"during_collection": "1"}),
     ),
-    # A's own enterprise report: not an analyst's to read.
-    Row("GET", "/analyst/reports/{report_id:str}", (AN_SIGNIN,) * 4 + (404, 200)),
     # --- signing in with one's own token, then out: last, since they end the sessions
     Row("POST", "/e/signin", (401, 401, "303 /e", "303 /e", 401, 401), body=page_post(own_token)),
     Row("POST", "/admin/signin", (401,) * 5 + ("303 /admin",), body=page_post(own_token)),

@@ -105,7 +105,7 @@ async def test_dashboard_shows_progress_by_district_and_the_downloads(service: S
     # No release yet: nothing to download, and the page says so.
     assert "/benchmarks/wages" not in html
     assert "尚无数据发布" in html
-    assert "/api/v1/participation?year=2023" in html
+    assert "/api/v1/participation" not in html  # a table and bars (issue 14), not raw JSON
     # Participation by district against the targets, as /api/v1/participation says.
     section = html.split('id="participation"', 1)[1].split("</section>", 1)[0]
     rows = {
