@@ -15,15 +15,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.auth import Principal, audit
 from survey_service.collection.campaigns import (
     audience_data,
     campaign_out,
     campaign_window,
     checked_settings,
+    create_campaign,
     is_open,
     published_version,
 )
+from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.schemas import CampaignIn, CampaignOut
+from survey_service.db.engine import Database
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import (
     AccessToken,
@@ -174,3 +178,57 @@ async def reopen_campaign(
     await session.flush()
     await follow_window(session, campaign, old_end)
     return campaign_out(campaign, form, version)
+
+
+# --- the workflows the API and the bureau's pages share: the change, its audit record, and
+# the poll desk told at once (a poll's window is cached with its link) ---------------------
+
+
+async def save_new_campaign(
+    db: Database, principal: Principal, body: CampaignIn, zone: ZoneInfo
+) -> CampaignOut:
+    async with db.transaction() as session:
+        out = await create_campaign(session, body, zone)
+        audit(session, principal, "campaign.create", f"campaign:{out.id}")
+    return out
+
+
+async def edit_campaign(
+    db: Database,
+    desk: PollDesk,
+    principal: Principal,
+    campaign_id: int,
+    body: CampaignIn,
+    zone: ZoneInfo,
+) -> CampaignOut:
+    async with db.transaction() as session:
+        out, changed = await update_campaign(session, campaign_id, body, zone)
+        audit(session, principal, "campaign.update", f"campaign:{campaign_id}", changed=changed)
+    desk.forget_links()
+    return out
+
+
+async def close_now(
+    db: Database, desk: PollDesk, principal: Principal, campaign_id: int
+) -> CampaignOut:
+    async with db.transaction() as session:
+        out = await close_campaign(session, campaign_id)
+        audit(session, principal, "campaign.close", f"campaign:{campaign_id}")
+    desk.forget_links()
+    return out
+
+
+async def reopen_until(
+    db: Database,
+    desk: PollDesk,
+    principal: Principal,
+    campaign_id: int,
+    closes_at: str,
+    zone: ZoneInfo,
+) -> CampaignOut:
+    async with db.transaction() as session:
+        out = await reopen_campaign(session, campaign_id, closes_at, zone)
+        audit(session, principal, "campaign.reopen", f"campaign:{campaign_id}",
+              closes_at=out.closes_at.isoformat())  # fmt: skip
+    desk.forget_links()
+    return out

@@ -10,10 +10,10 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from survey_service.auth import Principal, audit, require
+from survey_service.auth import Principal, require
 from survey_service.collection import campaign_edits, campaigns, roster
 from survey_service.collection.schemas import CampaignOut, InstantOrDay
-from survey_service.deps import DB, PathId
+from survey_service.deps import DB, Config, PathId, Polls
 from survey_service.openapi import BEARER, problems
 from survey_service.structs import Body
 
@@ -27,11 +27,6 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-def forget_polls(request: Request[Any, Any, Any]) -> None:
-    """A poll's window is cached with its link: a change shows in this process at once."""
-    request.app.state.poll_cache.clear()
-
-
 class CampaignChangeController(Controller):
     path = "/api/v1/campaigns/{campaign_id:int}"
     tags = ["campaigns"]
@@ -40,27 +35,25 @@ class CampaignChangeController(Controller):
 
     @post("/close", status_code=HTTP_200_OK, responses=problems(400, 401, 403, 404, 409, 422))
     async def close(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
+        self, request: Request[Any, Any, Any], db: DB, poll_desk: Polls, campaign_id: PathId
     ) -> CampaignOut:
         """Close an open campaign now (409 when it is not open)."""
-        async with db.transaction() as session:
-            out = await campaign_edits.close_campaign(session, campaign_id)
-            audit(session, _principal(request), "campaign.close", f"campaign:{campaign_id}")
-        forget_polls(request)
-        return out
+        return await campaign_edits.close_now(db, poll_desk, _principal(request), campaign_id)
 
     @post("/reopen", status_code=HTTP_200_OK, responses=problems(400, 401, 403, 404, 409, 422))
     async def reopen(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId, data: JSONBody[ReopenIn]
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        poll_desk: Polls,
+        settings: Config,
+        campaign_id: PathId,
+        data: JSONBody[ReopenIn],
     ) -> CampaignOut:
         """Open a closed campaign again until `closes_at` (a date: through that day)."""
-        zone = request.app.state.settings.zone
-        async with db.transaction() as session:
-            out = await campaign_edits.reopen_campaign(session, campaign_id, data.closes_at, zone)
-            audit(session, _principal(request), "campaign.reopen", f"campaign:{campaign_id}",
-                  closes_at=out.closes_at.isoformat())  # fmt: skip
-        forget_polls(request)
-        return out
+        return await campaign_edits.reopen_until(
+            db, poll_desk, _principal(request), campaign_id, data.closes_at, settings.zone
+        )
 
     @get("/roster", responses=problems(400, 401, 403, 404, 422))
     async def roster(

@@ -43,7 +43,7 @@ from survey_service.collection.template import XLSX, template_workbook
 from survey_service.db.models import (
     Campaign,
 )
-from survey_service.deps import DB, Config, Forms, PathId, Releases
+from survey_service.deps import DB, Config, Forms, PathId, Polls, Releases
 from survey_service.errors import from_msgspec, not_found, problem
 from survey_service.forms.routes import decode_json
 from survey_service.openapi import BEARER, body_of, problems
@@ -187,10 +187,7 @@ class CampaignController(Controller):
         settings: Config,
         data: JSONBody[CampaignIn],
     ) -> CampaignOut:
-        async with db.transaction() as session:
-            out = await campaigns.create_campaign(session, data, settings.zone)
-            audit(session, _principal(request), "campaign.create", f"campaign:{out.id}")
-            return out
+        return await campaign_edits.save_new_campaign(db, _principal(request), data, settings.zone)
 
     @get("/", guards=[require("admin", "analyst")], responses=problems(401, 403))
     async def list_campaigns(self, request: Request[Any, Any, Any], db: DB) -> list[CampaignOut]:
@@ -221,19 +218,17 @@ class CampaignController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        poll_desk: Polls,
+        settings: Config,
         campaign_id: PathId,
         data: JSONBody[CampaignIn],
     ) -> CampaignOut:
         """Replace the campaign's fields (`settings` whole: send back what `GET` gave). The
         form version can change only while nothing has been collected or released (409).
         Moving the end later extends the invitation codes that lasted to the old end."""
-        zone = request.app.state.settings.zone
-        async with db.transaction() as session:
-            out, changed = await campaign_edits.update_campaign(session, campaign_id, data, zone)
-            audit(session, _principal(request), "campaign.update", f"campaign:{campaign_id}",
-                  changed=changed)  # fmt: skip
-        request.app.state.poll_cache.clear()  # a poll's window shows at once in this process
-        return out
+        return await campaign_edits.edit_campaign(
+            db, poll_desk, _principal(request), campaign_id, data, settings.zone
+        )
 
     @post(
         "/{campaign_id:int}/invitations",

@@ -164,11 +164,10 @@ class FormController(Controller):
         key: FromPath[str],
         number: PathId,
     ) -> VersionOut:
-        async with db.transaction() as session:
-            form = await service.get_form(session, key)
-            version = await service.publish(session, form, number)
-            audit(session, request.state.principal, "form.publish", f"form:{key}:{number}")
-        form_cache.forget_current(key)
+        principal = request.state.principal
+        version = await service.change_version_status(
+            db, form_cache, principal, key, number, "publish"
+        )
         return service.version_out(version)
 
     @post(
@@ -186,11 +185,10 @@ class FormController(Controller):
         key: FromPath[str],
         number: PathId,
     ) -> VersionOut:
-        async with db.transaction() as session:
-            form = await service.get_form(session, key)
-            version = await service.retire(session, form, number)
-            audit(session, request.state.principal, "form.retire", f"form:{key}:{number}")
-        form_cache.forget_current(key)
+        principal = request.state.principal
+        version = await service.change_version_status(
+            db, form_cache, principal, key, number, "retire"
+        )
         return service.version_out(version)
 
     @post(

@@ -11,13 +11,14 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.auth import Principal, audit
 from survey_service.db.engine import Database
 from survey_service.db.models import Form, FormVersion, utcnow
 from survey_service.errors import conflict, not_found, problem, unprocessable
@@ -382,3 +383,22 @@ class FormCache:
         )
         self._schemas[(key, number)] = entry
         return entry
+
+
+async def change_version_status(
+    db: Database,
+    cache: FormCache,
+    principal: Principal,
+    key: str,
+    number: int,
+    action: Literal["publish", "retire"],
+) -> FormVersion:
+    """Publish or retire version ``number`` of form ``key`` with its audit record, for the
+    API and the bureau's pages alike; the cache forgets the form's current version at once."""
+    async with db.transaction() as session:
+        form = await get_form(session, key)
+        change = publish if action == "publish" else retire
+        version = await change(session, form, number)
+        audit(session, principal, f"form.{action}", f"form:{key}:{number}")
+    cache.forget_current(key)
+    return version

@@ -24,14 +24,14 @@ from markupsafe import Markup
 
 from survey_service.analytics import releases
 from survey_service.analytics.releases import ReleaseError, ReleaseInfo
-from survey_service.auth import Principal, audit
+from survey_service.auth import Principal
 from survey_service.collection import campaign_edits, campaigns, polls, roster
 from survey_service.collection.campaign_settings import response_target
 from survey_service.collection.progress import campaign_progress, poll_answers_by_district
 from survey_service.collection.schemas import CampaignOut, PollLinkSummary, ProgressOut
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import utcnow
-from survey_service.deps import DB, PathId
+from survey_service.deps import DB, Config, PathId, Polls
 from survey_service.errors import unprocessable
 from survey_service.forms.service import published_versions
 from survey_service.reference.codes import districts
@@ -355,7 +355,9 @@ class CampaignPageController(Controller):
         return await _form_page(request, db, form, campaign=None)
 
     @post("/new", media_type=MediaType.HTML)
-    async def create(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
+    async def create(
+        self, request: Request[Any, Any, Any], db: DB, settings: Config
+    ) -> Response[Any]:
         principal = await _admin(request)
         if principal is None:
             return _redirect(SIGN_IN)
@@ -369,11 +371,7 @@ class CampaignPageController(Controller):
         if data is None:
             return await _form_page(request, db, form, campaign=None, status=422)
         try:
-            async with db.transaction() as session:
-                out = await campaigns.create_campaign(
-                    session, data, request.app.state.settings.zone
-                )
-                audit(session, principal, "campaign.create", f"campaign:{out.id}")
+            out = await campaign_edits.save_new_campaign(db, principal, data, settings.zone)
         except ProblemDetailsException as exc:
             place_errors(form, _problem_text(exc, lang), _problem_errors(exc), lang)
             return await _form_page(request, db, form, campaign=None, status=exc.status_code)
@@ -407,7 +405,12 @@ class CampaignPageController(Controller):
 
     @post("/{campaign_id:int}/edit", media_type=MediaType.HTML)
     async def update(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        poll_desk: Polls,
+        settings: Config,
+        campaign_id: PathId,
     ) -> Response[Any]:
         principal = await _admin(request)
         if principal is None:
@@ -426,21 +429,18 @@ class CampaignPageController(Controller):
         data = to_campaign_in(form, body, lang) if body is not None else None
         if data is None:
             return await _form_page(request, db, form, campaign=out, status=422)
-        zone = request.app.state.settings.zone
         try:
-            async with db.transaction() as session:
-                _, changed = await campaign_edits.update_campaign(session, campaign_id, data, zone)
-                audit(session, principal, "campaign.update", f"campaign:{campaign_id}",
-                      changed=changed)  # fmt: skip
+            await campaign_edits.edit_campaign(
+                db, poll_desk, principal, campaign_id, data, settings.zone
+            )
         except ProblemDetailsException as exc:
             place_errors(form, _problem_text(exc, lang), _problem_errors(exc), lang)
             return await _form_page(request, db, form, campaign=out, status=exc.status_code)
-        request.app.state.poll_cache.clear()  # a poll's window shows at once in this process
         return _redirect(f"{BASE}/{campaign_id}?done=updated")
 
     @post("/{campaign_id:int}/close", media_type=MediaType.HTML)
     async def close(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
+        self, request: Request[Any, Any, Any], db: DB, poll_desk: Polls, campaign_id: PathId
     ) -> Response[Any]:
         """Close the campaign now."""
         principal = await _admin(request)
@@ -450,21 +450,23 @@ class CampaignPageController(Controller):
         if not csrf_ok(request, posted.csrf):
             return _expired(request)
         try:
-            async with db.transaction() as session:
-                await campaign_edits.close_campaign(session, campaign_id)
-                audit(session, principal, "campaign.close", f"campaign:{campaign_id}")
+            await campaign_edits.close_now(db, poll_desk, principal, campaign_id)
         except ProblemDetailsException as exc:
             if exc.status_code == 404:
                 return _not_found(request)
             error = _problem_text(exc, lang_of(request))
             return await _campaign_page(request, db, principal, campaign_id, exc.status_code,
                                         error=error)  # fmt: skip
-        request.app.state.poll_cache.clear()
         return _redirect(f"{BASE}/{campaign_id}?done=closed")
 
     @post("/{campaign_id:int}/reopen", media_type=MediaType.HTML)
     async def reopen(
-        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        poll_desk: Polls,
+        settings: Config,
+        campaign_id: PathId,
     ) -> Response[Any]:
         """Open the campaign again until the date (or time) given."""
         principal = await _admin(request)
@@ -481,12 +483,9 @@ class CampaignPageController(Controller):
                     "closes_at is required.",
                     [{"path": "/closes_at", "message": "required", "message_zh": "必填"}],
                 )
-            async with db.transaction() as session:
-                out = await campaign_edits.reopen_campaign(
-                    session, campaign_id, closes_at, request.app.state.settings.zone
-                )
-                audit(session, principal, "campaign.reopen", f"campaign:{campaign_id}",
-                      closes_at=out.closes_at.isoformat())  # fmt: skip
+            await campaign_edits.reopen_until(
+                db, poll_desk, principal, campaign_id, closes_at, settings.zone
+            )
         except ProblemDetailsException as exc:
             if exc.status_code == 404:
                 return _not_found(request)
@@ -497,7 +496,6 @@ class CampaignPageController(Controller):
                 reopen_value=closes_at, reopen_error=form.errors.get("closes_at", ""),
                 error=" ".join(form.general),
             )  # fmt: skip
-        request.app.state.poll_cache.clear()
         return _redirect(f"{BASE}/{campaign_id}?done=reopened")
 
     @post("/{campaign_id:int}/releases", media_type=MediaType.HTML)

@@ -15,7 +15,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from markupsafe import Markup
 
 from survey_service.auth import audit
-from survey_service.deps import DB, PathId
+from survey_service.deps import DB, Forms, PathId
 from survey_service.forms import service
 from survey_service.forms.builder_readback import (
     NotBuilderMade,
@@ -172,18 +172,21 @@ class FormPageController(Controller):
 
     @post("/{key:str}/versions/{number:int}/publish", media_type=MediaType.HTML)
     async def publish(
-        self, request: Request[Any, Any, Any], db: DB, key: FromPath[str], number: PathId
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        form_cache: Forms,
+        key: FromPath[str],
+        number: PathId,
     ) -> Response[Any]:
         """Publish a draft version: campaigns can use it from now on."""
         sent = await signed_post(request, ADMIN, SIGN_IN)
         if sent.refusal is not None or sent.principal is None:
             return sent.refusal or see_other(SIGN_IN)
         try:
-            async with db.transaction() as session:
-                form = await service.get_form(session, key)
-                await service.publish(session, form, number)
-                audit(session, sent.principal, "form.publish", f"form:{key}:{number}")
+            await service.change_version_status(
+                db, form_cache, sent.principal, key, number, "publish"
+            )
         except ProblemDetailsException as exc:
             return _refused(request, exc)
-        request.app.state.forms.forget_current(key)
         return see_other(f"{FORMS}/{key}?done=published")

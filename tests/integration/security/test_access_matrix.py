@@ -510,51 +510,55 @@ ROWS: tuple[Row, ...] = (
         "/admin/campaigns/{campaign_id:int}/poll-links/{link:str}/revoke",  # withdrawn already
         (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
         (("campaign_id", "poll"), ("link", "spare")),
-        Row("GET", "/admin/campaigns/new", (A_SIGNIN,) * 5 + (200,)),
-        Row(
-            "POST",
-            "/admin/campaigns/new",
-            (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
-            body=page_post(campaign_form),
-        ),
-        Row(
-            "GET",
-            "/admin/campaigns/{campaign_id:int}/edit",
-            (A_SIGNIN,) * 5 + (200,),
-            (("campaign_id", "assessment"),),
-        ),
-        Row(
-            "POST",
-            "/admin/campaigns/{campaign_id:int}/edit",
-            (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
-            (("campaign_id", "assessment"),),
-            body=page_post(campaign_form),
-        ),
-        Row(
-            "POST",
-            "/admin/campaigns/{campaign_id:int}/close",
-            (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
-            (("campaign_id", "assessment"),),
-            body=page_post(),
-        ),
-        Row(
-            "POST",
-            "/admin/campaigns/{campaign_id:int}/poll-links/{link:str}/rotate",  # last: a new slug
-            (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
-            (("campaign_id", "poll"), ("link", "spare")),
-            body=page_post(),
-        ),
-        # --- the analyst's page (an admin's session opens it too)
-        Row("GET", "/analyst", (AN_SIGNIN,) * 4 + (200, 200)),
-        Row("GET", "/analyst/signin", (200,) * 4 + ("303 /analyst",) * 2),
-        Row(
-            "POST",
-            "/analyst/guide",
-            (AN_SIGNIN,) * 4 + ("303 /analyst/reports/",) * 2,
-            body=page_post(lambda w, role: {"campaign_id": str(w.salary)}),
-        ),
-        # A's own enterprise report: not an analyst's to read.
-        Row("GET", "/analyst/reports/{report_id:str}", (AN_SIGNIN,) * 4 + (404, 200)),
+        body=page_post(),
+    ),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/poll-links/{link:str}/rotate",  # last: a new slug
+        (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+        (("campaign_id", "poll"), ("link", "spare")),
+        body=page_post(),
+    ),
+    # --- the analyst's page (an admin's session opens it too)
+    Row("GET", "/analyst", (AN_SIGNIN,) * 4 + (200, 200)),
+    Row("GET", "/analyst/signin", (200,) * 4 + ("303 /analyst",) * 2),
+    Row(
+        "POST",
+        "/analyst/guide",
+        (AN_SIGNIN,) * 4 + ("303 /analyst/reports/",) * 2,
+        body=page_post(lambda w, role: {"campaign_id": str(w.salary)}),
+    ),
+    # A's own enterprise report: not an analyst's to read.
+    Row("GET", "/analyst/reports/{report_id:str}", (AN_SIGNIN,) * 4 + (404, 200)),
+    Row("GET", "/admin/campaigns/new", (A_SIGNIN,) * 5 + (200,)),
+    Row(
+        "POST",
+        "/admin/campaigns/new",
+        (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+        body=page_post(campaign_form),
+    ),
+    Row(
+        "GET",
+        "/admin/campaigns/{campaign_id:int}/edit",
+        (A_SIGNIN,) * 5 + (200,),
+        (("campaign_id", "assessment"),),
+    ),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/edit",
+        (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+        (("campaign_id", "assessment"),),
+        body=page_post(campaign_form),
+    ),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/close",
+        (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
+        (("campaign_id", "assessment"),),
+        body=page_post(),
+    ),
+    Row(
+        "POST",
         "/admin/campaigns/{campaign_id:int}/reopen",
         (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
         (("campaign_id", "assessment"),),
