@@ -1,20 +1,25 @@
-"""The enterprise registry: upsert by unified social credit code, list with a cursor."""
+"""The enterprise registry: upsert by unified social credit code, list with a cursor, search,
+and import from a sheet.
+
+The functions the pages call take ``district``: the part of the city the caller may see and
+manage (None: the whole city). An enterprise outside it is treated as unknown."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import jsonschema_rs
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut
 from survey_service.collection.spreadsheets import SheetRows
 from survey_service.collection.uploads import check_rows
 from survey_service.db.models import Enterprise
-from survey_service.errors import problem, unprocessable
+from survey_service.errors import conflict, not_found, problem, unprocessable
 from survey_service.forms.formats import is_division_code, is_industry_code, is_uscc
 from survey_service.forms.validation import compile_schema, validate_document
 from survey_service.reference.codes import districts
@@ -28,6 +33,9 @@ NEW_ENTERPRISE: dict[str, Any] = {
     "above_designated_size": False,
     "has_collective_contract": False,
     "group_key": None,
+    "contact_name": None,
+    "contact_phone": None,
+    "contact_email": None,
 }
 
 
@@ -65,6 +73,9 @@ def enterprise_out(row: Enterprise) -> EnterpriseOut:
         above_designated_size=row.above_designated_size,
         has_collective_contract=row.has_collective_contract,
         group_key=row.group_key,
+        contact_name=row.contact_name,
+        contact_phone=row.contact_phone,
+        contact_email=row.contact_email,
         updated_at=row.updated_at,
     )
 
@@ -104,6 +115,133 @@ async def upsert_enterprises(
     return created, updated, rows
 
 
+@dataclass(frozen=True, slots=True)
+class EnterpriseQuery:
+    """What the registry is searched by: a part of the name or the start of the credit
+    code, the district, the industry code's start (``C``, ``C30``, ``C3011``)."""
+
+    text: str = ""
+    district: str = ""
+    industry: str = ""
+
+
+def _matching(query: EnterpriseQuery, district: str | None) -> Select[Enterprise]:
+    found = select(Enterprise)
+    if district is not None:
+        found = found.where(Enterprise.district == district)
+    text = query.text.strip()
+    if text:
+        found = found.where(
+            Enterprise.name.icontains(text, autoescape=True)
+            | Enterprise.uscc.startswith(text.upper(), autoescape=True)
+        )
+    if query.district:
+        found = found.where(Enterprise.district == query.district)
+    if query.industry.strip():
+        found = found.where(
+            Enterprise.industry.startswith(query.industry.strip().upper(), autoescape=True)
+        )
+    return found
+
+
+async def search_enterprises(
+    session: AsyncSession,
+    query: EnterpriseQuery,
+    *,
+    district: str | None,
+    limit: int,
+    after_id: int = 0,
+) -> tuple[list[Enterprise], int | None]:
+    """The enterprises matching ``query`` within ``district``, by registration, a page of
+    ``limit`` after ``after_id``, and the cursor of the next page."""
+    found = _matching(query, district).where(Enterprise.id > after_id).order_by(Enterprise.id)
+    rows = list(await session.scalars(found.limit(limit + 1)))
+    next_id = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_id
+
+
+async def count_enterprises(
+    session: AsyncSession, query: EnterpriseQuery, *, district: str | None
+) -> int:
+    found = _matching(query, district).with_only_columns(func.count(Enterprise.id))
+    return int(await session.scalar(found) or 0)
+
+
+async def enterprise_in_scope(
+    session: AsyncSession, uscc: str, *, district: str | None
+) -> Enterprise:
+    """The registered enterprise ``uscc``, or 404 when unknown or outside ``district``."""
+    row = await session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
+    if row is None or (district is not None and row.district != district):
+        raise not_found(f"Enterprise {uscc}")
+    return row
+
+
+def _outside(item_district: str, district: str | None) -> bool:
+    return district is not None and item_district != district
+
+
+async def save_enterprise(
+    session: AsyncSession, item: EnterpriseIn, *, district: str | None, new: bool
+) -> Enterprise:
+    """Register ``item`` (``new``: 409 when its code is registered already) or update the
+    enterprise of its code (404 when unknown or outside ``district``); an enterprise is
+    neither placed in nor moved to another district than the caller's."""
+    if new:
+        taken = await session.scalar(select(Enterprise.id).where(Enterprise.uscc == item.uscc))
+        if taken is not None:
+            raise conflict(
+                f"An enterprise with the credit code {item.uscc} is registered already.",
+                errors=[{"path": "/uscc", "message": "registered already",
+                         "message_zh": "该统一社会信用代码已登记", "keyword": "unique"}],
+            )  # fmt: skip
+    else:
+        await enterprise_in_scope(session, item.uscc, district=district)
+    if _outside(item.district, district):
+        raise unprocessable(
+            "The enterprise would be outside your district.",
+            [{"path": "/district", "message": f"only district {district} is yours",
+              "message_zh": "只能登记本区县的企业", "keyword": "scope"}],
+        )  # fmt: skip
+    _, _, rows = await upsert_enterprises(session, [item], indexed=False)
+    return rows[0]
+
+
+async def import_enterprises(
+    session: AsyncSession, sheet: SheetRows, *, district: str | None
+) -> tuple[int, int, list[Enterprise]]:
+    """Create or update the sheet's enterprises (all or nothing): a 422 naming every bad
+    cell by row and column, a row of another district than ``district`` among them."""
+    items = import_items(sheet)
+    if district is not None:
+        elsewhere = set(
+            await session.scalars(
+                select(Enterprise.uscc).where(
+                    Enterprise.uscc.in_([i.uscc for i in items]), Enterprise.district != district
+                )
+            )
+        )
+        errors = []
+        for index, item in enumerate(items):
+            if item.district != district or item.uscc in elsewhere:
+                # Registered in another district, or named in another one here.
+                key = "uscc" if item.uscc in elsewhere else "district"
+                row, column = sheet.locate(index, key)
+                errors.append(
+                    {"row": row, "column": column,
+                     "message": f"outside your district {district}",
+                     "message_zh": "不属于本区县，不能导入"}
+                )  # fmt: skip
+        if errors:
+            raise problem(
+                422,
+                "Some rows are outside your district; nothing was stored.",
+                detail_zh="部分行不属于本区县，未保存任何数据。",
+                errors=errors,
+            )
+    return await upsert_enterprises(session, items)
+
+
 async def enterprise_page(
     session: AsyncSession, *, limit: int, after_id: int, district: str | None
 ) -> tuple[list[Enterprise], int | None]:
@@ -128,6 +266,9 @@ IMPORT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("above_designated_size", "是否规上企业", "boolean"),
     ("has_collective_contract", "是否签订工资集体协议", "boolean"),
     ("group_key", "所属集团", "string"),
+    ("contact_name", "联系人", "string"),
+    ("contact_phone", "联系电话", "string"),
+    ("contact_email", "电子邮箱", "string"),
 )
 
 SIZE_LABELS = {

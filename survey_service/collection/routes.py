@@ -123,9 +123,10 @@ class EnterpriseController(Controller):
         """Create or update enterprises from a .xlsx or .csv sheet (Chinese or English
         headers); any bad row stores nothing and is named by row and column."""
         sheet = await uploads.read_upload(uploads.the_file(data), enterprises.import_row_schema())
-        items = enterprises.import_items(sheet)
         async with db.transaction() as session:
-            created, updated, rows = await enterprises.upsert_enterprises(session, items)
+            created, updated, rows = await enterprises.import_enterprises(
+                session, sheet, district=None
+            )
             audit(
                 session, _principal(request), "enterprise.import", None,
                 created=created, updated=updated,

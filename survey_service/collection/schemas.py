@@ -11,6 +11,9 @@ from survey_service.local_time import INSTANT_OR_DAY
 from survey_service.structs import Body, Out, RowId
 
 Uscc = Annotated[str, msgspec.Meta(min_length=18, max_length=18)]
+# A contact's telephone (digits, spaces, + - ( ) and an extension) and e-mail address.
+Phone = Annotated[str, msgspec.Meta(max_length=32, pattern=r"^\+?[0-9][0-9()\- ]*(转[0-9]+)?$")]
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 SizeClass = Literal["large", "medium", "small", "micro"]
 # Read by ``local_time.instant_from_text`` (a date alone is a day of SURVEY_TIME_ZONE).
 InstantOrDay = Annotated[
@@ -39,6 +42,11 @@ class EnterpriseIn(Body, kw_only=True):
     group_key: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType | None = (
         msgspec.UNSET
     )
+    contact_name: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType | None = (
+        msgspec.UNSET
+    )
+    contact_phone: Phone | msgspec.UnsetType | None = msgspec.UNSET
+    contact_email: Email | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class EnterpriseOut(Out, kw_only=True):
@@ -53,6 +61,9 @@ class EnterpriseOut(Out, kw_only=True):
     above_designated_size: bool
     has_collective_contract: bool
     group_key: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    contact_email: str | None
     updated_at: datetime
 
 

@@ -113,6 +113,10 @@ class Enterprise(Base):
     has_collective_contract: Mapped[bool] = mapped_column(Boolean, default=False)
     # Enterprises of one group count as one contributor in disclosure control.
     group_key: Mapped[str | None] = mapped_column(String(64))
+    # Whom the bureau writes to: the invitation codes' mail merge, the reminders.
+    contact_name: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
