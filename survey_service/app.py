@@ -56,6 +56,7 @@ from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
 from survey_service.web.poll_pages import PollPageController
 from survey_service.web.qr import PollLinkQRController
+from survey_service.web.review_pages import ReviewPageController
 from survey_service.web.sessions import session_config
 
 # How long /health waits for the database (a host that drops packets never refuses).
@@ -165,6 +166,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             PollLinkQRController,
             EnterprisePageController,
             AdminPageController,
+            ReviewPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],

@@ -327,6 +327,20 @@ ROWS: tuple[Row, ...] = (
         (("campaign_id", "poll"),),
     ),
     Row("POST", "/admin/builder/preview", (401,) * 5 + (200,), body=preview),
+    Row("GET", "/admin/review", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/review/submissions/{submission_id:str}", (A_SIGNIN,) * 5 + (200,)),
+    Row(
+        "POST",
+        "/admin/review/submissions/{submission_id:str}",
+        (A_SIGNIN,) * 5 + ("303 /admin/review",),
+        body=page_post(lambda w, role: {"state": "accepted"}),
+    ),
+    Row(
+        "POST",
+        "/admin/review/accept",
+        (A_SIGNIN,) * 5 + ("303 /admin/review",),
+        body=page_post(lambda w, role: {"accept": f"{w.submission_a}:1"}),
+    ),
     # --- signing in with one's own token, then out: last, since they end the sessions
     Row("POST", "/e/signin", (401, 401, "303 /e", "303 /e", 401, 401), body=page_post(own_token)),
     Row("POST", "/admin/signin", (401,) * 5 + ("303 /admin",), body=page_post(own_token)),
