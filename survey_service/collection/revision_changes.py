@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import msgspec
+
 # Changes kept for showing; past it only the count grows (a re-uploaded payroll may change
 # every line).
 MAX_CHANGES = 500
@@ -24,6 +26,10 @@ class Change:
 
 def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
+
+
+def _json(value: Any) -> bytes:
+    return msgspec.json.encode(value)
 
 
 def _children(value: Any) -> list[tuple[str, Any]]:
@@ -48,8 +54,13 @@ def _walk(before: Any, after: Any, pointer: str) -> Iterator[Change]:
             pair = (_MISSING, value) if before is _MISSING else (value, _MISSING)
             yield from _walk(*pair, f"{pointer}/{key}")
         return
-    # 60000 and 60000.0 are one answer; true and 1 are not (bool is an int in Python).
-    if before == after and isinstance(before, bool) == isinstance(after, bool):
+    # 60000 and 60000.0 are one answer; true and 1 are not (bool is an int in Python, so
+    # two parts that are == may still differ in a true: their JSON says).
+    if (
+        before == after
+        and isinstance(before, bool) == isinstance(after, bool)
+        and (not isinstance(before, dict | list) or _json(before) == _json(after))
+    ):
         return
     if isinstance(before, dict) and isinstance(after, dict):
         for key in [*before, *(k for k in after if k not in before)]:
