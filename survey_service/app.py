@@ -56,6 +56,7 @@ from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
 from survey_service.web.poll_pages import PollPageController
 from survey_service.web.qr import PollLinkQRController
+from survey_service.web.reminder_pages import ReminderPageController
 from survey_service.web.review_pages import ReviewPageController
 from survey_service.web.sessions import session_config
 
@@ -167,6 +168,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             EnterprisePageController,
             AdminPageController,
             ReviewPageController,
+            ReminderPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],

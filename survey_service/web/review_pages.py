@@ -23,10 +23,10 @@ from survey_service.collection.reviews import (
     WarningsFilter,
 )
 from survey_service.deps import DB
-from survey_service.reference.codes import districts
 from survey_service.structs import INT4_MAX
 from survey_service.web.admin_pages import SIGN_IN, district_name
 from survey_service.web.changes_view import shown_changes
+from survey_service.web.district_scope import district_asked, district_choices, scope_of
 from survey_service.web.form_view import form_view
 from survey_service.web.i18n import Lang, lang_of
 from survey_service.web.pages import PAGE_HEADERS, message_page, page
@@ -41,21 +41,12 @@ def _redirect(to: str) -> Redirect:
     return Redirect(to, status_code=303, headers=PAGE_HEADERS)
 
 
-def scope_of(principal: Principal) -> str | None:
-    """The district a reviewer reviews: an administrator, the whole city (None)."""
-    return None
-
-
 def _int(raw: str | None, default: int | None = None) -> int | None:
     """A whole number typed in a query or a form, or ``default`` when it is not one."""
     text = (raw or "").strip()
     if not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= INT4_MAX:
         return default
     return int(text)
-
-
-def _district(raw: str | None) -> str | None:
-    return raw if raw in districts() else None
 
 
 def _filter(campaign: str | None, state: str | None, warnings: str | None) -> QueueFilter:
@@ -135,8 +126,7 @@ class ReviewPageController(Controller):
         principal = await signed_in(request, "admin")
         if principal is None:
             return _redirect(SIGN_IN)
-        scope = scope_of(principal)
-        chosen = _district(district) if scope is None else scope
+        chosen = district_asked(principal, district)
         filters = _filter(campaign, state_asked, warnings)
         async with db.read() as session:
             listed = await campaigns.list_campaigns(session)
@@ -151,7 +141,7 @@ class ReviewPageController(Controller):
             filters=filters,
             district=chosen,
             campaigns=listed,
-            districts=[code for code, d in districts().items() if d.level != "city"],
+            districts=district_choices(),
             notice=notice,
             queue_url=queue_url,
             district_name=district_name,
@@ -180,7 +170,7 @@ class ReviewPageController(Controller):
             )
         one = {k: (posted.fields.get(k) or [""])[0] for k in ("campaign", "state", "warnings")}
         filters = _filter(one["campaign"], one["state"], one["warnings"])
-        district = _district((posted.fields.get("district") or [""])[0])
+        district = district_asked(principal, (posted.fields.get("district") or [""])[0])
         return _redirect(
             queue_url(filters, district, accepted=len(result.accepted), skipped=len(result.skipped))
         )
