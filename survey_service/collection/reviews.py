@@ -295,15 +295,16 @@ class Comparison:
 
 
 async def compare_revisions(
-    session: AsyncSession, submission_id: str, before: int, after: int
+    session: AsyncSession, submission_id: str, before: int, after: int, *, district: str | None
 ) -> Comparison | None:
-    """What changed from revision ``before`` to ``after`` of a survey (the caller has
-    found it in its scope); None when either revision does not exist."""
+    """What changed from revision ``before`` to ``after`` of a survey (404 when unknown or
+    outside ``district``); None when either revision does not exist."""
+    row, _ = await submission_in_scope(session, submission_id, district=district)
     kept = {
         r.revision: r.data
         for r in await session.scalars(
             select(SubmissionRevision).where(
-                SubmissionRevision.submission_id == submission_id,
+                SubmissionRevision.submission_id == row.id,
                 SubmissionRevision.revision.in_([before, after]),
             )
         )

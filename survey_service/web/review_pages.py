@@ -257,7 +257,9 @@ async def _submission_page(
             if before is None or after is None:
                 before, after = (numbers[-2], numbers[-1]) if len(numbers) > 1 else (None, None)
             comparison = (
-                await reviews.compare_revisions(session, detail.submission.id, before, after)
+                await reviews.compare_revisions(
+                    session, detail.submission.id, before, after, district=scope_of(principal)
+                )
                 if before is not None and after is not None
                 else None
             )

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from litestar.plugins.problem_details import ProblemDetailsException
 from sqlalchemy import select
 
-from survey_service.db.models import AuditEntry, Review
+from survey_service.auth import Principal
+from survey_service.collection import reviews
+from survey_service.collection.reviews import QueueFilter
+from survey_service.db.models import AccessToken, AuditEntry, Review
 from tests.conftest import Service
 from tests.integration.security.world import bearer, client_at, open_window
 from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
@@ -317,3 +322,28 @@ async def test_bulk_acceptance_passes_over_warnings_and_later_amendments(
     shown = await service.client.get(location)
     assert "已通过 1 份。另有 2 份未通过" in shown.text
     assert set(_queue_rows(shown.text)) == {warned, amended, other}
+
+
+async def test_a_reviewer_held_to_a_district_finds_no_survey_elsewhere(service: Service) -> None:
+    """The service functions the pages call, with a district's scope (the district staff's
+    role to come): a Wangyi survey is unknown from Yaozhou, and stays pending."""
+    campaign_id = await _campaign(service)
+    tokens = await _invited(service, campaign_id, 1, 2)  # 1 in Wangyi, 2 in Yaozhou
+    wangyi = (await _submit(service, campaign_id, tokens[1], _document(1)))["id"]
+    yaozhou = (await _submit(service, campaign_id, tokens[2], _document(2)))["id"]
+    async with service.db.transaction() as session:
+        admin_id = await session.scalar(select(AccessToken.id).where(AccessToken.role == "admin"))
+        assert admin_id is not None
+        staff = Principal(token_id=admin_id, role="admin")
+        queue = await reviews.review_queue(session, QueueFilter(), district="610204")
+        assert [item.submission_id for item in queue.items] == [yaozhou]
+        with pytest.raises(ProblemDetailsException) as hidden:
+            await reviews.submission_detail(session, wangyi, district="610204")
+        assert hidden.value.status_code == 404
+        with pytest.raises(ProblemDetailsException):
+            await reviews.review(session, staff, wangyi, "accepted", None, district="610204")
+        result = await reviews.accept_without_warnings(
+            session, staff, [(wangyi, 1), (yaozhou, 1)], district="610204"
+        )
+    assert (result.accepted, result.skipped) == ([yaozhou], [(wangyi, "unknown")])
+    assert await _state(service, wangyi) == "pending"
