@@ -67,6 +67,8 @@ from survey_service.web.poll_link_pages import PollLinkPageController
 from survey_service.web.poll_pages import PollPageController
 from survey_service.web.qr import PollLinkQRController
 from survey_service.web.registry_pages import RegistryPageController
+from survey_service.web.reminder_pages import ReminderPageController
+from survey_service.web.review_pages import ReviewPageController
 from survey_service.web.sessions import session_config
 from survey_service.web.token_pages import TokenPageController
 
@@ -215,6 +217,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             AuditPageController,
             AnalystPageController,
             FormPageController,
+            ReviewPageController,
+            ReminderPageController,
             static_files(),
         ],
         middleware=[session_config(settings).middleware],

@@ -22,6 +22,40 @@ def _default_database_url() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """Where the reminders' e-mail goes out (``SURVEY_SMTP_*``); no host: no e-mail."""
+
+    host: str
+    sender: str  # the From address
+    port: int = 587
+    user: str | None = None
+    password: str | None = None
+    # Upgrade the connection with STARTTLS (and refuse a server that cannot); off only for
+    # a relay on this machine or a test sink.
+    starttls: bool = True
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> SmtpSettings | None:
+        host = env.get("SURVEY_SMTP_HOST", "").strip()
+        if not host:
+            return None
+        sender = env.get("SURVEY_SMTP_FROM", "").strip()
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", sender):
+            raise ValueError(
+                f"SURVEY_SMTP_FROM={sender!r} is not an e-mail address; it is needed when "
+                "SURVEY_SMTP_HOST is set"
+            )
+        return cls(
+            host=host,
+            sender=sender,
+            port=int(env.get("SURVEY_SMTP_PORT") or 587),
+            user=env.get("SURVEY_SMTP_USER") or None,
+            password=env.get("SURVEY_SMTP_PASSWORD") or None,
+            starttls=env.get("SURVEY_SMTP_STARTTLS", "true").lower() not in {"0", "false", "no"},
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = field(default_factory=_default_database_url)
     host: str = "127.0.0.1"
@@ -56,6 +90,9 @@ class Settings:
     # The address people reach the service at (``https://survey.example.cn``): poll links
     # and their QR codes are built on it. None: the address of the admin's own request.
     public_base_url: str | None = None
+    # The SMTP server the reminders are sent through; None (the default): no e-mail, the
+    # reminders page offers the list and the text to send by other means.
+    smtp: SmtpSettings | None = None
     debug: bool = False
 
     def __post_init__(self) -> None:
@@ -118,5 +155,6 @@ class Settings:
             secure_cookies=env.get("SURVEY_SECURE_COOKIES", "") in {"1", "true", "yes"},
             time_zone=env.get("SURVEY_TIME_ZONE") or defaults.time_zone,
             public_base_url=(env.get("SURVEY_PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            smtp=SmtpSettings.from_env(env),
             debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
         )

@@ -19,6 +19,7 @@ from survey_service.collection import (
     campaigns,
     enterprises,
     progress,
+    reviews,
     saving,
     submissions,
     uploads,
@@ -421,14 +422,11 @@ class SubmissionController(Controller):
         data: JSONBody[ReviewIn],
     ) -> ReviewOut:
         """Accept a submitted survey, or return it with a reason for the enterprise."""
-        principal = _principal(request)
         async with db.transaction() as session:
-            row = await submissions.visible_submission(session, principal, submission_id)
-            out = await submissions.review_submission(
-                session, principal, row, data.state, data.reason
-            )
-            audit(session, principal, f"submission.{data.state}", f"submission:{row.id}")
-            return out
+            return await reviews.review(
+                session, _principal(request), submission_id, data.state, data.reason,
+                district=None,
+            )  # fmt: skip
 
     @get("/{submission_id:str}/reviews", responses=problems(400, 401, 403, 404))
     async def reviews(

@@ -393,12 +393,16 @@ async def review_submission(
     """Accept or return the current revision of a submitted survey; returning needs a reason
     the enterprise can act on. Every verdict is kept."""
     if row.status != "submitted":
-        raise conflict("Only a submitted survey can be reviewed; this one is a draft.")
+        raise conflict(
+            "Only a submitted survey can be reviewed; this one is a draft.",
+            detail_zh="只能审核已提交的问卷，这份还是草稿。",
+        )
     if state == "returned" and not (reason and reason.strip()):
         raise unprocessable(
             "A returned survey needs a reason.",
-            [{"path": "/reason", "message": "required when returning", "keyword": "required"}],
-        )
+            [{"path": "/reason", "message": "required when returning",
+              "message_zh": "退回须填写原因", "keyword": "required"}],
+        )  # fmt: skip
     review = Review(
         submission_id=row.id,
         revision=row.revision,

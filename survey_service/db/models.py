@@ -344,3 +344,23 @@ class Release(Base):
     summary: Mapped[dict[str, Any]]  # counts shown in listings (enterprises, cells, hidden)
     data: Mapped[bytes] = mapped_column(LargeBinary)  # the frozen snapshot, by kind
     protection: Mapped[bytes] = mapped_column(LargeBinary)  # the hidden cells and reasons
+
+
+class Reminder(Base):
+    """A reminder sent to an enterprise that has not submitted, or the attempt that failed:
+    to whom, what, when, by whom, and the mail server's refusal if any."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_campaign_enterprise", "campaign_id", "enterprise_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    channel: Mapped[str] = mapped_column(String(16))  # email
+    address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # sent | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_by: Mapped[int | None] = mapped_column(ForeignKey("access_tokens.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -570,6 +570,29 @@ ROWS: tuple[Row, ...] = (
         (A_SIGNIN,) * 5 + ("303 /admin/campaigns/",),
         body=page_post(lambda w, role: {"during_collection": "1"}),
     ),
+    Row("GET", "/admin/review", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/review/submissions/{submission_id:str}", (A_SIGNIN,) * 5 + (200,)),
+    Row(
+        "POST",
+        "/admin/review/submissions/{submission_id:str}",
+        (A_SIGNIN,) * 5 + ("303 /admin/review",),
+        body=page_post(lambda w, role: {"state": "accepted"}),
+    ),
+    Row(
+        "POST",
+        "/admin/review/accept",
+        (A_SIGNIN,) * 5 + ("303 /admin/review",),
+        body=page_post(lambda w, role: {"accept": f"{w.submission_a}:1"}),
+    ),
+    Row("GET", "/admin/reminders", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/reminders/{campaign_id:int}", (A_SIGNIN,) * 5 + (200,)),
+    Row("GET", "/admin/reminders/{campaign_id:int}/outstanding.xlsx", (A_SIGNIN,) * 5 + (200,)),
+    Row(
+        "POST",
+        "/admin/reminders/{campaign_id:int}/send",
+        (A_SIGNIN,) * 5 + (409,),  # no SMTP server here: nothing is sent, and it says so
+        body=page_post(lambda w, role: {"subject": "提醒", "body": "请填报"}),
+    ),
     # --- signing in with one's own token, then out: last, since they end the sessions
     Row("POST", "/e/signin", (401, 401, "303 /e", "303 /e", 401, 401), body=page_post(own_token)),
     Row("POST", "/admin/signin", (401,) * 5 + ("303 /admin",), body=page_post(own_token)),

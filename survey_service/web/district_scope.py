@@ -1,0 +1,27 @@
+"""The part of the city a signed-in page user sees and manages: for an administrator the
+whole city (None), within which a page may show one district asked for. (A district's
+staff, when that role comes, will be held to its own district here.)"""
+
+from __future__ import annotations
+
+from survey_service.auth import Principal
+from survey_service.reference.codes import districts
+
+
+def scope_of(principal: Principal) -> str | None:
+    """The district ``principal`` may see and manage; None: the whole city."""
+    return None
+
+
+def district_asked(principal: Principal, asked: str | None) -> str | None:
+    """The district a page shows: the one asked for (a known code) within the principal's
+    scope, else the whole scope."""
+    scope = scope_of(principal)
+    if scope is not None:
+        return scope
+    return asked if asked in districts() else None
+
+
+def district_choices() -> list[str]:
+    """The districts a page offers to filter by (every district of the city)."""
+    return [code for code, found in districts().items() if found.level != "city"]
