@@ -30,15 +30,9 @@ from survey_service.collection.routes import (
 )
 from survey_service.collection.upload_routes import SalaryUploadController, TemplateController
 from survey_service.db.engine import Database, open_database
+from survey_service.db.faults import NO_ANSWER, outage_log, unavailable_reason
 from survey_service.deps import provide_db
-from survey_service.errors import (
-    NO_ANSWER,
-    internal_error_handler,
-    outage_log,
-    problem,
-    problem_details_plugin,
-    unavailable_reason,
-)
+from survey_service.errors import internal_error_handler, problem, problem_details_plugin
 from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.guessing import GuessingThrottle

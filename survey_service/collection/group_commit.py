@@ -32,7 +32,8 @@ from typing import Generic, TypeAlias, TypeVar
 
 from litestar.plugins.problem_details import ProblemDetailsException
 
-from survey_service.errors import Unavailable, outage_log, problem, unavailable_reason
+from survey_service.db.faults import Unavailable, outage_log, unavailable_reason
+from survey_service.errors import problem
 
 log = logging.getLogger(__name__)
 
