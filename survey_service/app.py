@@ -32,7 +32,7 @@ from survey_service.collection.upload_routes import SalaryUploadController, Temp
 from survey_service.db.engine import Database, open_database
 from survey_service.db.faults import NO_ANSWER, outage_log, unavailable_reason
 from survey_service.deps import provide_db
-from survey_service.errors import internal_error_handler, problem, problem_details_plugin
+from survey_service.errors import ServiceError, internal_error_handler, problem_details_plugin
 from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.guessing import GuessingThrottle
@@ -66,8 +66,8 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
     except Exception as exc:
         found = unavailable_reason(exc) or NO_ANSWER
         outage_log.note(found, exc, "GET /health")
-        raise problem(
-            503,
+        raise ServiceError(
+            "database-unavailable",
             f"The database does not answer ({found.reason}): {type(exc).__name__}",
             headers={"Retry-After": str(found.retry_after)},
             reason=found.reason,

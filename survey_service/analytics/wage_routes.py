@@ -16,7 +16,6 @@ from litestar.response import Response, Stream
 
 from survey_service.analytics import exports
 from survey_service.analytics.release_store import latest_wage_number, release_wage_table
-from survey_service.analytics.releases import ReleaseError
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_dimensions import FILTERS, filter_dimension, filter_value
 from survey_service.analytics.wage_dimensions import parse_by as _parse_by
@@ -29,7 +28,7 @@ from survey_service.analytics.wages import (
 )
 from survey_service.auth import Principal, audit, require
 from survey_service.deps import DB, PathId, Releases
-from survey_service.errors import not_found, problem
+from survey_service.errors import ServiceError, not_found
 from survey_service.openapi import BEARER, downloads, problems
 from survey_service.structs import INT4_MAX
 
@@ -43,7 +42,9 @@ def _release_number(raw: str | None) -> int | None:
     if raw is None or raw == LIVE:
         return None
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= INT4_MAX:
-        raise problem(400, f"release must be a release number or {LIVE!r}, not {raw!r}")
+        raise ServiceError(
+            "bad-request", f"release must be a release number or {LIVE!r}, not {raw!r}"
+        )
     return int(raw)
 
 
@@ -112,13 +113,17 @@ class WageBenchmarkController(Controller):
         principal: Principal = request.state.principal
         admin = principal.role == "admin"
         if not suppress and not admin:
-            raise problem(403, "Only an admin may ask for figures without disclosure control.")
+            raise ServiceError(
+                "forbidden", "Only an admin may ask for figures without disclosure control."
+            )
         if release == LIVE and not admin:
-            raise problem(403, "Only an admin may read the live figures; analysts read releases.")
+            raise ServiceError(
+                "forbidden", "Only an admin may read the live figures; analysts read releases."
+            )
         number = _release_number(release)
         if number is not None and not suppress:
-            raise problem(
-                400, f"suppress=false is for release={LIVE} only: a release is protected."
+            raise ServiceError(
+                "bad-request", f"suppress=false is for release={LIVE} only: a release is protected."
             )
         given = dict(zip(FILTERS, (occupation, industry, district, size_class, ownership,
                                    education, skill_level, job_level), strict=True))  # fmt: skip
@@ -131,7 +136,7 @@ class WageBenchmarkController(Controller):
             query = WageQuery(_parse_by(by), filters, measure, weighted, suppress)
             check_query(query)
         except ValueError as exc:
-            raise problem(400, str(exc)) from None
+            raise ServiceError("bad-request", str(exc)) from None
         async with db.read() as session:
             campaign = await load_campaign(session, campaign_id)
             if campaign is None:
@@ -139,7 +144,8 @@ class WageBenchmarkController(Controller):
             if number is None and release is None and suppress:
                 number = await latest_wage_number(session, campaign_id)
                 if number is None and not admin:
-                    raise problem(409, f"campaign {campaign_id} has no release yet")
+                    detail = f"campaign {campaign_id} has no release yet"
+                    raise ServiceError("no-release-yet", detail)
             try:
                 if number is None:
                     tables: WageTableCache = request.app.state.wage_tables
@@ -149,11 +155,9 @@ class WageBenchmarkController(Controller):
                     table = await release_wage_table(
                         session, release_store, campaign, number, query, detailed=admin
                     )
-            except ReleaseError as exc:
-                raise problem(exc.status, str(exc)) from None
             except SettingsError as exc:
                 detail = f"The campaign's settings do not allow this table: {exc}"
-                raise problem(422, detail) from None
+                raise ServiceError("unprocessable", detail) from None
         if not suppress:
             async with db.transaction() as session:
                 audit(

@@ -14,7 +14,7 @@ from survey_service.auth import issue_token
 from survey_service.collection.schemas import Audience, CampaignIn, CampaignOut, InvitationOut
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import AccessToken, Campaign, Enterprise, Form, FormVersion, utcnow
-from survey_service.errors import not_found, problem, unprocessable
+from survey_service.errors import ServiceError, not_found, unprocessable
 from survey_service.forms import service as forms
 from survey_service.local_time import NotAnInstant, instant_from_text
 from survey_service.reference.codes import districts, industry_division, industry_section
@@ -86,11 +86,13 @@ async def create_campaign(session: AsyncSession, body: CampaignIn, zone: ZoneInf
     if body.form_version is None:
         version = forms.current_version(versions)
         if version is None:
-            raise problem(422, f"Form {form.key!r} has no published version.")
+            raise ServiceError("unprocessable", f"Form {form.key!r} has no published version.")
     else:
         found = [v for v in versions if v.number == body.form_version]
         if not found or found[0].status != "published":
-            raise problem(422, f"Version {body.form_version} of {form.key!r} is not published.")
+            raise ServiceError(
+                "unprocessable", f"Version {body.form_version} of {form.key!r} is not published."
+            )
         version = found[0]
     campaign = Campaign(
         form_version_id=version.id,

@@ -9,12 +9,12 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie
-from litestar.plugins.problem_details import ProblemDetailsException
 
 from survey_service.collection import polls
 from survey_service.collection.group_commit import GroupCommit
 from survey_service.db.engine import Database
 from survey_service.db.models import utcnow
+from survey_service.errors import ServiceError
 from survey_service.forms.service import FormCache
 
 DEVICE_COOKIE_PATHS = ("/p/", "/api/v1/polls/")
@@ -29,7 +29,7 @@ async def open_poll(request: Request[Any, Any, Any], db: Database, slug: str) ->
         try:
             async with db.read() as session:
                 poll = await polls.find_poll(session, slug)
-        except ProblemDetailsException:
+        except ServiceError:
             cache.forget(slug)
             raise
         cache.put(slug, poll)

@@ -13,11 +13,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from survey_service.auth import Principal, audit, require
 from survey_service.db.models import Campaign, Report
 from survey_service.deps import DB
-from survey_service.errors import not_found, problem
+from survey_service.errors import ServiceError, not_found
 from survey_service.openapi import BEARER, problems
 from survey_service.reports import jobs
 from survey_service.reports.files import content_disposition, file_names
-from survey_service.reports.kinds import ReportError, report_params
+from survey_service.reports.kinds import report_params
 from survey_service.structs import Body, Out, RowId
 
 
@@ -106,20 +106,21 @@ class ReportController(Controller):
         }
         if principal.role == "enterprise":
             if data.type != "enterprise":
-                raise problem(403, "An enterprise may ask only for its own enterprise report.")
+                raise ServiceError(
+                    "forbidden", "An enterprise may ask only for its own enterprise report."
+                )
             if data.campaign_id not in (None, principal.campaign_id):
                 raise not_found(f"Campaign {data.campaign_id}")  # its token is for another
             raw["campaign_id"] = principal.campaign_id
         elif principal.role == "analyst" and data.type == "enterprise":
-            raise problem(403, "An enterprise's report holds its own figures: admins only.")
+            raise ServiceError(
+                "forbidden", "An enterprise's report holds its own figures: admins only."
+            )
         if data.type == "participation" and data.campaign_id is not None:
             raw["year"] = await _year_of_campaign(db, data.campaign_id, data.year)
-        try:
-            params = report_params(data.type, {k: v for k, v in raw.items() if v is not None})
-        except ReportError as exc:
-            raise problem(422, str(exc)) from None
+        params = report_params(data.type, {k: v for k, v in raw.items() if v is not None})
         if params.get("annex") and principal.role != "admin":
-            raise problem(403, "The annex of missing enterprises is for admins.")
+            raise ServiceError("forbidden", "The annex of missing enterprises is for admins.")
         enterprise_id = await _check_subject(db, principal, params)
         key = jobs.params_key(data.type, params)
         version = await jobs.data_version(db)
@@ -166,10 +167,9 @@ class ReportController(Controller):
     ) -> Response[bytes]:
         row = await _readable(request, db, report_id, with_pdf=True)
         if row.status != "done" or row.pdf is None:
-            raise problem(
-                409,
+            raise ServiceError(
+                "report-not-ready",
                 f"The report is {row.status}" + (f": {row.reason}" if row.reason else "."),
-                title="Report not ready",
             )
         async with db.read() as session:
             name, fallback = await file_names(
@@ -208,8 +208,9 @@ async def _year_of_campaign(db: DB, campaign_id: int, year: int | None) -> int:
     if campaign is None:
         raise not_found(f"Campaign {campaign_id}")
     if year is not None and year != campaign.campaign_year:
-        raise problem(
-            422, f"Campaign {campaign_id} belongs to {campaign.campaign_year}, not to {year}."
+        raise ServiceError(
+            "unprocessable",
+            f"Campaign {campaign_id} belongs to {campaign.campaign_year}, not to {year}.",
         )
     return campaign.campaign_year
 
