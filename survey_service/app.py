@@ -49,6 +49,7 @@ from survey_service.web.enterprise_pages import EnterprisePageController
 from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
 from survey_service.web.poll_pages import PollPageController
+from survey_service.web.problem_pages import problem_catalogue, problem_type
 from survey_service.web.qr import PollLinkQRController
 from survey_service.web.sessions import session_config
 
@@ -142,6 +143,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         route_handlers=[
             health,
             landing,
+            problem_catalogue,
+            problem_type,
             FormController,
             TokenController,
             EnterpriseController,

@@ -117,6 +117,8 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/schema", (200,) * 6),
     Row("GET", "/schema/openapi.json", (200,) * 6),
     Row("GET", "/schema/{path:str}", (404,) * 6),  # no other rendering of the document
+    Row("GET", "/problems", (200,) * 6),  # the problem types a problem's `type` names
+    Row("GET", "/problems/{slug:str}", (200,) * 6, params=(("slug", "not-found"),)),
     Row("GET", "/static/{file_path:path}", (200,) * 6),
     Row("HEAD", "/static/{file_path:path}", (200,) * 6),
     # --- reports first, while the data is as it was when A's report was rendered
