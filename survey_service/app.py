@@ -33,15 +33,9 @@ from survey_service.collection.routes import (
 )
 from survey_service.collection.upload_routes import SalaryUploadController, TemplateController
 from survey_service.db.engine import Database, open_database
+from survey_service.db.faults import NO_ANSWER, outage_log, unavailable_reason
 from survey_service.deps import provide_db
-from survey_service.errors import (
-    NO_ANSWER,
-    internal_error_handler,
-    outage_log,
-    problem,
-    problem_details_plugin,
-    unavailable_reason,
-)
+from survey_service.errors import ServiceError, internal_error_handler, problem_details_plugin
 from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.guessing import GuessingThrottle
@@ -65,6 +59,7 @@ from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
 from survey_service.web.poll_link_pages import PollLinkPageController
 from survey_service.web.poll_pages import PollPageController
+from survey_service.web.problem_pages import problem_catalogue, problem_type
 from survey_service.web.qr import PollLinkQRController
 from survey_service.web.registry_pages import RegistryPageController
 from survey_service.web.reminder_pages import ReminderPageController
@@ -86,8 +81,8 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
     except Exception as exc:
         found = unavailable_reason(exc) or NO_ANSWER
         outage_log.note(found, exc, "GET /health")
-        raise problem(
-            503,
+        raise ServiceError(
+            "database-unavailable",
             f"The database does not answer ({found.reason}): {type(exc).__name__}",
             headers={"Retry-After": str(found.retry_after)},
             reason=found.reason,
@@ -190,6 +185,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         route_handlers=[
             health,
             landing,
+            problem_catalogue,
+            problem_type,
             FormController,
             TokenController,
             AuditController,

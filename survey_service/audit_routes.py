@@ -12,7 +12,7 @@ from litestar.params import FromQuery, QueryParameter
 from survey_service import audit_log
 from survey_service.auth import require
 from survey_service.deps import DB
-from survey_service.errors import problem
+from survey_service.errors import ServiceError
 from survey_service.openapi import BEARER, problems
 from survey_service.structs import INT4_MAX, Out
 
@@ -34,7 +34,7 @@ class AuditPage(Out, kw_only=True):
 
 
 def _problem(exc: audit_log.AuditFilterError) -> Exception:
-    return problem(400, str(exc))
+    return ServiceError("bad-request", str(exc))
 
 
 class AuditController(Controller):

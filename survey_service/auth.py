@@ -141,7 +141,7 @@ async def verified_principal(
             async with db.transaction() as session:
                 audit(session, None, "auth.throttled", None, refused=refused, **where)
         raise too_many_requests(
-            "Too many failed tokens from this address.", wait, title="Too many failed attempts"
+            "Too many failed tokens from this address.", wait, kind="too-many-failed-attempts"
         )
     async with db.read() as session:
         row = await session.scalar(select(AccessToken).where(AccessToken.token_hash == digest))

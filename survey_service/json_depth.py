@@ -30,7 +30,7 @@ from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.params import BodyKwarg
 
-from survey_service.errors import problem
+from survey_service.errors import ServiceError
 
 MAX_JSON_DEPTH = 64
 
@@ -96,8 +96,6 @@ async def refuse_deep_json(request: Request[Any, Any, Any]) -> None:
     if claimed_form and _OPENS_NESTING.match(body) is None:
         return
     if too_deep(body):
-        raise problem(
-            400,
-            f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.",
-            title="JSON nested too deeply",
+        raise ServiceError(
+            "json-too-deep", f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels."
         )

@@ -1,5 +1,6 @@
 """What the OpenAPI document (``/schema/openapi.json``) says beyond the handlers' own types:
-the problem+json shape of every error, the bearer-token scheme, the HTML of the poll pages,
+the problem+json shape of every error (its ``type`` one of the catalogue's, each listed
+with what it means), the bearer-token scheme, the HTML of the poll pages,
 and the other media types a download can take.
 
 A handler names the errors it can answer with ``responses=problems(401, 403, 404)``; the
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from litestar.enums import MediaType
@@ -30,6 +31,7 @@ from litestar.openapi.spec import (
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 from survey_service.errors import PROBLEM_JSON
+from survey_service.problems import CATALOGUE, PROBLEMS_PATH
 
 HTML = "text/html; charset=utf-8"
 # Where the document is served (JSON only: no other rendering of it is served).
@@ -51,10 +53,28 @@ class FieldProblem(msgspec.Struct, kw_only=True):
     keyword: str | None = None
 
 
+if TYPE_CHECKING:
+    ProblemTypeUri = str
+else:  # the catalogue's URIs, as an enum in the document
+    ProblemTypeUri = Literal.__getitem__(tuple(p.uri for p in CATALOGUE.values()))
+
+_TYPE_DESCRIPTION = "\n".join(
+    [
+        f"Which problem this is: a URI relative to the service; `GET` it for its entry "
+        f"(`{PROBLEMS_PATH}` lists them all). Tell problems apart by `type`, not by text.",
+        "",
+        *(f"- `{p.uri}` ({p.status}, {p.title}): {p.description}" for p in CATALOGUE.values()),
+    ]
+)
+
+
 class Problem(msgspec.Struct, kw_only=True):
     """An error (RFC 9457 problem details). Some carry more members: ``errors`` for what
     to correct, ``message_zh`` for the pages, counts for a refused spreadsheet."""
 
+    type: Annotated[ProblemTypeUri, msgspec.Meta(description=_TYPE_DESCRIPTION)] | (
+        msgspec.UnsetType
+    ) = msgspec.UNSET
     status: int
     title: str
     detail: str

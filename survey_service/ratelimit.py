@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.plugins.problem_details import ProblemDetailsException
-
-from survey_service.errors import problem
+from survey_service.errors import ServiceError
+from survey_service.problems import ProblemKind
 
 
 @dataclass(slots=True)
@@ -78,13 +77,16 @@ def retry_after(wait_seconds: float) -> int:
 
 
 def too_many_requests(
-    detail: str, wait_seconds: float, *, title: str = "Too many requests", **extra: Any
-) -> ProblemDetailsException:
+    detail: str,
+    wait_seconds: float,
+    *,
+    kind: ProblemKind = "too-many-requests",
+    **extra: Any,
+) -> ServiceError:
     seconds = retry_after(wait_seconds)
-    return problem(
-        429,
+    return ServiceError(
+        kind,
         f"{detail} Try again in {seconds} s.",
-        title=title,
         headers={"Retry-After": str(seconds)},
         **extra,
     )

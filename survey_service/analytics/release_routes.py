@@ -11,10 +11,9 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from survey_service.analytics import releases
-from survey_service.analytics.releases import ReleaseError, ReleaseInfo
+from survey_service.analytics.releases import ReleaseInfo
 from survey_service.auth import Principal, require
 from survey_service.deps import DB, PathId
-from survey_service.errors import problem
 from survey_service.openapi import BEARER, problems
 from survey_service.structs import Body, Out
 
@@ -54,10 +53,6 @@ def release_out(info: ReleaseInfo) -> ReleaseOut:
     )
 
 
-def release_problem(exc: ReleaseError) -> Exception:
-    return problem(exc.status, str(exc))
-
-
 class ReleaseController(Controller):
     path = "/api/v1/campaigns/{campaign_id:int}/releases"
     tags = ["analytics"]
@@ -81,27 +76,21 @@ class ReleaseController(Controller):
         nothing counted yet is 422."""
         body = data or ReleaseIn()
         principal: Principal = request.state.principal
-        try:
-            info = await releases.create_release(
-                db,
-                campaign_id,
-                during_collection=body.during_collection,
-                note=body.note or None,
-                created_by=principal.token_id,
-                audit=releases.audit_release(principal),
-            )
-        except ReleaseError as exc:
-            raise release_problem(exc) from None
+        info = await releases.create_release(
+            db,
+            campaign_id,
+            during_collection=body.during_collection,
+            note=body.note or None,
+            created_by=principal.token_id,
+            audit=releases.audit_release(principal),
+        )
         return release_out(info)
 
     @get("/", guards=[require("admin", "analyst")], responses=problems(400, 401, 403, 404, 422))
     async def list_releases(self, db: DB, campaign_id: PathId) -> ReleaseList:
         """The campaign's releases, newest first."""
-        try:
-            async with db.read() as session:
-                found = await releases.list_releases(session, campaign_id)
-        except ReleaseError as exc:
-            raise release_problem(exc) from None
+        async with db.read() as session:
+            found = await releases.list_releases(session, campaign_id)
         return ReleaseList(releases=[release_out(i) for i in found])
 
     @get(
@@ -111,9 +100,6 @@ class ReleaseController(Controller):
     )
     async def get_release(self, db: DB, campaign_id: PathId, number: PathId) -> ReleaseOut:
         """One release of the campaign, by number."""
-        try:
-            async with db.read() as session:
-                info = await releases.get_release(session, campaign_id, number)
-        except ReleaseError as exc:
-            raise release_problem(exc) from None
+        async with db.read() as session:
+            info = await releases.get_release(session, campaign_id, number)
         return release_out(info)

@@ -22,7 +22,7 @@ import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,8 @@ from survey_service.auth import Principal, audit
 from survey_service.db.engine import Database
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import Campaign, Form, Release, utcnow
+from survey_service.errors import ServiceError
+from survey_service.problems import ProblemKind
 
 KINDS = {"salary-survey": "wages", "poll": "satisfaction", "self-assessment": "assessment"}
 SCORE_MODULE = "survey_service.analytics.score_releases"
@@ -45,36 +47,40 @@ ATTEMPTS = 5
 Freezer = Callable[[AsyncSession, CampaignInfo, Sequence[bytes]], Awaitable[Frozen]]
 
 
-class ReleaseError(Exception):
-    """A release that cannot be made or read; ``status`` is the HTTP answer it maps to."""
+class ReleaseError(ServiceError):
+    """A release that cannot be made or read; ``problem`` is the problem type it is
+    answered with."""
 
-    status = 422
+    problem: ClassVar[ProblemKind] = "not-releasable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(self.problem, detail)
 
 
 class CampaignNotFound(ReleaseError):
-    status = 404
+    problem = "not-found"
 
 
 class ReleaseNotFound(ReleaseError):
-    status = 404
+    problem = "not-found"
 
 
 class CampaignStillOpen(ReleaseError):
-    status = 409
+    problem = "campaign-still-open"
 
 
 class ReleaseConflict(ReleaseError):
-    status = 409
+    problem = "conflict"
 
 
 class NotReleasable(ReleaseError):
-    status = 422
+    problem = "not-releasable"
 
 
 class NotInRelease(ReleaseError):
     """A table the release's protected structure does not answer."""
 
-    status = 400
+    problem = "not-in-release"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from survey_service.analytics.release_store import find_release
 from survey_service.auth import Principal
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import Campaign, Form, FormVersion, Release
-from survey_service.errors import not_found, problem
+from survey_service.errors import ServiceError, not_found
 
 
 async def _campaign(session: AsyncSession, campaign_id: int) -> tuple[Campaign, FormVersion, Form]:
@@ -37,21 +37,22 @@ async def _release(
     """The release to read (None: the live view). Analysts read releases only."""
     if choice == "live" or (choice is None and principal.role == "admin"):
         if principal.role != "admin":
-            raise problem(403, "The live view is for admins; analysts read releases.")
+            raise ServiceError("forbidden", "The live view is for admins; analysts read releases.")
         return None
     number = int(choice) if choice is not None else None
     row = await find_release(session, campaign.id, kind, number)
     if row is None and number is not None:
         raise not_found(f"Release {number} of campaign {campaign.id}")
     if row is None:
-        raise problem(409, f"campaign {campaign.id} has no release yet")
+        raise ServiceError("no-release-yet", f"campaign {campaign.id} has no release yet")
     return row
 
 
 def _wrong_form(form: Form, wanted: str, what: str) -> None:
     if form.kind != wanted:
-        raise problem(
-            422, f"{what} come from {wanted} campaigns; this one's form is a {form.kind}."
+        raise ServiceError(
+            "unprocessable",
+            f"{what} come from {wanted} campaigns; this one's form is a {form.kind}.",
         )
 
 
@@ -65,15 +66,18 @@ async def read_satisfaction(
     comments: bool,
 ) -> satisfaction.SatisfactionOut:
     if by == "enterprise" and principal.role != "admin":
-        raise problem(403, "Figures by enterprise are for admins; analysts see groups.")
+        raise ServiceError(
+            "forbidden", "Figures by enterprise are for admins; analysts see groups."
+        )
     campaign, version, form = await _campaign(session, campaign_id)
     _wrong_form(form, "poll", "Satisfaction figures")
     row = await _release(session, principal, campaign, score_releases.SATISFACTION, release)
     try:
         if row is not None:
             if by == "enterprise":
-                raise problem(
-                    422, "A release holds no enterprise: by=enterprise needs release=live."
+                raise ServiceError(
+                    "unprocessable",
+                    "A release holds no enterprise: by=enterprise needs release=live.",
                 )
             frozen_version = await _form_version(session, form, row.rules["form_version"])
             return score_releases.satisfaction_of_release(
@@ -83,7 +87,7 @@ async def read_satisfaction(
             session, campaign, version, by, with_comments=comments
         )
     except satisfaction.RulesProblem as exc:
-        raise problem(422, f"The poll cannot be scored: {exc}.") from None
+        raise ServiceError("unprocessable", f"The poll cannot be scored: {exc}.") from None
 
 
 async def read_assessments(
@@ -107,4 +111,4 @@ async def read_assessments(
             session, campaign, version, enterprise_id=principal.enterprise_id if own else None
         )
     except assessments.RulesProblem as exc:
-        raise problem(422, f"The assessments cannot be scored: {exc}.") from None
+        raise ServiceError("unprocessable", f"The assessments cannot be scored: {exc}.") from None

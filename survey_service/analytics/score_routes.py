@@ -11,7 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 from survey_service.analytics import assessments, participation, satisfaction, score_reads
 from survey_service.auth import Principal, require
 from survey_service.deps import DB, Config, PathId, ReleaseChoice
-from survey_service.errors import problem
+from survey_service.errors import ServiceError
 from survey_service.openapi import BEARER, problems
 
 Year = Annotated[int, QueryParameter(ge=2000, le=2100, description="the campaigns' year")]
@@ -97,7 +97,8 @@ class ScoreController(Controller):
         try:
             targets = participation.load_targets(settings.participation_targets)
         except (OSError, msgspec.DecodeError) as exc:
-            raise problem(500, f"The participation targets cannot be read: {exc}") from None
+            detail = f"The participation targets cannot be read: {exc}"
+            raise ServiceError("internal-error", detail) from None
         async with db.read() as session:
             return await participation.year_participation(
                 session, year, targets, with_lists=_principal(request).role == "admin"

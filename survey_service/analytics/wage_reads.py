@@ -17,7 +17,6 @@ from survey_service.analytics.release_store import (
     latest_wage_number,
     release_wage_table,
 )
-from survey_service.analytics.releases import ReleaseError
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_dimensions import FILTERS, filter_dimension, filter_value
 from survey_service.analytics.wage_dimensions import parse_by as _parse_by
@@ -30,7 +29,7 @@ from survey_service.analytics.wages import (
 from survey_service.auth import Principal, audit
 from survey_service.db.engine import Database
 from survey_service.db.models import Campaign, Release
-from survey_service.errors import not_found, problem
+from survey_service.errors import ServiceError, not_found
 from survey_service.structs import INT4_MAX
 
 LIVE = "live"
@@ -56,7 +55,9 @@ def release_number(raw: str | None) -> int | None:
     if raw is None or raw == LIVE:
         return None
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= INT4_MAX:
-        raise problem(400, f"release must be a release number or {LIVE!r}, not {raw!r}")
+        raise ServiceError(
+            "bad-request", f"release must be a release number or {LIVE!r}, not {raw!r}"
+        )
     return int(raw)
 
 
@@ -64,7 +65,9 @@ def wage_query(ask: WageAsk) -> WageQuery:
     """The checked query of ``ask`` (400 naming a dimension, filter or level it refuses)."""
     unknown = set(ask.filters) - set(FILTERS)
     if unknown:
-        raise problem(400, f"unknown filter(s) {sorted(unknown)}; known: {list(FILTERS)}")
+        raise ServiceError(
+            "bad-request", f"unknown filter(s) {sorted(unknown)}; known: {list(FILTERS)}"
+        )
     try:
         filters = {
             filter_dimension(name, value): filter_value(name, value)
@@ -73,7 +76,7 @@ def wage_query(ask: WageAsk) -> WageQuery:
         query = WageQuery(_parse_by(ask.by), filters, ask.measure, ask.weighted, ask.suppress)
         check_query(query)
     except ValueError as exc:
-        raise problem(400, str(exc)) from None
+        raise ServiceError("bad-request", str(exc)) from None
     return query
 
 
@@ -91,12 +94,18 @@ async def read_wage_table(
     alone ``suppress=False`` may be asked, and is audited."""
     admin = principal.role == "admin"
     if not ask.suppress and not admin:
-        raise problem(403, "Only an admin may ask for figures without disclosure control.")
+        raise ServiceError(
+            "forbidden", "Only an admin may ask for figures without disclosure control."
+        )
     if ask.release == LIVE and not admin:
-        raise problem(403, "Only an admin may read the live figures; analysts read releases.")
+        raise ServiceError(
+            "forbidden", "Only an admin may read the live figures; analysts read releases."
+        )
     number = release_number(ask.release)
     if number is not None and not ask.suppress:
-        raise problem(400, f"suppress=false is for release={LIVE} only: a release is protected.")
+        raise ServiceError(
+            "bad-request", f"suppress=false is for release={LIVE} only: a release is protected."
+        )
     query = wage_query(ask)
     async with db.read() as session:
         campaign = await load_campaign(session, campaign_id)
@@ -105,7 +114,7 @@ async def read_wage_table(
         if number is None and ask.release is None and ask.suppress:
             number = await latest_wage_number(session, campaign_id)
             if number is None and not admin:
-                raise problem(409, f"campaign {campaign_id} has no release yet")
+                raise ServiceError("no-release-yet", f"campaign {campaign_id} has no release yet")
         try:
             if number is None:
                 live = await live_tables.table(session, campaign, query)
@@ -114,10 +123,9 @@ async def read_wage_table(
                 table = await release_wage_table(
                     session, store, campaign, number, query, detailed=admin
                 )
-        except ReleaseError as exc:
-            raise problem(exc.status, str(exc)) from None
         except SettingsError as exc:
-            raise problem(422, f"The campaign's settings do not allow this table: {exc}") from None
+            detail = f"The campaign's settings do not allow this table: {exc}"
+            raise ServiceError("unprocessable", detail) from None
     if not ask.suppress:
         async with db.transaction() as session:
             audit(

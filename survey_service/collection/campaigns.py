@@ -15,7 +15,7 @@ from survey_service.collection.campaign_settings import settings_errors
 from survey_service.collection.schemas import Audience, CampaignIn, CampaignOut, InvitationOut
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import AccessToken, Campaign, Enterprise, Form, FormVersion, utcnow
-from survey_service.errors import not_found, problem, unprocessable
+from survey_service.errors import ServiceError, not_found, unprocessable
 from survey_service.forms import service as forms
 from survey_service.local_time import NotAnInstant, instant_from_text
 from survey_service.reference.codes import districts, industry_division, industry_section
@@ -97,8 +97,8 @@ async def published_version(
     published, or the current published version."""
     form = await session.scalar(select(Form).where(Form.key == form_key))
     if form is None:
-        raise problem(
-            404,
+        raise ServiceError(
+            "not-found",
             f"Form {form_key!r} not found",
             errors=[{"path": "/form_key", "message": f"unknown form {form_key!r}",
                      "message_zh": "没有这个表单", "keyword": "enum"}],

@@ -19,7 +19,7 @@ from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut
 from survey_service.collection.spreadsheets import SheetRows
 from survey_service.collection.uploads import check_rows
 from survey_service.db.models import Enterprise
-from survey_service.errors import conflict, not_found, problem, unprocessable
+from survey_service.errors import ServiceError, conflict, not_found, unprocessable
 from survey_service.forms.formats import is_division_code, is_industry_code, is_uscc
 from survey_service.forms.validation import compile_schema, validate_document
 from survey_service.reference.codes import districts
@@ -233,8 +233,8 @@ async def import_enterprises(
                      "message_zh": "不属于本区县，不能导入"}
                 )  # fmt: skip
         if errors:
-            raise problem(
-                422,
+            raise ServiceError(
+                "validation-failed",
                 "Some rows are outside your district; nothing was stored.",
                 detail_zh="部分行不属于本区县，未保存任何数据。",
                 errors=errors,
@@ -326,8 +326,8 @@ def import_items(sheet: SheetRows) -> list[EnterpriseIn]:
     document = {"employees": rows}
     check = check_rows(sheet, validate_document(_import_validator(), document))
     if check.errors:
-        raise problem(
-            422,
+        raise ServiceError(
+            "rows-refused",
             "Some rows are not valid; nothing was stored.",
             detail_zh="部分行有错误，未保存任何数据；请按行和列改正后重新上传。",
             errors=check.errors,

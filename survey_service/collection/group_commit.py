@@ -30,9 +30,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeAlias, TypeVar
 
-from litestar.plugins.problem_details import ProblemDetailsException
-
-from survey_service.errors import Unavailable, outage_log, problem, unavailable_reason
+from survey_service.db.faults import Unavailable, outage_log, unavailable_reason
+from survey_service.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +45,13 @@ R = TypeVar("R")
 Flush: TypeAlias = Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]]
 
 
-def unavailable(found: Unavailable | None = None) -> ProblemDetailsException:
+def unavailable(found: Unavailable | None = None) -> ServiceError:
     """What every request of a batch whose transaction failed (or of a writer shutting
     down) is told: not acknowledged; with the reason when the database was unavailable."""
     extra = {"reason": found.reason} if found is not None else {}
-    return problem(
-        503,
+    return ServiceError(
+        "not-stored",
         "It could not be stored just now and was not received; send it again.",
-        title="Not stored",
         headers={"Retry-After": str(found.retry_after if found is not None else 1)},
         message_zh="暂时未能保存，请稍后重新提交。",
         **extra,

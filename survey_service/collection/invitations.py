@@ -18,7 +18,7 @@ from survey_service.auth import token_digest
 from survey_service.collection import campaigns
 from survey_service.collection.schemas import InvitationOut
 from survey_service.db.models import AccessToken, Campaign, Enterprise, utcnow
-from survey_service.errors import problem, unprocessable
+from survey_service.errors import ServiceError, unprocessable
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +127,8 @@ async def issue(
     else:
         usccs = await _usccs_in_scope(session, list(dict.fromkeys(usccs)), district)
     if not usccs:
-        raise problem(
-            422,
+        raise ServiceError(
+            "unprocessable",
             "No enterprise to invite: every one of the audience has a working code.",
             detail_zh="没有需要邀请的企业：受众中的企业都已有有效的邀请码。",
         )
@@ -179,8 +179,8 @@ async def working_codes(
             continue
         out.append(IssuedCode(hit[1], code, hit[0].expires_at))
     if stale:
-        raise problem(
-            409,
+        raise ServiceError(
+            "conflict",
             "Some codes no longer work (revoked or issued again since): "
             + ", ".join(stale)
             + ". Issue them again to print them.",

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request
 from litestar.datastructures import Cookie
-from litestar.plugins.problem_details import ProblemDetailsException
 
 from survey_service.collection import polls
 from survey_service.collection.group_commit import GroupCommit
 from survey_service.db.engine import Database
 from survey_service.db.models import utcnow
+from survey_service.errors import ServiceError
 from survey_service.forms.service import FormCache
 
 DEVICE_COOKIE_PATHS = ("/p/", "/api/v1/polls/")
@@ -44,7 +44,7 @@ class PollDesk:
             try:
                 async with db.read() as session:
                     poll = await polls.find_poll(session, slug)
-            except ProblemDetailsException:
+            except ServiceError:
                 self.cache.forget(slug)
                 raise
             self.cache.put(slug, poll)

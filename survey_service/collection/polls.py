@@ -18,7 +18,6 @@ concurrent uses exactly one wins), and the device cookie holds no identifier.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import secrets
 import time
@@ -30,7 +29,6 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import jsonschema_rs
-from litestar.plugins.problem_details import ProblemDetailsException
 from sqlalchemy import CursorResult, Table, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,11 +54,12 @@ from survey_service.db.models import (
     PollResponse,
     utcnow,
 )
-from survey_service.errors import conflict, problem, unprocessable
+from survey_service.errors import ServiceError, conflict, not_found, unprocessable
 from survey_service.forms.form_posts import document_from_form
 from survey_service.forms.validation import validate_document
 from survey_service.local_time import local_time, zone_label
-from survey_service.ratelimit import TokenBuckets
+from survey_service.problems import ProblemKind
+from survey_service.ratelimit import TokenBuckets, retry_after
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O and no 1/I to mix up
 CODE_LENGTH = 8
@@ -145,12 +144,11 @@ class LinkRateLimiter(TokenBuckets):
         super().__init__(clock=clock, max_keys=max_links)
 
 
-def too_many(per_minute: int, wait_seconds: float) -> ProblemDetailsException:
-    seconds = max(1, math.ceil(wait_seconds))
-    return problem(
-        429,
+def too_many(per_minute: int, wait_seconds: float) -> ServiceError:
+    seconds = retry_after(wait_seconds)
+    return ServiceError(
+        "too-many-answers",
         f"This link takes at most {per_minute} answers a minute; try again in {seconds} s.",
-        title="Too many answers",
         headers={"Retry-After": str(seconds)},
         message_zh=f"提交的人较多，请 {seconds} 秒后再试。",
     )
@@ -207,8 +205,9 @@ async def issue_link(
     its codes are deleted, and the answers already given stay counted for the enterprise.
     """
     if form.kind != "poll":
-        raise problem(
-            422, f"Poll links are for polls; this campaign's form {form.key!r} is a {form.kind}."
+        raise ServiceError(
+            "unprocessable",
+            f"Poll links are for polls; this campaign's form {form.key!r} is a {form.kind}.",
         )
     enterprise = await session.scalar(select(Enterprise).where(Enterprise.uscc == body.enterprise))
     if enterprise is None:
@@ -273,7 +272,7 @@ async def _campaign_link(
         )
     ).first()
     if row is None:
-        raise problem(404, "Poll link not found")
+        raise ServiceError("not-found", "Poll link not found")
     return row[0], row[1]
 
 
@@ -290,7 +289,7 @@ async def link_to_print(session: AsyncSession, campaign: Campaign, slug: str) ->
     404 when unknown, 410 when withdrawn."""
     link, enterprise = await _campaign_link(session, campaign, slug)
     if link.revoked_at is not None:
-        raise problem(410, "This link was withdrawn.", title="Poll link withdrawn")
+        raise ServiceError("link-withdrawn", "This link was withdrawn.")
     return link.slug, enterprise.name
 
 
@@ -350,7 +349,7 @@ async def scoped_link(
     enterprise is outside ``district`` (None: the whole city)."""
     link, enterprise = await _campaign_link(session, campaign, slug)
     if district is not None and enterprise.district != district:
-        raise problem(404, "Poll link not found")
+        raise not_found("Poll link")
     return link, enterprise
 
 
@@ -403,13 +402,14 @@ async def find_poll(session: AsyncSession, slug: str) -> Poll:
             )
         ).first()
     if row is None:
-        raise problem(404, "Poll link not found", message_zh="找不到这份问卷，请核对链接。")
+        raise ServiceError(
+            "not-found", "Poll link not found", message_zh="找不到这份问卷，请核对链接。"
+        )
     poll = Poll(row[0], row[1], row[2], row[3], row[4])
     if poll.link.revoked_at is not None:
-        raise problem(
-            410,
+        raise ServiceError(
+            "link-withdrawn",
             "This link was withdrawn; ask the union for the current one.",
-            title="Poll link withdrawn",
             message_zh="此问卷链接已被收回，请向工会索取新的链接。",
         )
     return poll
@@ -480,19 +480,17 @@ def require_poll_open(campaign: Campaign, zone: ZoneInfo, now: datetime | None =
     label = {lang: zone_label(zone, lang) for lang in ("zh", "en")}
     if now < campaign.opens_at:
         opens = local_time(campaign.opens_at, zone)
-        raise problem(
-            403,
+        raise ServiceError(
+            "poll-not-open",
             f"The poll opens at {campaign.opens_at.isoformat()}.",
-            title="Poll not open yet",
             message_zh=f"问卷将于 {opens}（{label['zh']}）开始，请到时再来。",
             message_en=f"The poll opens at {opens} ({label['en']}); please come back then.",
         )
     if now >= campaign.closes_at:
         closed = local_time(campaign.closes_at, zone)
-        raise problem(
-            403,
+        raise ServiceError(
+            "poll-closed",
             f"The poll closed at {campaign.closes_at.isoformat()}.",
-            title="Poll closed",
             message_zh=f"本次问卷已经结束（{closed}，{label['zh']}），感谢关注。",
             message_en=f"The poll closed at {closed} ({label['en']}). Thank you for your interest.",
         )
@@ -536,33 +534,30 @@ def poll_out(poll: Poll) -> PollOut:
     )
 
 
-def already_answered() -> ProblemDetailsException:
-    return problem(
-        409,
+def already_answered() -> ServiceError:
+    return ServiceError(
+        "already-answered",
         "An answer was already sent from this device.",
-        title="Already answered from this device",
         message_zh="本设备已经提交过答卷，感谢参与。",
     )
 
 
-class CodeRefused(ProblemDetailsException):
-    """403: the link needs a one-time code and none, or no usable one, was given."""
+# The problems of a link that needs a one-time code: none, or no usable one, was given.
+CODE_REFUSED: tuple[ProblemKind, ...] = ("code-required", "code-not-accepted")
 
 
-def code_refused(*, missing: bool) -> CodeRefused:
+def code_refused(*, missing: bool) -> ServiceError:
     if missing:
-        return CodeRefused(
-            status_code=403,
-            title="Code required",
-            detail="This poll needs one of the one-time codes the union hands out.",
-            extra={"message_zh": "请填写工会发放的参与码。"},
+        return ServiceError(
+            "code-required",
+            "This poll needs one of the one-time codes the union hands out.",
+            message_zh="请填写工会发放的参与码。",
         )
     # One answer for unknown and used codes: telling them apart would help guessing.
-    return CodeRefused(
-        status_code=403,
-        title="Code not accepted",
-        detail="The code is unknown or has been used already.",
-        extra={"message_zh": "参与码无效或已经用过。"},
+    return ServiceError(
+        "code-not-accepted",
+        "The code is unknown or has been used already.",
+        message_zh="参与码无效或已经用过。",
     )
 
 
@@ -593,16 +588,16 @@ class Answer:
 
 async def store_answers(
     session: AsyncSession, answers: Sequence[Answer]
-) -> list[date | CodeRefused]:
+) -> list[date | ServiceError]:
     """Spend each answer's code (if its link needs one) and store the answers, in the
     caller's transaction: an answer and its code are stored together or not at all.
 
-    One outcome per answer, in order: the day it is filed under, or ``CodeRefused`` for an
+    One outcome per answer, in order: the day it is filed under, or ``code_refused`` for an
     answer left out because its code is missing, unknown or spent (by another answer, in
     this batch or before); the others are stored all the same.
     """
     day = datetime.now(UTC).date()
-    outcomes: list[date | CodeRefused] = []
+    outcomes: list[date | ServiceError] = []
     rows: list[dict[str, Any]] = []
     for answer in answers:
         if answer.requires_code:
@@ -647,7 +642,7 @@ def answer_writer(db: Database) -> GroupCommit[Answer, date]:
     """The process's writer of answers: answers arriving together are stored in one
     transaction, and each request learns its outcome only once that has committed."""
 
-    async def flush(answers: Sequence[Answer]) -> list[date | CodeRefused]:
+    async def flush(answers: Sequence[Answer]) -> list[date | ServiceError]:
         async with db.transaction() as session:
             outcomes = await store_answers(session, answers)
         return outcomes  # the block has ended: committed

@@ -45,7 +45,7 @@ from survey_service.db.models import (
     Campaign,
 )
 from survey_service.deps import DB, Config, Forms, PathId, Polls, Releases
-from survey_service.errors import from_msgspec, not_found, problem
+from survey_service.errors import ServiceError, from_msgspec, not_found
 from survey_service.forms.routes import decode_json
 from survey_service.openapi import BEARER, body_of, problems
 from survey_service.structs import INT4_MAX
@@ -62,7 +62,7 @@ def read_cursor(raw: str | None) -> int:
     except ValueError:
         after = -1
     if not 0 <= after <= INT4_MAX:
-        raise problem(400, "The cursor is not one this service gave out.")
+        raise ServiceError("bad-request", "The cursor is not one this service gave out.")
     return after
 
 

@@ -17,7 +17,7 @@ from survey_service.collection import campaigns, submissions, uploads
 from survey_service.collection.schemas import SubmissionOut
 from survey_service.db.engine import Database
 from survey_service.db.models import Enterprise, Form, FormVersion, Submission
-from survey_service.errors import not_found, problem
+from survey_service.errors import ServiceError, not_found
 from survey_service.forms.service import FormCache
 from survey_service.forms.validation import validate_document
 
@@ -112,7 +112,7 @@ async def store_salary_upload(
         enterprise = await session.get(Enterprise, principal.enterprise_id)
     schema = uploads.row_schema(version.schema)
     if form.kind != "salary-survey" or schema is None or enterprise is None:
-        raise problem(422, "This campaign's form takes no salary spreadsheet.")
+        raise ServiceError("unprocessable", "This campaign's form takes no salary spreadsheet.")
     submissions.require_open(campaign)
     sheet = await uploads.read_upload(upload, schema)
     reference = await pay_reference(store, db, campaign_id)

@@ -28,7 +28,7 @@ from survey_service.db.models import (
     WageRow,
     utcnow,
 )
-from survey_service.errors import conflict, not_found, problem, unprocessable
+from survey_service.errors import ServiceError, conflict, not_found, unprocessable
 from survey_service.forms.validation import validate_document
 
 
@@ -187,16 +187,12 @@ def check_document(
 def require_open(campaign: Campaign) -> None:
     now = utcnow()
     if now < campaign.opens_at:
-        raise problem(
-            403,
-            f"The campaign opens at {campaign.opens_at.isoformat()}.",
-            title="Campaign not open",
+        raise ServiceError(
+            "campaign-not-open", f"The campaign opens at {campaign.opens_at.isoformat()}."
         )
     if now >= campaign.closes_at:
-        raise problem(
-            403,
-            f"The campaign closed at {campaign.closes_at.isoformat()}.",
-            title="Campaign closed",
+        raise ServiceError(
+            "campaign-closed", f"The campaign closed at {campaign.closes_at.isoformat()}."
         )
 
 
@@ -274,6 +270,7 @@ async def create_submission(
     if other is not None:
         raise conflict(
             "This enterprise has a submission in this campaign already; amend it instead.",
+            kind="already-submitted",
             submission_id=other,
         )
     now = utcnow()

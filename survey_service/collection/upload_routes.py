@@ -14,7 +14,7 @@ from survey_service.auth import Principal, require
 from survey_service.collection import saving, uploads
 from survey_service.collection.template import XLSX, template_workbook
 from survey_service.deps import DB, Forms, PathId, Releases
-from survey_service.errors import PROBLEM_JSON, not_found
+from survey_service.errors import PROBLEM_JSON, not_found, problem_body
 from survey_service.forms import service as forms
 from survey_service.openapi import BEARER, problems
 
@@ -51,7 +51,7 @@ class SalaryUploadController(Controller):
         if status == HTTP_201_CREATED:
             return Response(body, status_code=status)
         return Response(
-            {"status": status, "title": "Rows refused", "detail": _refused(body, partial)} | body,
+            problem_body("rows-refused", _refused(body, partial)) | body,
             status_code=status,
             media_type=PROBLEM_JSON,
         )

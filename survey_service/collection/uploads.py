@@ -11,7 +11,7 @@ from litestar.datastructures import UploadFile
 
 from survey_service.collection.spreadsheets import SheetRows, SpreadsheetError, read_rows
 from survey_service.db.models import Enterprise
-from survey_service.errors import problem
+from survey_service.errors import ServiceError
 from survey_service.forms.validation import FieldError
 
 # The enterprise part of an upload comes from the invitation's enterprise (the registry),
@@ -22,7 +22,7 @@ _ENTERPRISE_FIELDS = ("uscc", "name", "district", "industry", "staff_count", "ha
 def the_file(parts: dict[str, UploadFile]) -> UploadFile:
     upload = parts.get("file")
     if upload is None:
-        raise problem(422, "Send the spreadsheet as the multipart field `file`.")
+        raise ServiceError("unprocessable", "Send the spreadsheet as the multipart field `file`.")
     return upload
 
 
@@ -34,10 +34,9 @@ async def read_upload(upload: UploadFile, schema: dict[str, Any]) -> SheetRows:
             lambda: read_rows(content, upload.filename or "", schema)
         )
     except SpreadsheetError as exc:
-        raise problem(
-            422,
+        raise ServiceError(
+            "spreadsheet-refused",
             exc.message,
-            title="Spreadsheet refused",
             detail_zh=exc.message_zh,
             errors=[dict(c) for c in exc.cells],
         ) from None

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from survey_service.auth import Principal, audit, require
 from survey_service.deps import DB, Forms, PathId
-from survey_service.errors import problem
+from survey_service.errors import ServiceError
 from survey_service.forms import service
 from survey_service.forms.schemas import (
     FormCreate,
@@ -33,7 +33,7 @@ def decode_json(body: bytes) -> Any:
     try:
         return _any_json.decode(body)
     except msgspec.DecodeError as exc:
-        raise problem(400, f"The request body is not valid JSON: {exc}") from None
+        raise ServiceError("invalid-json", f"The request body is not valid JSON: {exc}") from None
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_service.auth import Principal, audit
 from survey_service.db.engine import Database
 from survey_service.db.models import Form, FormVersion, utcnow
-from survey_service.errors import conflict, not_found, problem, unprocessable
+from survey_service.errors import ServiceError, conflict, not_found, unprocessable
 from survey_service.forms.builder import BuilderError, build_schema, check_builder_fields
 from survey_service.forms.builder_readback import description_of
 from survey_service.forms.schemas import (
@@ -51,9 +51,13 @@ class VersionContentResolved:
 def resolve_content(body: VersionContent, title: Title) -> VersionContentResolved:
     """Turn a request's schema or builder fields into checked schema + UI hints + rules."""
     if (body.schema is None) == (body.fields is None):
-        raise problem(422, "Give either `schema` or `fields` (builder fields), not both.")
+        raise ServiceError(
+            "unprocessable", "Give either `schema` or `fields` (builder fields), not both."
+        )
     if body.fields is not None and body.ui is not None:
-        raise problem(422, "`ui` hints go with a `schema`; builder `fields` make their own.")
+        raise ServiceError(
+            "unprocessable", "`ui` hints go with a `schema`; builder `fields` make their own."
+        )
     if body.fields is not None:
         issues = check_builder_fields(body.fields)
         if issues:

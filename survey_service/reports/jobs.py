@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
 from survey_service.db.engine import Database
+from survey_service.db.faults import unavailable_reason
 from survey_service.db.models import (
     Campaign,
     Enterprise,
@@ -46,7 +47,6 @@ from survey_service.db.models import (
     Submission,
     utcnow,
 )
-from survey_service.errors import unavailable_reason
 from survey_service.reports import kinds
 from survey_service.reports.render import TEMPLATES, compose, environment, render_section
 from survey_service.settings import Settings

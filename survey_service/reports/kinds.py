@@ -43,6 +43,7 @@ from survey_service.analytics.wage_dimensions import code_name, enum_labels
 from survey_service.analytics.wage_release import own_annual_pay
 from survey_service.analytics.wage_structure import CONFIDENTIAL
 from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, utcnow
+from survey_service.errors import ServiceError
 from survey_service.reference.codes import industries, industry_division
 from survey_service.reports import charts
 from survey_service.reports.render import Section
@@ -51,8 +52,12 @@ from survey_service.settings import Settings
 ISSUER = "铜川市协调劳动关系三方委员会办公室"
 
 
-class ReportError(Exception):
-    """A report that cannot be made from the data (a clear reason for its requester)."""
+class ReportError(ServiceError):
+    """A report that cannot be made from the data (a clear reason for its requester); asked
+    for over HTTP, an ``unprocessable`` problem."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("unprocessable", detail)
 
 
 def svg_uri(svg: str) -> str:

@@ -10,9 +10,9 @@ from typing import Any
 from survey_service.auth import Principal, audit
 from survey_service.db.engine import Database
 from survey_service.db.models import Campaign, Report
-from survey_service.errors import not_found, problem
+from survey_service.errors import ServiceError, not_found
 from survey_service.reports import jobs
-from survey_service.reports.kinds import ReportError, report_params
+from survey_service.reports.kinds import report_params
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,20 +69,21 @@ async def ask_report(
     raw = dict(raw)
     if principal.role == "enterprise":
         if kind != "enterprise":
-            raise problem(403, "An enterprise may ask only for its own enterprise report.")
+            raise ServiceError(
+                "forbidden", "An enterprise may ask only for its own enterprise report."
+            )
         if raw.get("campaign_id") not in (None, principal.campaign_id):
             raise not_found(f"Campaign {raw['campaign_id']}")  # its token is for another
         raw["campaign_id"] = principal.campaign_id
     elif principal.role == "analyst" and kind == "enterprise":
-        raise problem(403, "An enterprise's report holds its own figures: admins only.")
+        raise ServiceError(
+            "forbidden", "An enterprise's report holds its own figures: admins only."
+        )
     if kind == "participation" and raw.get("campaign_id") is not None:
         raw["year"] = await _year_of_campaign(db, raw["campaign_id"], raw.get("year"))
-    try:
-        params = report_params(kind, {k: v for k, v in raw.items() if v is not None})
-    except ReportError as exc:
-        raise problem(422, str(exc)) from None
+    params = report_params(kind, {k: v for k, v in raw.items() if v is not None})
     if params.get("annex") and principal.role != "admin":
-        raise problem(403, "The annex of missing enterprises is for admins.")
+        raise ServiceError("forbidden", "The annex of missing enterprises is for admins.")
     enterprise_id = await _check_subject(db, principal, params)
     key = jobs.params_key(kind, params)
     version = await jobs.data_version(db)
@@ -115,8 +116,9 @@ async def _year_of_campaign(db: Database, campaign_id: int, year: int | None) ->
     if campaign is None:
         raise not_found(f"Campaign {campaign_id}")
     if year is not None and year != campaign.campaign_year:
-        raise problem(
-            422, f"Campaign {campaign_id} belongs to {campaign.campaign_year}, not to {year}."
+        raise ServiceError(
+            "unprocessable",
+            f"Campaign {campaign_id} belongs to {campaign.campaign_year}, not to {year}.",
         )
     return campaign.campaign_year
 

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from survey_service.auth import Principal, require
 from survey_service.db.models import Report
 from survey_service.deps import DB
-from survey_service.errors import problem
+from survey_service.errors import ServiceError
 from survey_service.openapi import BEARER, problems
 from survey_service.reports import jobs
 from survey_service.reports.files import content_disposition, file_names
@@ -116,10 +116,9 @@ class ReportController(Controller):
     ) -> Response[bytes]:
         row = await readable_report(db, _principal(request), report_id, with_pdf=True)
         if row.status != "done" or row.pdf is None:
-            raise problem(
-                409,
+            raise ServiceError(
+                "report-not-ready",
                 f"The report is {row.status}" + (f": {row.reason}" if row.reason else "."),
-                title="Report not ready",
             )
         async with db.read() as session:
             name, fallback = await file_names(

@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromQuery
-from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from markupsafe import Markup
 
@@ -24,6 +23,7 @@ from survey_service.collection import campaigns
 from survey_service.collection.progress import campaign_progress, poll_answers_by_district
 from survey_service.collection.schemas import CampaignOut, ProgressOut
 from survey_service.deps import DB, PathId, ReleaseChoice
+from survey_service.errors import ServiceError
 from survey_service.forms.builder import (
     BuilderError,
     Label,
@@ -185,7 +185,9 @@ class AdminPageController(Controller):
         token = (posted.fields.get("token") or [""])[0].strip()
         try:
             principal = await verified_principal(request, token, "admin") if token else None
-        except ProblemDetailsException as exc:  # too many failed sign-ins from here
+        except ServiceError as exc:
+            if exc.kind != "too-many-failed-attempts":
+                raise
             return signin_throttled(request, exc, role="admin")
         if principal is None:
             error = (
@@ -260,11 +262,11 @@ class AdminPageController(Controller):
                     figures = await score_reads.read_assessments(
                         session, principal, campaign_id, release=release
                     )
-            except ProblemDetailsException as exc:
+            except ServiceError as exc:
                 return page(
                     request, "message.html", exc.status_code,
                     title="无法显示得分" if lang == "zh" else "No scores to show",
-                    message=str(exc.detail), csrf=csrf_token(request),
+                    message=exc.detail, csrf=csrf_token(request),
                 )  # fmt: skip
         return page(
             request,

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.problem_details import ProblemDetailsException
 from markupsafe import Markup
 
 from survey_service.analytics.exports import REASONS_ZH
@@ -30,6 +29,7 @@ from survey_service.analytics.wage_reads import (
 from survey_service.analytics.wages import WageTable
 from survey_service.auth import Principal, audit, verified_principal
 from survey_service.deps import DB, Releases, WageTables
+from survey_service.errors import ServiceError
 from survey_service.reference.codes import districts
 from survey_service.reports import jobs
 from survey_service.reports.requests import ask_report, readable_report
@@ -220,7 +220,7 @@ class AnalystPageController(Controller):
         token = (posted.fields.get("token") or [""])[0].strip()
         try:
             principal = await verified_principal(request, token) if token else None
-        except ProblemDetailsException as exc:  # too many failed sign-ins from here
+        except ServiceError as exc:  # too many failed sign-ins from here
             return signin_throttled(request, exc, role="analyst")
         if principal is not None and principal.role not in READERS:
             async with db.transaction() as session:  # an invitation code: not for this page
@@ -312,7 +312,7 @@ class AnalystPageController(Controller):
                     db, release_store, wage_tables, principal,
                     campaign_id, ask,
                 )  # fmt: skip
-            except ProblemDetailsException as exc:
+            except ServiceError as exc:
                 status, context["error"] = exc.status_code, str(exc.detail)
             else:
                 if not table.meta.get("release"):  # an admin's live view: not on this page
@@ -361,11 +361,11 @@ class AnalystPageController(Controller):
         queue: jobs.Queue = request.app.state.reports
         try:
             if campaign_id < 1:
-                raise ProblemDetailsException(status_code=422, detail="No campaign was chosen.")
+                raise ServiceError("unprocessable", "No campaign was chosen.")
             asked = await ask_report(
                 db, queue, sent.principal, "wage-benchmark", {"campaign_id": campaign_id}
             )
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return page(
                 request, "analyst_report.html", exc.status_code, report=None,
                 error=str(exc.detail), csrf=csrf_token(request),
@@ -383,7 +383,7 @@ class AnalystPageController(Controller):
             return see_other(SIGN_IN)
         try:
             row = await readable_report(db, principal, report_id, with_pdf=False)
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return page(
                 request, "analyst_report.html", exc.status_code, report=None,
                 error=str(exc.detail), csrf=csrf_token(request),

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from markupsafe import Markup
 
@@ -32,7 +31,7 @@ from survey_service.collection.schemas import CampaignOut, PollLinkSummary, Prog
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import utcnow
 from survey_service.deps import DB, Config, PathId, Polls
-from survey_service.errors import unprocessable
+from survey_service.errors import ServiceError, unprocessable
 from survey_service.forms.service import published_versions
 from survey_service.reference.codes import districts
 from survey_service.web.admin_pages import (
@@ -112,13 +111,13 @@ def _not_found(request: Request[Any, Any, Any]) -> Response[str]:
     )  # fmt: skip
 
 
-def _problem_errors(exc: ProblemDetailsException) -> list[Any]:
+def _problem_errors(exc: ServiceError) -> list[Any]:
     extra = exc.extra if isinstance(exc.extra, dict) else {}
     errors = extra.get("errors")
     return errors if isinstance(errors, list) else []
 
 
-def _problem_text(exc: ProblemDetailsException, lang: Lang) -> str:
+def _problem_text(exc: ServiceError, lang: Lang) -> str:
     extra = exc.extra if isinstance(exc.extra, dict) else {}
     zh = extra.get("message_zh")
     return str(zh) if lang == "zh" and zh else str(exc.detail)
@@ -372,7 +371,7 @@ class CampaignPageController(Controller):
             return await _form_page(request, db, form, campaign=None, status=422)
         try:
             out = await campaign_edits.save_new_campaign(db, principal, data, settings.zone)
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             place_errors(form, _problem_text(exc, lang), _problem_errors(exc), lang)
             return await _form_page(request, db, form, campaign=None, status=exc.status_code)
         return _redirect(f"{BASE}/{out.id}?done=created")
@@ -433,7 +432,7 @@ class CampaignPageController(Controller):
             await campaign_edits.edit_campaign(
                 db, poll_desk, principal, campaign_id, data, settings.zone
             )
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             place_errors(form, _problem_text(exc, lang), _problem_errors(exc), lang)
             return await _form_page(request, db, form, campaign=out, status=exc.status_code)
         return _redirect(f"{BASE}/{campaign_id}?done=updated")
@@ -451,7 +450,7 @@ class CampaignPageController(Controller):
             return _expired(request)
         try:
             await campaign_edits.close_now(db, poll_desk, principal, campaign_id)
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             if exc.status_code == 404:
                 return _not_found(request)
             error = _problem_text(exc, lang_of(request))
@@ -486,7 +485,7 @@ class CampaignPageController(Controller):
             await campaign_edits.reopen_until(
                 db, poll_desk, principal, campaign_id, closes_at, settings.zone
             )
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             if exc.status_code == 404:
                 return _not_found(request)
             form = CampaignForm()
@@ -524,10 +523,10 @@ class CampaignPageController(Controller):
                 created_by=principal.token_id, audit=releases.audit_release(principal),
             )  # fmt: skip
         except ReleaseError as exc:
-            if exc.status == 404:
+            if exc.kind == "not-found":
                 return _not_found(request)
             return await _campaign_page(
-                request, db, principal, campaign_id, exc.status,
+                request, db, principal, campaign_id, exc.status_code,
                 error=_release_refusal(exc, lang), release_note=note,
             )  # fmt: skip
         return _redirect(f"{BASE}/{campaign_id}?done=released#releases")

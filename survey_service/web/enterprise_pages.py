@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 
 from survey_service.auth import Principal, audit, verified_principal
@@ -18,6 +17,7 @@ from survey_service.collection.schemas import ReviewOut
 from survey_service.db.engine import Database
 from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, Submission
 from survey_service.deps import DB, Forms, Releases
+from survey_service.errors import ServiceError
 from survey_service.forms.form_posts import document_from_form, drop_hidden
 from survey_service.web.form_view import FormView, form_view
 from survey_service.web.i18n import Lang, lang_of
@@ -150,7 +150,9 @@ class EnterprisePageController(Controller):
         token = (posted.fields.get("token") or [""])[0].strip()
         try:
             principal = await verified_principal(request, token, "enterprise") if token else None
-        except ProblemDetailsException as exc:  # too many failed sign-ins from here
+        except ServiceError as exc:
+            if exc.kind != "too-many-failed-attempts":
+                raise
             return signin_throttled(request, exc, role="enterprise")
         if principal is None:
             lang = lang_of(request)
@@ -224,11 +226,11 @@ class EnterprisePageController(Controller):
             await saving.store_document(
                 db, form_cache, release_store, principal, survey.campaign.id, data, status
             )
-        except ProblemDetailsException as exc:
-            extra = exc.extra if isinstance(exc.extra, dict) else {}
-            errors = list(extra.get("errors") or [])
+        except ServiceError as exc:
+            # What to correct is shown beside each field; any other refusal as a message.
+            errors = list(exc.extra.get("errors") or []) if exc.kind == "validation-failed" else []
             view = form_view(version.schema, version.ui, data, errors, lang)
-            message = "" if errors else str(exc.detail)
+            message = "" if errors else exc.detail
             return _form_page(request, survey, view, status=exc.status_code, problem=message)
         return _redirect(f"{HOME}?done={status}")
 
@@ -257,15 +259,14 @@ class EnterprisePageController(Controller):
                 db, form_cache, release_store, principal, survey.campaign.id, upload,
                 partial=partial,
             )  # fmt: skip
-        except ProblemDetailsException as exc:
-            extra = exc.extra if isinstance(exc.extra, dict) else {}
-            detail = extra.get("detail_zh") if lang_of(request) == "zh" else None
+        except ServiceError as exc:  # a refused spreadsheet names its rows and columns
+            detail = exc.extra.get("detail_zh") if lang_of(request) == "zh" else None
             return _home(
                 request,
                 survey,
                 status=exc.status_code,
                 upload_problem=str(detail or exc.detail),
-                upload_errors=list(extra.get("errors") or []),
+                upload_errors=list(exc.extra.get("errors") or []),
             )
         if status != 201:
             return _home(request, survey, status=status, upload_result=body)

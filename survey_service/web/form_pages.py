@@ -11,11 +11,11 @@ from typing import Any
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.problem_details import ProblemDetailsException
 from markupsafe import Markup
 
 from survey_service.auth import audit
 from survey_service.deps import DB, Forms, PathId
+from survey_service.errors import ServiceError
 from survey_service.forms import service
 from survey_service.forms.builder_readback import (
     NotBuilderMade,
@@ -39,7 +39,7 @@ def _json_for_script(value: Any) -> Markup:
     return Markup(text.replace("&", "\\u0026"))  # noqa: S704 (no markup character is left)
 
 
-def _refused(request: Request[Any, Any, Any], exc: ProblemDetailsException) -> Response[str]:
+def _refused(request: Request[Any, Any, Any], exc: ServiceError) -> Response[str]:
     zh = lang_of(request) == "zh"
     missing = exc.status_code == 404
     title = (
@@ -85,7 +85,7 @@ class FormPageController(Controller):
                 shown = service.shown_version(versions)
                 if version is not None:
                     shown = await service.get_version(session, form, version)
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _refused(request, exc)
         preview = form_view(shown.schema, shown.ui, {}, [], lang) if shown else None
         latest = max(versions, key=lambda v: v.number) if versions else None
@@ -118,7 +118,7 @@ class FormPageController(Controller):
                 if created:
                     audit(session, sent.principal, "form.version", f"form:{key}:{version.number}",
                           reopened=True)  # fmt: skip
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _refused(request, exc)
         return see_other(f"{FORMS}/{key}/versions/{version.number}/builder")
 
@@ -134,7 +134,7 @@ class FormPageController(Controller):
             async with db.read() as session:
                 form = await service.get_form(session, key)
                 version = await service.get_version(session, form, number)
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _refused(request, exc)
         if version.status != "draft":
             return message_page(
@@ -187,6 +187,6 @@ class FormPageController(Controller):
             await service.change_version_status(
                 db, form_cache, sent.principal, key, number, "publish"
             )
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _refused(request, exc)
         return see_other(f"{FORMS}/{key}?done=published")

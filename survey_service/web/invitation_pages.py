@@ -20,7 +20,6 @@ from typing import Any
 import anyio.to_thread
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.problem_details import ProblemDetailsException
 
 from survey_service.auth import audit
 from survey_service.collection import campaigns, invitations, polls
@@ -30,6 +29,7 @@ from survey_service.collection.registry_export import district_label
 from survey_service.collection.template import XLSX
 from survey_service.db.models import Campaign, utcnow
 from survey_service.deps import DB, PathId
+from survey_service.errors import ServiceError
 from survey_service.reports.files import content_disposition
 from survey_service.reports.letters import (
     MAX_PAGES,
@@ -68,7 +68,7 @@ def _contact(campaign: Campaign) -> str:
 
 
 def _problem_page(
-    request: Request[Any, Any, Any], exc: ProblemDetailsException, campaign_id: int
+    request: Request[Any, Any, Any], exc: ServiceError, campaign_id: int
 ) -> Response[str]:
     zh = lang_of(request) == "zh"
     extra = exc.extra if isinstance(exc.extra, dict) else {}
@@ -128,7 +128,7 @@ class InvitationPageController(Controller):
                 rows = await invitations.audience(
                     session, campaign, district=district_scope(principal)
                 )
-        except ProblemDetailsException:
+        except ServiceError:
             return _no_campaign(request)
         return page(
             request,
@@ -182,7 +182,7 @@ class InvitationPageController(Controller):
                 names = await invitations.enterprises_named(
                     session, [o.uscc for o in out], district=district_scope(principal)
                 )
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _problem_page(request, exc, campaign_id)
         return page(
             request,
@@ -283,7 +283,7 @@ class InvitationPageController(Controller):
                     session, campaign, uscc, district=district_scope(principal)
                 )
                 audit(session, principal, "campaign.revoke", f"campaign:{campaign_id}:{uscc}")
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _problem_page(request, exc, campaign_id)
         return see_other(f"{_base(campaign_id)}?revoked={uscc}")
 
@@ -322,6 +322,6 @@ async def _checked_codes(
             codes = await invitations.working_codes(
                 session, campaign, pairs, district=district_scope(principal)
             )
-    except ProblemDetailsException as exc:
+    except ServiceError as exc:
         return _problem_page(request, exc, campaign_id)
     return campaign, posted, codes

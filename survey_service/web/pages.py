@@ -13,11 +13,11 @@ from typing import Any
 import jinja2
 from litestar import MediaType, Request, Response
 from litestar.datastructures import CacheControlHeader, Cookie
-from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from markupsafe import Markup
 
+from survey_service.errors import ServiceError
 from survey_service.local_time import Style, local_time, zone_label
 from survey_service.web.i18n import LANG_COOKIE, Lang, lang_asked, lang_of, translate
 from survey_service.web.sessions import csrf_token
@@ -135,10 +135,11 @@ def message_page(
 
 
 def signin_throttled(
-    request: Request[Any, Any, Any], refused: ProblemDetailsException, *, role: str
+    request: Request[Any, Any, Any], refused: ServiceError, *, role: str
 ) -> Response[str]:
-    """The sign-in page again, 429 with ``Retry-After``, when its address failed too often."""
-    retry = (refused.headers or {}).get("Retry-After", "60")
+    """The sign-in page again, 429 with ``Retry-After``, when its address failed too often
+    (``too-many-failed-attempts``)."""
+    retry = refused.headers.get("Retry-After", "60")
     error = translate(lang_of(request), "Too many failed sign-ins; try again in {seconds} s.",
                       seconds=retry)  # fmt: skip
     return page(

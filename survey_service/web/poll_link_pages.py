@@ -10,7 +10,6 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.problem_details import ProblemDetailsException
 
 from survey_service.collection import campaigns, polls
 from survey_service.collection.poll_answers import PollDesk
@@ -22,6 +21,7 @@ from survey_service.collection.poll_links import (
 from survey_service.collection.schemas import PollLinkIn
 from survey_service.db.models import Campaign, Enterprise, FormVersion, PollLink, utcnow
 from survey_service.deps import DB, PathId, Polls
+from survey_service.errors import ServiceError
 from survey_service.reports.files import content_disposition
 from survey_service.reports.letters import (
     MAX_PAGES,
@@ -43,7 +43,7 @@ def _base(campaign_id: int) -> str:
 
 
 def _not_done(
-    request: Request[Any, Any, Any], exc: ProblemDetailsException, campaign_id: int
+    request: Request[Any, Any, Any], exc: ServiceError, campaign_id: int
 ) -> Response[str]:
     zh = lang_of(request) == "zh"
     extra = exc.extra if isinstance(exc.extra, dict) else {}
@@ -117,7 +117,7 @@ class PollLinkPageController(Controller):
                 rows = await polls.audience_links(
                     session, campaign, district=district_scope(principal)
                 )
-        except ProblemDetailsException:
+        except ServiceError:
             return page(request, "message.html", 404,
                         title="找不到活动" if zh else "Campaign not found", message="")  # fmt: skip
         return page(
@@ -169,7 +169,7 @@ class PollLinkPageController(Controller):
             await withdraw_poll_link(
                 db, poll_desk, principal, campaign_id, link, district=district_scope(principal)
             )
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _not_done(request, exc, campaign_id)
         return see_other(f"{_base(campaign_id)}?done=revoked")
 
@@ -192,7 +192,7 @@ class PollLinkPageController(Controller):
                     for _, summary in rows
                     if summary is not None and summary.revoked_at is None
                 ][:MAX_PAGES]
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _not_done(request, exc, campaign_id)
         if not links:
             zh = lang_of(request) == "zh"
@@ -217,7 +217,7 @@ class PollLinkPageController(Controller):
                     session, campaign, link, district=district_scope(principal)
                 )
                 await polls.link_to_print(session, campaign, link)  # 410 when withdrawn
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _not_done(request, exc, campaign_id)
         return await _posters(request, campaign, version, [found], found[1].uscc)
 
@@ -242,6 +242,6 @@ async def _issue(
             uscc = (posted.fields.get("enterprise") or [""])[0].strip()
             body = PollLinkIn(enterprise=uscc)
             await issue_poll_link(db, poll_desk, principal, campaign_id, body, district=scope)
-    except ProblemDetailsException as exc:
+    except ServiceError as exc:
         return _not_done(request, exc, campaign_id)
     return see_other(f"{_base(campaign_id)}?done={'rotated' if rotate else 'made'}")

@@ -10,40 +10,42 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
-from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 
 from survey_service.collection import polls
 from survey_service.collection.poll_answers import answered_here, device_cookies
 from survey_service.deps import DB, Polls
+from survey_service.errors import ServiceError
 from survey_service.forms.form_posts import document_from_form, drop_hidden
 from survey_service.openapi import pages, problems
+from survey_service.problems import ProblemKind
 from survey_service.web.form_view import ErrorLine, form_view
 from survey_service.web.i18n import Lang, lang_of, pick, translate
 from survey_service.web.pages import PAGE_HEADERS, message_page, page
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import same_site
 
-_MESSAGE_TITLES = {
-    403: ("暂时不能作答", "Not open for answers"),
-    404: ("找不到问卷", "Poll not found"),
-    409: ("已经提交过了", "Already answered"),
-    410: ("链接已收回", "Link withdrawn"),
-    429: ("请稍后再试", "Please try again shortly"),
+_NOT_OPEN = ("暂时不能作答", "Not open for answers")
+_MESSAGE_TITLES: dict[ProblemKind, tuple[str, str]] = {
+    "poll-not-open": _NOT_OPEN,
+    "poll-closed": _NOT_OPEN,
+    "not-found": ("找不到问卷", "Poll not found"),
+    "already-answered": ("已经提交过了", "Already answered"),
+    "link-withdrawn": ("链接已收回", "Link withdrawn"),
+    "too-many-answers": ("请稍后再试", "Please try again shortly"),
 }
 
 
-def _message(exc: ProblemDetailsException, lang: Lang) -> str:
-    extra = exc.extra if isinstance(exc.extra, dict) else {}
-    return str(extra.get(f"message_{lang}") or exc.detail)
+def _message(exc: ServiceError, lang: Lang) -> str:
+    return str(exc.extra.get(f"message_{lang}") or exc.detail)
 
 
 def _message_page(
-    request: Request[Any, Any, Any], exc: ProblemDetailsException, status: int | None = None
+    request: Request[Any, Any, Any], exc: ServiceError, status: int | None = None
 ) -> Response[str]:
     lang = lang_of(request)
-    retry = (exc.headers or {}).get("Retry-After")
-    zh, en = _MESSAGE_TITLES.get(exc.status_code, ("出错了", "Something went wrong"))
+    retry = exc.headers.get("Retry-After")
+    zh, en = _MESSAGE_TITLES.get(exc.kind, ("出错了", "Something went wrong"))
     return message_page(
         request,
         status or exc.status_code,
@@ -107,7 +109,7 @@ class PollPageController(Controller):
         """The poll page (Chinese, or English with ``?lang=en``; for phones)."""
         try:
             poll = await poll_desk.open_poll(db, link)
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _message_page(request, exc)
         if answered_here(request, poll):
             return _message_page(request, polls.already_answered(), status=200)
@@ -136,7 +138,7 @@ class PollPageController(Controller):
             )
         try:
             poll = await poll_desk.open_poll(db, link)
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return _message_page(request, exc)
         posted = await read_post(request)
         code = polls.normalise_code((posted.fields.get("code") or [""])[0]) or None
@@ -148,12 +150,12 @@ class PollPageController(Controller):
             await poll_desk.receive_answer(
                 poll, data, code, answered_here=answered_here(request, poll)
             )
-        except polls.CodeRefused as exc:
-            return _form_page(
-                request, poll, status=403, values=data, code_error=_message(exc, lang)
-            )
-        except ProblemDetailsException as exc:
-            if exc.status_code == 422 and isinstance(exc.extra, dict):
+        except ServiceError as exc:
+            if exc.kind in polls.CODE_REFUSED:
+                return _form_page(
+                    request, poll, status=403, values=data, code_error=_message(exc, lang)
+                )
+            if exc.kind == "validation-failed":
                 errors = list(exc.extra.get("errors") or [])
                 return _form_page(
                     request, poll, status=422, values=data, errors=errors, code=code or ""

@@ -12,7 +12,6 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.problem_details import ProblemDetailsException
 
 from survey_service.auth import audit
 from survey_service.collection import enterprises, uploads
@@ -27,7 +26,7 @@ from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut
 from survey_service.collection.template import XLSX
 from survey_service.db.models import utcnow
 from survey_service.deps import DB
-from survey_service.errors import from_msgspec
+from survey_service.errors import ServiceError, from_msgspec
 from survey_service.reference.codes import districts
 from survey_service.reports.files import content_disposition
 from survey_service.web.admin_access import SIGN_IN, admin_post, district_scope, see_other
@@ -95,7 +94,7 @@ def _from_post(fields: dict[str, list[str]], uscc: str | None) -> dict[str, Any]
     return raw
 
 
-def _field_errors(exc: ProblemDetailsException) -> tuple[dict[str, str], str]:
+def _field_errors(exc: ServiceError) -> tuple[dict[str, str], str]:
     """The problem's errors by field (``/uscc`` -> ``uscc``), and its detail for the rest."""
     extra = exc.extra if isinstance(exc.extra, dict) else {}
     by_field: dict[str, str] = {}
@@ -221,7 +220,7 @@ class RegistryPageController(Controller):
                 )
                 audit(session, principal, "enterprise.import", None,
                       created=created, updated=updated)  # fmt: skip
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             extra = exc.extra if isinstance(exc.extra, dict) else {}
             detail = str(extra.get("detail_zh") or exc.detail) if lang == "zh" else str(exc.detail)
             return page(
@@ -250,7 +249,7 @@ class RegistryPageController(Controller):
         try:
             async with db.read() as session:
                 row = await enterprises.enterprise_in_scope(session, uscc, district=scope)
-        except ProblemDetailsException:
+        except ServiceError:
             return _not_found(request)
         values = msgspec.to_builtins(enterprise_out(row))
         return _form_page(request, values, new=False, scope=scope)
@@ -330,7 +329,7 @@ async def _save(request: Request[Any, Any, Any], db: DB, uscc: str | None) -> Re
             saved: EnterpriseOut = enterprise_out(row)
             audit(session, principal, "enterprise.upsert", f"enterprise:{saved.uscc}",
                   created=int(uscc is None), updated=int(uscc is not None))  # fmt: skip
-    except ProblemDetailsException as exc:
+    except ServiceError as exc:
         if exc.status_code == 404:
             return _not_found(request)
         by_field, detail = _field_errors(exc)

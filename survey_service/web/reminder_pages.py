@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromQuery, QueryParameter
-from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 
 from survey_service.collection import campaigns, reminders
@@ -22,6 +21,7 @@ from survey_service.collection.reminders import OUTSTANDING_STATES, OutstandingS
 from survey_service.collection.template import XLSX
 from survey_service.db.models import Campaign, utcnow
 from survey_service.deps import DB, PathId
+from survey_service.errors import ServiceError
 from survey_service.local_time import local_time, zone_label
 from survey_service.reports.files import content_disposition
 from survey_service.settings import Settings
@@ -77,7 +77,7 @@ async def _survey_campaign(db: DB, campaign_id: int) -> Campaign | int:
     try:
         async with db.read() as session:
             campaign, _, form = await campaigns.load_campaign(session, campaign_id)
-    except ProblemDetailsException:
+    except ServiceError:
         return 404
     return 409 if form.kind == "poll" else campaign
 
@@ -213,7 +213,7 @@ class ReminderPageController(Controller):
                                         problem=problem)  # fmt: skip
         try:
             text = reminders.checked_text(edited.subject, edited.body)
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             extra = exc.extra if isinstance(exc.extra, dict) else {}
             problem = "；".join(
                 str(e.get("message_zh") if lang == "zh" else e.get("message"))

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 
 from survey_service.auth import Principal
@@ -23,6 +22,7 @@ from survey_service.collection.reviews import (
     WarningsFilter,
 )
 from survey_service.deps import DB
+from survey_service.errors import ServiceError
 from survey_service.structs import INT4_MAX
 from survey_service.web.admin_pages import SIGN_IN, district_name
 from survey_service.web.changes_view import shown_changes
@@ -91,7 +91,7 @@ def _not_found(request: Request[Any, Any, Any]) -> Response[str]:
     )  # fmt: skip
 
 
-def _problem_text(exc: ProblemDetailsException, lang: Lang) -> str:
+def _problem_text(exc: ServiceError, lang: Lang) -> str:
     """Why a verdict was refused, in the reader's language."""
     extra = exc.extra if isinstance(exc.extra, dict) else {}
     if lang == "zh":
@@ -225,7 +225,7 @@ class ReviewPageController(Controller):
                     session, submission_id, district=scope_of(principal)
                 )
                 campaign_id = row.campaign_id
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             if exc.status_code == 404:
                 return _not_found(request)
             return await _submission_page(
@@ -263,7 +263,7 @@ async def _submission_page(
                 if before is not None and after is not None
                 else None
             )
-    except ProblemDetailsException as exc:
+    except ServiceError as exc:
         if exc.status_code == 404:
             return _not_found(request)
         raise

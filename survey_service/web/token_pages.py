@@ -11,12 +11,12 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromQuery
-from litestar.plugins.problem_details import ProblemDetailsException
 
 from survey_service import staff_tokens
 from survey_service.auth import Principal
 from survey_service.db.models import AccessToken
 from survey_service.deps import DB, PathId
+from survey_service.errors import ServiceError
 from survey_service.local_time import NotAnInstant, instant_from_text
 from survey_service.web.pages import page
 from survey_service.web.sessions import csrf_token
@@ -61,7 +61,7 @@ async def _tokens_page(
     )
 
 
-def _reason(exc: ProblemDetailsException) -> str:
+def _reason(exc: ServiceError) -> str:
     errors = (exc.extra or {}).get("errors") if isinstance(exc.extra, dict) else None
     if errors:
         return "; ".join(f"{e['path'].lstrip('/')}: {e['message']}" for e in errors)
@@ -99,7 +99,7 @@ class TokenPageController(Controller):
                 )  # fmt: skip
         except NotAnInstant as exc:
             return await _tokens_page(request, db, sent.principal, status=422, error=str(exc))
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return await _tokens_page(
                 request, db, sent.principal, status=exc.status_code, error=_reason(exc)
             )
@@ -115,7 +115,7 @@ class TokenPageController(Controller):
         try:
             async with db.transaction() as session:
                 await staff_tokens.revoke_staff_token(session, sent.principal, token_id)
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return await _tokens_page(
                 request, db, sent.principal, status=exc.status_code, error=_reason(exc)
             )
@@ -135,7 +135,7 @@ class TokenPageController(Controller):
                 await staff_tokens.expire_staff_token(session, sent.principal, token_id, expires_at)
         except NotAnInstant as exc:
             return await _tokens_page(request, db, sent.principal, status=422, error=str(exc))
-        except ProblemDetailsException as exc:
+        except ServiceError as exc:
             return await _tokens_page(
                 request, db, sent.principal, status=exc.status_code, error=_reason(exc)
             )

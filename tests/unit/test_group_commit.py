@@ -13,12 +13,11 @@ import httpx
 import pytest
 from litestar import Litestar, post
 from litestar.params import JSONBody
-from litestar.plugins.problem_details import ProblemDetailsException
 from sqlalchemy import Column, Integer, MetaData, Table, insert
 
 from survey_service.collection.group_commit import GroupCommit
 from survey_service.db.engine import open_database
-from survey_service.errors import problem_details_plugin
+from survey_service.errors import ServiceError, problem_details_plugin
 
 
 class Refused(Exception):
@@ -84,7 +83,7 @@ async def test_a_failing_batch_fails_every_waiter_with_503_and_the_writer_goes_o
     outcomes = await asyncio.gather(*(writer.submit(i) for i in range(10)), return_exceptions=True)
     assert len(flush.batches) == 1
     for outcome in outcomes:
-        assert isinstance(outcome, ProblemDetailsException)
+        assert isinstance(outcome, ServiceError)
         assert outcome.status_code == 503
         assert outcome.headers == {"Retry-After": "1"}
     flush.fail = False
@@ -97,7 +96,7 @@ async def test_a_flush_giving_the_wrong_number_of_outcomes_fails_the_batch() -> 
 
     writer: GroupCommit[int, int] = GroupCommit(short)
     outcomes = await asyncio.gather(writer.submit(1), writer.submit(2), return_exceptions=True)
-    assert all(isinstance(o, ProblemDetailsException) and o.status_code == 503 for o in outcomes)
+    assert all(isinstance(o, ServiceError) and o.status_code == 503 for o in outcomes)
 
 
 async def test_no_future_resolves_before_the_commit_has_returned(tmp_path: Path) -> None:
@@ -158,7 +157,7 @@ async def test_close_writes_what_was_handed_in_then_refuses_with_503() -> None:
     await writer.close()
     assert all(task.done() for task in pending)
     assert [task.result() for task in pending] == [0, 10, 20, 30, 40]
-    with pytest.raises(ProblemDetailsException) as refused:
+    with pytest.raises(ServiceError) as refused:
         await writer.submit(5)
     assert refused.value.status_code == 503
 

@@ -16,6 +16,7 @@ from litestar.routes import HTTPRoute
 from survey_service.app import create_app
 from survey_service.errors import PROBLEM_JSON
 from survey_service.openapi import BEARER, HTML
+from survey_service.problems import CATALOGUE
 from survey_service.settings import Settings
 from survey_service.structs import INT4_MAX
 
@@ -75,6 +76,19 @@ def test_the_problem_shape_names_status_title_detail_and_errors(document: dict[s
     assert set(problem["required"]) == {"status", "title", "detail"}
     assert "errors" in problem["properties"]
     assert "additionalProperties" not in problem  # a problem may carry more members
+
+
+def test_the_problem_type_is_one_of_the_catalogue_each_described(
+    document: dict[str, Any],
+) -> None:
+    documented = document["components"]["schemas"]["Problem"]["properties"]["type"]
+    (choice,) = documented["oneOf"]
+    assert choice["enum"] == [entry.uri for entry in CATALOGUE.values()]
+    lines = documented["description"].splitlines()
+    for entry in CATALOGUE.values():
+        assert f"- `{entry.uri}` ({entry.status}, {entry.title}): {entry.description}" in lines
+    assert "/problems" in document["paths"]
+    assert "/problems/{slug}" in document["paths"]
 
 
 def test_guarded_routes_name_the_bearer_scheme_and_document_401_and_403(

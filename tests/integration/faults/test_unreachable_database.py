@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from survey_service.app import create_app
 from survey_service.db.engine import open_database
-from survey_service.errors import outage_log, unavailable_reason
+from survey_service.db.faults import outage_log, unavailable_reason
 from survey_service.settings import Settings
 from tests.conftest import PG_URL
 from tests.paths import PROJECT_ROOT

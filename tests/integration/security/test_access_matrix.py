@@ -154,6 +154,8 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/schema", (200,) * 6),
     Row("GET", "/schema/openapi.json", (200,) * 6),
     Row("GET", "/schema/{path:str}", (404,) * 6),  # no other rendering of the document
+    Row("GET", "/problems", (200,) * 6),  # the problem types a problem's `type` names
+    Row("GET", "/problems/{slug:str}", (200,) * 6),
     Row("GET", "/static/{file_path:path}", (200,) * 6),
     Row("HEAD", "/static/{file_path:path}", (200,) * 6),
     # --- reports first, while the data is as it was when A's report was rendered
@@ -628,6 +630,7 @@ def _object(w: World, role: str, name: str, chosen: str | None) -> str:
         "token_id": str(w.spare_token_id),
         "uscc": w.uscc["C"],
         "path": "openapi.yaml",
+        "slug": "not-found",  # a problem type
         "file_path": STATIC_URLS["form.js"].removeprefix("/static/").split("?")[0],
     }[name]
 
