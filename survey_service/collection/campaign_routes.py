@@ -40,7 +40,7 @@ class CampaignChangeController(Controller):
         """Close an open campaign now (409 when it is not open)."""
         return await campaign_edits.close_now(db, poll_desk, _principal(request), campaign_id)
 
-    @post("/reopen", status_code=HTTP_200_OK, responses=problems(400, 401, 403, 404, 409, 422))
+    @post("/reopen", status_code=HTTP_200_OK, responses=problems(400, 401, 403, 404, 409, 413, 422))
     async def reopen(
         self,
         request: Request[Any, Any, Any],

@@ -17,9 +17,10 @@ from survey_service.db.engine import open_database
 from survey_service.errors import PROBLEM_JSON
 from survey_service.json_depth import MAX_JSON_DEPTH
 from survey_service.problems import CATALOGUE, ProblemKind
-from survey_service.settings import PROJECT_ROOT, Settings
+from survey_service.settings import Settings
 from tests.conftest import Service
 from tests.integration.security.world import service_with
+from tests.paths import PROJECT_ROOT
 
 VALIDATE = "/api/v1/forms/salary-survey/validate"
 JSON = {"content-type": "application/json"}

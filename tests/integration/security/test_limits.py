@@ -53,7 +53,9 @@ def _allowed_role(expect: tuple[Any, ...]) -> str:
             isinstance(wanted, str) and "signin" not in wanted
         ):
             return role
-    assert len(set(expect)) == 1, expect
+    # Everyone refused alike (signing out), or the admin let through and then refused for
+    # another reason than access (a 409: no mail server to send through).
+    assert len(set(expect)) == 1 or isinstance(expect[ROLES.index("admin")], int), expect
     return "admin"
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from litestar.plugins.problem_details import ProblemDetailsException
 from sqlalchemy import select
 
 from survey_service.auth import Principal
 from survey_service.collection import reviews
 from survey_service.collection.reviews import QueueFilter
 from survey_service.db.models import AccessToken, AuditEntry, Review
+from survey_service.errors import ServiceError
 from tests.conftest import Service
 from tests.integration.security.world import bearer, client_at, open_window
 from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
@@ -337,10 +337,10 @@ async def test_a_reviewer_held_to_a_district_finds_no_survey_elsewhere(service: 
         staff = Principal(token_id=admin_id, role="admin")
         queue = await reviews.review_queue(session, QueueFilter(), district="610204")
         assert [item.submission_id for item in queue.items] == [yaozhou]
-        with pytest.raises(ProblemDetailsException) as hidden:
+        with pytest.raises(ServiceError) as hidden:
             await reviews.submission_detail(session, wangyi, district="610204")
         assert hidden.value.status_code == 404
-        with pytest.raises(ProblemDetailsException):
+        with pytest.raises(ServiceError):
             await reviews.review(session, staff, wangyi, "accepted", None, district="610204")
         result = await reviews.accept_without_warnings(
             session, staff, [(wangyi, 1), (yaozhou, 1)], district="610204"
