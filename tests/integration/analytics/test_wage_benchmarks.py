@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 from collections import defaultdict
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.integration.analytics.wage_helpers import (
     live_table,
     rows_by,
     seeded_campaign,
+    submit_weighted,
     submit_workers,
     two_years,
     worker,
@@ -334,12 +334,7 @@ async def test_differencing_two_filtered_queries_does_not_isolate_a_small_enterp
 async def test_weighted_figures_follow_the_enterprise_weights(service: Service) -> None:
     weights = {uscc(n): w for n, w in enumerate((1.0, 2.5, 0.5, 4.0, 1.25))}
     campaign_id = await create_campaign(service, settings={"enterprise_weights": weights})
-    rng = random.Random(3)
-    pays: list[tuple[float, float]] = []
-    for n in range(5):
-        mine = [rng.randrange(30_000, 150_000, 10) for _ in range(rng.randint(3, 9))]
-        await submit_workers(service, campaign_id, n, [worker("6-15-01-01", p) for p in mine])
-        pays += [(p, weights[uscc(n)]) for p in mine]
+    pays = await submit_weighted(service, campaign_id, weights)
     values = np.array([p for p, _ in pays], dtype=float)
     w = np.array([x for _, x in pays])
     body = await live_table(service, campaign_id, by="occupation", suppress="false")

@@ -9,7 +9,6 @@ import asyncio
 import csv
 import hashlib
 import io
-import random
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ from tests.integration.analytics.wage_helpers import (
     expected_figures,
     rows_by,
     seeded_campaign,
+    submit_weighted,
     submit_workers,
     two_years,
     worker,
@@ -366,12 +366,7 @@ async def test_weighted_tables_of_a_release_follow_the_frozen_weights(service: S
     campaign_id = await create_campaign(
         service, settings={"enterprise_weights": weights, "disclosure": open_rules}
     )
-    rng = random.Random(3)
-    pays: list[tuple[float, float]] = []
-    for n in range(5):
-        mine = [rng.randrange(30_000, 150_000, 10) for _ in range(rng.randint(3, 9))]
-        await submit_workers(service, campaign_id, n, [worker("6-15-01-01", p) for p in mine])
-        pays += [(p, weights[uscc(n)]) for p in mine]
+    pays = await submit_weighted(service, campaign_id, weights)
     made = await release(service, campaign_id)
     assert made["rules"]["weighted"] is True
     assert "enterprise_weights" not in str(made)

@@ -40,6 +40,20 @@ async def submit_workers(
     return await submit(service, campaign_id, token, document)
 
 
+async def submit_weighted(
+    service: Service, campaign_id: int, weights: dict[str, float]
+) -> list[tuple[float, float]]:
+    """Enterprises 0 to 4 submit 3 to 9 workers of one occupation each (seeded): each pay
+    with its enterprise's weight in ``weights`` (by credit code)."""
+    rng = random.Random(3)
+    pays: list[tuple[float, float]] = []
+    for n in range(5):
+        mine = [rng.randrange(30_000, 150_000, 10) for _ in range(rng.randint(3, 9))]
+        await submit_workers(service, campaign_id, n, [worker("6-15-01-01", p) for p in mine])
+        pays += [(p, weights[uscc(n)]) for p in mine]
+    return pays
+
+
 async def live_table(service: Service, campaign_id: int, **params: Any) -> dict[str, Any]:
     response = await service.client.get(
         URL.format(campaign_id), params=params, headers=service.admin

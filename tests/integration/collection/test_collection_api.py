@@ -260,12 +260,7 @@ async def test_closed_campaign_refuses_answers(service: Service) -> None:
 
 async def test_revoked_or_replaced_invitation_is_refused(service: Service) -> None:
     campaign_id, token = await invited(service)
-    again = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(1)], "reissue": True},
-        headers=service.admin,
-    )
-    new_token = again.json()[0]["token"]
+    new_token = (await invite(service, campaign_id, 1, reissue=True))[1]
     url = f"/api/v1/campaigns/{campaign_id}/submissions"
     data = {"data": salary_document(uscc(1))}
     assert (await service.client.post(url, json=data, headers=bearer(token))).status_code == 401

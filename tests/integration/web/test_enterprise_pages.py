@@ -74,12 +74,7 @@ async def test_sign_in_exchanges_the_code_for_a_session_cookie(service: Service)
 
 async def test_sign_in_with_a_revoked_code_is_refused(service: Service) -> None:
     campaign_id, token = await invited(service)
-    again = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(1)], "reissue": True},
-        headers=service.admin,
-    )
-    assert again.status_code == 201  # a reissued invitation revokes the first code
+    await invite(service, campaign_id, 1, reissue=True)  # which revokes the first code
     response = await sign_in(service, token)
     assert response.status_code == 401
     assert "邀请码无效、已过期或已被收回" in response.text
