@@ -19,7 +19,6 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from survey_service.__main__ import prepare
 from survey_service.settings import Settings
+from tests.factories import campaign_body
 from tests.paths import PROJECT_ROOT
 from tests.samples import enterprise, uscc
 
@@ -63,19 +63,11 @@ class Server:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def window(self) -> dict[str, str]:
-        now = datetime.now(UTC)
-        return {
-            "opens_at": (now - timedelta(days=1)).isoformat(),
-            "closes_at": (now + timedelta(days=30)).isoformat(),
-        }
-
-    def campaign(self, form_key: str, title: str, year: int = 2024) -> int:
-        response = self.api.post(
-            "/api/v1/campaigns",
-            json={"form_key": form_key, "title": title, "year": year, "campaign_year": year}
-            | self.window(),
-        )
+    def campaign(self, form_key: str, title: str, year: int = 2024, **more: Any) -> int:
+        """A new campaign, open now unless ``more`` says otherwise (see
+        ``tests.factories.campaign_body``)."""
+        body = campaign_body(form_key, title=title, year=year, **more)
+        response = self.api.post("/api/v1/campaigns", json=body)
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
 

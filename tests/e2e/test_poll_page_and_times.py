@@ -15,17 +15,12 @@ from tests.e2e.conftest import Server, new_page
 from tests.samples import enterprise
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-# Days given alone: 2020-01-01 00:00 to the end of 2099-12-31, Beijing time.
-WINDOW = {"opens_at": "2020-01-01", "closes_at": "2099-12-31"}
-
-
-def _campaign(
-    server: Server, form_key: str, title: str, window: dict[str, str] = WINDOW, **more: Any
-) -> int:
-    body = {"form_key": form_key, "title": title, "year": 2024} | window | more
-    response = server.api.post("/api/v1/campaigns", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
+# Days given alone: 2020-01-01 00:00 to the end of 2099-12-31, Beijing time; the campaign
+# year left to the service (the year it opens in).
+DAYS: dict[str, Any] = {
+    "window": {"opens_at": "2020-01-01", "closes_at": "2099-12-31"},
+    "campaign_year": None,
+}
 
 
 def _admin(browser: Browser, server: Server) -> Page:
@@ -37,7 +32,7 @@ def _admin(browser: Browser, server: Server) -> Page:
 
 
 def test_the_poll_shows_only_the_buttons_of_its_screen(server: Server, browser: Browser) -> None:
-    campaign_id = _campaign(server, "worker-satisfaction", "2024年职工满意度调查（按钮）")
+    campaign_id = server.campaign("worker-satisfaction", "2024年职工满意度调查（按钮）", **DAYS)
     server.enterprise(21)
     page = new_page(browser, phone=True)
     page.goto(server.url(server.poll_link(campaign_id, 21)))
@@ -66,7 +61,7 @@ def test_the_poll_shows_only_the_buttons_of_its_screen(server: Server, browser: 
 
 
 def test_the_poll_names_who_runs_it_and_the_enterprise(server: Server, browser: Browser) -> None:
-    campaign_id = _campaign(server, "worker-satisfaction", "2024年职工满意度调查（主办）")
+    campaign_id = server.campaign("worker-satisfaction", "2024年职工满意度调查（主办）", **DAYS)
     server.enterprise(22)
     page = new_page(browser, phone=True)
     page.goto(server.url(server.poll_link(campaign_id, 22)))
@@ -84,8 +79,8 @@ def test_the_poll_names_who_runs_it_and_the_enterprise(server: Server, browser: 
 
 def test_a_campaign_names_its_own_organisers(server: Server, browser: Browser) -> None:
     organisers = {"zh": "王益区总工会、王益区人社局", "en": "the Wangyi district union and bureau"}
-    campaign_id = _campaign(
-        server, "worker-satisfaction", "王益区职工满意度调查", settings={"organisers": organisers}
+    campaign_id = server.campaign(
+        "worker-satisfaction", "王益区职工满意度调查", settings={"organisers": organisers}, **DAYS
     )
     server.enterprise(25)
     page = new_page(browser, phone=True)
@@ -100,7 +95,9 @@ def test_a_poll_not_open_yet_says_when_it_opens_in_beijing_time(
     server: Server, browser: Browser
 ) -> None:
     later = {"opens_at": "2099-01-01", "closes_at": "2099-01-31"}
-    campaign_id = _campaign(server, "worker-satisfaction", "2099年职工满意度调查", later)
+    campaign_id = server.campaign(
+        "worker-satisfaction", "2099年职工满意度调查", window=later, campaign_year=None
+    )
     server.enterprise(24)
     url = server.url(server.poll_link(campaign_id, 24))
     page = new_page(browser, phone=True)
@@ -116,7 +113,7 @@ def test_admin_pages_show_the_days_and_times_in_beijing_time(
     server: Server, browser: Browser
 ) -> None:
     title = "2024年企业薪酬调查（北京时间）"
-    _campaign(server, "salary-survey", title)
+    server.campaign("salary-survey", title, **DAYS)
     page = _admin(browser, server)
     card = page.locator("section.card", has=page.get_by_role("heading", name=title))
     # Opening on 2020-01-01 Beijing time is 2019-12-31 in UTC; the page shows Beijing's day.
@@ -131,7 +128,9 @@ def test_admin_pages_show_the_days_and_times_in_beijing_time(
 def test_enterprise_pages_show_the_days_and_times_in_beijing_time(
     server: Server, browser: Browser
 ) -> None:
-    campaign_id = _campaign(server, "enterprise-self-assessment", "2024年企业自评（北京时间）")
+    campaign_id = server.campaign(
+        "enterprise-self-assessment", "2024年企业自评（北京时间）", **DAYS
+    )
     server.enterprise(23)
     token = server.invite(campaign_id, 23)
     draft = server.api.post(

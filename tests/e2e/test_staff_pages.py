@@ -15,7 +15,7 @@ import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Server, new_page, screenshot
-from tests.integration.analytics.test_wage_benchmarks import DISTRICTS, _seeded_workers
+from tests.integration.analytics.wage_helpers import DISTRICTS, seeded_workers
 from tests.samples import salary_document, uscc
 
 
@@ -26,7 +26,7 @@ def _released_survey(server: Server) -> int:
     for n in range(1, 13):
         server.enterprise(n, DISTRICTS[n % 2])
         token = server.invite(campaign_id, n)
-        document = salary_document(uscc(n)) | {"employees": _seeded_workers(rng)}
+        document = salary_document(uscc(n)) | {"employees": seeded_workers(rng)}
         submitted = httpx.post(
             server.url(f"/api/v1/campaigns/{campaign_id}/submissions"),
             json={"data": document, "status": "submitted"},

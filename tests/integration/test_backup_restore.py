@@ -33,16 +33,24 @@ from survey_service.db.engine import Database, open_database
 from survey_service.db.migrate import upgrade
 from survey_service.forms.registry import load_shipped_forms
 from tests.conftest import BACKENDS, Service
-from tests.integration.collection.test_polls import ANSWER
-from tests.integration.faults.server import (
+from tests.factories import (
+    answer_poll,
     bearer,
+    create_campaign,
+    invite,
+    poll_link,
+    register_enterprises,
+    submit,
+    upload_salaries,
+)
+from tests.integration.analytics.release_helpers import release
+from tests.integration.faults.server import (
     numbered_answer,
-    open_window,
     private_postgres,
 )
 from tests.integration.reports.report_helpers import wait_for
 from tests.paths import PROJECT_ROOT
-from tests.samples import enterprise, salary_document, uscc
+from tests.samples import POLL_ANSWER, enterprise, salary_document, uscc
 
 pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
 
@@ -69,45 +77,18 @@ def _cli(url: str, var_dir: Path, *args: str) -> subprocess.CompletedProcess[str
 async def _fill(service: Service) -> dict[str, Any]:
     """A little of everything, through the API; the ids the comparison needs."""
     client, admin = service.client, service.admin
-    response = await client.post(
-        "/api/v1/enterprises", json=[enterprise(n) for n in range(6)], headers=admin
-    )
-    assert response.status_code == 201, response.text
-    response = await client.post(
-        "/api/v1/campaigns",
-        json={
-            "form_key": "salary-survey",
-            "title": "2023年企业薪酬调查",
-            "year": YEAR,
-            "campaign_year": YEAR,
-        }
-        | open_window(),
-        headers=admin,
-    )
-    assert response.status_code == 201, response.text
-    salary = int(response.json()["id"])
-    response = await client.post(
-        f"/api/v1/campaigns/{salary}/invitations",
-        json={"enterprises": [uscc(n) for n in range(6)]},
-        headers=admin,
-    )
-    assert response.status_code == 201, response.text
-    tokens = {item["uscc"]: item["token"] for item in response.json()}
-    submissions = []
-    for n in range(4):
-        response = await client.post(
-            f"/api/v1/campaigns/{salary}/submissions",
-            json={"data": salary_document(uscc(n)), "status": "submitted"},
-            headers=bearer(tokens[uscc(n)]),
-        )
-        assert response.status_code == 201, response.text
-        submissions.append(response.json()["id"])
+    await register_enterprises(service, *range(6))
+    salary = await create_campaign(service, year=YEAR)
+    tokens = await invite(service, salary, *range(6))
+    submissions = [
+        await submit(service, salary, tokens[n], salary_document(uscc(n))) for n in range(4)
+    ]
     amended = salary_document(uscc(0))
     amended["employees"] = amended["employees"] * 2
     response = await client.put(
         f"/api/v1/submissions/{submissions[0]}",
         json={"data": amended},
-        headers=bearer(tokens[uscc(0)]),
+        headers=bearer(tokens[0]),
     )
     assert response.status_code == 200, response.text
     response = await client.post(
@@ -119,42 +100,15 @@ async def _fill(service: Service) -> dict[str, Any]:
     sheet = "occupation,months_worked,annual_pay,education\n" + "".join(
         f"6-01-02-03,12,{52_000 + 300 * i},bachelor\n" for i in range(12)
     )
-    response = await client.post(
-        f"/api/v1/campaigns/{salary}/salary-uploads",
-        files={"file": ("payroll.csv", sheet.encode(), "text/csv")},
-        headers=bearer(tokens[uscc(4)]),
-    )
+    response = await upload_salaries(service, salary, tokens[4], sheet.encode(), "payroll.csv")
     assert response.status_code == 201, response.text
     submissions.append(response.json()["submission_id"])
+    await release(service, salary)
 
-    response = await client.post(
-        f"/api/v1/campaigns/{salary}/releases", json={"during_collection": True}, headers=admin
-    )
-    assert response.status_code == 201, response.text
-
-    response = await client.post(
-        "/api/v1/campaigns",
-        json={
-            "form_key": "worker-satisfaction",
-            "title": "2023年职工满意度调查",
-            "year": YEAR,
-            "campaign_year": YEAR,
-        }
-        | open_window(),
-        headers=admin,
-    )
-    assert response.status_code == 201, response.text
-    poll = int(response.json()["id"])
-    response = await client.post(
-        f"/api/v1/campaigns/{poll}/poll-links", json={"enterprise": uscc(0)}, headers=admin
-    )
-    assert response.status_code == 201, response.text
-    slug = response.json()["link"]
+    poll = await create_campaign(service, "worker-satisfaction", year=YEAR)
+    slug = (await poll_link(service, poll, 0))["link"]
     for i in range(6):
-        client.cookies.clear()
-        response = await client.post(
-            f"/api/v1/polls/{slug}/responses", json={"data": numbered_answer(i, ANSWER)}
-        )
+        response = await answer_poll(service, slug, numbered_answer(i, POLL_ANSWER))
         assert response.status_code == 201, response.text
     client.cookies.clear()
 

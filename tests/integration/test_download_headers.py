@@ -5,13 +5,13 @@ GET (same type, name and length) without a body."""
 from __future__ import annotations
 
 from tests.conftest import Service
-from tests.integration.analytics.test_wage_benchmarks import URL, _seeded_campaign
+from tests.integration.analytics.wage_helpers import URL, seeded_campaign
 
 TEMPLATE = "/api/v1/forms/salary-survey/template.xlsx"
 
 
 async def test_the_csv_download_names_its_charset_once(service: Service) -> None:
-    campaign_id, _ = await _seeded_campaign(service, enterprises=3)
+    campaign_id, _ = await seeded_campaign(service, enterprises=3)
     response = await service.client.get(
         URL.format(campaign_id), params={"by": "occupation", "format": "csv"},
         headers=service.admin,

@@ -5,12 +5,11 @@ and an empty cursor is the first page."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from survey_service.structs import INT4_MAX
 from tests.conftest import Service
+from tests.factories import bearer, invited
 from tests.samples import enterprise, salary_document, uscc
 
 BEYOND_INT4 = INT4_MAX + 1
@@ -85,25 +84,7 @@ async def test_a_salary_campaign_with_no_worker_counted_yet_has_an_empty_table(
     service: Service,
 ) -> None:
     """It answered 400 with numpy's "cannot reshape array of size 0" before."""
-    now = datetime.now(UTC)
-    created = await service.client.post(
-        "/api/v1/campaigns",
-        json={
-            "form_key": "salary-survey",
-            "title": "2023年企业薪酬调查",
-            "year": 2023,
-            "opens_at": (now - timedelta(days=1)).isoformat(),
-            "closes_at": (now + timedelta(days=30)).isoformat(),
-        },
-        headers=service.admin,
-    )
-    campaign_id = created.json()["id"]
-    await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=service.admin)
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(1)]},
-        headers=service.admin,
-    )
+    campaign_id, token = await invited(service, campaign_year=None)
     url = f"/api/v1/campaigns/{campaign_id}/benchmarks/wages"
     for by in ("occupation", "occupation,district"):
         empty = await service.client.get(url, params={"by": by}, headers=service.admin)
@@ -116,7 +97,7 @@ async def test_a_salary_campaign_with_no_worker_counted_yet_has_an_empty_table(
     submitted = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": document, "status": "submitted"},
-        headers={"Authorization": f"Bearer {invited.json()[0]['token']}"},
+        headers=bearer(token),
     )
     assert submitted.status_code == 201, submitted.text
     annual = await service.client.get(url, params={"by": "occupation"}, headers=service.admin)

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from survey_service.db.models import AccessToken, AuditEntry
 from survey_service.tokens import ensure_admin_token
 from tests.conftest import Service
+from tests.factories import bearer
 
 PROBLEM_JSON = "application/problem+json"
 FORM = {
@@ -26,10 +27,6 @@ FORM = {
     "title": {"zh": "职工之家"},
     "schema": {"type": "object", "properties": {"name": {"type": "string"}}},
 }
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:

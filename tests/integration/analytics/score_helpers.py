@@ -1,5 +1,6 @@
-"""What the score tests share: campaigns, invitations, submissions and self-assessment
-documents, all through HTTP."""
+"""What the score tests share: workers' answers sent through poll links, self-assessment
+documents and the grades they should get, score releases; all through HTTP (the campaigns,
+enterprises and invitations come from tests/factories.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import copy
 import hashlib
 import json
 import random
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from survey_service.analytics import score_releases
 from survey_service.db.models import Campaign, Form, FormVersion, Release
 from tests.conftest import Service
+from tests.factories import answer_poll, create_campaign, poll_link, register_enterprises
 from tests.samples import enterprise, uscc
 
 DUTIES = ("contracts", "wages", "social_insurance", "safety", "democracy", "rights")
@@ -68,69 +69,6 @@ def answers(rng: random.Random, count: int, tag: int) -> list[dict[str, Any]]:
             answer["comment"] = f"{rng.choice(COMMENTS)}（{tag}-{i}）"
         out.append(answer)
     return out
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def open_window() -> dict[str, str]:
-    now = datetime.now(UTC)
-    return {
-        "opens_at": (now - timedelta(days=1)).isoformat(),
-        "closes_at": (now + timedelta(days=30)).isoformat(),
-    }
-
-
-async def campaign(service: Service, form_key: str, *, year: int = 2023, **extra: Any) -> int:
-    response = await service.client.post(
-        "/api/v1/campaigns",
-        json={
-            "form_key": form_key,
-            "title": f"{year} {form_key}",
-            "year": year,
-            "campaign_year": year,
-        }
-        | open_window()
-        | extra,
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-async def register(service: Service, *items: dict[str, Any]) -> None:
-    response = await service.client.post(
-        "/api/v1/enterprises", json=list(items), headers=service.admin
-    )
-    assert response.status_code in (200, 201), response.text
-
-
-async def invite(
-    service: Service, campaign_id: int, numbers: list[int], *, reissue: bool = False
-) -> dict[int, str]:
-    """Invitation codes of enterprises ``numbers`` (``reissue``: new codes for enterprises
-    invited already)."""
-    response = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(n) for n in numbers], "reissue": reissue},
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    tokens = {i["uscc"]: i["token"] for i in response.json()}
-    return {n: tokens[uscc(n)] for n in numbers}
-
-
-async def submit(
-    service: Service, campaign_id: int, token: str, data: dict[str, Any], status: str = "submitted"
-) -> str:
-    response = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/submissions",
-        json={"data": data, "status": status},
-        headers=bearer(token),
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def assessment_document(
@@ -258,35 +196,28 @@ async def poll(
     """A poll campaign where enterprise ``n`` (in ``districts[n]``; industry C3011 when
     ``n`` is odd, else F5211) got ``sizes[n]`` answers through its link; returns the
     campaign and the answers sent, by enterprise."""
-    await register(
+    await register_enterprises(
         service,
         *(
             enterprise(n, districts[n], industry="C3011" if n % 2 else "F5211")
             for n in sorted(sizes)
         ),
     )
-    campaign_id = await campaign(service, "worker-satisfaction", **campaign_extra)
+    campaign_id = await create_campaign(service, "worker-satisfaction", **campaign_extra)
     rng = random.Random(20230228)
     sent: dict[int, list[dict[str, Any]]] = {}
     for n, size in sizes.items():
         sent[n] = answers(rng, size, n)
-        await answer_poll(service, campaign_id, n, sent[n])
+        await answer_through_link(service, campaign_id, n, sent[n])
     return campaign_id, sent
 
 
-async def answer_poll(
+async def answer_through_link(
     service: Service, campaign_id: int, n: int, sent: list[dict[str, Any]]
 ) -> None:
-    """``sent`` answered through enterprise ``n``'s poll link (made on first use)."""
-    link = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/poll-links",
-        json={"enterprise": uscc(n)},
-        headers=service.admin,
-    )
-    assert link.status_code in (200, 201), link.text
+    """``sent`` answered through enterprise ``n``'s poll link (made on first use), each
+    from a new device."""
+    slug = (await poll_link(service, campaign_id, n))["link"]
     for answer in sent:
-        service.client.cookies.clear()
-        response = await service.client.post(
-            f"/api/v1/polls/{link.json()['link']}/responses", json={"data": answer}
-        )
+        response = await answer_poll(service, slug, answer)
         assert response.status_code == 201, response.text

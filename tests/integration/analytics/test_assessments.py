@@ -8,16 +8,12 @@ import json
 from typing import Any
 
 from tests.conftest import Service
+from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
 from tests.integration.analytics.score_helpers import (
     DUTIES,
     assessment_document,
-    bearer,
-    campaign,
     expected_assessment,
-    invite,
-    register,
     release,
-    submit,
 )
 from tests.paths import PROJECT_ROOT
 from tests.samples import enterprise, uscc
@@ -41,8 +37,8 @@ async def _assessed(
 ) -> tuple[int, dict[int, str], dict[int, str]]:
     """A self-assessment campaign where each enterprise ``n`` submitted ``documents[n]``;
     returns the campaign, the invitation tokens and the submission ids."""
-    campaign_id = await campaign(service, "enterprise-self-assessment", **campaign_extra)
-    tokens = await invite(service, campaign_id, sorted(documents))
+    campaign_id = await create_campaign(service, "enterprise-self-assessment", **campaign_extra)
+    tokens = await invite(service, campaign_id, *sorted(documents))
     ids = {
         n: await submit(service, campaign_id, tokens[n], document)
         for n, document in documents.items()
@@ -61,7 +57,7 @@ async def _get(service: Service, campaign_id: int, headers: dict[str, str]) -> d
 
 async def test_scores_grades_and_district_ranking_follow_the_rules(service: Service) -> None:
     district = {1: "610202", 2: "610202", 3: "610203", 4: "610204"}
-    await register(service, *(enterprise(n, code) for n, code in district.items()))
+    await register_enterprises(service, *(enterprise(n, code) for n, code in district.items()))
     documents = {
         1: assessment_document(1),
         2: assessment_document(2, PARTIAL),
@@ -112,7 +108,7 @@ async def test_scores_grades_and_district_ranking_follow_the_rules(service: Serv
 
 
 async def test_a_veto_caps_the_grade_whatever_the_score(service: Service) -> None:
-    await register(service, enterprise(1), enterprise(2))
+    await register_enterprises(service, enterprise(1), enterprise(2))
     documents = {
         1: assessment_document(1, vetoes=frozenset({"wage_arrears"})),
         2: assessment_document(2, vetoes=frozenset({"child_labour", "serious_accident"})),
@@ -132,7 +128,7 @@ async def test_a_veto_caps_the_grade_whatever_the_score(service: Service) -> Non
 
 
 async def test_new_rules_in_a_new_form_version_change_the_grade(service: Service) -> None:
-    await register(service, enterprise(1))
+    await register_enterprises(service, enterprise(1))
     form = (
         await service.client.get("/api/v1/forms/enterprise-self-assessment", headers=service.admin)
     ).json()
@@ -174,9 +170,9 @@ async def test_new_rules_in_a_new_form_version_change_the_grade(service: Service
 async def test_only_submitted_and_when_reviewed_only_accepted_assessments_count(
     service: Service,
 ) -> None:
-    await register(service, enterprise(1), enterprise(2), enterprise(3))
-    campaign_id = await campaign(service, "enterprise-self-assessment", requires_review=True)
-    tokens = await invite(service, campaign_id, [1, 2, 3])
+    await register_enterprises(service, enterprise(1), enterprise(2), enterprise(3))
+    campaign_id = await create_campaign(service, "enterprise-self-assessment", requires_review=True)
+    tokens = await invite(service, campaign_id, 1, 2, 3)
     accepted = await submit(service, campaign_id, tokens[1], assessment_document(1))
     await submit(service, campaign_id, tokens[2], assessment_document(2))  # pending review
     await submit(service, campaign_id, tokens[3], assessment_document(3), status="draft")
@@ -192,7 +188,7 @@ async def test_only_submitted_and_when_reviewed_only_accepted_assessments_count(
 async def test_analysts_see_districts_and_an_enterprise_only_its_own_row(
     service: Service,
 ) -> None:
-    await register(service, enterprise(1, "610202"), enterprise(2, "610203"))
+    await register_enterprises(service, enterprise(1, "610202"), enterprise(2, "610203"))
     campaign_id, tokens, _ = await _assessed(
         service, {1: assessment_document(1), 2: assessment_document(2, PARTIAL)}
     )
@@ -208,7 +204,7 @@ async def test_analysts_see_districts_and_an_enterprise_only_its_own_row(
         == expected_assessment(RULES, assessment_document(2, PARTIAL))[1]
     )
     assert (own["districts"], own["city"]) == (None, None)
-    other = await campaign(service, "enterprise-self-assessment")
+    other = await create_campaign(service, "enterprise-self-assessment")
     response = await service.client.get(
         f"/api/v1/campaigns/{other}/assessments", headers=bearer(tokens[2])
     )
@@ -220,7 +216,7 @@ async def test_analysts_see_districts_and_an_enterprise_only_its_own_row(
 async def test_assessments_of_a_campaign_that_is_no_self_assessment_are_refused(
     service: Service,
 ) -> None:
-    salary = await campaign(service, "salary-survey")
+    salary = await create_campaign(service, "salary-survey")
     response = await service.client.get(
         f"/api/v1/campaigns/{salary}/assessments", headers=service.admin
     )
@@ -235,7 +231,7 @@ async def test_analysts_never_see_a_small_districts_figures_nor_the_one_beside_i
 ) -> None:
     # Three enterprises in Wangyi, one alone in Yintai: its figures would be its own, and
     # Wangyi's beside the city's would give them back, so Wangyi shows its count only too.
-    await register(
+    await register_enterprises(
         service,
         enterprise(1, "610202"),
         enterprise(2, "610202"),

@@ -13,14 +13,8 @@ import httpx
 from survey_service.app import create_app
 from survey_service.settings import Settings
 from tests.conftest import Service
-from tests.integration.analytics.score_helpers import (
-    assessment_document,
-    bearer,
-    campaign,
-    invite,
-    register,
-    submit,
-)
+from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
+from tests.integration.analytics.score_helpers import assessment_document
 from tests.paths import PROJECT_ROOT
 from tests.samples import enterprise, salary_document, uscc
 
@@ -52,19 +46,19 @@ def _enterprise(n: int) -> dict[str, Any]:
 async def _year_of_campaigns(service: Service) -> None:
     """2023: 1 and 7 submit salary surveys, 3 and 6 self-assessments, 2 leaves a draft,
     5's workers answer the poll; 4 took part in 2022 only."""
-    await register(service, *(_enterprise(n) for n in REGISTRY))
-    salary = await campaign(service, "salary-survey", year=2023)
-    tokens = await invite(service, salary, [1, 2, 7])
+    await register_enterprises(service, *(_enterprise(n) for n in REGISTRY))
+    salary = await create_campaign(service, "salary-survey", year=2023)
+    tokens = await invite(service, salary, 1, 2, 7)
     await submit(service, salary, tokens[1], salary_document(uscc(1)))
     await submit(service, salary, tokens[7], salary_document(uscc(7)))
     await submit(service, salary, tokens[2], salary_document(uscc(2)), status="draft")
-    assessment = await campaign(service, "enterprise-self-assessment", year=2023)
-    tokens = await invite(service, assessment, [3, 6, 7])
+    assessment = await create_campaign(service, "enterprise-self-assessment", year=2023)
+    tokens = await invite(service, assessment, 3, 6, 7)
     for n in (3, 6, 7):
         await submit(service, assessment, tokens[n], assessment_document(n))
-    earlier = await campaign(service, "enterprise-self-assessment", year=2022)
-    await submit(service, earlier, (await invite(service, earlier, [4]))[4], assessment_document(4))
-    poll = await campaign(service, "worker-satisfaction", year=2023)
+    earlier = await create_campaign(service, "enterprise-self-assessment", year=2022)
+    await submit(service, earlier, (await invite(service, earlier, 4))[4], assessment_document(4))
+    poll = await create_campaign(service, "worker-satisfaction", year=2023)
     link = await service.client.post(
         f"/api/v1/campaigns/{poll}/poll-links", json={"enterprise": uscc(5)}, headers=service.admin
     )
@@ -238,9 +232,9 @@ async def test_targets_come_from_the_file_the_settings_name(
 
 
 async def test_participation_is_refused_to_enterprises_and_strangers(service: Service) -> None:
-    await register(service, _enterprise(1))
-    salary = await campaign(service, "salary-survey")
-    token = (await invite(service, salary, [1]))[1]
+    await register_enterprises(service, _enterprise(1))
+    salary = await create_campaign(service, "salary-survey")
+    token = (await invite(service, salary, 1))[1]
     refused = await service.client.get("/api/v1/participation?year=2023", headers=bearer(token))
     assert refused.status_code == 403
     assert (await service.client.get("/api/v1/participation?year=2023")).status_code == 401

@@ -34,7 +34,6 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -49,6 +48,7 @@ from survey_service.db.engine import Database
 from survey_service.db.models import Enterprise, Submission, WageRow
 from survey_service.demo.fill import fill_demo
 from tests.conftest import Service
+from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
 from tests.integration.analytics.attacks import (
     MEASURES,
     POPULATION,
@@ -68,6 +68,7 @@ from tests.integration.analytics.attacks import (
     get_rows,
     recovery_findings,
 )
+from tests.integration.analytics.wage_helpers import worker
 from tests.samples import enterprise, salary_document, uscc
 
 pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
@@ -83,30 +84,7 @@ QUANTILES = ("p10", "p25", "p50", "p75", "p90")
 enterprise_numbers = itertools.count(1000)
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 # --------------------------------------------------------------------------- set-up
-
-
-async def new_campaign(service: Service, **extra: Any) -> int:
-    now = datetime.now(UTC)
-    response = await service.client.post(
-        "/api/v1/campaigns",
-        json={
-            "form_key": "salary-survey",
-            "title": "2023年企业薪酬调查",
-            "year": 2023,
-            "campaign_year": 2023,
-            "opens_at": (now - timedelta(days=1)).isoformat(),
-            "closes_at": (now + timedelta(days=30)).isoformat(),
-        }
-        | extra,
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
 
 
 @dataclass
@@ -118,39 +96,14 @@ class Firm:
     submission: str = ""
 
 
-def worker(occupation: str, pay: int, months: int = 12, **extra: Any) -> dict[str, Any]:
-    return {"occupation": occupation, "months_worked": months, "annual_pay": pay} | extra
-
-
 async def take_part(service: Service, campaign_id: int, firms: Sequence[Firm]) -> None:
     """Register, invite and submit every firm."""
-    response = await service.client.post(
-        "/api/v1/enterprises",
-        json=[enterprise(f.n, **f.registry) for f in firms],
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(f.n) for f in firms]},
-        headers=service.admin,
-    )
-    assert invited.status_code in (200, 201), invited.text
-    tokens = {i["uscc"]: i["token"] for i in invited.json()}
+    await register_enterprises(service, *(enterprise(f.n, **f.registry) for f in firms))
+    tokens = await invite(service, campaign_id, *(f.n for f in firms))
     for firm in firms:
-        firm.token = tokens[uscc(firm.n)]
-        firm.submission = await submit(service, campaign_id, firm)
-
-
-async def submit(service: Service, campaign_id: int, firm: Firm) -> str:
-    document = salary_document(uscc(firm.n)) | {"employees": firm.workers}
-    response = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/submissions",
-        json={"data": document, "status": "submitted"},
-        headers=bearer(firm.token),
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+        firm.token = tokens[firm.n]
+        document = salary_document(uscc(firm.n)) | {"employees": firm.workers}
+        firm.submission = await submit(service, campaign_id, firm.token, document)
 
 
 async def make_release(service: Service, campaign_id: int) -> int:
@@ -347,7 +300,7 @@ def cities(draw: st.DrawFn) -> list[Firm]:
 async def test_generated_cities_resist_the_attacks(service: Service, firms: list[Firm]) -> None:
     for firm in firms:
         firm.n = next(enterprise_numbers)  # hypothesis may replay an example: fresh USCCs
-    campaign_id = await new_campaign(service)
+    campaign_id = await create_campaign(service)
     await take_part(service, campaign_id, firms)
     number = await make_release(service, campaign_id)
     truth = await read_truth(service.db, campaign_id)
@@ -377,7 +330,7 @@ def seeded_firms(count: int, occupation: str = "6-15-01-01", base: int = 60_000)
 
 
 async def test_a_release_is_frozen_and_two_releases_do_not_difference(service: Service) -> None:
-    campaign_id = await new_campaign(service)
+    campaign_id = await create_campaign(service)
     await take_part(service, campaign_id, seeded_firms(9))
     first = await make_release(service, campaign_id)
     before = await read_truth(service.db, campaign_id)
@@ -421,7 +374,7 @@ async def test_the_occupation_hierarchy_gives_no_small_group_back(service: Servi
     """6-15-02 has one enterprise; its middle group 6-15 and its sibling 6-15-01 are
     large: the minor group must stay hidden through every level and every reported code
     (6-15-02-01 and a code reported at middle level only)."""
-    campaign_id = await new_campaign(service)
+    campaign_id = await create_campaign(service)
     firms = seeded_firms(8)
     firms[0].workers += [worker("6-15-02-01", 71_000 + j) for j in range(5)]
     firms[1].workers += [worker("6-15", 66_000 + 11 * j) for j in range(2)]
@@ -440,7 +393,7 @@ async def test_the_occupation_hierarchy_gives_no_small_group_back(service: Servi
 async def test_monthly_minus_annual_gives_no_part_year_workers_away(service: Service) -> None:
     """Only one enterprise has part-year workers: everyone's monthly cell minus the
     full-year cell would be its part-year workers."""
-    campaign_id = await new_campaign(service)
+    campaign_id = await create_campaign(service)
     firms = seeded_firms(8)
     firms[2].workers += [worker("6-15-01-01", 20_000 + 900 * j, months=5) for j in range(3)]
     await take_part(service, campaign_id, firms)
@@ -460,7 +413,7 @@ async def test_monthly_minus_annual_gives_no_part_year_workers_away(service: Ser
 
 
 async def test_an_amendment_removing_one_worker_cannot_be_differenced(service: Service) -> None:
-    campaign_id = await new_campaign(service)
+    campaign_id = await create_campaign(service)
     firms = seeded_firms(9)
     await take_part(service, campaign_id, firms)
     first = await make_release(service, campaign_id)
@@ -495,7 +448,7 @@ async def test_weighted_percentiles_never_show_a_heavy_enterprises_own(service: 
     in, so a published weighted cell would show its own pay distribution."""
     firms = seeded_firms(3)
     weights = {uscc(firms[0].n): 40.0, uscc(firms[1].n): 1.0, uscc(firms[2].n): 1.0}
-    campaign_id = await new_campaign(
+    campaign_id = await create_campaign(
         service, settings={"enterprise_weights": weights, "disclosure": {
             "min_enterprises": 3, "min_workers": 5, "p_percent": 10}},
     )  # fmt: skip
@@ -540,7 +493,7 @@ def _group(dimension: str, w: Mapping[str, Any], firm: Firm) -> str | None:
 async def test_the_outlier_warning_quotes_no_competitors_median(service: Service) -> None:
     """One competitor has every row of an occupation: a probe row far from it must not
     read back the competitor's median (only published reference values, or no number)."""
-    campaign_id = await new_campaign(service)
+    campaign_id = await create_campaign(service)
     competitor = Firm(next(enterprise_numbers), {"district": "610202"},
                       [worker("2-06-01-01", 120_000 + 1_200 * j) for j in range(12)])  # fmt: skip
     await take_part(service, campaign_id, [competitor])
@@ -577,7 +530,7 @@ async def test_the_outlier_warning_quotes_no_competitors_median(service: Service
 
 
 async def test_csv_xlsx_and_json_of_a_release_agree(service: Service) -> None:
-    campaign_id = await new_campaign(service)
+    campaign_id = await create_campaign(service)
     firms = seeded_firms(7)
     firms[0].workers += [worker("4-01-02-01", 40_000 + j) for j in range(4)]
     await take_part(service, campaign_id, firms)
@@ -615,7 +568,7 @@ async def test_csv_xlsx_and_json_of_a_release_agree(service: Service) -> None:
 
 
 async def test_tables_outside_the_protected_structure_are_refused(service: Service) -> None:
-    campaign_id = await new_campaign(service)
+    campaign_id = await create_campaign(service)
     await take_part(service, campaign_id, seeded_firms(4))
     await make_release(service, campaign_id)
     analyst = bearer(await service.token("analyst", label="attacker"))

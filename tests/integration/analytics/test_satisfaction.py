@@ -10,15 +10,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Service
-from tests.integration.analytics.score_helpers import (
-    DIMENSIONS,
-    LIKERT,
-    bearer,
-    campaign,
-    invite,
-    poll,
-    release,
-)
+from tests.factories import bearer, create_campaign, invite
+from tests.integration.analytics.score_helpers import DIMENSIONS, LIKERT, poll, release
 from tests.samples import enterprise, uscc
 
 
@@ -164,7 +157,7 @@ async def test_comments_can_be_left_out(service: Service) -> None:
 
 
 async def test_a_campaign_without_answers_shows_zero_respondents(service: Service) -> None:
-    campaign_id = await campaign(service, "worker-satisfaction")
+    campaign_id = await create_campaign(service, "worker-satisfaction")
     body = await _get(service, f"/api/v1/campaigns/{campaign_id}/satisfaction?by=district")
     assert_suppressed(body["overall"], 0)
     assert body["groups"] == []
@@ -195,8 +188,8 @@ async def test_analysts_read_the_release_by_group_but_never_by_enterprise(
 
 async def test_enterprise_tokens_and_strangers_are_refused(service: Service) -> None:
     campaign_id, _ = await poll(service, {1: 5}, {1: "610202"})
-    salary = await campaign(service, "salary-survey")
-    token = (await invite(service, salary, [1]))[1]
+    salary = await create_campaign(service, "salary-survey")
+    token = (await invite(service, salary, 1))[1]
     path = f"/api/v1/campaigns/{campaign_id}/satisfaction"
     assert (await service.client.get(path, headers=bearer(token))).status_code == 403
     assert (await service.client.get(path)).status_code == 401

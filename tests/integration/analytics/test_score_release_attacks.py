@@ -20,18 +20,14 @@ import numpy as np
 from scipy.optimize import linprog
 
 from tests.conftest import Service
+from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
 from tests.integration.analytics.score_helpers import (
     LIKERT,
-    answer_poll,
+    answer_through_link,
     answers,
     assessment_document,
-    bearer,
-    campaign,
-    invite,
     poll,
-    register,
     release,
-    submit,
 )
 from tests.samples import enterprise
 
@@ -243,15 +239,17 @@ async def test_a_hidden_pair_with_no_answer_at_a_point_is_not_pinned_by_nonnegat
     # Yaozhou's and Yijun's answers (one enterprise each) never say 1 to the first question,
     # while Wangyi's do: overall minus Wangyi would be 0 at 1 for the two hidden districts.
     districts = {1: WANGYI, 2: WANGYI, 3: WANGYI, 4: YAOZHOU, 5: YIJUN}
-    campaign_id = await campaign(service, "worker-satisfaction")
-    await register(service, *(enterprise(n, d, industry="C3011") for n, d in districts.items()))
+    campaign_id = await create_campaign(service, "worker-satisfaction")
+    await register_enterprises(
+        service, *(enterprise(n, d, industry="C3011") for n, d in districts.items())
+    )
     rng = random.Random(11)
     first = LIKERT[0]
     for n in districts:
         sent = answers(rng, 5, n)
         for i, answer in enumerate(sent):
             answer[first] = 1 if districts[n] == WANGYI and i < 2 else 4
-        await answer_poll(service, campaign_id, n, sent)
+        await answer_through_link(service, campaign_id, n, sent)
     await release(service, campaign_id)
     analyst = bearer(await service.token("analyst", label="analyst"))
     seen = await _published(service, campaign_id, analyst)
@@ -291,7 +289,7 @@ async def test_two_releases_around_one_answer_do_not_give_it_back(service: Servi
     campaign_id, _ = await poll(service, sizes, districts)
     first = await release(service, campaign_id)
     one = answers(random.Random(99), 1, 99)
-    await answer_poll(service, campaign_id, 4, one)
+    await answer_through_link(service, campaign_id, 4, one)
     second = await release(service, campaign_id)
     analyst = bearer(await service.token("analyst", label="analyst"))
     before = await _published(service, campaign_id, analyst, first)
@@ -368,9 +366,9 @@ def _varied(n: int) -> dict[str, Any]:
 
 
 async def _assessed(service: Service, districts: dict[int, str]) -> tuple[int, dict[int, str]]:
-    await register(service, *(enterprise(n, d) for n, d in districts.items()))
-    campaign_id = await campaign(service, "enterprise-self-assessment")
-    tokens = await invite(service, campaign_id, sorted(districts))
+    await register_enterprises(service, *(enterprise(n, d) for n, d in districts.items()))
+    campaign_id = await create_campaign(service, "enterprise-self-assessment")
+    tokens = await invite(service, campaign_id, *sorted(districts))
     for n in districts:
         await submit(service, campaign_id, tokens[n], _varied(n))
     return campaign_id, tokens
@@ -453,8 +451,8 @@ async def test_two_releases_around_one_enterprise_do_not_give_its_score(service:
     districts |= dict.fromkeys((7, 8, 9), YIJUN)
     campaign_id, _ = await _assessed(service, districts)
     first = await release(service, campaign_id)
-    await register(service, enterprise(10, YINTAI))
-    token = (await invite(service, campaign_id, [10]))[10]
+    await register_enterprises(service, enterprise(10, YINTAI))
+    token = (await invite(service, campaign_id, 10))[10]
     await submit(service, campaign_id, token, assessment_document(10))
     second = await release(service, campaign_id)
     analyst = bearer(await service.token("analyst", label="analyst"))

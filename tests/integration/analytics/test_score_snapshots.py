@@ -10,15 +10,8 @@ from survey_service.analytics import score_releases
 from survey_service.analytics.frozen import NothingToRelease
 from survey_service.db.models import Release
 from tests.conftest import Service
-from tests.integration.analytics.score_helpers import (
-    assessment_document,
-    campaign,
-    invite,
-    poll,
-    register,
-    release,
-    submit,
-)
+from tests.factories import create_campaign, invite, register_enterprises, submit
+from tests.integration.analytics.score_helpers import assessment_document, poll, release
 from tests.samples import enterprise, uscc
 
 
@@ -66,9 +59,9 @@ async def test_a_satisfaction_snapshot_holds_answers_with_their_places_only(
 async def test_an_assessment_snapshot_holds_results_under_an_opaque_index(
     service: Service,
 ) -> None:
-    await register(service, *(enterprise(n, "610202") for n in (1, 2, 3)))
-    campaign_id = await campaign(service, "enterprise-self-assessment")
-    tokens = await invite(service, campaign_id, [1, 2, 3])
+    await register_enterprises(service, *(enterprise(n, "610202") for n in (1, 2, 3)))
+    campaign_id = await create_campaign(service, "enterprise-self-assessment")
+    tokens = await invite(service, campaign_id, 1, 2, 3)
     for n in (1, 2, 3):
         await submit(service, campaign_id, tokens[n], assessment_document(n))
     row = await _release_row(service, campaign_id)
@@ -80,8 +73,8 @@ async def test_an_assessment_snapshot_holds_results_under_an_opaque_index(
 
 
 async def test_nothing_to_score_is_nothing_to_release(service: Service) -> None:
-    poll_campaign = await campaign(service, "worker-satisfaction")
-    assessment_campaign = await campaign(service, "enterprise-self-assessment")
+    poll_campaign = await create_campaign(service, "worker-satisfaction")
+    assessment_campaign = await create_campaign(service, "enterprise-self-assessment")
     async with service.db.read() as session:
         with pytest.raises(NothingToRelease):
             await score_releases.freeze_satisfaction(session, poll_campaign, [])

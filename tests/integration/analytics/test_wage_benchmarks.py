@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -20,150 +18,31 @@ from survey_service.analytics.wages import WageQuery, load_campaign, wage_table
 from survey_service.db.models import AuditEntry, Campaign
 from survey_service.reference.codes import occupations
 from tests.conftest import Service
+from tests.factories import bearer, create_campaign, invited, post_campaign
 from tests.integration.analytics.release_helpers import release
-from tests.samples import enterprise, salary_document, uscc
-
-QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
-URL = "/api/v1/campaigns/{}/benchmarks/wages"
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def _campaign(service: Service, year: int = 2023, **extra: Any) -> int:
-    now = datetime.now(UTC)
-    response = await service.client.post(
-        "/api/v1/campaigns",
-        json={
-            "form_key": "salary-survey",
-            "title": f"{year}年企业薪酬调查",
-            "year": year,
-            "campaign_year": year,
-            "opens_at": (now - timedelta(days=1)).isoformat(),
-            "closes_at": (now + timedelta(days=30)).isoformat(),
-        }
-        | extra,
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def _worker(occupation: str, pay: int, months: int = 12, **extra: Any) -> dict[str, Any]:
-    return {"occupation": occupation, "months_worked": months, "annual_pay": pay} | extra
-
-
-async def _submit(
-    service: Service,
-    campaign_id: int,
-    n: int,
-    workers: list[dict[str, Any]],
-    **registry: Any,
-) -> str:
-    """Register enterprise ``n`` (registry fields as given), invite it and submit its
-    workers; the submission's id."""
-    response = await service.client.post(
-        "/api/v1/enterprises", json=enterprise(n, **registry), headers=service.admin
-    )
-    assert response.status_code in (200, 201), response.text
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(n)]},
-        headers=service.admin,
-    )
-    token = invited.json()[0]["token"]
-    document = salary_document(uscc(n)) | {"employees": workers}
-    response = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/submissions",
-        json={"data": document, "status": "submitted"},
-        headers=_bearer(token),
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def _table(service: Service, campaign_id: int, **params: Any) -> dict[str, Any]:
-    response = await service.client.get(
-        URL.format(campaign_id), params=params, headers=service.admin
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _rows(body: dict[str, Any], *dims: str) -> dict[tuple[Any, ...], dict[str, Any]]:
-    return {tuple(r[d] for d in dims): r for r in body["rows"]}
-
-
-# A seeded campaign: 12 enterprises in two districts, workers in a few occupations.
-OCCUPATIONS = {  # code: how common
-    "2-02-01-01": 10, "2-02-03-04": 10, "4-01-02-01": 12, "6-15-01-01": 30, "6-15-02-03": 20,
-    "1-06-01-00": 1, "5-01-01-01": 1, "3-01-01-01": 3,
-}  # fmt: skip
-DISTRICTS = ("610202", "610204")
-
-
-def _seeded_workers(rng: random.Random) -> list[dict[str, Any]]:
-    workers = []
-    for _ in range(rng.randint(15, 40)):
-        months = 12 if rng.random() < 0.8 else rng.randint(1, 11)
-        occupation = rng.choices(list(OCCUPATIONS), list(OCCUPATIONS.values()))[0]
-        pay = rng.randrange(20_000, 200_000, 10) * months // 12
-        workers.append(_worker(occupation, pay, months))
-    return workers
-
-
-async def _seeded_campaign(
-    service: Service, enterprises: int = 12, **campaign: Any
-) -> tuple[int, list[dict[str, Any]]]:
-    """The campaign and the flat list of what was submitted (one dict per worker)."""
-    campaign_id = await _campaign(service, **campaign)
-    rng = random.Random(4)
-    submitted = []
-    for n in range(enterprises):
-        district = DISTRICTS[n % 2]
-        workers = _seeded_workers(rng)
-        await _submit(service, campaign_id, n, workers, district=district)
-        submitted += [w | {"district": district, "enterprise": n} for w in workers]
-    return campaign_id, submitted
-
-
-def _expected(workers: list[dict[str, Any]], measure: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Per (middle occupation, district) and margins: counts, numpy percentiles and mean."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for w in workers:
-        if measure == "annual" and w["months_worked"] < 12:
-            continue
-        middle = w["occupation"][:4]
-        for key in ((middle, w["district"]), (middle, "*"), ("*", w["district"]), ("*", "*")):
-            groups[key].append(w)
-    out = {}
-    for key, members in groups.items():
-        pay = np.array(
-            [w["annual_pay"] if measure == "annual" else w["annual_pay"] / w["months_worked"]
-             for w in members]
-        )  # fmt: skip
-        out[key] = {
-            "n_workers": len(members),
-            "n_enterprises": len({w["enterprise"] for w in members}),
-            **{
-                f"p{round(q * 100)}": round(float(np.quantile(pay, q, method="inverted_cdf")), 2)
-                for q in QUANTILES
-            },
-            "mean": round(float(pay.mean()), 2),
-        }
-    return out
+from tests.integration.analytics.wage_helpers import (
+    QUANTILES,
+    URL,
+    expected_figures,
+    live_table,
+    rows_by,
+    seeded_campaign,
+    submit_weighted,
+    submit_workers,
+    two_years,
+    worker,
+)
+from tests.samples import uscc
 
 
 @pytest.mark.parametrize("measure", ["annual", "monthly"])
 async def test_figures_match_an_independent_computation(service: Service, measure: str) -> None:
-    campaign_id, workers = await _seeded_campaign(service)
-    body = await _table(
+    campaign_id, workers = await seeded_campaign(service)
+    body = await live_table(
         service, campaign_id, by="occupation_middle,district", measure=measure, suppress="false"
     )
-    got = _rows(body, "occupation_middle", "district")
-    expected = _expected(workers, measure)
+    got = rows_by(body, "occupation_middle", "district")
+    expected = expected_figures(workers, measure)
     assert set(got) == set(expected)
     for key, figures in expected.items():
         assert {k: got[key][k] for k in figures} == figures, key
@@ -195,10 +74,10 @@ def _primary_unsafe(workers: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 
 async def test_unsafe_cells_are_suppressed_without_figures(service: Service) -> None:
-    campaign_id, workers = await _seeded_campaign(service)
-    body = await _table(service, campaign_id, by="occupation_middle,district")
-    got = _rows(body, "occupation_middle", "district")
-    expected = _expected(workers, "annual")
+    campaign_id, workers = await seeded_campaign(service)
+    body = await live_table(service, campaign_id, by="occupation_middle,district")
+    got = rows_by(body, "occupation_middle", "district")
+    expected = expected_figures(workers, "annual")
     unsafe = _primary_unsafe(workers)
     assert unsafe, "the seeded data should have small cells"
     suppressed = {key for key, row in got.items() if row["suppressed"]}
@@ -223,27 +102,25 @@ async def test_unsafe_cells_are_suppressed_without_figures(service: Service) -> 
 
 async def test_thresholds_come_from_the_campaign_settings(service: Service) -> None:
     rules = {"min_enterprises": 1, "min_workers": 1, "p_percent": 0}
-    campaign_id = await _campaign(service, settings={"disclosure": rules})
-    await _submit(service, campaign_id, 1, [_worker("2-02-01-01", 90_000)])
-    body = await _table(service, campaign_id, by="occupation")
+    campaign_id = await create_campaign(service, settings={"disclosure": rules})
+    await submit_workers(service, campaign_id, 1, [worker("2-02-01-01", 90_000)])
+    body = await live_table(service, campaign_id, by="occupation")
     assert [r["suppressed"] for r in body["rows"]] == [False, False]
     assert body["rows"][0]["p50"] == 90_000
     assert body["rules"]["min_enterprises"] == 1
 
 
-async def test_unusable_disclosure_settings_are_reported(service: Service) -> None:
-    """Refused when the campaign is made (issue 14); one stored before that check, or
-    changed in the database, is still reported when a table is asked for."""
-    refused = await service.client.post(
-        "/api/v1/campaigns",
-        json={"form_key": "salary-survey", "title": "x", "year": 2023,
-              "opens_at": "2023-01-01", "closes_at": "2023-12-31",
-              "settings": {"disclosure": {"min_workers": 0}}},
-        headers=service.admin,
-    )  # fmt: skip
+async def test_unusable_disclosure_settings_are_refused_and_reported(service: Service) -> None:
+    refused = await post_campaign(
+        service,
+        campaign_year=None,
+        window={"opens_at": "2023-01-01", "closes_at": "2023-12-31"},
+        settings={"disclosure": {"min_workers": 0}},
+    )
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["path"] == "/settings/disclosure/min_workers"
-    campaign_id = await _campaign(service)
+    # Settings stored before they were checked at creation are still reported per table.
+    campaign_id = await create_campaign(service)
     async with service.db.transaction() as session:
         await session.execute(
             update(Campaign)
@@ -256,23 +133,25 @@ async def test_unusable_disclosure_settings_are_reported(service: Service) -> No
 
 
 async def test_enterprises_of_one_group_count_as_one(service: Service) -> None:
-    campaign_id = await _campaign(service)
+    campaign_id = await create_campaign(service)
     for n in range(3):
         group = {"group_key": "铜川煤业集团"} if n < 2 else {}
-        await _submit(
-            service, campaign_id, n, [_worker("6-16-01-01", 60_000 + i * 100) for i in range(6)],
+        await submit_workers(
+            service, campaign_id, n, [worker("6-16-01-01", 60_000 + i * 100) for i in range(6)],
             **group,
         )  # fmt: skip
-    row = (await _table(service, campaign_id, by="occupation"))["rows"][0]
+    row = (await live_table(service, campaign_id, by="occupation"))["rows"][0]
     assert (row["suppressed"], row["suppression_reason"]) == (True, "min_enterprises")
-    unsuppressed = (await _table(service, campaign_id, by="occupation", suppress="false"))["rows"]
+    unsuppressed = (await live_table(service, campaign_id, by="occupation", suppress="false"))[
+        "rows"
+    ]
     assert unsuppressed[0]["n_enterprises"] == 2
     assert unsuppressed[0]["n_workers"] == 18
 
 
 async def test_admin_may_see_unsuppressed_figures_and_it_is_audited(service: Service) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
-    body = await _table(service, campaign_id, by="occupation_middle,district", suppress="false")
+    campaign_id, _ = await seeded_campaign(service)
+    body = await live_table(service, campaign_id, by="occupation_middle,district", suppress="false")
     assert not any(r["suppressed"] for r in body["rows"])
     assert body["rules"]["suppression"] is False
     async with service.db.read() as session:
@@ -287,9 +166,9 @@ async def test_admin_may_see_unsuppressed_figures_and_it_is_audited(service: Ser
 
 
 async def test_analyst_gets_suppressed_tables_only(service: Service) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     await release(service, campaign_id)
-    analyst = _bearer(await service.token("analyst", label="union analyst"))
+    analyst = bearer(await service.token("analyst", label="union analyst"))
     url = URL.format(campaign_id)
     ok = await service.client.get(url, params={"by": "district"}, headers=analyst)
     assert ok.status_code == 200
@@ -299,21 +178,14 @@ async def test_analyst_gets_suppressed_tables_only(service: Service) -> None:
 
 
 async def test_enterprise_tokens_and_anonymous_callers_are_refused(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=service.admin)
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(1)]},
-        headers=service.admin,
-    )
-    token = invited.json()[0]["token"]
+    campaign_id, token = await invited(service)
     url = URL.format(campaign_id)
-    assert (await service.client.get(url, headers=_bearer(token))).status_code == 403
+    assert (await service.client.get(url, headers=bearer(token))).status_code == 403
     assert (await service.client.get(url)).status_code == 401
 
 
 async def test_unknown_dimension_and_campaign_are_reported(service: Service) -> None:
-    campaign_id = await _campaign(service)
+    campaign_id = await create_campaign(service)
     bad = await service.client.get(
         URL.format(campaign_id), params={"by": "salary"}, headers=service.admin
     )
@@ -330,9 +202,9 @@ async def test_unknown_dimension_and_campaign_are_reported(service: Service) -> 
 async def test_only_accepted_surveys_count_when_the_campaign_requires_review(
     service: Service,
 ) -> None:
-    campaign_id = await _campaign(service, requires_review=True)
+    campaign_id = await create_campaign(service, requires_review=True)
     ids = [
-        await _submit(service, campaign_id, n, [_worker("6-15-01-01", 50_000 + n)] * 4)
+        await submit_workers(service, campaign_id, n, [worker("6-15-01-01", 50_000 + n)] * 4)
         for n in range(4)
     ]
     for sid in ids[:3]:
@@ -340,47 +212,22 @@ async def test_only_accepted_surveys_count_when_the_campaign_requires_review(
             f"/api/v1/submissions/{sid}/review", json={"state": "accepted"}, headers=service.admin
         )
         assert response.status_code == 200
-    total = (await _table(service, campaign_id, by="occupation", suppress="false"))["rows"][-1]
+    total = (await live_table(service, campaign_id, by="occupation", suppress="false"))["rows"][-1]
     assert (total["occupation"], total["n_enterprises"], total["n_workers"]) == ("*", 3, 12)
     await service.client.post(
         f"/api/v1/submissions/{ids[3]}/review",
         json={"state": "returned", "reason": "缺少岗位信息"},
         headers=service.admin,
     )
-    again = (await _table(service, campaign_id, by="occupation", suppress="false"))["rows"][-1]
+    again = (await live_table(service, campaign_id, by="occupation", suppress="false"))["rows"][-1]
     assert again["n_enterprises"] == 3
 
 
-async def _two_years(service: Service) -> tuple[int, int]:
-    """Campaigns for 2022 and 2023 with the same eight enterprises; in 2023 everyone earns
-    1,000 yuan less than in 2022. Occupation 2-02-01-01 has two enterprises (suppressed),
-    4-01-02-01 is the smallest safe cell (suppressed with it), 6-15-01-01 is published."""
-    earlier, later = await _campaign(service, 2022), await _campaign(service, 2023)
-    rng = random.Random(11)
-    for n in range(8):
-        jobs = ["6-15-01-01"] * 6 + ["4-01-02-01"] * 3 if n < 6 else ["2-02-01-01"] * 6
-        pays = [(job, rng.randrange(40_000, 120_000, 10)) for job in jobs]
-        await _submit(service, earlier, n, [_worker(o, p) for o, p in pays])
-        invited = await service.client.post(
-            f"/api/v1/campaigns/{later}/invitations",
-            json={"enterprises": [uscc(n)]},
-            headers=service.admin,
-        )
-        document = salary_document(uscc(n)) | {"employees": [_worker(o, p - 1000) for o, p in pays]}
-        response = await service.client.post(
-            f"/api/v1/campaigns/{later}/submissions",
-            json={"data": document, "status": "submitted"},
-            headers=_bearer(invited.json()[0]["token"]),
-        )
-        assert response.status_code == 201, response.text
-    return earlier, later
-
-
 async def test_year_on_year_change_where_both_years_publish(service: Service) -> None:
-    earlier, later = await _two_years(service)
-    before = _rows(await _table(service, earlier, by="occupation"), "occupation")
-    body = await _table(service, later, by="occupation")
-    rows = _rows(body, "occupation")
+    earlier, later = await two_years(service)
+    before = rows_by(await live_table(service, earlier, by="occupation"), "occupation")
+    body = await live_table(service, later, by="occupation")
+    rows = rows_by(body, "occupation")
     assert body["meta"]["previous_campaign"]["year"] == 2022
     published = rows[("6-15-01-01",)]
     assert published["suppressed"] is False
@@ -391,13 +238,13 @@ async def test_year_on_year_change_where_both_years_publish(service: Service) ->
     small = rows[("2-02-01-01",)]  # two enterprises: suppressed both years
     assert small["suppressed"] is True
     assert small["p50_change"] is None
-    first_year = _rows(await _table(service, earlier, by="occupation"), "occupation")
+    first_year = rows_by(await live_table(service, earlier, by="occupation"), "occupation")
     assert first_year[("6-15-01-01",)]["p50_change"] is None
 
 
 async def test_csv_download_is_excel_ready_and_parses_back(service: Service) -> None:
-    _, later = await _two_years(service)
-    body = await _table(service, later, by="occupation")
+    _, later = await two_years(service)
+    body = await live_table(service, later, by="occupation")
     response = await service.client.get(
         URL.format(later), params={"by": "occupation", "format": "csv"}, headers=service.admin
     )
@@ -411,7 +258,7 @@ async def test_csv_download_is_excel_ready_and_parses_back(service: Service) -> 
     assert len(data) == len(body["rows"])
     by_code = {line[0]: dict(zip(header, line, strict=True)) for line in data}
     published = by_code["6-15-01-01"]
-    assert float(published["中位数(P50)"]) == _rows(body, "occupation")[("6-15-01-01",)]["p50"]
+    assert float(published["中位数(P50)"]) == rows_by(body, "occupation")[("6-15-01-01",)]["p50"]
     assert published["中位数同比增减"] == "-1000.0"  # a number, not a neutralised formula
     assert published["职业名称"] == f"6-15-01-01（属“{occupations()['6-15'].name}”中类）"
     assert by_code["2-02-01-01"]["是否保密"] == "是"
@@ -424,8 +271,8 @@ async def test_csv_download_is_excel_ready_and_parses_back(service: Service) -> 
 
 
 async def test_xlsx_download_reads_back_with_its_notes(service: Service) -> None:
-    _, later = await _two_years(service)
-    body = await _table(service, later, by="occupation,district")
+    _, later = await two_years(service)
+    body = await live_table(service, later, by="occupation,district")
     response = await service.client.get(
         URL.format(later), params={"by": "occupation,district", "format": "xlsx"},
         headers=service.admin,
@@ -456,21 +303,21 @@ async def test_differencing_two_filtered_queries_does_not_isolate_a_small_enterp
 ) -> None:
     """Three large enterprises and one small one in Wangyi: the Wangyi total minus the
     Wangyi large-enterprise figure would be the small enterprise's three workers."""
-    campaign_id = await _campaign(service)
+    campaign_id = await create_campaign(service)
     for n in range(3):
-        await _submit(
-            service, campaign_id, n, [_worker("6-15-01-01", 60_000 + 500 * i) for i in range(10)],
+        await submit_workers(
+            service, campaign_id, n, [worker("6-15-01-01", 60_000 + 500 * i) for i in range(10)],
             size_class="large",
         )  # fmt: skip
-    await _submit(
-        service, campaign_id, 3, [_worker("6-15-01-01", 48_000 + i) for i in range(3)],
+    await submit_workers(
+        service, campaign_id, 3, [worker("6-15-01-01", 48_000 + i) for i in range(3)],
         size_class="small",
     )  # fmt: skip
-    district = await _table(service, campaign_id, by="occupation", district="610202")
-    large = await _table(
+    district = await live_table(service, campaign_id, by="occupation", district="610202")
+    large = await live_table(
         service, campaign_id, by="occupation", district="610202", size_class="large"
     )
-    whole = _rows(district, "occupation")[("6-15-01-01",)]
+    whole = rows_by(district, "occupation")[("6-15-01-01",)]
     assert whole["suppressed"] is False
     assert whole["n_workers"] == 33
     for row in large["rows"]:
@@ -480,7 +327,7 @@ async def test_differencing_two_filtered_queries_does_not_isolate_a_small_enterp
     published = [r for r in district["rows"] + large["rows"] if not r["suppressed"]]
     sizes = {r["n_workers"] for r in published}
     assert not any(a - b == 3 for a in sizes for b in sizes)
-    small = await _table(
+    small = await live_table(
         service, campaign_id, by="occupation", district="610202", size_class="small"
     )
     assert all(r["suppressed"] for r in small["rows"])
@@ -488,16 +335,11 @@ async def test_differencing_two_filtered_queries_does_not_isolate_a_small_enterp
 
 async def test_weighted_figures_follow_the_enterprise_weights(service: Service) -> None:
     weights = {uscc(n): w for n, w in enumerate((1.0, 2.5, 0.5, 4.0, 1.25))}
-    campaign_id = await _campaign(service, settings={"enterprise_weights": weights})
-    rng = random.Random(3)
-    pays: list[tuple[float, float]] = []
-    for n in range(5):
-        mine = [rng.randrange(30_000, 150_000, 10) for _ in range(rng.randint(3, 9))]
-        await _submit(service, campaign_id, n, [_worker("6-15-01-01", p) for p in mine])
-        pays += [(p, weights[uscc(n)]) for p in mine]
+    campaign_id = await create_campaign(service, settings={"enterprise_weights": weights})
+    pays = await submit_weighted(service, campaign_id, weights)
     values = np.array([p for p, _ in pays], dtype=float)
     w = np.array([x for _, x in pays])
-    body = await _table(service, campaign_id, by="occupation", suppress="false")
+    body = await live_table(service, campaign_id, by="occupation", suppress="false")
     row = body["rows"][0]
     for q in QUANTILES:
         expected = float(np.quantile(values, q, weights=w, method="inverted_cdf"))
@@ -505,7 +347,9 @@ async def test_weighted_figures_follow_the_enterprise_weights(service: Service) 
     assert row["mean"] == round(float(np.average(values, weights=w)), 2)
     assert body["rules"]["weights"]["enterprises_without_weight"] == 0
     assert body["meta"]["method"] == "numpy"
-    plain = await _table(service, campaign_id, by="occupation", suppress="false", weighted="false")
+    plain = await live_table(
+        service, campaign_id, by="occupation", suppress="false", weighted="false"
+    )
     assert plain["rows"][0]["p50"] == float(np.quantile(values, 0.5, method="inverted_cdf"))
     assert plain["rules"]["weights"] is None
 
@@ -513,7 +357,7 @@ async def test_weighted_figures_follow_the_enterprise_weights(service: Service) 
 async def test_sql_and_numpy_paths_give_identical_tables(service: Service) -> None:
     if service.db.is_sqlite:
         pytest.skip("the SQL path is PostgreSQL's")
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     queries = [
         WageQuery(["occupation_middle", "district"]),
         WageQuery(["occupation", "industry"], measure="monthly"),

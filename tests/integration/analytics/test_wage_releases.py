@@ -9,31 +9,31 @@ import asyncio
 import csv
 import hashlib
 import io
-import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
 import numpy as np
 import pytest
 from python_calamine import CalamineWorkbook
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from survey_service.analytics import releases
-from survey_service.db.models import AuditEntry, Campaign, Release
+from survey_service.db.models import AuditEntry, Release
 from tests.conftest import Service
+from tests.factories import bearer, create_campaign
 from tests.integration.analytics.release_helpers import release
-from tests.integration.analytics.test_wage_benchmarks import (
+from tests.integration.analytics.wage_helpers import (
     QUANTILES,
     URL,
-    _bearer,
-    _campaign,
-    _expected,
-    _rows,
-    _seeded_campaign,
-    _submit,
-    _two_years,
-    _worker,
+    close_campaign,
+    expected_figures,
+    rows_by,
+    seeded_campaign,
+    submit_weighted,
+    submit_workers,
+    two_years,
+    worker,
 )
 from tests.samples import uscc
 
@@ -42,7 +42,7 @@ BY = "occupation_middle,district"
 
 
 async def _analyst(service: Service) -> dict[str, str]:
-    return _bearer(await service.token("analyst", label="union analyst"))
+    return bearer(await service.token("analyst", label="union analyst"))
 
 
 async def _get(service: Service, campaign_id: int, headers: dict[str, str], **params: Any) -> Any:
@@ -51,18 +51,8 @@ async def _get(service: Service, campaign_id: int, headers: dict[str, str], **pa
     return response
 
 
-async def _close(service: Service, campaign_id: int) -> None:
-    """The campaign's window ends (there is no API to move it)."""
-    async with service.db.transaction() as session:
-        await session.execute(
-            update(Campaign)
-            .where(Campaign.id == campaign_id)
-            .values(closes_at=datetime.now(UTC) - timedelta(minutes=1))
-        )
-
-
 async def test_a_release_is_made_listed_and_read(service: Service) -> None:
-    campaign_id, workers = await _seeded_campaign(service)
+    campaign_id, workers = await seeded_campaign(service)
     first = await release(service, campaign_id, note="初步结果")
     assert (first["campaign_id"], first["number"], first["kind"]) == (campaign_id, 1, "wages")
     assert first["during_collection"] is True
@@ -88,14 +78,14 @@ async def test_a_release_is_made_listed_and_read(service: Service) -> None:
 
 
 async def test_an_open_campaign_is_released_only_during_collection(service: Service) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     refused = await service.client.post(
         RELEASES.format(campaign_id), json={}, headers=service.admin
     )
     assert refused.status_code == 409
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert "during_collection" in refused.json()["detail"]
-    await _close(service, campaign_id)
+    await close_campaign(service, campaign_id)
     closed = await release(service, campaign_id, during_collection=False)
     assert closed["during_collection"] is False
     # The flag allows an open campaign's release; the release says what the campaign was.
@@ -103,22 +93,15 @@ async def test_an_open_campaign_is_released_only_during_collection(service: Serv
 
 
 async def test_a_campaign_with_nothing_counted_is_not_released(service: Service) -> None:
-    campaign_id = await _campaign(service)
+    campaign_id = await create_campaign(service)
     empty = await service.client.post(
         RELEASES.format(campaign_id), json={"during_collection": True}, headers=service.admin
     )
     assert empty.status_code == 422
     assert "no counted" in empty.json()["detail"]
-    now = datetime.now(UTC)
-    poll = await service.client.post(
-        "/api/v1/campaigns",
-        json={"form_key": "worker-satisfaction", "title": "满意度", "year": 2023,
-              "opens_at": (now - timedelta(days=1)).isoformat(),
-              "closes_at": (now + timedelta(days=1)).isoformat()},
-        headers=service.admin,
-    )  # fmt: skip
+    poll = await create_campaign(service, "worker-satisfaction", title="满意度", campaign_year=None)
     unanswered = await service.client.post(
-        RELEASES.format(poll.json()["id"]), json={"during_collection": True}, headers=service.admin
+        RELEASES.format(poll), json={"during_collection": True}, headers=service.admin
     )
     assert unanswered.status_code == 422
     missing = await service.client.post(RELEASES.format(9999), json={}, headers=service.admin)
@@ -126,7 +109,7 @@ async def test_a_campaign_with_nothing_counted_is_not_released(service: Service)
 
 
 async def test_analysts_read_releases_only(service: Service) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     analyst = await _analyst(service)
     url = URL.format(campaign_id)
     unreleased = await service.client.get(url, params={"by": "district"}, headers=analyst)
@@ -162,11 +145,11 @@ async def test_analysts_read_releases_only(service: Service) -> None:
 
 
 async def test_hidden_cells_give_analysts_one_reason_and_admins_the_rule(service: Service) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     await release(service, campaign_id)
-    analyst = _rows((await _get(service, campaign_id, await _analyst(service), by=BY)).json(),
+    analyst = rows_by((await _get(service, campaign_id, await _analyst(service), by=BY)).json(),
                     "occupation_middle", "district")  # fmt: skip
-    admin = _rows((await _get(service, campaign_id, service.admin, by=BY)).json(),
+    admin = rows_by((await _get(service, campaign_id, service.admin, by=BY)).json(),
                   "occupation_middle", "district")  # fmt: skip
     hidden = [key for key, row in analyst.items() if row["suppressed"]]
     assert hidden, "the seeded data has small cells"
@@ -187,13 +170,13 @@ async def test_published_figures_equal_an_independent_computation(
     service: Service, measure: str
 ) -> None:
     # Enough enterprises that cells survive the protection of every table of the release.
-    campaign_id, workers = await _seeded_campaign(service, enterprises=40)
+    campaign_id, workers = await seeded_campaign(service, enterprises=40)
     await release(service, campaign_id)
     body = (
         await _get(service, campaign_id, await _analyst(service), by=BY, measure=measure)
     ).json()
-    got = _rows(body, "occupation_middle", "district")
-    expected = _expected(workers, measure)
+    got = rows_by(body, "occupation_middle", "district")
+    expected = expected_figures(workers, measure)
     assert set(got) == set(expected)
     published = [key for key, row in got.items() if not row["suppressed"]]
     assert published, "some cells are safe"
@@ -204,7 +187,7 @@ async def test_published_figures_equal_an_independent_computation(
 
 
 async def test_a_release_does_not_move_when_surveys_come_in_late(service: Service) -> None:
-    campaign_id, workers = await _seeded_campaign(service)
+    campaign_id, workers = await seeded_campaign(service)
     made = await release(service, campaign_id)
     analyst = await _analyst(service)
 
@@ -220,8 +203,8 @@ async def test_a_release_does_not_move_when_surveys_come_in_late(service: Servic
     # Three enterprises late, alike: what changed passes the rules (so the next release
     # may publish it; one enterprise alone would be hidden as a change).
     for n in (40, 41, 42):
-        await _submit(
-            service, campaign_id, n, [_worker("6-15-01-01", 99_000 + i) for i in range(20)]
+        await submit_workers(
+            service, campaign_id, n, [worker("6-15-01-01", 99_000 + i) for i in range(20)]
         )
     after = await downloads()
     assert after == before
@@ -243,7 +226,7 @@ async def test_a_release_does_not_move_when_surveys_come_in_late(service: Servic
 
     # The admin's live view has the late survey; the next release too.
     def everyone(body: dict[str, Any]) -> int:
-        count: int = _rows(body, "district")[("*",)]["n_workers"]
+        count: int = rows_by(body, "district")[("*",)]["n_workers"]
         return count
 
     live = await _get(service, campaign_id, service.admin, by="district", release="live")
@@ -258,7 +241,7 @@ async def test_a_release_does_not_move_when_surveys_come_in_late(service: Servic
 
 
 async def test_every_download_names_its_release(service: Service) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     made = await release(service, campaign_id)
     analyst = await _analyst(service)
     body = (await _get(service, campaign_id, analyst, by="district")).json()
@@ -290,11 +273,13 @@ async def test_every_download_names_its_release(service: Service) -> None:
 async def test_a_failure_while_writing_leaves_the_previous_release_serving(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     await release(service, campaign_id)
     analyst = await _analyst(service)
     before = (await _get(service, campaign_id, analyst, by=BY)).json()
-    await _submit(service, campaign_id, 40, [_worker("6-15-01-01", 99_000 + i) for i in range(20)])
+    await submit_workers(
+        service, campaign_id, 40, [worker("6-15-01-01", 99_000 + i) for i in range(20)]
+    )
 
     def fail(row: Release) -> Any:
         raise RuntimeError("the disk went away after the row was written")
@@ -317,7 +302,7 @@ async def test_a_failure_while_writing_leaves_the_previous_release_serving(
 
 
 async def test_releases_made_at_once_get_their_own_numbers(service: Service) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     answers = await asyncio.gather(
         *(
             service.client.post(
@@ -333,7 +318,7 @@ async def test_releases_made_at_once_get_their_own_numbers(service: Service) -> 
 async def test_a_table_the_release_does_not_answer_is_refused_with_the_reason(
     service: Service,
 ) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     await release(service, campaign_id)
     response = await service.client.get(
         URL.format(campaign_id), params={"by": "occupation,district,size_class"},
@@ -344,12 +329,12 @@ async def test_a_table_the_release_does_not_answer_is_refused_with_the_reason(
 
 
 async def test_year_on_year_comes_from_last_years_release(service: Service) -> None:
-    earlier, later = await _two_years(service)
+    earlier, later = await two_years(service)
     await release(service, earlier)
     await release(service, later)
     analyst = await _analyst(service)
     body = (await _get(service, later, analyst, by="occupation")).json()
-    rows = _rows(body, "occupation")
+    rows = rows_by(body, "occupation")
     assert body["meta"]["previous_campaign"]["release"] == 1
     published = rows[("6-15-01-01",)]
     assert published["suppressed"] is False
@@ -360,13 +345,13 @@ async def test_year_on_year_comes_from_last_years_release(service: Service) -> N
             assert row["mean_change_pct"] is None
     # Surveys reaching last year's campaign after its release change nothing here.
     for n in range(20, 23):
-        await _submit(service, earlier, n, [_worker("6-15-01-01", 500_000 + n)] * 5)
+        await submit_workers(service, earlier, n, [worker("6-15-01-01", 500_000 + n)] * 5)
     again = (await _get(service, later, analyst, by="occupation")).json()
     assert again["rows"] == body["rows"]
 
 
 async def test_analysts_never_see_the_enterprise_weights(service: Service) -> None:
-    campaign_id = await _campaign(service, settings={"enterprise_weights": {"x": 2.0}})
+    campaign_id = await create_campaign(service, settings={"enterprise_weights": {"x": 2.0}})
     analyst = await _analyst(service)
     for headers, shown in ((analyst, False), (service.admin, True)):
         one = await service.client.get(f"/api/v1/campaigns/{campaign_id}", headers=headers)
@@ -378,15 +363,10 @@ async def test_analysts_never_see_the_enterprise_weights(service: Service) -> No
 async def test_weighted_tables_of_a_release_follow_the_frozen_weights(service: Service) -> None:
     weights = {uscc(n): w for n, w in enumerate((1.0, 2.5, 0.5, 4.0, 1.25))}
     open_rules = {"min_enterprises": 1, "min_workers": 1, "p_percent": 0}
-    campaign_id = await _campaign(
+    campaign_id = await create_campaign(
         service, settings={"enterprise_weights": weights, "disclosure": open_rules}
     )
-    rng = random.Random(3)
-    pays: list[tuple[float, float]] = []
-    for n in range(5):
-        mine = [rng.randrange(30_000, 150_000, 10) for _ in range(rng.randint(3, 9))]
-        await _submit(service, campaign_id, n, [_worker("6-15-01-01", p) for p in mine])
-        pays += [(p, weights[uscc(n)]) for p in mine]
+    pays = await submit_weighted(service, campaign_id, weights)
     made = await release(service, campaign_id)
     assert made["rules"]["weighted"] is True
     assert "enterprise_weights" not in str(made)
@@ -423,7 +403,7 @@ async def test_a_fresh_release_publishes_the_live_figures(
 ) -> None:
     """The release's tables are cut from its columns with numpy; the live ones are grouped
     by SQL expressions (or numpy over SQL rows): the same cells, the same figures."""
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     await release(service, campaign_id)
     released = (await _get(service, campaign_id, service.admin, **params)).json()
     live = (await _get(service, campaign_id, service.admin, release="live", suppress="false",
@@ -442,15 +422,19 @@ async def test_a_fresh_release_publishes_the_live_figures(
 async def test_two_releases_do_not_give_a_late_enterprise_away(service: Service) -> None:
     """One enterprise's survey between two releases: no cell published by both differs
     (the difference would be that enterprise's figures)."""
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     await release(service, campaign_id)
-    await _submit(service, campaign_id, 40, [_worker("6-15-01-01", 99_000 + i) for i in range(20)])
+    await submit_workers(
+        service, campaign_id, 40, [worker("6-15-01-01", 99_000 + i) for i in range(20)]
+    )
     await release(service, campaign_id)
     analyst = await _analyst(service)
     for by in ("district", "occupation_middle", BY):
         dims = by.split(",")
-        first = _rows((await _get(service, campaign_id, analyst, by=by, release="1")).json(), *dims)
-        second = _rows(
+        first = rows_by(
+            (await _get(service, campaign_id, analyst, by=by, release="1")).json(), *dims
+        )
+        second = rows_by(
             (await _get(service, campaign_id, analyst, by=by, release="2")).json(), *dims
         )
         for key, row in second.items():

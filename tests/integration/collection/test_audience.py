@@ -4,43 +4,35 @@ and when poll links are issued."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from httpx import Response
+
 from tests.conftest import Service
+from tests.factories import post_campaign, register_enterprises
 from tests.samples import enterprise, uscc
 
 
-async def _campaign(service: Service, form_key: str, audience: dict[str, Any]) -> Any:
-    now = datetime.now(UTC)
-    return await service.client.post(
-        "/api/v1/campaigns",
-        json={
-            "form_key": form_key,
-            "title": "audience",
-            "year": 2023,
-            "opens_at": (now - timedelta(days=1)).isoformat(),
-            "closes_at": (now + timedelta(days=30)).isoformat(),
-            "audience": audience,
-        },
-        headers=service.admin,
+async def _with_audience(service: Service, form_key: str, audience: dict[str, Any]) -> Response:
+    """The admin's request for a campaign of ``form_key`` open to ``audience``."""
+    return await post_campaign(
+        service, form_key, title="audience", campaign_year=None, audience=audience
     )
 
 
 async def _register(service: Service) -> None:
-    items = [
+    await register_enterprises(
+        service,
         enterprise(1, "610202", above_designated_size=True, has_union=True, staff_count=150),
         enterprise(2, "610204", above_designated_size=True, has_union=True, staff_count=300),
         enterprise(3, "610202", above_designated_size=False, has_union=True, staff_count=40),
-    ]
-    response = await service.client.post("/api/v1/enterprises", json=items, headers=service.admin)
-    assert response.status_code == 201, response.text
+    )
 
 
 async def test_invitations_outside_the_audience_are_refused(service: Service) -> None:
     await _register(service)
     audience = {"districts": ["610202"], "above_designated_size": True, "min_staff": 100}
-    created = await _campaign(service, "salary-survey", audience)
+    created = await _with_audience(service, "salary-survey", audience)
     assert created.status_code == 201, created.text
     assert created.json()["audience"] == audience
     campaign_id = created.json()["id"]
@@ -68,14 +60,16 @@ async def test_poll_links_follow_the_audience_and_unknown_codes_are_refused(
     service: Service,
 ) -> None:
     await _register(service)
-    created = await _campaign(service, "worker-satisfaction", {"industries": ["Z"]})
+    created = await _with_audience(service, "worker-satisfaction", {"industries": ["Z"]})
     assert created.status_code == 422
     assert created.json()["errors"][0]["path"] == "/audience/industries/0"
-    created = await _campaign(service, "worker-satisfaction", {"districts": ["999999"]})
+    created = await _with_audience(service, "worker-satisfaction", {"districts": ["999999"]})
     assert created.status_code == 422
-    typo = await _campaign(service, "worker-satisfaction", {"district": ["610202"]})
+    typo = await _with_audience(service, "worker-satisfaction", {"district": ["610202"]})
     assert typo.status_code in (400, 422)
-    created = await _campaign(service, "worker-satisfaction", {"has_union": True, "min_staff": 100})
+    created = await _with_audience(
+        service, "worker-satisfaction", {"has_union": True, "min_staff": 100}
+    )
     assert created.status_code == 201, created.text
     url = f"/api/v1/campaigns/{created.json()['id']}/poll-links"
     inside = await service.client.post(url, json={"enterprise": uscc(1)}, headers=service.admin)

@@ -14,52 +14,8 @@ from sqlalchemy import func, select
 
 from survey_service.db.models import AuditEntry, SubmissionRevision, WageRow
 from tests.conftest import Service
+from tests.factories import bearer, create_campaign, invite, invited, register_enterprises
 from tests.samples import enterprise, salary_document, uscc
-
-
-def _window(open_now: bool = True) -> dict[str, str]:
-    now = datetime.now(UTC)
-    if open_now:
-        return {
-            "opens_at": (now - timedelta(days=1)).isoformat(),
-            "closes_at": (now + timedelta(days=30)).isoformat(),
-        }
-    return {
-        "opens_at": (now - timedelta(days=30)).isoformat(),
-        "closes_at": (now - timedelta(days=1)).isoformat(),
-    }
-
-
-async def _campaign(service: Service, *, open_now: bool = True) -> int:
-    response = await service.client.post(
-        "/api/v1/campaigns",
-        json={
-            "form_key": "salary-survey",
-            "title": "2023年企业薪酬调查",
-            "year": 2023,
-            "campaign_year": 2023,
-        }
-        | _window(open_now),
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-async def _invited(service: Service, n: int = 1, **campaign: Any) -> tuple[int, str]:
-    await service.client.post("/api/v1/enterprises", json=enterprise(n), headers=service.admin)
-    campaign_id = await _campaign(service, **campaign)
-    response = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(n)]},
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    return campaign_id, response.json()[0]["token"]
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_enterprises_are_upserted_by_uscc(service: Service) -> None:
@@ -115,12 +71,12 @@ async def test_enterprise_with_bad_codes_is_refused_and_nothing_is_stored(servic
 async def test_only_admins_manage_enterprises(service: Service) -> None:
     analyst = await service.token("analyst", label="a")
     assert (await service.client.get("/api/v1/enterprises")).status_code == 401
-    response = await service.client.get("/api/v1/enterprises", headers=_bearer(analyst))
+    response = await service.client.get("/api/v1/enterprises", headers=bearer(analyst))
     assert response.status_code == 403
 
 
 async def test_campaign_is_created_on_the_current_published_version(service: Service) -> None:
-    campaign_id = await _campaign(service)
+    campaign_id = await create_campaign(service)
     response = await service.client.get(f"/api/v1/campaigns/{campaign_id}", headers=service.admin)
     body = response.json()
     assert (body["form_key"], body["form_version"], body["is_open"]) == ("salary-survey", 1, True)
@@ -145,7 +101,7 @@ async def test_campaign_closing_before_it_opens_is_refused(service: Service) -> 
 
 
 async def test_inviting_an_unknown_enterprise_is_refused(service: Service) -> None:
-    campaign_id = await _campaign(service)
+    campaign_id = await create_campaign(service)
     response = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/invitations",
         json={"enterprises": [uscc(99)]},
@@ -155,36 +111,36 @@ async def test_inviting_an_unknown_enterprise_is_refused(service: Service) -> No
 
 
 async def test_submission_is_stored_and_a_retry_is_idempotent(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     body = {"id": str(uuid.uuid4()), "data": salary_document(uscc(1)), "status": "submitted"}
     url = f"/api/v1/campaigns/{campaign_id}/submissions"
-    first = await service.client.post(url, json=body, headers=_bearer(token))
+    first = await service.client.post(url, json=body, headers=bearer(token))
     assert first.status_code == 201, first.text
-    retry = await service.client.post(url, json=body, headers=_bearer(token))
+    retry = await service.client.post(url, json=body, headers=bearer(token))
     assert retry.status_code == 200
     assert retry.json()["id"] == first.json()["id"] == body["id"]
     assert retry.json()["received_at"] == first.json()["received_at"]
 
 
 async def test_retry_with_other_data_is_a_conflict(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     document = salary_document(uscc(1))
     body = {"id": str(uuid.uuid4()), "data": document}
     url = f"/api/v1/campaigns/{campaign_id}/submissions"
-    assert (await service.client.post(url, json=body, headers=_bearer(token))).status_code == 201
+    assert (await service.client.post(url, json=body, headers=bearer(token))).status_code == 201
     document["employees"][0]["annual_pay"] = 70000
     document["employees"][0]["base_pay"] = 50000
-    response = await service.client.post(url, json=body, headers=_bearer(token))
+    response = await service.client.post(url, json=body, headers=bearer(token))
     assert response.status_code == 409
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_invalid_submission_is_422_with_pointers_and_not_stored(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     document = salary_document(uscc(1))
     document["employees"][1]["months_worked"] = 13
     url = f"/api/v1/campaigns/{campaign_id}/submissions"
-    response = await service.client.post(url, json={"data": document}, headers=_bearer(token))
+    response = await service.client.post(url, json={"data": document}, headers=bearer(token))
     assert response.status_code == 422
     assert {"path": "/employees/1/months_worked", "keyword": "maximum"}.items() <= (
         response.json()["errors"][0].items()
@@ -194,44 +150,44 @@ async def test_invalid_submission_is_422_with_pointers_and_not_stored(service: S
 
 
 async def test_draft_skips_required_and_is_completed_by_amendment(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     url = f"/api/v1/campaigns/{campaign_id}/submissions"
     draft = {"enterprise": {"uscc": uscc(1)}, "employees": [{"months_worked": 12}]}
     created = await service.client.post(
-        url, json={"data": draft, "status": "draft"}, headers=_bearer(token)
+        url, json={"data": draft, "status": "draft"}, headers=bearer(token)
     )
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "draft"
     incomplete = await service.client.put(
         f"/api/v1/submissions/{created.json()['id']}",
         json={"data": draft, "status": "submitted"},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert incomplete.status_code == 422
     done = await service.client.put(
         f"/api/v1/submissions/{created.json()['id']}",
         json={"data": salary_document(uscc(1)), "status": "submitted"},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert done.status_code == 200, done.text
     assert (done.json()["status"], done.json()["revision"]) == ("submitted", 2)
 
 
 async def test_amendments_keep_every_revision(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     url = f"/api/v1/campaigns/{campaign_id}/submissions"
     created = await service.client.post(
-        url, json={"data": salary_document(uscc(1))}, headers=_bearer(token)
+        url, json={"data": salary_document(uscc(1))}, headers=bearer(token)
     )
     sid = created.json()["id"]
     for pay in (70000, 72000):
         document = salary_document(uscc(1))
         document["employees"][3]["annual_pay"] = pay
         response = await service.client.put(
-            f"/api/v1/submissions/{sid}", json={"data": document}, headers=_bearer(token)
+            f"/api/v1/submissions/{sid}", json={"data": document}, headers=bearer(token)
         )
         assert response.status_code == 200
-    current = await service.client.get(f"/api/v1/submissions/{sid}", headers=_bearer(token))
+    current = await service.client.get(f"/api/v1/submissions/{sid}", headers=bearer(token))
     assert current.json()["revision"] == 3
     assert current.json()["data"]["employees"][3]["annual_pay"] == 72000
     async with service.db.read() as session:
@@ -250,35 +206,30 @@ async def test_amendments_keep_every_revision(service: Service) -> None:
 
 
 async def test_second_new_submission_of_one_enterprise_is_a_conflict(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     url = f"/api/v1/campaigns/{campaign_id}/submissions"
     data = {"data": salary_document(uscc(1))}
-    assert (await service.client.post(url, json=data, headers=_bearer(token))).status_code == 201
-    assert (await service.client.post(url, json=data, headers=_bearer(token))).status_code == 409
+    assert (await service.client.post(url, json=data, headers=bearer(token))).status_code == 201
+    assert (await service.client.post(url, json=data, headers=bearer(token))).status_code == 409
 
 
 async def test_other_enterprises_submission_is_not_found(service: Service) -> None:
-    campaign_id, token_a = await _invited(service, 1)
+    campaign_id, token_a = await invited(service, 1)
     minimal = {k: enterprise(2)[k] for k in ("uscc", "name", "district", "industry")}
-    await service.client.post("/api/v1/enterprises", json=minimal, headers=service.admin)
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(2)]},
-        headers=service.admin,
-    )
-    token_b = invited.json()[0]["token"]
+    await register_enterprises(service, minimal)
+    token_b = (await invite(service, campaign_id, 2))[2]
     created = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": salary_document(uscc(1))},
-        headers=_bearer(token_a),
+        headers=bearer(token_a),
     )
     sid = created.json()["id"]
-    seen_by_b = await service.client.get(f"/api/v1/submissions/{sid}", headers=_bearer(token_b))
+    seen_by_b = await service.client.get(f"/api/v1/submissions/{sid}", headers=bearer(token_b))
     assert seen_by_b.status_code == 404
     amended_by_b = await service.client.put(
         f"/api/v1/submissions/{sid}",
         json={"data": salary_document(uscc(2))},
-        headers=_bearer(token_b),
+        headers=bearer(token_b),
     )
     assert amended_by_b.status_code == 404
     admin_view = await service.client.get(f"/api/v1/submissions/{sid}", headers=service.admin)
@@ -286,68 +237,54 @@ async def test_other_enterprises_submission_is_not_found(service: Service) -> No
 
 
 async def test_token_of_one_campaign_does_not_open_another(service: Service) -> None:
-    _, token = await _invited(service)
-    other = await _campaign(service)
+    _, token = await invited(service)
+    other = await create_campaign(service)
     response = await service.client.post(
         f"/api/v1/campaigns/{other}/submissions",
         json={"data": salary_document(uscc(1))},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert response.status_code == 404
 
 
 async def test_closed_campaign_refuses_answers(service: Service) -> None:
-    campaign_id, token = await _invited(service, open_now=False)
+    campaign_id, token = await invited(service, window="closed")
     response = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": salary_document(uscc(1))},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     # The invitation expires when the campaign closes, so the token itself is refused.
     assert response.status_code == 401
 
 
 async def test_revoked_or_replaced_invitation_is_refused(service: Service) -> None:
-    campaign_id, token = await _invited(service)
-    again = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(1)], "reissue": True},
-        headers=service.admin,
-    )
-    new_token = again.json()[0]["token"]
+    campaign_id, token = await invited(service)
+    new_token = (await invite(service, campaign_id, 1, reissue=True))[1]
     url = f"/api/v1/campaigns/{campaign_id}/submissions"
     data = {"data": salary_document(uscc(1))}
-    assert (await service.client.post(url, json=data, headers=_bearer(token))).status_code == 401
+    assert (await service.client.post(url, json=data, headers=bearer(token))).status_code == 401
     revoke = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/invitations/{uscc(1)}/revoke", headers=service.admin
     )
     assert revoke.status_code == 204
-    assert (
-        await service.client.post(url, json=data, headers=_bearer(new_token))
-    ).status_code == 401
+    assert (await service.client.post(url, json=data, headers=bearer(new_token))).status_code == 401
 
 
 async def test_progress_counts_invited_and_submitted_by_district(service: Service) -> None:
-    await service.client.post(
-        "/api/v1/enterprises",
-        json=[enterprise(1, "610202"), enterprise(2, "610202"), enterprise(3, "610204")],
-        headers=service.admin,
+    await register_enterprises(
+        service, enterprise(1, "610202"), enterprise(2, "610202"), enterprise(3, "610204")
     )
-    campaign_id = await _campaign(service)
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(1), uscc(2), uscc(3)]},
-        headers=service.admin,
-    )
-    token = invited.json()[0]["token"]
+    campaign_id = await create_campaign(service)
+    tokens = await invite(service, campaign_id, 1, 2, 3)
     await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": salary_document(uscc(1))},
-        headers=_bearer(token),
+        headers=bearer(tokens[1]),
     )
     analyst = await service.token("analyst", label="a")
     response = await service.client.get(
-        f"/api/v1/campaigns/{campaign_id}/progress", headers=_bearer(analyst)
+        f"/api/v1/campaigns/{campaign_id}/progress", headers=bearer(analyst)
     )
     body = response.json()
     assert body["overall"] | {"district": None} == {
@@ -364,12 +301,12 @@ async def test_progress_counts_invited_and_submitted_by_district(service: Servic
 
 async def test_a_returned_survey_counts_apart_until_it_is_amended(service: Service) -> None:
     """Issue 12 (12c): a returned survey still counted as submitted (5/5, 100%)."""
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     url = f"/api/v1/campaigns/{campaign_id}/progress"
     created = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": salary_document(uscc(1))},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     sid = created.json()["id"]
     returned = await service.client.post(
@@ -383,7 +320,7 @@ async def test_a_returned_survey_counts_apart_until_it_is_amended(service: Servi
     await service.client.put(
         f"/api/v1/submissions/{sid}",
         json={"data": salary_document(uscc(1))},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     overall = (await service.client.get(url, headers=service.admin)).json()["overall"]
     assert (overall["submitted"], overall["returned"], overall["response_rate"]) == (1, 0, 1.0)
@@ -402,12 +339,12 @@ async def _wage_rows(service: Service, sid: str) -> list[tuple[int, str, float, 
 async def test_submitted_survey_fills_the_wage_table_and_amendment_replaces_it(
     service: Service,
 ) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     document = salary_document(uscc(1))
     created = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": document},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     sid = created.json()["id"]
     rows = await _wage_rows(service, sid)
@@ -418,30 +355,30 @@ async def test_submitted_survey_fills_the_wage_table_and_amendment_replaces_it(
     assert {d for *_, d in rows} == {"610202"}
     document["employees"] = document["employees"][:2]
     amended = await service.client.put(
-        f"/api/v1/submissions/{sid}", json={"data": document}, headers=_bearer(token)
+        f"/api/v1/submissions/{sid}", json={"data": document}, headers=bearer(token)
     )
     assert amended.status_code == 200
     assert len(await _wage_rows(service, sid)) == 2
 
 
 async def test_draft_writes_no_wage_rows(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     created = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": salary_document(uscc(1)), "status": "draft"},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert await _wage_rows(service, created.json()["id"]) == []
 
 
 async def test_pay_under_the_minimum_wage_is_a_warning_not_a_refusal(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     document = salary_document(uscc(1))
     document["employees"][3] |= {"annual_pay": 20000, "base_pay": 20000}
     created = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": document},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert created.status_code == 201
     assert {"path": "/employees/3/annual_pay", "code": "minimum_wage"}.items() <= (
@@ -450,11 +387,11 @@ async def test_pay_under_the_minimum_wage_is_a_warning_not_a_refusal(service: Se
 
 
 async def test_survey_naming_another_enterprise_is_refused(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     response = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": salary_document(uscc(2))},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["path"] == "/enterprise/uscc"
@@ -463,11 +400,11 @@ async def test_survey_naming_another_enterprise_is_refused(service: Service) -> 
 async def test_returned_survey_shows_the_reason_and_amendment_reopens_review(
     service: Service,
 ) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     created = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": salary_document(uscc(1))},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     sid = created.json()["id"]
     no_reason = await service.client.post(
@@ -480,14 +417,14 @@ async def test_returned_survey_shows_the_reason_and_amendment_reopens_review(
         headers=service.admin,
     )
     assert returned.status_code == 200
-    seen = await service.client.get(f"/api/v1/submissions/{sid}/reviews", headers=_bearer(token))
+    seen = await service.client.get(f"/api/v1/submissions/{sid}/reviews", headers=bearer(token))
     assert [(r["state"], r["reason"]) for r in seen.json()] == [
         ("returned", "职业代码 1-06 与岗位不符")
     ]
     amended = await service.client.put(
         f"/api/v1/submissions/{sid}",
         json={"data": salary_document(uscc(1))},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert amended.json()["review_state"] == "pending"
     accepted = await service.client.post(
@@ -499,16 +436,16 @@ async def test_returned_survey_shows_the_reason_and_amendment_reopens_review(
 
 
 async def test_enterprise_cannot_review_its_own_survey(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     created = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": salary_document(uscc(1))},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     response = await service.client.post(
         f"/api/v1/submissions/{created.json()['id']}/review",
         json={"state": "accepted"},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert response.status_code == 403
 
@@ -651,7 +588,7 @@ async def test_a_probe_row_against_a_single_competitor_gets_no_number(
 ) -> None:
     """Without a release there is no published median: a row far from the one other
     enterprise's pay is not flagged, and no warning quotes a figure of that enterprise."""
-    campaign_id, token_a = await _invited(service, 1)
+    campaign_id, token_a = await invited(service, 1)
     document = salary_document(uscc(1))
     document["employees"] = [
         {"occupation": "6-01-02-03", "months_worked": 12, "annual_pay": 60000 + i}
@@ -659,22 +596,16 @@ async def test_a_probe_row_against_a_single_competitor_gets_no_number(
     ]
     url = f"/api/v1/campaigns/{campaign_id}/submissions"
     assert (
-        await service.client.post(url, json={"data": document}, headers=_bearer(token_a))
+        await service.client.post(url, json={"data": document}, headers=bearer(token_a))
     ).status_code == 201
     minimal = {k: enterprise(2)[k] for k in ("uscc", "name", "district", "industry")}
-    await service.client.post("/api/v1/enterprises", json=minimal, headers=service.admin)
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(2)]},
-        headers=service.admin,
-    )
+    await register_enterprises(service, minimal)
+    token_b = (await invite(service, campaign_id, 2))[2]
     probe = salary_document(uscc(2))
     probe["employees"] = [
         {"occupation": "6-01-02-03", "months_worked": 12, "annual_pay": 900000},
     ]
-    response = await service.client.post(
-        url, json={"data": probe}, headers=_bearer(invited.json()[0]["token"])
-    )
+    response = await service.client.post(url, json={"data": probe}, headers=bearer(token_b))
     assert response.status_code == 201
     warnings = response.json()["warnings"]
     assert [w["code"] for w in warnings if w["code"] == "outlier"] == []
@@ -686,7 +617,7 @@ async def test_inviting_again_keeps_the_code_sent_unless_reissue_is_asked(
     service: Service,
 ) -> None:
     """Issue 12 (4): posting the invitations again silently revoked the codes sent."""
-    campaign_id, first = await _invited(service)
+    campaign_id, first = await invited(service)
     url = f"/api/v1/campaigns/{campaign_id}/invitations"
     await service.client.post("/api/v1/enterprises", json=enterprise(2), headers=service.admin)
     again = await service.client.post(
@@ -698,7 +629,7 @@ async def test_inviting_again_keeps_the_code_sent_unless_reissue_is_asked(
     assert "仍然有效" in kept["message_zh"]
     assert kept["invited_at"]
     assert (new["state"], bool(new["token"])) == ("issued", True)
-    me = await service.client.get(f"/api/v1/campaigns/{campaign_id}", headers=_bearer(first))
+    me = await service.client.get(f"/api/v1/campaigns/{campaign_id}", headers=bearer(first))
     assert me.status_code == 200  # the code sent first still works
     # Nothing new to issue: 200.
     same = await service.client.post(url, json={"enterprises": [uscc(1)]}, headers=service.admin)
@@ -711,9 +642,9 @@ async def test_inviting_again_keeps_the_code_sent_unless_reissue_is_asked(
     [out] = replaced.json()
     assert out["state"] == "reissued"
     assert "已失效" in out["message_zh"]
-    old = await service.client.get(f"/api/v1/campaigns/{campaign_id}", headers=_bearer(first))
+    old = await service.client.get(f"/api/v1/campaigns/{campaign_id}", headers=bearer(first))
     assert old.status_code == 401
     fresh = await service.client.get(
-        f"/api/v1/campaigns/{campaign_id}", headers=_bearer(out["token"])
+        f"/api/v1/campaigns/{campaign_id}", headers=bearer(out["token"])
     )
     assert fresh.status_code == 200

@@ -7,14 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Service
+from tests.factories import bearer, create_campaign, invite, register_enterprises
 from tests.integration.analytics.release_helpers import release
-from tests.integration.analytics.test_wage_benchmarks import (
-    URL,
-    _bearer,
-    _campaign,
-    _seeded_campaign,
-)
-from tests.samples import enterprise, salary_document, uscc
+from tests.integration.analytics.wage_helpers import URL, seeded_campaign
+from tests.samples import salary_document, uscc
 
 PROBE = 40  # an enterprise outside the seeded ones
 
@@ -31,13 +27,8 @@ async def _monthly_by_occupation(service: Service, campaign_id: int, number: int
 
 async def _probe(service: Service, campaign_id: int, occupation: str, monthly: float) -> list[Any]:
     """Enterprise ``PROBE`` posts one worker of ``occupation``; the outlier warnings."""
-    await service.client.post("/api/v1/enterprises", json=enterprise(PROBE), headers=service.admin)
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(PROBE)]},
-        headers=service.admin,
-    )
-    assert invited.status_code == 201, invited.text
+    await register_enterprises(service, PROBE)
+    token = (await invite(service, campaign_id, PROBE))[PROBE]
     document = salary_document(uscc(PROBE))
     document["employees"] = [
         {"occupation": occupation, "months_worked": 12, "annual_pay": round(monthly * 12)}
@@ -45,14 +36,14 @@ async def _probe(service: Service, campaign_id: int, occupation: str, monthly: f
     response = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": document},
-        headers=_bearer(invited.json()[0]["token"]),
+        headers=bearer(token),
     )
     assert response.status_code == 201, response.text
     return [w for w in response.json()["warnings"] if w["code"] == "outlier"]
 
 
 async def test_the_warning_quotes_exactly_the_released_median(service: Service) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     made = await release(service, campaign_id)
     rows = await _monthly_by_occupation(service, campaign_id, made["number"])
     published = next(r for r in rows if not r["suppressed"])
@@ -68,7 +59,7 @@ async def test_the_warning_quotes_exactly_the_released_median(service: Service) 
 
 
 async def test_a_hidden_cell_gives_no_reference(service: Service) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
+    campaign_id, _ = await seeded_campaign(service)
     made = await release(service, campaign_id)
     rows = await _monthly_by_occupation(service, campaign_id, made["number"])
     hidden = next(r for r in rows if r["suppressed"])
@@ -76,11 +67,11 @@ async def test_a_hidden_cell_gives_no_reference(service: Service) -> None:
 
 
 async def test_a_campaign_without_a_release_compares_with_last_years(service: Service) -> None:
-    last_year, _ = await _seeded_campaign(service, year=2023)
+    last_year, _ = await seeded_campaign(service, year=2023)
     made = await release(service, last_year)
     rows = await _monthly_by_occupation(service, last_year, made["number"])
     published = next(r for r in rows if not r["suppressed"])
-    this_year = await _campaign(service, year=2024)
+    this_year = await create_campaign(service, year=2024)
     (warning,) = await _probe(service, this_year, published["occupation"], published["p50"] / 10)
     assert (
         f"2023年第{made['number']}次发布的该职业中位数 {published['p50']:.2f}"

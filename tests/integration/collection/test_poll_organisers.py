@@ -4,12 +4,12 @@ for, beside the anonymity notice (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from tests.conftest import Service
-from tests.integration.collection.test_polls import _campaign, _link
+from tests.factories import open_poll
 from tests.samples import enterprise
 
 
 async def test_the_public_poll_names_its_organisers_and_the_enterprise(service: Service) -> None:
-    slug = (await _link(service, await _campaign(service)))["link"]
+    _, slug = await open_poll(service)
     body = (await service.client.get(f"/api/v1/polls/{slug}")).json()
     assert body["enterprise_name"] == enterprise(1)["name"]
     assert "总工会" in body["organisers"]["zh"]
@@ -18,7 +18,6 @@ async def test_the_public_poll_names_its_organisers_and_the_enterprise(service: 
 
 
 async def test_a_campaign_setting_names_other_organisers(service: Service) -> None:
-    campaign_id = await _campaign(service, settings={"organisers": "耀州区总工会"})
-    slug = (await _link(service, campaign_id))["link"]
+    _, slug = await open_poll(service, settings={"organisers": "耀州区总工会"})
     body = (await service.client.get(f"/api/v1/polls/{slug}")).json()
     assert body["organisers"] == {"zh": "耀州区总工会"}

@@ -8,107 +8,28 @@ import asyncio
 import hashlib
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import Any
 
-import httpx
 from sqlalchemy import func, inspect, select, text
 
 from survey_service.collection.polls import CODE_ALPHABET
 from survey_service.db.models import PollCode, PollResponse
 from survey_service.web.pages import STATIC_URLS
 from tests.conftest import Service
-from tests.samples import enterprise, uscc
-
-ANSWER: dict[str, Any] = {
-    "contract_1": 5,
-    "contract_2": 4,
-    "wage_1": 4,
-    "wage_2": 3,
-    "insurance_1": 5,
-    "insurance_2": 4,
-    "safety_1": 4,
-    "safety_2": 4,
-    "democracy_1": 3,
-    "democracy_2": 2,
-    "rights_1": 4,
-    "rights_2": 5,
-    "overall_satisfaction": 4,
-    "recommend": 9,
-}
-
-
-def _window(when: str = "open") -> dict[str, str]:
-    now = datetime.now(UTC)
-    opens, closes = {
-        "open": (now - timedelta(days=1), now + timedelta(days=30)),
-        "closed": (now - timedelta(days=30), now - timedelta(days=1)),
-        "future": (now + timedelta(days=1), now + timedelta(days=30)),
-    }[when]
-    return {"opens_at": opens.isoformat(), "closes_at": closes.isoformat()}
-
-
-async def _campaign(
-    service: Service,
-    *,
-    form_key: str = "worker-satisfaction",
-    when: str = "open",
-    settings: dict[str, Any] | None = None,
-    title: str = "2024年职工满意度调查",
-) -> int:
-    response = await service.client.post(
-        "/api/v1/campaigns",
-        json={
-            "form_key": form_key,
-            "title": title,
-            "year": 2024,
-            "campaign_year": 2024,
-            "settings": settings or {},
-        }
-        | _window(when),
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-async def _link(service: Service, campaign_id: int, n: int = 1, **body: Any) -> dict[str, Any]:
-    """Register enterprise ``n`` and issue its link."""
-    await service.client.post("/api/v1/enterprises", json=enterprise(n), headers=service.admin)
-    response = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/poll-links",
-        json={"enterprise": uscc(n)} | body,
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    link: dict[str, Any] = response.json()
-    return link
-
-
-async def _poll(service: Service, n: int = 1, **campaign: Any) -> str:
-    """An open worker-satisfaction campaign with a link for enterprise ``n``: the slug."""
-    campaign_id = await _campaign(service, **campaign)
-    return str((await _link(service, campaign_id, n))["link"])
-
-
-async def _answer(
-    service: Service, slug: str, data: dict[str, Any] | None = None, **body: Any
-) -> httpx.Response:
-    """One answer from a new device (no cookie from an earlier answer)."""
-    service.client.cookies.clear()
-    return await service.client.post(
-        f"/api/v1/polls/{slug}/responses", json={"data": ANSWER if data is None else data} | body
-    )
+from tests.factories import (
+    answer_poll,
+    create_campaign,
+    open_poll,
+    poll_link,
+    register_enterprises,
+)
+from tests.samples import POLL_ANSWER, enterprise, form_fields, uscc
 
 
 async def _stored(service: Service) -> list[PollResponse]:
     async with service.db.read() as session:
         return list(await session.scalars(select(PollResponse)))
-
-
-def _form_fields(answer: dict[str, Any]) -> dict[str, str]:
-    return {k: str(v) for k, v in answer.items()}
 
 
 class _Balance(HTMLParser):
@@ -141,7 +62,7 @@ def _assert_well_formed(html: str) -> None:
 
 
 async def test_only_admins_issue_and_list_poll_links(service: Service) -> None:
-    campaign_id = await _campaign(service)
+    campaign_id = await create_campaign(service, "worker-satisfaction")
     url = f"/api/v1/campaigns/{campaign_id}/poll-links"
     analyst = {"Authorization": f"Bearer {await service.token('analyst', label='a')}"}
     body = {"enterprise": uscc(1)}
@@ -152,8 +73,9 @@ async def test_only_admins_issue_and_list_poll_links(service: Service) -> None:
 
 
 async def test_link_is_one_per_enterprise_and_rotating_replaces_it(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    first = await _link(service, campaign_id)
+    campaign_id = await create_campaign(service, "worker-satisfaction")
+    await register_enterprises(service, 1)
+    first = await poll_link(service, campaign_id)
     slug = first["link"]
     assert first["url"] == f"/p/{slug}"
     assert len(slug) >= 22  # 128 random bits, URL-safe
@@ -175,7 +97,7 @@ async def test_link_is_one_per_enterprise_and_rotating_replaces_it(service: Serv
 
 
 async def test_link_needs_a_poll_and_a_registered_enterprise(service: Service) -> None:
-    salary = await _campaign(service, form_key="salary-survey")
+    salary = await create_campaign(service)
     await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=service.admin)
     response = await service.client.post(
         f"/api/v1/campaigns/{salary}/poll-links",
@@ -184,7 +106,7 @@ async def test_link_needs_a_poll_and_a_registered_enterprise(service: Service) -
     )
     assert response.status_code == 422
     assert "poll" in response.json()["detail"]
-    poll = await _campaign(service)
+    poll = await create_campaign(service, "worker-satisfaction")
     unknown = await service.client.post(
         f"/api/v1/campaigns/{poll}/poll-links",
         json={"enterprise": uscc(99)},
@@ -195,8 +117,9 @@ async def test_link_needs_a_poll_and_a_registered_enterprise(service: Service) -
 
 
 async def test_codes_are_shown_once_and_stored_as_digests(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    link = await _link(service, campaign_id, requires_code=True, codes=20)
+    campaign_id = await create_campaign(service, "worker-satisfaction")
+    await register_enterprises(service, 1)
+    link = await poll_link(service, campaign_id, requires_code=True, codes=20)
     codes = link["codes"]
     assert len(set(codes)) == 20
     assert all(len(c) == 8 and set(c) <= set(CODE_ALPHABET) for c in codes)
@@ -233,11 +156,11 @@ async def test_codes_are_shown_once_and_stored_as_digests(service: Service) -> N
 
 
 async def test_public_poll_gives_the_form_and_the_anonymity_notice(service: Service) -> None:
-    slug = await _poll(service)
+    _, slug = await open_poll(service)
     response = await service.client.get(f"/api/v1/polls/{slug}")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["campaign"]["title"] == "2024年职工满意度调查"
+    assert body["campaign"]["title"] == "2023年职工满意度调查"
     assert (body["form"]["key"], body["form"]["version"]) == ("worker-satisfaction", 1)
     assert "recommend" in body["form"]["schema"]["properties"]
     assert body["requires_code"] is False
@@ -255,8 +178,8 @@ async def test_unknown_link_is_not_found(service: Service) -> None:
 
 
 async def test_answer_stores_only_the_answer_its_enterprise_and_the_day(service: Service) -> None:
-    slug = await _poll(service)
-    response = await _answer(service, slug, ANSWER | {"comment": "食堂可以再改进"})
+    _, slug = await open_poll(service)
+    response = await answer_poll(service, slug, POLL_ANSWER | {"comment": "食堂可以再改进"})
     assert response.status_code == 201, response.text
     assert response.json() == {"status": "received", "day": datetime.now(UTC).date().isoformat()}
     async with service.db.engine.connect() as conn:
@@ -270,23 +193,26 @@ async def test_answer_stores_only_the_answer_its_enterprise_and_the_day(service:
             assert "WITHOUT ROWID" in str(ddl).upper()
     assert columns == {"id", "link_id", "campaign_id", "enterprise_id", "day", "data"}
     [row] = await _stored(service)
-    assert row.data == ANSWER | {"comment": "食堂可以再改进"}
+    assert row.data == POLL_ANSWER | {"comment": "食堂可以再改进"}
     assert row.day == datetime.now(UTC).date()
 
 
 async def test_answer_ids_are_random_uuids(service: Service) -> None:
-    slug = await _poll(service)
+    _, slug = await open_poll(service)
     for _ in range(2):
-        assert (await _answer(service, slug)).status_code == 201
+        assert (await answer_poll(service, slug)).status_code == 201
     ids = [uuid.UUID(row.id) for row in await _stored(service)]
     assert len(set(ids)) == 2
     assert all(i.version == 4 for i in ids)
 
 
 async def test_invalid_answer_is_422_with_pointers_and_not_stored(service: Service) -> None:
-    slug = await _poll(service)
-    data = {k: v for k, v in ANSWER.items() if k != "recommend"} | {"wage_1": 6, "name": "张三"}
-    response = await _answer(service, slug, data)
+    _, slug = await open_poll(service)
+    data = {k: v for k, v in POLL_ANSWER.items() if k != "recommend"} | {
+        "wage_1": 6,
+        "name": "张三",
+    }
+    response = await answer_poll(service, slug, data)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     found = {(e["path"], e["keyword"]) for e in response.json()["errors"]}
@@ -296,10 +222,10 @@ async def test_invalid_answer_is_422_with_pointers_and_not_stored(service: Servi
 
 
 async def test_form_post_is_stored_and_redirects_to_the_thanks_page(service: Service) -> None:
-    slug = await _poll(service)
+    _, slug = await open_poll(service)
     service.client.cookies.clear()
     response = await service.client.post(
-        f"/p/{slug}", data=_form_fields(ANSWER) | {"comment": "  "}
+        f"/p/{slug}", data=form_fields(POLL_ANSWER) | {"comment": "  "}
     )
     assert response.status_code == 303, response.text
     assert response.headers["location"] == f"/p/{slug}/thanks"
@@ -308,13 +234,13 @@ async def test_form_post_is_stored_and_redirects_to_the_thanks_page(service: Ser
     assert thanks.headers["content-type"].startswith("text/html")
     assert "感谢" in thanks.text
     [row] = await _stored(service)
-    assert row.data == ANSWER  # integers from the form's text; the blank comment left out
+    assert row.data == POLL_ANSWER  # integers from the form's text; the blank comment left out
 
 
 async def test_form_post_with_errors_shows_the_page_again(service: Service) -> None:
-    slug = await _poll(service)
+    _, slug = await open_poll(service)
     service.client.cookies.clear()
-    fields = _form_fields(ANSWER) | {"wage_2": "", "recommend": "11"}
+    fields = form_fields(POLL_ANSWER) | {"wage_2": "", "recommend": "11"}
     response = await service.client.post(f"/p/{slug}", data=fields)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("text/html")
@@ -352,7 +278,7 @@ async def test_poll_page_is_valid_accessible_and_escaped(service: Service) -> No
         "/api/v1/forms/evil-poll/versions/1/publish", headers=service.admin
     )
     assert published.status_code in (200, 201), published.text
-    slug = await _poll(service, form_key="evil-poll", title="<b>活动</b>")
+    _, slug = await open_poll(service, form_key="evil-poll", title="<b>活动</b>")
     page = await service.client.get(f"/p/{slug}")
     assert page.status_code == 200
     html = page.text
@@ -372,7 +298,7 @@ async def test_poll_page_is_valid_accessible_and_escaped(service: Service) -> No
 
 
 async def test_worker_satisfaction_page_asks_every_question(service: Service) -> None:
-    slug = await _poll(service)
+    _, slug = await open_poll(service)
     service.client.cookies.clear()
     page = await service.client.get(f"/p/{slug}")
     assert page.status_code == 200
@@ -391,8 +317,7 @@ async def test_worker_satisfaction_page_asks_every_question(service: Service) ->
 
 
 async def test_revoked_link_says_it_was_withdrawn(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    slug = (await _link(service, campaign_id))["link"]
+    campaign_id, slug = await open_poll(service)
     revoke = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/poll-links/{slug}/revoke", headers=service.admin
     )
@@ -401,7 +326,7 @@ async def test_revoked_link_says_it_was_withdrawn(service: Service) -> None:
     assert fetched.status_code == 410
     assert fetched.headers["content-type"].startswith("application/problem+json")
     assert "withdrawn" in fetched.json()["detail"].lower()
-    assert (await _answer(service, slug)).status_code == 410
+    assert (await answer_poll(service, slug)).status_code == 410
     page = await service.client.get(f"/p/{slug}")
     assert (page.status_code, "链接已收回" in page.text) == (410, True)
     listed = await service.client.get(
@@ -411,15 +336,15 @@ async def test_revoked_link_says_it_was_withdrawn(service: Service) -> None:
 
 
 async def test_closed_or_future_poll_is_refused_with_a_clear_title(service: Service) -> None:
-    closed = await _poll(service, 1, when="closed")
+    _, closed = await open_poll(service, 1, window="closed")
     response = await service.client.get(f"/api/v1/polls/{closed}")
     assert (response.status_code, response.json()["title"]) == (403, "Poll closed")
-    answer = await _answer(service, closed)
+    answer = await answer_poll(service, closed)
     assert (answer.status_code, answer.json()["title"]) == (403, "Poll closed")
     page = await service.client.get(f"/p/{closed}")
     assert page.status_code == 403
     assert "已经结束" in page.text
-    future = await _poll(service, 2, when="future")
+    _, future = await open_poll(service, 2, window="future")
     response = await service.client.get(f"/api/v1/polls/{future}")
     assert (response.status_code, response.json()["title"]) == (403, "Poll not open yet")
     assert await _stored(service) == []
@@ -429,17 +354,18 @@ async def test_closed_or_future_poll_is_refused_with_a_clear_title(service: Serv
 
 
 async def test_required_code_is_missing_valid_then_used(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    link = await _link(service, campaign_id, requires_code=True, codes=2)
+    campaign_id = await create_campaign(service, "worker-satisfaction")
+    await register_enterprises(service, 1)
+    link = await poll_link(service, campaign_id, requires_code=True, codes=2)
     slug, code = link["link"], link["codes"][0]
     assert (await service.client.get(f"/api/v1/polls/{slug}")).json()["requires_code"] is True
-    missing = await _answer(service, slug)
+    missing = await answer_poll(service, slug)
     assert (missing.status_code, missing.json()["title"]) == (403, "Code required")
-    unknown = await _answer(service, slug, code="ABCDEFGH")
+    unknown = await answer_poll(service, slug, code="ABCDEFGH")
     assert unknown.status_code == 403
-    valid = await _answer(service, slug, code=f"{code[:4].lower()}-{code[4:]}")
+    valid = await answer_poll(service, slug, code=f"{code[:4].lower()}-{code[4:]}")
     assert valid.status_code == 201, valid.text
-    reused = await _answer(service, slug, code=code)
+    reused = await answer_poll(service, slug, code=code)
     assert (reused.status_code, reused.json()["title"]) == (403, "Code not accepted")
     assert len(await _stored(service)) == 1
     listed = await service.client.get(
@@ -450,11 +376,12 @@ async def test_required_code_is_missing_valid_then_used(service: Service) -> Non
 
 
 async def test_a_code_used_twice_at_once_stores_one_answer(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    link = await _link(service, campaign_id, requires_code=True, codes=1)
+    campaign_id = await create_campaign(service, "worker-satisfaction")
+    await register_enterprises(service, 1)
+    link = await poll_link(service, campaign_id, requires_code=True, codes=1)
     service.client.cookies.clear()
     url = f"/api/v1/polls/{link['link']}/responses"
-    body = {"data": ANSWER, "code": link["codes"][0]}
+    body = {"data": POLL_ANSWER, "code": link["codes"][0]}
     first, second = await asyncio.gather(
         service.client.post(url, json=body), service.client.post(url, json=body)
     )
@@ -463,14 +390,17 @@ async def test_a_code_used_twice_at_once_stores_one_answer(service: Service) -> 
 
 
 async def test_form_post_with_a_used_code_shows_the_page_with_the_error(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    link = await _link(service, campaign_id, requires_code=True, codes=1)
+    campaign_id = await create_campaign(service, "worker-satisfaction")
+    await register_enterprises(service, 1)
+    link = await poll_link(service, campaign_id, requires_code=True, codes=1)
     slug, code = link["link"], link["codes"][0]
-    assert (await _answer(service, slug, code=code)).status_code == 201
+    assert (await answer_poll(service, slug, code=code)).status_code == 201
     service.client.cookies.clear()
     page = await service.client.get(f"/p/{slug}")
     assert 'name="code"' in page.text
-    response = await service.client.post(f"/p/{slug}", data=_form_fields(ANSWER) | {"code": code})
+    response = await service.client.post(
+        f"/p/{slug}", data=form_fields(POLL_ANSWER) | {"code": code}
+    )
     assert response.status_code == 403
     _assert_well_formed(response.text)
     assert "参与码无效或已经用过" in response.text
@@ -481,21 +411,24 @@ async def test_form_post_with_a_used_code_shows_the_page_with_the_error(service:
 
 
 async def test_rate_limit_is_per_link(service: Service) -> None:
-    campaign_id = await _campaign(service, settings={"poll_rate_per_minute": 2})
-    slug = (await _link(service, campaign_id, 1))["link"]
-    other = (await _link(service, campaign_id, 2))["link"]
-    assert [(await _answer(service, slug)).status_code for _ in range(2)] == [201, 201]
-    limited = await _answer(service, slug)
+    campaign_id = await create_campaign(
+        service, "worker-satisfaction", settings={"poll_rate_per_minute": 2}
+    )
+    await register_enterprises(service, 1, 2)
+    slug = (await poll_link(service, campaign_id, 1))["link"]
+    other = (await poll_link(service, campaign_id, 2))["link"]
+    assert [(await answer_poll(service, slug)).status_code for _ in range(2)] == [201, 201]
+    limited = await answer_poll(service, slug)
     assert limited.status_code == 429
     assert limited.headers["content-type"].startswith("application/problem+json")
     assert 1 <= int(limited.headers["retry-after"]) <= 30
-    assert (await _answer(service, other)).status_code == 201
+    assert (await answer_poll(service, other)).status_code == 201
     assert len(await _stored(service)) == 3
 
 
 async def test_second_answer_from_the_same_browser_is_refused(service: Service) -> None:
-    slug = await _poll(service)
-    first = await _answer(service, slug)
+    _, slug = await open_poll(service)
+    first = await answer_poll(service, slug)
     assert first.status_code == 201
     set_cookies = first.headers.get_list("set-cookie")
     assert (
@@ -508,13 +441,15 @@ async def test_second_answer_from_the_same_browser_is_refused(service: Service) 
     }
     assert all("HttpOnly" in c and "SameSite=lax" in c.replace("Lax", "lax") for c in set_cookies)
     assert all("Max-Age=" in c for c in set_cookies)
-    second = await service.client.post(f"/api/v1/polls/{slug}/responses", json={"data": ANSWER})
+    second = await service.client.post(
+        f"/api/v1/polls/{slug}/responses", json={"data": POLL_ANSWER}
+    )
     assert second.status_code == 409
     assert "device" in second.json()["title"]
     page = await service.client.get(f"/p/{slug}")
     assert "已经提交过" in page.text
     assert 'name="contract_1"' not in page.text
-    form = await service.client.post(f"/p/{slug}", data=_form_fields(ANSWER))
+    form = await service.client.post(f"/p/{slug}", data=form_fields(POLL_ANSWER))
     assert form.status_code == 409
     assert len(await _stored(service)) == 1
 
@@ -523,11 +458,12 @@ async def test_second_answer_from_the_same_browser_is_refused(service: Service) 
 
 
 async def test_answers_count_for_their_enterprise_only(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    first = (await _link(service, campaign_id, 1))["link"]
-    second = (await _link(service, campaign_id, 2))["link"]
+    campaign_id = await create_campaign(service, "worker-satisfaction")
+    await register_enterprises(service, 1, 2)
+    first = (await poll_link(service, campaign_id, 1))["link"]
+    second = (await poll_link(service, campaign_id, 2))["link"]
     for slug in (first, first, second):
-        assert (await _answer(service, slug)).status_code == 201
+        assert (await answer_poll(service, slug)).status_code == 201
     listed = await service.client.get(
         f"/api/v1/campaigns/{campaign_id}/poll-links", headers=service.admin
     )

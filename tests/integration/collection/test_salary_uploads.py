@@ -4,7 +4,6 @@ partial, the template workbook, and hostile files, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import xlsxwriter
 from python_calamine import CalamineWorkbook
@@ -12,35 +11,8 @@ from sqlalchemy import func, select
 
 from survey_service.db.models import Submission, WageRow
 from tests.conftest import Service
-from tests.integration.collection.test_collection_api import _bearer, _invited
-
-HEADER = ["职业代码", "工作月数", "年度应发工资", "学历"]
-
-
-def _xlsx(rows: list[list[Any]], header: list[str] = HEADER) -> bytes:
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet("工资")
-    for r, row in enumerate([header, *rows]):
-        for c, value in enumerate(row):
-            sheet.write(r, c, value)
-    book.close()
-    return out.getvalue()
-
-
-def _good_rows(n: int) -> list[list[Any]]:
-    return [["6-01-02-03", 12, 60000 + i, "本科"] for i in range(n)]
-
-
-async def _upload(
-    service: Service, campaign_id: int, token: str, content: bytes, name: str, **params: str
-) -> Any:
-    return await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/salary-uploads",
-        params=params,
-        files={"file": (name, content)},
-        headers=_bearer(token),
-    )
+from tests.factories import bearer, invited, upload_salaries
+from tests.samples import SALARY_HEADER, salary_rows, salary_workbook
 
 
 async def _wage_count(service: Service) -> int:
@@ -49,14 +21,16 @@ async def _wage_count(service: Service) -> int:
 
 
 async def test_workbook_with_chinese_headers_becomes_the_salary_survey(service: Service) -> None:
-    campaign_id, token = await _invited(service)
-    response = await _upload(service, campaign_id, token, _xlsx(_good_rows(50)), "工资表.xlsx")
+    campaign_id, token = await invited(service)
+    response = await upload_salaries(
+        service, campaign_id, token, salary_workbook(salary_rows(50)), "工资表.xlsx"
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["rows_accepted"], body["rows_rejected"], body["errors"]) == (50, 0, [])
     assert await _wage_count(service) == 50
     stored = await service.client.get(
-        f"/api/v1/submissions/{body['submission_id']}", headers=_bearer(token)
+        f"/api/v1/submissions/{body['submission_id']}", headers=bearer(token)
     )
     employees = stored.json()["data"]["employees"]
     assert employees[0] == {
@@ -70,11 +44,11 @@ async def test_workbook_with_chinese_headers_becomes_the_salary_survey(service: 
 async def test_rejected_rows_are_named_by_row_and_column_and_nothing_is_stored(
     service: Service,
 ) -> None:
-    campaign_id, token = await _invited(service)
-    rows = _good_rows(5)
+    campaign_id, token = await invited(service)
+    rows = salary_rows(5)
     rows[1][1] = 13  # months worked, spreadsheet row 3
     rows[3][0] = "9-99"  # no such occupation, spreadsheet row 5
-    response = await _upload(service, campaign_id, token, _xlsx(rows), "pay.xlsx")
+    response = await upload_salaries(service, campaign_id, token, salary_workbook(rows), "pay.xlsx")
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
@@ -88,19 +62,25 @@ async def test_rejected_rows_are_named_by_row_and_column_and_nothing_is_stored(
 
 
 async def test_partial_upload_stores_the_good_rows(service: Service) -> None:
-    campaign_id, token = await _invited(service)
-    rows = _good_rows(5)
+    campaign_id, token = await invited(service)
+    rows = salary_rows(5)
     rows[1][1] = 13
-    response = await _upload(service, campaign_id, token, _xlsx(rows), "pay.xlsx", partial="true")
+    response = await upload_salaries(
+        service, campaign_id, token, salary_workbook(rows), "pay.xlsx", partial="true"
+    )
     assert response.status_code == 201, response.text
     assert (response.json()["rows_accepted"], response.json()["rows_rejected"]) == (4, 1)
     assert await _wage_count(service) == 4
 
 
 async def test_second_upload_amends_and_keeps_the_first_as_a_revision(service: Service) -> None:
-    campaign_id, token = await _invited(service)
-    first = await _upload(service, campaign_id, token, _xlsx(_good_rows(3)), "a.xlsx")
-    second = await _upload(service, campaign_id, token, _xlsx(_good_rows(7)), "b.xlsx")
+    campaign_id, token = await invited(service)
+    first = await upload_salaries(
+        service, campaign_id, token, salary_workbook(salary_rows(3)), "a.xlsx"
+    )
+    second = await upload_salaries(
+        service, campaign_id, token, salary_workbook(salary_rows(7)), "b.xlsx"
+    )
     assert first.json()["submission_id"] == second.json()["submission_id"]
     async with service.db.read() as session:
         revision = await session.scalar(select(Submission.revision))
@@ -109,39 +89,43 @@ async def test_second_upload_amends_and_keeps_the_first_as_a_revision(service: S
 
 
 async def test_csv_in_gbk_is_read(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     text = '职业代码,工作月数,年度应发工资\n6-01-02-03,12,58000\n2-02,12,"96,000"\n'
-    response = await _upload(service, campaign_id, token, text.encode("gbk"), "pay.csv")
+    response = await upload_salaries(service, campaign_id, token, text.encode("gbk"), "pay.csv")
     assert response.status_code == 201, response.text
     assert response.json()["rows_accepted"] == 2
 
 
 async def test_a_file_that_is_not_a_spreadsheet_is_refused(service: Service) -> None:
-    campaign_id, token = await _invited(service)
-    response = await _upload(service, campaign_id, token, b"%PDF-1.7 not a workbook", "pay.xlsx")
+    campaign_id, token = await invited(service)
+    response = await upload_salaries(
+        service, campaign_id, token, b"%PDF-1.7 not a workbook", "pay.xlsx"
+    )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert await _wage_count(service) == 0
 
 
 async def test_a_formula_is_refused_with_its_cell(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     sheet = book.add_worksheet()
-    for c, value in enumerate(HEADER[:3]):
+    for c, value in enumerate(SALARY_HEADER[:3]):
         sheet.write(0, c, value)
     sheet.write_row(1, 0, ["6-01-02-03", 12])
     sheet.write_formula(1, 2, "=1+1")
     book.close()
-    response = await _upload(service, campaign_id, token, out.getvalue(), "pay.xlsx")
+    response = await upload_salaries(service, campaign_id, token, out.getvalue(), "pay.xlsx")
     assert response.status_code == 422
     assert response.json()["errors"][0]["row"] == 2
 
 
 async def test_another_campaigns_upload_is_not_found(service: Service) -> None:
-    campaign_id, token = await _invited(service)
-    response = await _upload(service, campaign_id + 1, token, _xlsx(_good_rows(1)), "a.xlsx")
+    campaign_id, token = await invited(service)
+    response = await upload_salaries(
+        service, campaign_id + 1, token, salary_workbook(salary_rows(1)), "a.xlsx"
+    )
     assert response.status_code == 404
 
 
@@ -156,7 +140,7 @@ async def test_template_lists_the_columns_with_chinese_labels(service: Service) 
     codes = book.get_sheet_by_name("职业代码").to_python()
     assert ["6-01", "农副产品加工人员", "中类"] in [row[:3] for row in codes]
     # The filled-in template still uploads: the reader takes the data sheet.
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     out = io.BytesIO()
     filled = xlsxwriter.Workbook(out, {"in_memory": True})
     data = filled.add_worksheet(book.sheet_names[0])
@@ -166,7 +150,7 @@ async def test_template_lists_the_columns_with_chinese_labels(service: Service) 
         data.write(1, header.index(["职业代码", "工作月数", "年度应发工资"][c]), value)
     filled.add_worksheet("职业代码").write(0, 0, "代码")
     filled.close()
-    response = await _upload(service, campaign_id, token, out.getvalue(), "filled.xlsx")
+    response = await upload_salaries(service, campaign_id, token, out.getvalue(), "filled.xlsx")
     assert response.status_code == 201, response.text
 
 

@@ -10,13 +10,12 @@ from sqlalchemy import select
 
 from survey_service.db.models import SubmissionRevision
 from tests.conftest import Service
-from tests.integration.collection.test_collection_api import _bearer, _invited
-from tests.integration.collection.test_salary_uploads import _good_rows, _upload, _xlsx
-from tests.samples import salary_document, uscc
+from tests.factories import bearer, invited, upload_salaries
+from tests.samples import salary_document, salary_rows, salary_workbook, uscc
 
 
 async def _read(service: Service, sid: str, token: str) -> dict[str, Any]:
-    response = await service.client.get(f"/api/v1/submissions/{sid}", headers=_bearer(token))
+    response = await service.client.get(f"/api/v1/submissions/{sid}", headers=bearer(token))
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -42,14 +41,14 @@ async def _revision_warnings(service: Service, sid: str) -> dict[int, list[dict[
 async def test_a_warning_is_stored_and_read_back_by_the_enterprise_and_the_bureau(
     service: Service,
 ) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     document = salary_document(uscc(1))
     document["employees"][3] |= {"annual_pay": 20000, "base_pay": 20000}
     document["employees"][3] |= {"bonus": 0, "allowances": 0, "overtime_pay": 0}
     created = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": document},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert created.status_code == 201, created.text
     sid = created.json()["id"]
@@ -62,7 +61,7 @@ async def test_a_warning_is_stored_and_read_back_by_the_enterprise_and_the_burea
     # its own warning, the first keeps the old one.
     document["employees"][3] |= {"annual_pay": 60000, "base_pay": 50000}
     amended = await service.client.put(
-        f"/api/v1/submissions/{sid}", json={"data": document}, headers=_bearer(token)
+        f"/api/v1/submissions/{sid}", json={"data": document}, headers=bearer(token)
     )
     assert amended.status_code == 200, amended.text
     [parts] = (await _read(service, sid, token))["warnings"]
@@ -74,10 +73,10 @@ async def test_a_warning_is_stored_and_read_back_by_the_enterprise_and_the_burea
 
 
 async def test_an_uploads_warning_names_the_sheet_row_and_column(service: Service) -> None:
-    campaign_id, token = await _invited(service)
-    rows = _good_rows(30)
+    campaign_id, token = await invited(service)
+    rows = salary_rows(30)
     rows[6][2] = 19200  # spreadsheet row 8: 12 months at 1,600 a month
-    response = await _upload(service, campaign_id, token, _xlsx(rows), "pay.xlsx")
+    response = await upload_salaries(service, campaign_id, token, salary_workbook(rows), "pay.xlsx")
     assert response.status_code == 201, response.text
     body = response.json()
     [warning] = body["warnings"]
@@ -92,12 +91,14 @@ async def test_an_uploads_warning_names_the_sheet_row_and_column(service: Servic
 
 
 async def test_a_partial_upload_keeps_which_rows_it_left_out_and_why(service: Service) -> None:
-    campaign_id, token = await _invited(service)
-    rows = _good_rows(6)
+    campaign_id, token = await invited(service)
+    rows = salary_rows(6)
     rows[1][1] = 13  # spreadsheet row 3: months worked
     rows[4][0] = "9-99"  # spreadsheet row 6: no such occupation
     rows[5][2] = 19200  # spreadsheet row 7: under the minimum wage, stored with a warning
-    response = await _upload(service, campaign_id, token, _xlsx(rows), "pay.xlsx", partial="true")
+    response = await upload_salaries(
+        service, campaign_id, token, salary_workbook(rows), "pay.xlsx", partial="true"
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["rows_accepted"], body["rows_rejected"]) == (4, 2)

@@ -15,9 +15,8 @@ from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.progress import campaign_progress
 from survey_service.db.models import AccessToken, AuditEntry, PollResponse, SubmissionRevision
 from tests.conftest import Service
-from tests.integration.collection.test_collection_api import _invited
-from tests.integration.collection.test_polls import ANSWER, _poll
-from tests.samples import salary_document, uscc
+from tests.factories import invited, open_poll
+from tests.samples import POLL_ANSWER, salary_document, uscc
 
 
 async def _principal(service: Service, token: str) -> Principal:
@@ -41,7 +40,7 @@ def _desk(service: Service) -> PollDesk:
 async def test_storing_a_survey_creates_it_then_amends_it_as_a_revision(
     service: Service,
 ) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     principal = await _principal(service, token)
     forms = service.app.dependencies["form_cache"].dependency()
     releases = service.app.dependencies["release_store"].dependency()
@@ -78,7 +77,7 @@ async def test_storing_a_survey_creates_it_then_amends_it_as_a_revision(
 
 
 async def test_a_survey_is_stored_only_in_the_principals_own_campaign(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service)
     principal = await _principal(service, token)
     forms = service.app.dependencies["form_cache"].dependency()
     releases = service.app.dependencies["release_store"].dependency()
@@ -93,20 +92,20 @@ async def test_a_survey_is_stored_only_in_the_principals_own_campaign(service: S
 async def test_the_poll_desk_stores_an_answer_and_refuses_a_second_from_the_device(
     service: Service,
 ) -> None:
-    slug = await _poll(service)
+    _, slug = await open_poll(service)
     desk = _desk(service)
     poll = await desk.open_poll(service.db, slug)
-    day = await desk.receive_answer(poll, ANSWER, None, answered_here=False)
+    day = await desk.receive_answer(poll, POLL_ANSWER, None, answered_here=False)
     with pytest.raises(Exception) as again:
-        await desk.receive_answer(poll, ANSWER, None, answered_here=True)
+        await desk.receive_answer(poll, POLL_ANSWER, None, answered_here=True)
     assert getattr(again.value, "status_code", None) == 409
     async with service.db.read() as session:
         stored = list(await session.scalars(select(PollResponse)))
-    assert [(r.data, r.day) for r in stored] == [(ANSWER, day)]
+    assert [(r.data, r.day) for r in stored] == [(POLL_ANSWER, day)]
 
 
 async def test_a_withdrawn_link_is_gone_from_the_desk_at_once(service: Service) -> None:
-    slug = await _poll(service)
+    _, slug = await open_poll(service)
     desk = _desk(service)
     poll = await desk.open_poll(service.db, slug)  # now in the desk's cache
     revoked = await service.client.post(

@@ -18,7 +18,6 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import httpx
 import pytest
 
 from tests.conftest import _admin, create_database
+from tests.factories import window
 from tests.paths import PROJECT_ROOT
 
 HOST = "127.0.0.1"
@@ -141,18 +141,6 @@ async def private_postgres(prefix: str) -> AsyncIterator[tuple[str, str]]:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def open_window() -> dict[str, str]:
-    now = datetime.now(UTC)
-    return {
-        "opens_at": (now - timedelta(days=1)).isoformat(),
-        "closes_at": (now + timedelta(days=30)).isoformat(),
-    }
-
-
 async def open_campaign(
     client: httpx.AsyncClient, base: str, admin: dict[str, str], form_key: str, year: int
 ) -> int:
@@ -164,7 +152,7 @@ async def open_campaign(
             "year": year,
             "campaign_year": year,
         }
-        | open_window(),
+        | window(),
         headers=admin,
     )
     assert response.status_code == 201, response.text

@@ -37,20 +37,18 @@ from survey_service.collection.polls import code_digest
 from survey_service.db.engine import open_database
 from survey_service.db.models import PollCode, PollLink, PollResponse, Submission
 from tests.conftest import _admin
-from tests.integration.collection.test_polls import ANSWER
+from tests.factories import bearer, window
 from tests.integration.faults.server import (
     Server,
     answer_index,
-    bearer,
     invite,
     numbered_answer,
     open_campaign,
-    open_window,
     poll_link,
     private_postgres,
     server_env,
 )
-from tests.samples import enterprise, salary_document, uscc
+from tests.samples import POLL_ANSWER, enterprise, salary_document, uscc
 
 pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
 
@@ -168,7 +166,7 @@ async def _scenario(
             "campaign_year": SURVEY_YEAR,
             "settings": {"poll_rate_per_minute": 1_000_000},
         }
-        | open_window(),
+        | window(),
         headers=admin,
     )
     assert response.status_code == 201, response.text
@@ -184,7 +182,7 @@ async def _scenario(
         return {"id": str(uuid.UUID(int=n + 1, version=4)), "data": document, "status": "submitted"}
 
     bodies = {body["id"]: body for body in map(submission, range(N_ENTERPRISES))}
-    answers = {code: numbered_answer(i, ANSWER) for i, code in enumerate(codes)}
+    answers = {code: numbered_answer(i, POLL_ANSWER) for i, code in enumerate(codes)}
 
     async def submit(sid: str) -> httpx.Response:
         uscc_code = bodies[sid]["data"]["enterprise"]["uscc"]
@@ -355,10 +353,10 @@ async def _stored(
             )
     finally:
         await db.dispose()
-    by_index = {answer_index(data, ANSWER): code for code, data in answers.items()}
+    by_index = {answer_index(data, POLL_ANSWER): code for code, data in answers.items()}
     poll: dict[str, Any] = {}
     for data in stored_answers:
-        code = by_index[answer_index(data, ANSWER)]
+        code = by_index[answer_index(data, POLL_ANSWER)]
         assert code not in poll, "an answer stored twice"
         assert data == answers[code]
         poll[code] = data

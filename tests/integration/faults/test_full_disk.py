@@ -37,17 +37,16 @@ from sqlalchemy import func, select, text
 from bench.data import SURVEY_YEAR
 from survey_service.db.engine import open_database
 from survey_service.db.models import Submission, WageRow
-from tests.integration.collection.test_polls import ANSWER
+from tests.factories import bearer
 from tests.integration.faults.server import (
     Server,
-    bearer,
     invite,
     numbered_answer,
     open_campaign,
     poll_link,
     server_env,
 )
-from tests.samples import enterprise, salary_document, uscc
+from tests.samples import POLL_ANSWER, enterprise, salary_document, uscc
 
 DISK_MB = 8
 N_ENTERPRISES = 60  # each sends at most one submission: enough to fill what is left
@@ -209,7 +208,7 @@ async def test_a_full_disk_refuses_writes_with_503_and_the_service_recovers_by_i
                 client.cookies.clear()
                 return await client.post(
                     f"{base}/api/v1/polls/{slug}/responses",
-                    json={"data": numbered_answer(i, ANSWER), "code": codes[i]},
+                    json={"data": numbered_answer(i, POLL_ANSWER), "code": codes[i]},
                 )
 
             # Acknowledged before the disk fills.

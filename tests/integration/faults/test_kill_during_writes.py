@@ -45,21 +45,19 @@ from survey_service.db.models import (
     WageRow,
 )
 from tests.conftest import BACKENDS
-from tests.integration.collection.test_polls import ANSWER
+from tests.factories import bearer, window
 from tests.integration.faults.server import (
     Server,
     answer_index,
-    bearer,
     invite,
     numbered_answer,
     open_campaign,
-    open_window,
     poll_link,
     private_postgres,
     refuses_connections,
     server_env,
 )
-from tests.samples import enterprise, uscc
+from tests.samples import POLL_ANSWER, enterprise, uscc
 
 pytestmark = pytest.mark.slow  # seconds each; `pytest -m "not slow"` leaves them out
 
@@ -153,13 +151,13 @@ async def _set_up(client: httpx.AsyncClient, base: str, admin: dict[str, str], p
             "campaign_year": SURVEY_YEAR,
             "settings": {"poll_rate_per_minute": 100_000},
         }
-        | open_window(),
+        | window(),
         headers=admin,
     )
     assert response.status_code == 201, response.text
     poll = int(response.json()["id"])
     slug, codes = await poll_link(client, base, admin, poll, uscc(0), codes=N_CODES)
-    plan.answers = {code: numbered_answer(i, ANSWER) for i, code in enumerate(codes)}
+    plan.answers = {code: numbered_answer(i, POLL_ANSWER) for i, code in enumerate(codes)}
     return Setup(salary, poll, tokens, slug)
 
 
@@ -348,9 +346,9 @@ async def _check_database(url: str, plan: Plan, slug: str) -> Stored:
         for _ in range(revision)
     )
 
-    by_index = {answer_index(a, ANSWER): code for code, a in plan.answers.items()}
+    by_index = {answer_index(a, POLL_ANSWER): code for code, a in plan.answers.items()}
     for data in answers:
-        code = by_index.get(answer_index(data, ANSWER))
+        code = by_index.get(answer_index(data, POLL_ANSWER))
         assert code is not None, "an answer nobody sent"
         assert data == plan.answers[code], "an answer nobody sent"
         assert code not in stored.answers, "an answer stored twice"

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from tests.conftest import Service
 from tests.integration.analytics.release_helpers import release
-from tests.integration.analytics.test_wage_benchmarks import _seeded_campaign
+from tests.integration.analytics.wage_helpers import seeded_campaign
 
 WAIT_SECONDS = 120  # a bound on a stuck worker, not a performance figure
 # Three or more English words in a row: a sentence for developers, not for the reader.
@@ -70,7 +70,7 @@ async def released_campaign(
 ) -> tuple[int, list[dict[str, Any]], dict[str, Any]]:
     """The seeded salary campaign (12 enterprises, two districts), released once during
     collection: its id, what was submitted (one dict per worker) and the release."""
-    campaign_id, workers = await _seeded_campaign(service, **campaign)
+    campaign_id, workers = await seeded_campaign(service, **campaign)
     return campaign_id, workers, await release(service, campaign_id)
 
 

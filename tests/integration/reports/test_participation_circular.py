@@ -9,14 +9,8 @@ import re
 from urllib.parse import quote
 
 from tests.conftest import Service
-from tests.integration.analytics.score_helpers import (
-    assessment_document,
-    bearer,
-    campaign,
-    invite,
-    register,
-    submit,
-)
+from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
+from tests.integration.analytics.score_helpers import assessment_document
 from tests.integration.reports.report_helpers import (
     ENGLISH,
     ask,
@@ -29,14 +23,14 @@ from tests.samples import enterprise, uscc
 
 
 async def _year(service: Service) -> dict[int, str]:
-    await register(
+    await register_enterprises(
         service,
         enterprise(1, "610202", has_union=True, staff_count=150, has_collective_contract=True),
         enterprise(2, "610202", has_union=True, staff_count=120),
         enterprise(3, "610203", above_designated_size=True),
     )
-    assessment = await campaign(service, "enterprise-self-assessment", year=2023)
-    tokens = await invite(service, assessment, [1, 2, 3])
+    assessment = await create_campaign(service, "enterprise-self-assessment", year=2023)
+    tokens = await invite(service, assessment, 1, 2, 3)
     await submit(service, assessment, tokens[1], assessment_document(1))
     return tokens
 
@@ -145,14 +139,14 @@ async def test_asked_by_campaign_a_rate_with_no_enterprise_is_a_dash_in_text_and
     enterprise: the circular says "—" and why, and its chart draws no 0% bar where the
     table has "—". Asked with the campaign's id, it is the report of the campaign's year,
     downloaded under a name saying what it is."""
-    await register(
+    await register_enterprises(
         service,
         enterprise(1, "610202", has_union=True, staff_count=150, has_collective_contract=True,
                    above_designated_size=False),
         enterprise(2, "610203", has_union=False, above_designated_size=False),
     )  # fmt: skip
-    assessment = await campaign(service, "enterprise-self-assessment", year=2023)
-    tokens = await invite(service, assessment, [1, 2])
+    assessment = await create_campaign(service, "enterprise-self-assessment", year=2023)
+    tokens = await invite(service, assessment, 1, 2)
     await submit(service, assessment, tokens[1], assessment_document(1))
     status, body = await ask(service, service.admin, type="participation", campaign_id=assessment)
     assert status == 202, body

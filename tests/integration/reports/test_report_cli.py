@@ -11,13 +11,8 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import Service, run_cli
-from tests.integration.analytics.score_helpers import (
-    assessment_document,
-    campaign,
-    invite,
-    register,
-    submit,
-)
+from tests.factories import create_campaign, invite, register_enterprises, submit
+from tests.integration.analytics.score_helpers import assessment_document
 from tests.integration.reports.report_helpers import text_of
 from tests.samples import enterprise
 
@@ -29,9 +24,9 @@ def _report(service: Service, var_dir: Path, *args: str) -> subprocess.Completed
 
 
 async def test_the_cli_writes_the_circular_to_a_file(service: Service, tmp_path: Path) -> None:
-    await register(service, enterprise(1, "610202"), enterprise(2, "610204"))
-    assessment = await campaign(service, "enterprise-self-assessment", year=2023)
-    tokens = await invite(service, assessment, [1, 2])
+    await register_enterprises(service, enterprise(1, "610202"), enterprise(2, "610204"))
+    assessment = await create_campaign(service, "enterprise-self-assessment", year=2023)
+    tokens = await invite(service, assessment, 1, 2)
     await submit(service, assessment, tokens[1], assessment_document(1))
     out = tmp_path / "circular.pdf"
     done = _report(

@@ -8,12 +8,8 @@ from __future__ import annotations
 import re
 
 from tests.conftest import Service
-from tests.integration.analytics.score_helpers import (
-    assessment_document,
-    campaign,
-    invite,
-    submit,
-)
+from tests.factories import create_campaign, invite, submit
+from tests.integration.analytics.score_helpers import assessment_document
 from tests.integration.reports.report_helpers import (
     ask,
     pdf_of,
@@ -64,8 +60,8 @@ async def test_a_salary_survey_under_another_key_has_its_wage_guide_and_enterpri
     await _own_form(service, "salary-survey", OWN_SALARY, "salary-survey")
     await _own_form(service, "enterprise-self-assessment", OWN_ASSESSMENT, "self-assessment")
     campaign_id, _, made = await released_campaign(service, form_key=OWN_SALARY)
-    assessment = await campaign(service, OWN_ASSESSMENT, year=2023)
-    tokens = await invite(service, assessment, [0])
+    assessment = await create_campaign(service, OWN_ASSESSMENT, year=2023)
+    tokens = await invite(service, assessment, 0)
     await submit(service, assessment, tokens[0], assessment_document(0))
     guide = await _done_text(service, type="wage-benchmark", campaign_id=campaign_id)
     assert f"第{made['number']}次数据发布" in guide

@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from tests.conftest import Service
+from tests.factories import bearer, create_campaign, invite
 from tests.integration.analytics.release_helpers import release
-from tests.integration.analytics.score_helpers import answer_poll, answers, invite
-from tests.integration.analytics.test_wage_benchmarks import (
+from tests.integration.analytics.score_helpers import answer_through_link, answers
+from tests.integration.analytics.wage_helpers import (
     DISTRICTS,
-    _bearer,
-    _campaign,
-    _seeded_workers,
-    _submit,
-    _table,
-    _two_years,
+    live_table,
+    seeded_workers,
+    submit_workers,
+    two_years,
 )
 from tests.integration.reports.report_helpers import (
     ENGLISH,
@@ -97,7 +95,7 @@ async def test_the_wage_guide_prints_the_releases_published_figures_and_none_hid
             assert money(row[name]) in text, (row["occupation"], row["district"], name)
     # What the hidden cells would have said (the admin's live unsuppressed view, the same
     # data as the release) is nowhere, unless the same number is also a published figure.
-    everything = await _table(
+    everything = await live_table(
         service, campaign_id, by="occupation,district", suppress="false", release="live"
     )
     printed = {money(r[n]) for r in shown for n in FIGURES}
@@ -114,8 +112,8 @@ async def test_the_wage_guide_prints_the_releases_published_figures_and_none_hid
 
 
 async def test_no_release_no_wage_report(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    await _submit(service, campaign_id, 1, _seeded_workers(random.Random(1)))
+    campaign_id = await create_campaign(service)
+    await submit_workers(service, campaign_id, 1, seeded_workers(random.Random(1)))
     for body in (
         {"type": "wage-benchmark", "campaign_id": campaign_id},
         {"type": "enterprise", "campaign_id": campaign_id, "enterprise": uscc(1)},
@@ -141,7 +139,7 @@ async def test_a_new_release_gives_a_new_pdf(service: Service) -> None:
 
 
 async def test_the_guides_year_on_year_comes_from_last_years_release(service: Service) -> None:
-    earlier, later = await _two_years(service)
+    earlier, later = await two_years(service)
     before = await release(service, earlier)
     made = await release(service, later)
     _, text = await _done(service, service.admin, type="wage-benchmark", campaign_id=later)
@@ -172,12 +170,12 @@ async def test_an_enterprise_report_shows_its_own_pay_beside_the_citys_reference
     service: Service,
 ) -> None:
     campaign_id, workers, made = await released_campaign(service)
-    own_token = await _enterprise_token(service, campaign_id, 0)
-    status, body = await ask(service, _bearer(own_token), type="enterprise", enterprise=uscc(0))
+    own_token = (await invite(service, campaign_id, 0, reissue=True))[0]
+    status, body = await ask(service, bearer(own_token), type="enterprise", enterprise=uscc(0))
     assert status == 202, body
-    done = await wait_for(service, _bearer(own_token), body["id"])
+    done = await wait_for(service, bearer(own_token), body["id"])
     assert done["status"] == "done", done
-    text = text_of(await pdf_of(service, _bearer(own_token), body["id"]))
+    text = text_of(await pdf_of(service, bearer(own_token), body["id"]))
     assert "2023 年度企业报告" in text
     assert ENGLISH.findall(text) == []
     assert uscc(0) in text
@@ -196,14 +194,14 @@ async def test_an_enterprise_report_shows_its_own_pay_beside_the_citys_reference
     for other in range(1, 12):
         assert uscc(other) not in text
     # Only the enterprise itself and admins read it; analysts may not even ask.
-    other_token = await _enterprise_token(service, campaign_id, 1)
+    other_token = (await invite(service, campaign_id, 1, reissue=True))[1]
     response = await service.client.get(
-        f"/api/v1/reports/{body['id']}", headers=_bearer(other_token)
+        f"/api/v1/reports/{body['id']}", headers=bearer(other_token)
     )
     assert response.status_code == 404
-    status, _ = await ask(service, _bearer(other_token), type="enterprise", enterprise=uscc(0))
+    status, _ = await ask(service, bearer(other_token), type="enterprise", enterprise=uscc(0))
     assert status == 404
-    analyst = _bearer(await service.token("analyst", label="analyst"))
+    analyst = bearer(await service.token("analyst", label="analyst"))
     status, _ = await ask(
         service, analyst, type="enterprise", campaign_id=campaign_id, enterprise=uscc(0)
     )
@@ -217,12 +215,12 @@ async def test_an_enterprise_report_shows_its_own_pay_beside_the_citys_reference
 async def test_an_unaccepted_survey_is_not_in_the_enterprise_report(service: Service) -> None:
     """The campaign requires review: enterprise 0's survey, not accepted, is neither in
     the release nor in its own report; enterprise 1's accepted survey is."""
-    campaign_id = await _campaign(service, requires_review=True)
+    campaign_id = await create_campaign(service, requires_review=True)
     rng = random.Random(4)
     workers: list[dict[str, Any]] = []
     for n in range(12):
-        mine = _seeded_workers(rng)
-        sid = await _submit(service, campaign_id, n, mine, district=DISTRICTS[n % 2])
+        mine = seeded_workers(rng)
+        sid = await submit_workers(service, campaign_id, n, mine, district=DISTRICTS[n % 2])
         workers += [w | {"enterprise": n} for w in mine]
         if n:
             response = await service.client.post(
@@ -244,12 +242,6 @@ async def test_an_unaccepted_survey_is_not_in_the_enterprise_report(service: Ser
         assert money(float(pay.mean())) in text
 
 
-async def _enterprise_token(service: Service, campaign_id: int, n: int) -> str:
-    """A fresh invitation token of enterprise ``n`` (already registered and invited)."""
-    tokens = await invite(service, campaign_id, [n], reissue=True)
-    return tokens[n]
-
-
 async def test_the_report_finds_the_poll_of_its_campaign_year_not_of_its_data_year(
     service: Service,
 ) -> None:
@@ -257,23 +249,15 @@ async def test_the_report_finds_the_poll_of_its_campaign_year_not_of_its_data_ye
     data year; matched by it, the enterprise report said "no worker poll" although its
     workers had answered. They share the campaign year, and the report goes by that."""
     campaign_id, _, _ = await released_campaign(service)  # data of 2023, campaign year 2023
-    window = {
-        "opens_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-        "closes_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
-    }
-    poll = await service.client.post(
-        "/api/v1/campaigns",
-        json={"form_key": "worker-satisfaction", "title": "职工满意度", "year": 2024,
-              "campaign_year": 2023} | window,
-        headers=service.admin,
-    )  # fmt: skip
-    assert poll.status_code == 201, poll.text
-    await answer_poll(service, poll.json()["id"], 0, answers(random.Random(7), 6, 0))
-    own_token = await _enterprise_token(service, campaign_id, 0)
-    status, body = await ask(service, _bearer(own_token), type="enterprise", enterprise=uscc(0))
+    poll = await create_campaign(
+        service, "worker-satisfaction", title="职工满意度", year=2024, campaign_year=2023
+    )
+    await answer_through_link(service, poll, 0, answers(random.Random(7), 6, 0))
+    own_token = (await invite(service, campaign_id, 0, reissue=True))[0]
+    status, body = await ask(service, bearer(own_token), type="enterprise", enterprise=uscc(0))
     assert status == 202, body
-    done = await wait_for(service, _bearer(own_token), body["id"])
+    done = await wait_for(service, bearer(own_token), body["id"])
     assert done["status"] == "done", done
-    text = re.sub(r"\s+", "", text_of(await pdf_of(service, _bearer(own_token), body["id"])))
+    text = re.sub(r"\s+", "", text_of(await pdf_of(service, bearer(own_token), body["id"])))
     assert "本年度没有职工问卷" not in text
     assert "6名职工匿名作答" in text

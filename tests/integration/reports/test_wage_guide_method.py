@@ -18,8 +18,7 @@ from python_calamine import CalamineWorkbook
 
 from tests.conftest import Service
 from tests.integration.analytics.release_helpers import release
-from tests.integration.analytics.test_wage_benchmarks import _seeded_campaign
-from tests.integration.analytics.test_wage_releases import _close
+from tests.integration.analytics.wage_helpers import close_campaign, seeded_campaign
 from tests.integration.reports.report_helpers import (
     ENGLISH,
     ask,
@@ -159,8 +158,8 @@ async def test_two_occupations_of_one_group_are_named_apart(service: Service) ->
 async def test_once_closed_and_released_again_the_guide_is_final_and_unmarked(
     service: Service,
 ) -> None:
-    campaign_id, _ = await _seeded_campaign(service)
-    await _close(service, campaign_id)
+    campaign_id, _ = await seeded_campaign(service)
+    await close_campaign(service, campaign_id)
     final = await release(service, campaign_id, during_collection=False)
     assert final["during_collection"] is False
     _, asked = await ask(service, service.admin, type="wage-benchmark", campaign_id=campaign_id)

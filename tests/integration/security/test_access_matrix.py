@@ -24,9 +24,8 @@ import httpx
 
 from survey_service.web.pages import STATIC_URLS
 from tests.conftest import Service
-from tests.integration.collection.test_polls import ANSWER
 from tests.integration.security.world import ROLES, World, unknown_slug, world
-from tests.samples import enterprise, salary_document
+from tests.samples import POLL_ANSWER, enterprise, form_fields, salary_document
 
 # A redirect is written "303 <where>": the status and the start of its Location.
 E_SIGNIN = "303 /e/signin"
@@ -101,7 +100,7 @@ def report_of_a(w: World, role: str) -> dict[str, Any]:
 
 
 def a_form_post(w: World, role: str) -> dict[str, str]:
-    return {k: str(v) for k, v in ANSWER.items()}
+    return form_fields(POLL_ANSWER)
 
 
 async def enterprises_sheet(w: World, role: str) -> Kwargs:
@@ -382,7 +381,7 @@ ROWS: tuple[Row, ...] = (
         "POST",
         "/api/v1/polls/{link:str}/responses",
         (404, 201, 201, 201, 201, 201),
-        body=json_body({"data": ANSWER}),
+        body=json_body({"data": POLL_ANSWER}),
     ),
     # --- the enterprise pages (the bearer token counts for nothing there: the session does)
     Row("GET", "/e", (E_SIGNIN, E_SIGNIN, 200, 200, E_SIGNIN, E_SIGNIN)),

@@ -18,7 +18,7 @@ import pytest
 from survey_service.collection.spreadsheets import DEFAULT_LIMITS
 from survey_service.json_depth import MAX_JSON_DEPTH
 from tests.conftest import Service
-from tests.integration.collection.test_polls import ANSWER, _form_fields
+from tests.factories import bearer, invited, open_poll, upload_salaries
 from tests.integration.security.hostile_files import (
     STRINGS,
     expanding_shared_strings,
@@ -26,14 +26,8 @@ from tests.integration.security.hostile_files import (
     ten_million_empty_columns,
 )
 from tests.integration.security.test_access_matrix import ROWS, url_of
-from tests.integration.security.world import (
-    ROLES,
-    bearer,
-    open_window,
-    service_with,
-    world,
-)
-from tests.samples import enterprise, uscc
+from tests.integration.security.world import ROLES, service_with, world
+from tests.samples import POLL_ANSWER, form_fields
 from tests.unit.test_spreadsheets import HEADER_ZH, SHEET, rewrite, workbook, zeros_member
 
 PROBLEM_JSON = "application/problem+json"
@@ -153,7 +147,7 @@ async def test_brackets_in_strings_and_escaped_quotes_do_not_count(service: Serv
 async def test_a_deep_form_post_is_not_json_and_is_read_as_a_form(service: Service) -> None:
     """The poll page's form post takes field names, not JSON: brackets there are text."""
     async with world(service) as w:
-        fields = _form_fields(ANSWER) | {"note": "[" * 10_000}
+        fields = form_fields(POLL_ANSWER) | {"note": "[" * 10_000}
         response = await w.clients["respondent"].post(f"/p/{w.slug_a}", data=fields)
         assert response.status_code == 303, response.text
 
@@ -161,38 +155,11 @@ async def test_a_deep_form_post_is_not_json_and_is_read_as_a_form(service: Servi
 # --- body size ---------------------------------------------------------------------------
 
 
-async def _invited(service: Service) -> tuple[int, str]:
-    await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=service.admin)
-    created = await service.client.post(
-        "/api/v1/campaigns",
-        json={"form_key": "salary-survey", "title": "2023年企业薪酬调查", "year": 2023}
-        | open_window(),
-        headers=service.admin,
-    )
-    campaign_id = int(created.json()["id"])
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(1)]},
-        headers=service.admin,
-    )
-    return campaign_id, invited.json()[0]["token"]
-
-
-async def _upload(
-    service: Service, campaign_id: int, token: str, content: bytes, name: str
-) -> httpx.Response:
-    return await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/salary-uploads",
-        files={"file": (name, content)},
-        headers=bearer(token),
-    )
-
-
 async def test_bodies_over_the_limit_are_413_on_uploads_and_json_alike(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service, campaign_year=None)
     async with service_with(service, max_body_bytes=64 * 1024) as small:
         big = b"a,b\n" + b"1,2\n" * 20_000  # 80 KB
-        response = await _upload(small, campaign_id, token, big, "工资.csv")
+        response = await upload_salaries(small, campaign_id, token, big, "工资.csv")
         assert response.status_code == 413
         assert response.headers["content-type"].startswith(PROBLEM_JSON)
         padded = {"data": {"note": "x" * 70_000}}
@@ -230,11 +197,13 @@ def _png() -> bytes:
 
 
 async def test_a_picture_renamed_xlsx_is_refused_by_its_magic_bytes(service: Service) -> None:
-    campaign_id, token = await _invited(service)
-    _refused(await _upload(service, campaign_id, token, _png(), "工资.xlsx"), "not an Excel")
+    campaign_id, token = await invited(service, campaign_year=None)
+    _refused(
+        await upload_salaries(service, campaign_id, token, _png(), "工资.xlsx"), "not an Excel"
+    )
     workbook_named_png = workbook([HEADER_ZH])
     _refused(
-        await _upload(service, campaign_id, token, workbook_named_png, "工资.png"),
+        await upload_salaries(service, campaign_id, token, workbook_named_png, "工资.png"),
         "Unsupported file type",
     )
 
@@ -256,30 +225,30 @@ def no_unpacking(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_zip_bomb_is_refused_before_it_is_unpacked(
     service: Service, no_unpacking: None
 ) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service, campaign_year=None)
     bomb = zeros_member(300 << 20, level=1)  # 300 MiB of zeros in about 1 MB
-    _refused(await _upload(service, campaign_id, token, bomb, "工资.xlsx"), "refused")
+    _refused(await upload_salaries(service, campaign_id, token, bomb, "工资.xlsx"), "refused")
 
 
 async def test_a_workbook_of_too_many_parts_is_refused_before_it_is_unpacked(
     service: Service, no_unpacking: None
 ) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service, campaign_year=None)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         for number in range(DEFAULT_LIMITS.max_members + 1):
             archive.writestr(f"xl/media/{number}.bin", b"")
-    response = await _upload(service, campaign_id, token, out.getvalue(), "工资.xlsx")
+    response = await upload_salaries(service, campaign_id, token, out.getvalue(), "工资.xlsx")
     _refused(response, f"{DEFAULT_LIMITS.max_members:,} parts")
 
 
 async def test_a_sheet_declaring_entities_is_refused(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service, campaign_year=None)
     laughs = b'<!DOCTYPE x [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><worksheet'
     content = rewrite(
         workbook([HEADER_ZH]), SHEET, lambda xml: xml.replace(b"<worksheet", laughs, 1)
     )
-    _refused(await _upload(service, campaign_id, token, content, "工资.xlsx"), "DOCTYPE")
+    _refused(await upload_salaries(service, campaign_id, token, content, "工资.xlsx"), "DOCTYPE")
 
 
 XML_PARTS = (
@@ -303,7 +272,7 @@ async def test_a_dtd_in_any_xml_part_of_a_workbook_is_refused(service: Service, 
     """Issue 12, item 17: a DOCTYPE (an external entity, a billion laughs, or a bare one)
     after the XML declaration of any part the reader or calamine parses is refused and
     named; the part unchanged is taken."""
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service, campaign_year=None)
     sheet = workbook([HEADER_ZH, ["6-01-02-03", "本科", "女", "是", 12, 68000]])
     assert part in zipfile.ZipFile(io.BytesIO(sheet)).namelist()
     for what, dtd in DTDS.items():
@@ -312,19 +281,19 @@ async def test_a_dtd_in_any_xml_part_of_a_workbook_is_refused(service: Service, 
             return xml.replace(b"?>", b"?>" + dtd, 1)
 
         content = rewrite(sheet, part, declare)
-        response = await _upload(service, campaign_id, token, content, "工资.xlsx")
+        response = await upload_salaries(service, campaign_id, token, content, "工资.xlsx")
         _refused(response, f"{part}: a DOCTYPE or entity declaration is not allowed")
         assert "passwd" not in response.text, what
-    taken = await _upload(service, campaign_id, token, sheet, "工资.xlsx")
+    taken = await upload_salaries(service, campaign_id, token, sheet, "工资.xlsx")
     assert taken.status_code == 201, taken.text
 
 
 async def test_a_sheet_with_more_rows_than_the_limit_is_refused(service: Service) -> None:
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service, campaign_year=None)
     rows = "".join(f"6-01-02-03,12,{60000 + n % 1000},本科\n" for n in range(100_001))
     content = ("职业代码,工作月数,年度应发工资,学历\n" + rows).encode()
     assert DEFAULT_LIMITS.max_rows == 100_000
-    response = await _upload(service, campaign_id, token, content, "工资.csv")
+    response = await upload_salaries(service, campaign_id, token, content, "工资.csv")
     _refused(response, "more than 100,000 data rows")
 
 
@@ -333,17 +302,17 @@ async def test_a_csv_line_of_ten_million_empty_columns_is_refused_before_it_is_s
 ) -> None:
     """Issue 12, item 18: the columns of a CSV line are bounded (empty ones included)
     before the line is split, and so is its length; the line is named."""
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service, campaign_year=None)
     huge = ten_million_empty_columns()
-    response = await _upload(service, campaign_id, token, huge, "工资.csv")
+    response = await upload_salaries(service, campaign_id, token, huge, "工资.csv")
     _refused(response, f"Line 1 is longer than {DEFAULT_LIMITS.max_line_chars:,} characters")
     fields = DEFAULT_LIMITS.max_line_fields
     wide = ("职业代码,学历\n6-01-02-03,本科" + "," * fields + "\n").encode()
-    response = await _upload(service, campaign_id, token, wide, "工资.csv")
+    response = await upload_salaries(service, campaign_id, token, wide, "工资.csv")
     _refused(response, f"Line 2 has more than {fields:,} columns (empty ones included)")
     padded = ("职业代码,学历,工作月数,年度应发工资" + "," * 300 + "\n"
               + "6-01-02-03,本科,12,68000" + "," * 300 + "\n").encode()  # fmt: skip
-    response = await _upload(service, campaign_id, token, padded, "工资.csv")
+    response = await upload_salaries(service, campaign_id, token, padded, "工资.csv")
     assert response.status_code == 201, response.text  # Excel's padding is still read
 
 
@@ -352,14 +321,14 @@ async def test_shared_strings_beyond_a_payrolls_are_refused_while_they_stream(
 ) -> None:
     """Issue 12, item 18: shared strings of 173 MiB in a 1.4 MB workbook, and a million and
     one short ones, are refused by the limit they break, named."""
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service, campaign_year=None)
     chars = DEFAULT_LIMITS.max_shared_string_chars
-    response = await _upload(
+    response = await upload_salaries(
         service, campaign_id, token, expanding_shared_strings(90_000, 2_000), "工资.xlsx"
     )
     _refused(response, f"shared strings hold more than {chars:,} characters")
     count = DEFAULT_LIMITS.max_shared_strings
-    response = await _upload(
+    response = await upload_salaries(
         service, campaign_id, token, expanding_shared_strings(count + 1, 0), "工资.xlsx"
     )
     _refused(response, f"shared strings hold more than {count:,} texts")
@@ -372,7 +341,7 @@ async def test_a_shared_string_counts_in_every_cell_that_shows_it(
     """Issue 12, item 18 (the cells): the text calamine would hold, each cell's shared
     string counted where it is shown, is bounded before calamine reads the sheet, by the
     fast scan and by the parser it hands odd sheets to (attributes in another order)."""
-    campaign_id, token = await _invited(service)
+    campaign_id, token = await invited(service, campaign_year=None)
     content = one_text_in_every_cell()
     if reader == "parser":
         content = rewrite(
@@ -380,7 +349,7 @@ async def test_a_shared_string_counts_in_every_cell_that_shows_it(
             SHEET,
             lambda xml: re.sub(rb'<c r="([A-Z0-9]+)" t="s">', rb'<c t="s" r="\1">', xml),
         )
-    response = await _upload(service, campaign_id, token, content, "工资.xlsx")
+    response = await upload_salaries(service, campaign_id, token, content, "工资.xlsx")
     chars = DEFAULT_LIMITS.max_text_chars
     _refused(response, f"text cells hold more than {chars:,} characters")
 
@@ -391,27 +360,16 @@ async def test_a_shared_string_counts_in_every_cell_that_shows_it(
 async def test_the_poll_page_shares_its_links_rate_and_says_when_to_come_back(
     service: Service,
 ) -> None:
-    await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=service.admin)
-    created = await service.client.post(
-        "/api/v1/campaigns",
-        json={"form_key": "worker-satisfaction", "title": "满意度", "year": 2023,
-              "settings": {"poll_rate_per_minute": 2}} | open_window(),
-        headers=service.admin,
-    )  # fmt: skip
-    campaign_id = created.json()["id"]
-    link = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/poll-links",
-        json={"enterprise": uscc(1)},
-        headers=service.admin,
+    _, slug = await open_poll(
+        service, title="满意度", campaign_year=None, settings={"poll_rate_per_minute": 2}
     )
-    slug = link.json()["link"]
     statuses = []
     for path in (f"/api/v1/polls/{slug}/responses", f"/p/{slug}", f"/p/{slug}"):
         service.client.cookies.clear()
         if path.startswith("/p/"):
-            response = await service.client.post(path, data=_form_fields(ANSWER))
+            response = await service.client.post(path, data=form_fields(POLL_ANSWER))
         else:
-            response = await service.client.post(path, json={"data": ANSWER})
+            response = await service.client.post(path, json={"data": POLL_ANSWER})
         statuses.append(response.status_code)
     assert statuses == [201, 303, 429]
     assert 1 <= int(response.headers["retry-after"]) <= 30

@@ -17,14 +17,10 @@ from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
 from tests.conftest import Service
+from tests.factories import bearer, create_campaign, invite, poll_link
 from tests.integration.analytics.release_helpers import release
-from tests.integration.security.world import (
-    bearer,
-    client_at,
-    csrf_of,
-    open_window,
-    wait_for_report,
-)
+from tests.integration.security.world import client_at, wait_for_report
+from tests.integration.web.helpers import csrf_of
 from tests.samples import enterprise, salary_document, uscc
 
 # What a spreadsheet would run: text starting with = + - @, a tab or a carriage return.
@@ -55,26 +51,6 @@ def _is_number(text: str) -> bool:
     return True
 
 
-async def _campaign(service: Service, form_key: str, title: str) -> int:
-    response = await service.client.post(
-        "/api/v1/campaigns",
-        json={"form_key": form_key, "title": title, "year": 2023} | open_window(),
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-async def _invite(service: Service, campaign_id: int, code: str) -> str:
-    response = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [code]},
-        headers=service.admin,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()[0]["token"])
-
-
 def _sheets(content: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         return {
@@ -98,13 +74,15 @@ async def test_wage_downloads_hold_no_formula_whatever_the_registry_says(
     """Enterprises whose registration type (free text in the registry) reads like a formula,
     grouped by it: in the CSV each such cell starts with an apostrophe, in the XLSX each is
     a string that reads back as typed; the campaign title in the notes sheet too."""
-    campaign_id = await _campaign(service, "salary-survey", "=1+1 薪酬调查")
+    campaign_id = await create_campaign(
+        service, "salary-survey", title="=1+1 薪酬调查", campaign_year=None
+    )
     for n, ownership in enumerate(FORMULAS, start=1):
         registered = await service.client.post(
             "/api/v1/enterprises", json=enterprise(n, ownership=ownership), headers=service.admin
         )
         assert registered.status_code == 201, registered.text
-        token = await _invite(service, campaign_id, uscc(n))
+        token = (await invite(service, campaign_id, n))[n]
         submitted = await service.client.post(
             f"/api/v1/campaigns/{campaign_id}/submissions",
             json={"data": salary_document(uscc(n)), "status": "submitted"},
@@ -231,15 +209,14 @@ async def test_form_campaign_and_enterprise_text_stays_text_on_every_page(
     assert registered.status_code == 201
     await _hostile_form(service, "hostile-poll", "poll")
     await _hostile_form(service, "hostile-form", "custom")
-    poll_id = await _campaign(service, "hostile-poll", IMG + "问卷活动")
-    survey_id = await _campaign(service, "hostile-form", SVG + "填报活动")
-    link = await service.client.post(
-        f"/api/v1/campaigns/{poll_id}/poll-links",
-        json={"enterprise": uscc(1)},
-        headers=service.admin,
+    poll_id = await create_campaign(
+        service, "hostile-poll", title=IMG + "问卷活动", campaign_year=None
     )
-    slug = link.json()["link"]
-    token = await _invite(service, survey_id, uscc(1))
+    survey_id = await create_campaign(
+        service, "hostile-form", title=SVG + "填报活动", campaign_year=None
+    )
+    slug = (await poll_link(service, poll_id))["link"]
+    token = (await invite(service, survey_id, 1))[1]
 
     worker = client_at(service, "10.1.0.1")
     page = await worker.get(f"/p/{slug}")
@@ -289,8 +266,10 @@ async def test_a_report_prints_markup_in_names_as_it_was_typed(service: Service)
     await service.client.post(
         "/api/v1/enterprises", json=enterprise(1, name=name), headers=service.admin
     )
-    campaign_id = await _campaign(service, "salary-survey", "<i>2023</i> 薪酬调查")
-    token = await _invite(service, campaign_id, uscc(1))
+    campaign_id = await create_campaign(
+        service, "salary-survey", title="<i>2023</i> 薪酬调查", campaign_year=None
+    )
+    token = (await invite(service, campaign_id, 1))[1]
     await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": salary_document(uscc(1)), "status": "submitted"},

@@ -16,14 +16,9 @@ from sqlalchemy import select
 
 from survey_service.db.models import AuditEntry
 from tests.conftest import Service
-from tests.integration.security.world import (
-    bearer,
-    client_at,
-    csrf_of,
-    open_window,
-    service_with,
-)
-from tests.samples import enterprise, uscc
+from tests.factories import bearer, create_campaign, invite, poll_link, register_enterprises
+from tests.integration.security.world import client_at, service_with
+from tests.integration.web.helpers import csrf_of
 
 URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -66,28 +61,13 @@ async def test_every_token_is_drawn_from_secrets_with_at_least_128_bits(
                                    headers=h)).json()["token"]
         for role in ("admin", "analyst")
     ]  # fmt: skip
-    await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=h)
-    for form_key in ("salary-survey", "worker-satisfaction"):
-        created = await service.client.post(
-            "/api/v1/campaigns",
-            json={"form_key": form_key, "title": form_key, "year": 2023} | open_window(),
-            headers=h,
-        )
-        campaign_id = created.json()["id"]
-        if form_key == "salary-survey":
-            invited = await service.client.post(
-                f"/api/v1/campaigns/{campaign_id}/invitations",
-                json={"enterprises": [uscc(1)]},
-                headers=h,
-            )
-            issued.append(invited.json()[0]["token"])
-        else:
-            link = await service.client.post(
-                f"/api/v1/campaigns/{campaign_id}/poll-links",
-                json={"enterprise": uscc(1)},
-                headers=h,
-            )
-            issued.append(link.json()["link"])
+    await register_enterprises(service, 1)
+    salary = await create_campaign(service, title="salary-survey", campaign_year=None)
+    issued.append((await invite(service, salary, 1))[1])
+    poll = await create_campaign(
+        service, "worker-satisfaction", title="worker-satisfaction", campaign_year=None
+    )
+    issued.append((await poll_link(service, poll))["link"])
     assert len(issued) == 4
     for token in issued:
         assert token in drawn, "a token that secrets.token_urlsafe did not draw"

@@ -22,9 +22,9 @@ import pytest
 
 from survey_service.collection.spreadsheets import DEFAULT_LIMITS
 from tests.conftest import BACKENDS
+from tests.factories import bearer
 from tests.integration.faults.server import (
     Server,
-    bearer,
     invite,
     open_campaign,
     private_postgres,

@@ -8,42 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from survey_service.app import create_app
 from tests.conftest import Service
-from tests.samples import enterprise, salary_document, uscc
+from tests.factories import bearer, create_campaign, invite, poll_link, register_enterprises, submit
+from tests.integration.analytics.release_helpers import release
+from tests.integration.web.helpers import csrf_of
+from tests.samples import salary_document, uscc
 
 ROLES = ("none", "respondent", "ent_a", "ent_b", "analyst", "admin")
 WAIT_SECONDS = 120  # a bound on a stuck report worker, not a performance figure
-_CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
-
-
-def open_window() -> dict[str, str]:
-    now = datetime.now(UTC)
-    return {
-        "opens_at": (now - timedelta(days=1)).isoformat(),
-        "closes_at": (now + timedelta(days=30)).isoformat(),
-    }
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def csrf_of(html: str) -> str:
-    found = _CSRF.search(html)
-    assert found is not None, "the page has no CSRF field"
-    return found.group(1)
 
 
 def client_at(service: Service, address: str, headers: dict[str, str] | None = None) -> Any:
@@ -118,79 +100,22 @@ async def wait_for_report(client: httpx.AsyncClient, report_id: str) -> dict[str
 @asynccontextmanager
 async def world(service: Service, *, rendered: bool = False) -> AsyncIterator[World]:
     """The world; with ``rendered``, A's enterprise report too, its PDF done."""
-    admin = service.client
     h = service.admin
     codes = {name: uscc(n) for n, name in enumerate("ABCD", start=1)}
-    await _ok(
-        await admin.post(
-            "/api/v1/enterprises", json=[enterprise(n) for n in range(1, 5)], headers=h
-        )
+    await register_enterprises(service, 1, 2, 3, 4)
+    salary = await create_campaign(service, campaign_year=None)
+    tokens = await invite(service, salary, 1, 2, 3)  # A, B and C
+    submission_a = await submit(service, salary, tokens[1], salary_document(codes["A"]))
+    await release(service, salary)  # while still open, so that analysts have figures to read
+    poll = await create_campaign(service, "worker-satisfaction", campaign_year=None)
+    slug_a, slug_c = [(await poll_link(service, poll, n))["link"] for n in (1, 3)]
+    assessment = await create_campaign(
+        service, "enterprise-self-assessment", title="2023年自评", campaign_year=None
     )
-    salary = (
-        await _ok(
-            await admin.post(
-                "/api/v1/campaigns",
-                json={"form_key": "salary-survey", "title": "2023年企业薪酬调查", "year": 2023}
-                | open_window(),
-                headers=h,
-            )
-        )
-    )["id"]
-    invited = await _ok(
-        await admin.post(
-            f"/api/v1/campaigns/{salary}/invitations",
-            json={"enterprises": [codes["A"], codes["B"], codes["C"]]},
-            headers=h,
-        )
-    )
-    tokens = {i["uscc"]: i["token"] for i in invited}
-    submitted = await _ok(
-        await admin.post(
-            f"/api/v1/campaigns/{salary}/submissions",
-            json={"data": salary_document(codes["A"]), "status": "submitted"},
-            headers=bearer(tokens[codes["A"]]),
-        )
-    )
-    # Released while still open, so that analysts have figures to read.
-    await _ok(
-        await admin.post(
-            f"/api/v1/campaigns/{salary}/releases", json={"during_collection": True}, headers=h
-        )
-    )
-    poll = (
-        await _ok(
-            await admin.post(
-                "/api/v1/campaigns",
-                json={"form_key": "worker-satisfaction", "title": "2023年职工满意度调查",
-                      "year": 2023} | open_window(),
-                headers=h,
-            )
-        )
-    )["id"]  # fmt: skip
-    slugs = {}
-    for name in "AC":
-        link = await _ok(
-            await admin.post(
-                f"/api/v1/campaigns/{poll}/poll-links",
-                json={"enterprise": codes[name]},
-                headers=h,
-            )
-        )
-        slugs[name] = link["link"]
-    assessment = (
-        await _ok(
-            await admin.post(
-                "/api/v1/campaigns",
-                json={"form_key": "enterprise-self-assessment", "title": "2023年自评",
-                      "year": 2023} | open_window(),
-                headers=h,
-            )
-        )
-    )["id"]  # fmt: skip
     report_id = str(uuid.uuid4())  # no report's, unless one is rendered
     if rendered:
         asked = await _ok(
-            await admin.post(
+            await service.client.post(
                 "/api/v1/reports",
                 json={"type": "enterprise", "campaign_id": salary, "enterprise": codes["A"]},
                 headers=h,
@@ -200,12 +125,12 @@ async def world(service: Service, *, rendered: bool = False) -> AsyncIterator[Wo
         report_id = asked["id"]
     analyst = await service.token("analyst", label="matrix analyst")
     spare = await _ok(
-        await admin.post(
+        await service.client.post(
             "/api/v1/tokens", json={"role": "analyst", "label": "to revoke"}, headers=h
         )
     )
     await _ok(
-        await admin.post(
+        await service.client.post(
             "/api/v1/forms",
             json={
                 "key": "matrix-form",
@@ -216,8 +141,8 @@ async def world(service: Service, *, rendered: bool = False) -> AsyncIterator[Wo
         )
     )
     role_tokens = {
-        "ent_a": tokens[codes["A"]],
-        "ent_b": tokens[codes["B"]],
+        "ent_a": tokens[1],
+        "ent_b": tokens[2],
         "analyst": analyst,
         "admin": service.admin_token,
     }
@@ -244,10 +169,10 @@ async def world(service: Service, *, rendered: bool = False) -> AsyncIterator[Wo
             salary=salary,
             poll=poll,
             assessment=assessment,
-            submission_a=submitted["id"],
+            submission_a=submission_a,
             report_a=report_id,
-            slug_a=slugs["A"],
-            slug_c=slugs["C"],
+            slug_a=slug_a,
+            slug_c=slug_c,
             spare_token_id=spare["id"],
             uscc=codes,
         )

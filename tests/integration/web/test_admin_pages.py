@@ -5,18 +5,17 @@ session only with the CSRF header, and a poll page that carries nothing per visi
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
 
 from survey_service.db.models import PollResponse
 from tests.conftest import Service
+from tests.factories import bearer, invite, invited, open_poll, post_campaign, register_enterprises
 from tests.integration.analytics.release_helpers import release
 from tests.integration.analytics.score_helpers import poll as score_poll
 from tests.integration.analytics.score_helpers import release as score_release
-from tests.integration.collection.test_collection_api import _bearer, _invited
-from tests.integration.collection.test_polls import ANSWER, _campaign, _form_fields, _link
 from tests.integration.reports.report_helpers import released_campaign
 from tests.integration.web.helpers import (
     assert_well_formed,
@@ -25,7 +24,7 @@ from tests.integration.web.helpers import (
     page_csrf,
     sign_in,
 )
-from tests.samples import enterprise, salary_document, uscc
+from tests.samples import POLL_ANSWER, enterprise, form_fields, salary_document, uscc
 
 SHOW_IF_FIELDS: list[dict[str, Any]] = [
     {
@@ -72,15 +71,9 @@ async def test_only_a_valid_admin_token_signs_in(service: Service) -> None:
 
 
 async def test_dashboard_shows_progress_by_district_and_the_downloads(service: Service) -> None:
-    campaign_id, token = await _invited(service, 1)
-    await service.client.post(
-        "/api/v1/enterprises", json=enterprise(2, district="610204"), headers=service.admin
-    )
-    await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(2)]},
-        headers=_admin(service),
-    )
+    campaign_id, token = await invited(service, 1)
+    await register_enterprises(service, 2, district="610204")
+    await invite(service, campaign_id, 2)
     sample = enterprise(1)
     document = {
         "enterprise": {k: sample[k] for k in ("uscc", "name", "district", "industry")}
@@ -90,7 +83,7 @@ async def test_dashboard_shows_progress_by_district_and_the_downloads(service: S
     submitted = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": document, "status": "submitted"},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert submitted.status_code == 201, submitted.text
     await _admin_session(service)
@@ -147,13 +140,8 @@ async def test_dashboard_downloads_the_latest_release(service: Service) -> None:
     assert f"-r{second['number']}.csv" in disposition
 
 
-def _admin(service: Service) -> dict[str, str]:
-    return service.admin
-
-
 async def test_poll_link_qr_codes_are_for_admins_only(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    slug = (await _link(service, campaign_id))["link"]
+    campaign_id, slug = await open_poll(service)
     base = f"/api/v1/campaigns/{campaign_id}/poll-links/{slug}"
     svg = await service.client.get(f"{base}/qr.svg", headers=service.admin)
     assert svg.status_code == 200
@@ -172,8 +160,7 @@ async def test_poll_link_qr_codes_are_for_admins_only(service: Service) -> None:
 
 
 async def test_campaign_page_shows_each_link_with_its_qr_code(service: Service) -> None:
-    campaign_id = await _campaign(service, title="<i>满意度</i>")
-    slug = (await _link(service, campaign_id))["link"]
+    campaign_id, slug = await open_poll(service, title="<i>满意度</i>")
     await _admin_session(service)
     page = await service.client.get(f"/admin/campaigns/{campaign_id}")
     assert page.status_code == 200
@@ -244,8 +231,7 @@ async def _stored(service: Service) -> list[PollResponse]:
 
 
 async def test_poll_page_carries_nothing_that_tells_visitors_apart(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    slug = (await _link(service, campaign_id))["link"]
+    _, slug = await open_poll(service)
     await _admin_session(service)  # even a browser with a session gets no session cookie here
     first = await service.client.get(f"/p/{slug}")
     service.client.cookies.clear()
@@ -257,23 +243,22 @@ async def test_poll_page_carries_nothing_that_tells_visitors_apart(service: Serv
 
 
 async def test_cross_site_poll_post_is_refused_and_not_stored(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    slug = (await _link(service, campaign_id))["link"]
+    _, slug = await open_poll(service)
     service.client.cookies.clear()
     forged = await service.client.post(
-        f"/p/{slug}", data=_form_fields(ANSWER), headers={"Sec-Fetch-Site": "cross-site"}
+        f"/p/{slug}", data=form_fields(POLL_ANSWER), headers={"Sec-Fetch-Site": "cross-site"}
     )
     assert forged.status_code == 403
     assert "来自其他网站" in forged.text
     other_origin = await service.client.post(
-        f"/p/{slug}", data=_form_fields(ANSWER), headers={"Origin": "https://evil.example"}
+        f"/p/{slug}", data=form_fields(POLL_ANSWER), headers={"Origin": "https://evil.example"}
     )
     assert other_origin.status_code == 403
     assert await _stored(service) == []
     # What a browser sends from the page itself (its no-referrer policy makes Origin null).
     same = await service.client.post(
         f"/p/{slug}",
-        data=_form_fields(ANSWER),
+        data=form_fields(POLL_ANSWER),
         headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"},
     )
     assert same.status_code == 303
@@ -281,8 +266,7 @@ async def test_cross_site_poll_post_is_refused_and_not_stored(service: Service) 
 
 
 async def test_poll_page_in_english(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    slug = (await _link(service, campaign_id))["link"]
+    _, slug = await open_poll(service)
     service.client.cookies.clear()
     page = await service.client.get(f"/p/{slug}?lang=en")
     assert page.status_code == 200
@@ -312,39 +296,23 @@ async def test_a_survey_of_last_years_pay_and_this_years_poll_are_one_campaign_y
     beside 100%. A campaign belongs to a campaign year of its own (by default the year it
     opens in, Beijing time), and the page says which year each figure is."""
     this_year = datetime.now(timezone(timedelta(hours=8))).year
-    window = {
-        "opens_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-        "closes_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
-    }
-    await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=service.admin)
-    survey = await service.client.post(
-        "/api/v1/campaigns",
-        json={"form_key": "salary-survey", "title": "薪酬调查（上年工资）", "year": this_year - 1}
-        | window,
-        headers=service.admin,
+    await register_enterprises(service, 1)
+    survey = await post_campaign(
+        service, title="薪酬调查（上年工资）", year=this_year - 1, campaign_year=None
     )
-    poll = await service.client.post(
-        "/api/v1/campaigns",
-        json={"form_key": "worker-satisfaction", "title": "职工满意度", "year": this_year} | window,
-        headers=service.admin,
+    poll = await post_campaign(
+        service, "worker-satisfaction", title="职工满意度", year=this_year, campaign_year=None
     )
     assert (survey.json()["campaign_year"], poll.json()["campaign_year"]) == (this_year,) * 2
-    explicit = await service.client.post(
-        "/api/v1/campaigns",
-        json={"form_key": "worker-satisfaction", "title": "补录", "year": 2020,
-              "campaign_year": 2021} | window,
-        headers=service.admin,
-    )  # fmt: skip
-    assert explicit.json()["campaign_year"] == 2021
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{survey.json()['id']}/invitations",
-        json={"enterprises": [uscc(1)]},
-        headers=service.admin,
+    explicit = await post_campaign(
+        service, "worker-satisfaction", title="补录", year=2020, campaign_year=2021
     )
+    assert explicit.json()["campaign_year"] == 2021
+    token = (await invite(service, survey.json()["id"], 1))[1]
     created = await service.client.post(
         f"/api/v1/campaigns/{survey.json()['id']}/submissions",
         json={"data": salary_document(uscc(1))},
-        headers=_bearer(invited.json()[0]["token"]),
+        headers=bearer(token),
     )
     assert created.status_code == 201, created.text
     figures = await service.client.get(
@@ -376,8 +344,7 @@ async def test_the_satisfaction_button_opens_a_table_not_json(service: Service) 
     live = await service.client.get(f"/admin/campaigns/{campaign_id}/scores")
     assert live.status_code == 200
     assert_well_formed(live.text)
-    # (the test campaign's title is its form key)
-    assert english_words(live.text.replace("worker-satisfaction", "")) == []
+    assert english_words(live.text) == []
     table = live.text.split('id="scores"', 1)[1].split("</table>", 1)[0]
     wangyi = table.split("王益区", 1)[1].split("</tr>", 1)[0]
     first = groups["610202"]["dimensions"][0]["favourable"]

@@ -17,9 +17,9 @@ from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
 from tests.conftest import Service
+from tests.factories import invited
 from tests.integration.analytics.release_helpers import release
-from tests.integration.analytics.test_wage_benchmarks import _submit, _worker
-from tests.integration.collection.test_collection_api import _invited
+from tests.integration.analytics.wage_helpers import submit_workers, worker
 from tests.integration.reports.report_helpers import released_campaign
 from tests.integration.web.helpers import assert_well_formed, csrf_of, english_words, sign_in
 
@@ -162,8 +162,8 @@ async def test_an_analyst_never_sees_live_figures_through_the_page(service: Serv
     before = await service.client.get(f"/analyst?campaign={campaign_id}&by1=district")
     # Three enterprises come in late: the live figures move, the release does not.
     for n in (40, 41, 42):
-        await _submit(
-            service, campaign_id, n, [_worker("6-15-01-01", 300_000 + i) for i in range(20)]
+        await submit_workers(
+            service, campaign_id, n, [worker("6-15-01-01", 300_000 + i) for i in range(20)]
         )
     after = await service.client.get(f"/analyst?campaign={campaign_id}&by1=district")
     assert _table_rows(after.text) == _table_rows(before.text)
@@ -179,7 +179,7 @@ async def test_an_analyst_never_sees_live_figures_through_the_page(service: Serv
         assert 'id="wage-table"' not in refused.text
         assert "analysts read releases" in refused.text
     # A campaign without a release: told so, nothing shown.
-    unreleased, _ = await _invited(service, 60)
+    unreleased, _ = await invited(service, 60)
     waiting = await service.client.get(f"/analyst?campaign={unreleased}")
     assert waiting.status_code == 409
     assert 'id="wage-table"' not in waiting.text
@@ -208,14 +208,14 @@ async def test_an_admins_session_opens_the_page_with_the_detailed_reasons(
     live = await service.client.get(f"/analyst?campaign={campaign_id}&by1=district&release=live")
     assert live.status_code == 403
     assert 'id="wage-table"' not in live.text
-    unreleased, _ = await _invited(service, 60)
+    unreleased, _ = await invited(service, 60)
     waiting = await service.client.get(f"/analyst?campaign={unreleased}")
     assert waiting.status_code == 403
     assert "只显示已发布的数据" in waiting.text
 
 
 async def test_only_analysts_and_admins_sign_in(service: Service) -> None:
-    campaign_id, invitation = await _invited(service, 1)
+    campaign_id, invitation = await invited(service, 1)
     assert (await service.client.get("/analyst")).headers["location"] == "/analyst/signin"
     for token in (invitation, "not-a-token", ""):
         form = await service.client.get("/analyst/signin")

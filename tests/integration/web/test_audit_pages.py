@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from survey_service.db.models import AccessToken, AuditEntry
 from tests.conftest import Service
-from tests.integration.collection.test_collection_api import _bearer, _invited
+from tests.factories import bearer, invited
 from tests.integration.web.helpers import assert_well_formed, sign_in
 from tests.samples import salary_document, uscc
 
@@ -44,12 +44,12 @@ async def _shown(service: Service, query: str) -> list[tuple[str, str]]:
 async def _world(service: Service) -> tuple[int, int, str]:
     """Two campaigns, one submission, a token made and one refused: (campaign of the
     submission, the other campaign, the submission's id)."""
-    campaign_id, token = await _invited(service, 1)
-    other_id, _ = await _invited(service, 2)
+    campaign_id, token = await invited(service, 1)
+    other_id, _ = await invited(service, 2)
     submitted = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": salary_document(uscc(1)), "status": "submitted"},
-        headers=_bearer(token),
+        headers=bearer(token),
     )
     assert submitted.status_code == 201, submitted.text
     revoked = await service.client.post(
@@ -60,7 +60,7 @@ async def _world(service: Service) -> tuple[int, int, str]:
         "/api/v1/tokens", json={"role": "analyst", "label": "统计局"}, headers=service.admin
     )
     assert made.status_code == 201
-    refused = await service.client.get("/api/v1/campaigns", headers=_bearer("not-a-token"))
+    refused = await service.client.get("/api/v1/campaigns", headers=bearer("not-a-token"))
     assert refused.status_code == 401
     return campaign_id, other_id, submitted.json()["id"]
 
@@ -173,6 +173,6 @@ async def test_a_filter_it_cannot_read_is_said(service: Service) -> None:
 
 async def test_the_log_is_for_admins_only(service: Service) -> None:
     assert (await service.client.get("/admin/audit")).headers["location"] == "/admin/signin"
-    analyst = _bearer(await service.token("analyst", label="a"))
+    analyst = bearer(await service.token("analyst", label="a"))
     assert (await service.client.get("/api/v1/audit", headers=analyst)).status_code == 403
     assert (await service.client.get("/api/v1/audit")).status_code == 401

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from survey_service.db.models import AccessToken, AuditEntry
 from tests.conftest import Service
-from tests.integration.analytics.test_wage_benchmarks import _seeded_campaign
+from tests.integration.analytics.wage_helpers import seeded_campaign
 from tests.integration.web.helpers import assert_well_formed, page_csrf, sign_in
 from tests.samples import enterprise, salary_document, uscc
 
@@ -489,7 +489,7 @@ async def test_the_roster_filters_searches_and_sorts_through_the_address(
 
 
 async def test_a_release_made_on_the_page_is_listed_with_what_it_holds(service: Service) -> None:
-    campaign_id, workers = await _seeded_campaign(service, enterprises=4)
+    campaign_id, workers = await seeded_campaign(service, enterprises=4)
     await _admin_session(service)
     page = f"/admin/campaigns/{campaign_id}"
     before = await service.client.get(page)

@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from survey_service.db.models import Submission
 from tests.conftest import Service
-from tests.integration.collection.test_collection_api import _bearer, _invited
-from tests.integration.collection.test_salary_uploads import _good_rows, _xlsx
+from tests.factories import bearer, invite, invited, register_enterprises
 from tests.integration.web.helpers import (
     assert_well_formed,
     csrf_of,
@@ -19,7 +18,7 @@ from tests.integration.web.helpers import (
     page_csrf,
     sign_in,
 )
-from tests.samples import enterprise, salary_document, uscc
+from tests.samples import enterprise, salary_document, salary_rows, salary_workbook, uscc
 
 
 def _fields(n: int = 1, **extra: str) -> dict[str, str]:
@@ -45,14 +44,14 @@ async def _submissions(service: Service) -> list[Submission]:
 
 
 async def _signed_in(service: Service, n: int = 1, **campaign: Any) -> tuple[int, str]:
-    campaign_id, token = await _invited(service, n, **campaign)
+    campaign_id, token = await invited(service, n, **campaign)
     response = await sign_in(service, token)
     assert response.status_code == 303, response.text
     return campaign_id, token
 
 
 async def test_sign_in_exchanges_the_code_for_a_session_cookie(service: Service) -> None:
-    _, token = await _invited(service)
+    _, token = await invited(service)
     form = await service.client.get("/e/signin")
     assert form.status_code == 200
     assert_well_formed(form.text)
@@ -74,13 +73,8 @@ async def test_sign_in_exchanges_the_code_for_a_session_cookie(service: Service)
 
 
 async def test_sign_in_with_a_revoked_code_is_refused(service: Service) -> None:
-    campaign_id, token = await _invited(service)
-    again = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(1)], "reissue": True},
-        headers=service.admin,
-    )
-    assert again.status_code == 201  # a reissued invitation revokes the first code
+    campaign_id, token = await invited(service)
+    await invite(service, campaign_id, 1, reissue=True)  # which revokes the first code
     response = await sign_in(service, token)
     assert response.status_code == 401
     assert "邀请码无效、已过期或已被收回" in response.text
@@ -99,7 +93,7 @@ async def test_revoking_the_code_ends_the_session(service: Service) -> None:
 
 
 async def test_posts_without_the_session_csrf_token_are_refused(service: Service) -> None:
-    _, token = await _invited(service)
+    _, token = await invited(service)
     unsigned = await service.client.post("/e/signin", data={"token": token})
     assert unsigned.status_code == 403
     assert (await service.client.get("/e")).status_code == 303  # not signed in
@@ -184,11 +178,11 @@ async def test_upload_errors_are_shown_by_row_and_column_then_the_fix_is_stored(
     home = await service.client.get("/e")
     assert "/api/v1/forms/salary-survey/template.xlsx" in home.text
     csrf = csrf_of(home.text)
-    rows = _good_rows(4)
+    rows = salary_rows(4)
     rows[1][1] = 13  # months worked, spreadsheet row 3
     rows[2][0] = "9-99"  # no such occupation, spreadsheet row 4
     refused = await service.client.post(
-        "/e/upload", data={"_csrf": csrf}, files={"file": ("工资.xlsx", _xlsx(rows))}
+        "/e/upload", data={"_csrf": csrf}, files={"file": ("工资.xlsx", salary_workbook(rows))}
     )
     assert refused.status_code == 422
     assert_well_formed(refused.text)
@@ -197,7 +191,9 @@ async def test_upload_errors_are_shown_by_row_and_column_then_the_fix_is_stored(
     assert '<td class="num">4</td><td>职业代码</td>' in table
     assert await _submissions(service) == []
     stored = await service.client.post(
-        "/e/upload", data={"_csrf": csrf}, files={"file": ("工资.xlsx", _xlsx(_good_rows(4)))}
+        "/e/upload",
+        data={"_csrf": csrf},
+        files={"file": ("工资.xlsx", salary_workbook(salary_rows(4)))},
     )
     assert (stored.status_code, stored.headers["location"]) == (303, "/e?done=uploaded&rows=4")
     [row] = await _submissions(service)
@@ -206,18 +202,13 @@ async def test_upload_errors_are_shown_by_row_and_column_then_the_fix_is_stored(
 
 
 async def test_an_enterprise_never_sees_another_enterprises_submission(service: Service) -> None:
-    campaign_id, first = await _invited(service, 1)
-    await service.client.post("/api/v1/enterprises", json=enterprise(2), headers=service.admin)
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(2)]},
-        headers=service.admin,
-    )
-    second = invited.json()[0]["token"]
+    campaign_id, first = await invited(service, 1)
+    await register_enterprises(service, 2)
+    second = (await invite(service, campaign_id, 2))[2]
     created = await service.client.post(
         f"/api/v1/campaigns/{campaign_id}/submissions",
         json={"data": _page_document(1), "status": "draft"},
-        headers=_bearer(first),
+        headers=bearer(first),
     )
     assert created.status_code == 201, created.text
     their_id = created.json()["id"]
@@ -268,25 +259,12 @@ async def test_a_returned_survey_shows_the_reason(service: Service) -> None:
 
 
 async def test_campaign_and_form_text_stay_text(service: Service) -> None:
-    await service.client.post("/api/v1/enterprises", json=enterprise(1), headers=service.admin)
-    created = await service.client.post(
-        "/api/v1/campaigns",
-        json={
-            "form_key": "salary-survey",
-            "title": "<script>alert(1)</script>调查",
-            "year": 2023,
-            "opens_at": "2020-01-01T00:00:00Z",
-            "closes_at": "2099-01-01T00:00:00Z",
-        },
-        headers=service.admin,
+    await _signed_in(
+        service,
+        title="<script>alert(1)</script>调查",
+        campaign_year=None,
+        window={"opens_at": "2020-01-01T00:00:00Z", "closes_at": "2099-01-01T00:00:00Z"},
     )
-    campaign_id = created.json()["id"]
-    invited = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/invitations",
-        json={"enterprises": [uscc(1)]},
-        headers=service.admin,
-    )
-    await sign_in(service, invited.json()[0]["token"])
     for path in ("/e", "/e/form"):
         html = (await service.client.get(path)).text
         assert "<script>alert" not in html

@@ -15,7 +15,7 @@ from survey_service.app import create_app
 from survey_service.db.models import PollResponse
 from survey_service.settings import Settings
 from tests.conftest import Service
-from tests.integration.collection.test_polls import _campaign, _link
+from tests.factories import open_poll
 from tests.integration.web.helpers import assert_well_formed
 
 EVERY_WIDGET: list[dict[str, Any]] = [
@@ -95,8 +95,8 @@ async def _poll_of(service: Service, fields: list[dict[str, Any]]) -> str:
         "/api/v1/forms/every-widget/versions/1/publish", headers=service.admin
     )
     assert published.status_code == 200
-    campaign_id = await _campaign(service, form_key="every-widget")
-    return str((await _link(service, campaign_id))["link"])
+    _, slug = await open_poll(service, form_key="every-widget", title="全部题型")
+    return slug
 
 
 async def test_every_builder_widget_is_drawn_with_its_limits(service: Service) -> None:

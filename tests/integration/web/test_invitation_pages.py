@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
 from tests.conftest import Service
-from tests.integration.collection.test_collection_api import _campaign
+from tests.factories import create_campaign
 from tests.integration.other_settings import client_with
 from tests.integration.security.world import client_at
 from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
@@ -36,7 +36,7 @@ async def _setup(service: Service) -> int:
         headers=service.admin,
     )
     assert registered.status_code == 201, registered.text
-    campaign_id = await _campaign(service)
+    campaign_id = await create_campaign(service)
     signed = await sign_in(service, service.admin_token, admin=True)
     assert signed.status_code == 303
     return campaign_id

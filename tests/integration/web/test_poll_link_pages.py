@@ -13,7 +13,7 @@ import httpx
 from pypdf import PdfReader
 
 from tests.conftest import Service
-from tests.integration.collection.test_polls import _campaign
+from tests.factories import create_campaign
 from tests.integration.other_settings import client_with
 from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
 from tests.paths import PROJECT_ROOT
@@ -32,7 +32,7 @@ async def _setup(service: Service) -> int:
         headers=service.admin,
     )
     assert registered.status_code == 201, registered.text
-    campaign_id = await _campaign(service)
+    campaign_id = await create_campaign(service, "worker-satisfaction", year=2024)
     assert (await sign_in(service, service.admin_token, admin=True)).status_code == 303
     return campaign_id
 

@@ -12,7 +12,7 @@ import segno
 from PIL import Image
 
 from tests.conftest import Service
-from tests.integration.collection.test_polls import _campaign, _link
+from tests.factories import create_campaign, open_poll, poll_link, register_enterprises
 from tests.integration.other_settings import client_with
 from tests.integration.web.helpers import csrf_of
 from tests.samples import enterprise, uscc
@@ -36,8 +36,7 @@ def _expected_modules(url: str) -> str:
 
 
 async def test_qr_codes_encode_the_public_address_not_the_admins_host(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    slug = (await _link(service, campaign_id))["link"]
+    campaign_id, slug = await open_poll(service)
     qr = f"/api/v1/campaigns/{campaign_id}/poll-links/{slug}/qr.svg"
     async with client_with(service, public_base_url=PUBLIC) as client:  # asked on localhost
         svg = await client.get(qr, headers=service.admin)
@@ -50,8 +49,7 @@ async def test_qr_codes_encode_the_public_address_not_the_admins_host(service: S
 
 
 async def test_the_svg_qr_code_has_the_enterprises_name_under_it(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    slug = (await _link(service, campaign_id))["link"]
+    campaign_id, slug = await open_poll(service)
     svg = await service.client.get(
         f"/api/v1/campaigns/{campaign_id}/poll-links/{slug}/qr.svg", headers=service.admin
     )
@@ -68,8 +66,7 @@ async def test_the_svg_qr_code_has_the_enterprises_name_under_it(service: Servic
 
 
 async def test_the_png_qr_code_has_the_enterprises_name_drawn_under_it(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    slug = (await _link(service, campaign_id))["link"]
+    campaign_id, slug = await open_poll(service)
     png = await service.client.get(
         f"/api/v1/campaigns/{campaign_id}/poll-links/{slug}/qr.png", headers=service.admin
     )
@@ -86,8 +83,9 @@ async def test_the_png_qr_code_has_the_enterprises_name_drawn_under_it(service: 
 
 
 async def test_link_lists_name_the_enterprise_beside_its_credit_code(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    issued = await _link(service, campaign_id)
+    campaign_id = await create_campaign(service, "worker-satisfaction")
+    await register_enterprises(service, 1)
+    issued = await poll_link(service, campaign_id)
     assert (issued["enterprise"], issued["enterprise_name"]) == (uscc(1), NAME)
     listed = await service.client.get(
         f"/api/v1/campaigns/{campaign_id}/poll-links", headers=service.admin
@@ -97,8 +95,7 @@ async def test_link_lists_name_the_enterprise_beside_its_credit_code(service: Se
 
 
 async def test_the_campaign_page_lists_names_and_public_links(service: Service) -> None:
-    campaign_id = await _campaign(service)
-    slug = (await _link(service, campaign_id))["link"]
+    campaign_id, slug = await open_poll(service)
     async with client_with(service, public_base_url=PUBLIC) as client:
         form = await client.get("/admin/signin")
         signed = await client.post(

@@ -27,7 +27,8 @@ from sqlalchemy import select
 from survey_service.db.models import AuditEntry, Reminder
 from survey_service.settings import SmtpSettings
 from tests.conftest import Service
-from tests.integration.security.world import bearer, open_window, service_with
+from tests.factories import window
+from tests.integration.security.world import bearer, service_with
 from tests.integration.web.helpers import assert_well_formed, csrf_of, sign_in
 from tests.samples import enterprise, salary_document, uscc
 
@@ -69,7 +70,7 @@ async def _world(service: Service) -> World:
     created = await service.client.post(
         "/api/v1/campaigns",
         json={"form_key": "salary-survey", "title": "2023年企业薪酬调查", "year": 2023,
-              "requires_review": True} | open_window(),
+              "requires_review": True} | window(),
         headers=h,
     )  # fmt: skip
     campaign_id = created.json()["id"]

@@ -17,7 +17,8 @@ from survey_service.collection.reviews import QueueFilter
 from survey_service.db.models import AccessToken, AuditEntry, Review
 from survey_service.errors import ServiceError
 from tests.conftest import Service
-from tests.integration.security.world import bearer, client_at, open_window
+from tests.factories import window
+from tests.integration.security.world import bearer, client_at
 from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
 from tests.samples import enterprise, salary_document, uscc
 
@@ -29,7 +30,7 @@ async def _campaign(service: Service) -> int:
     response = await service.client.post(
         "/api/v1/campaigns",
         json={"form_key": "salary-survey", "title": "2023年企业薪酬调查", "year": 2023,
-              "requires_review": True} | open_window(),
+              "requires_review": True} | window(),
         headers=service.admin,
     )  # fmt: skip
     assert response.status_code == 201, response.text
