@@ -41,7 +41,7 @@ from survey_service.reports.letters import (
 from survey_service.web.admin_access import SIGN_IN, admin_post, district_scope, see_other
 from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of
-from survey_service.web.pages import page, public_base_url
+from survey_service.web.pages import page, public_base_url, refusal_page
 from survey_service.web.posting import Posted
 from survey_service.web.printing import PDF, rendered_pdf
 from survey_service.web.sessions import csrf_token, signed_in
@@ -70,21 +70,8 @@ def _contact(campaign: Campaign) -> str:
 def _problem_page(
     request: Request[Any, Any, Any], exc: ServiceError, campaign_id: int
 ) -> Response[str]:
-    zh = lang_of(request) == "zh"
-    extra = exc.extra if isinstance(exc.extra, dict) else {}
-    detail = str(extra.get("detail_zh") or exc.detail) if zh else str(exc.detail)
-    errors = [str(e.get("message_zh") or e.get("message")) if zh else str(e.get("message"))
-              for e in extra.get("errors") or []]  # fmt: skip
-    return page(
-        request,
-        "message.html",
-        exc.status_code,
-        title="无法完成" if zh else "Not done",
-        message=detail + ("：" + "；".join(errors) if zh and errors else
-                          ": " + "; ".join(errors) if errors else ""),
-        link=_base(campaign_id),
-        link_text="返回邀请页面" if zh else "Back to the invitations",
-    )  # fmt: skip
+    back = "返回邀请页面" if lang_of(request) == "zh" else "Back to the invitations"
+    return refusal_page(request, exc, link=_base(campaign_id), link_text=back)
 
 
 def _no_campaign(request: Request[Any, Any, Any]) -> Response[str]:

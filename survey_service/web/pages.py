@@ -134,6 +134,22 @@ def message_page(
     return page(request, "message.html", status, title=title, message=message, **context)
 
 
+def refusal_page(
+    request: Request[Any, Any, Any], exc: ServiceError, *, link: str, link_text: str
+) -> Response[str]:
+    """What the service refused, as a page: its detail and the errors it names (in Chinese
+    where the problem carries it), its status, and the way back."""
+    zh = lang_of(request) == "zh"
+    detail = str(exc.extra.get("detail_zh") or exc.detail) if zh else str(exc.detail)
+    errors = [str(e.get("message_zh") or e.get("message")) if zh else str(e.get("message"))
+              for e in exc.extra.get("errors") or []]  # fmt: skip
+    if errors:
+        detail += "：" + "；".join(errors) if zh else ": " + "; ".join(errors)
+    title = "无法完成" if zh else "Not done"
+    return page(request, "message.html", exc.status_code, title=title, message=detail,
+                link=link, link_text=link_text)  # fmt: skip
+
+
 def signin_throttled(
     request: Request[Any, Any, Any], refused: ServiceError, *, role: str
 ) -> Response[str]:

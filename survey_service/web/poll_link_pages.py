@@ -33,7 +33,7 @@ from survey_service.reports.letters import (
 from survey_service.web.admin_access import SIGN_IN, admin_post, district_scope, see_other
 from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of
-from survey_service.web.pages import page, public_base_url
+from survey_service.web.pages import page, public_base_url, refusal_page
 from survey_service.web.printing import PDF, rendered_pdf
 from survey_service.web.sessions import csrf_token, signed_in
 
@@ -45,18 +45,8 @@ def _base(campaign_id: int) -> str:
 def _not_done(
     request: Request[Any, Any, Any], exc: ServiceError, campaign_id: int
 ) -> Response[str]:
-    zh = lang_of(request) == "zh"
-    extra = exc.extra if isinstance(exc.extra, dict) else {}
-    errors = "; ".join(str(e.get("message")) for e in extra.get("errors") or [])
-    return page(
-        request,
-        "message.html",
-        exc.status_code,
-        title="无法完成" if zh else "Not done",
-        message=str(exc.detail) + (f" ({errors})" if errors else ""),
-        link=_base(campaign_id),
-        link_text="返回问卷链接" if zh else "Back to the poll links",
-    )
+    back = "返回问卷链接" if lang_of(request) == "zh" else "Back to the poll links"
+    return refusal_page(request, exc, link=_base(campaign_id), link_text=back)
 
 
 async def _posters(
