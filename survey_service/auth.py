@@ -32,8 +32,10 @@ from survey_service.guessing import GuessingThrottle
 from survey_service.ratelimit import TokenBuckets, too_many_requests
 from survey_service.settings import Settings
 
-Role = Literal["admin", "analyst", "enterprise"]
-ROLES: tuple[Role, ...] = ("admin", "analyst", "enterprise")
+Role = Literal["admin", "analyst", "district", "enterprise"]
+ROLES: tuple[Role, ...] = ("admin", "analyst", "district", "enterprise")
+# Who runs a campaign: the bureau (the whole city) and a district's staff (its district).
+BUREAU_ROLES: tuple[Role, ...] = ("admin", "district")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,13 @@ class Principal:
     role: Role
     enterprise_id: int | None = None
     campaign_id: int | None = None
+    district: str | None = None  # a district's staff: the district it is held to
+
+
+def district_scope(principal: Principal) -> str | None:
+    """The district whose enterprises, invitations, submissions and progress ``principal``
+    sees and manages: a district's staff its own, None (the whole city) for the bureau."""
+    return principal.district if principal.role == "district" else None
 
 
 def new_token() -> str:
@@ -61,6 +70,7 @@ async def issue_token(
     campaign_id: int | None = None,
     expires_at: datetime | None = None,
     token: str | None = None,
+    district: str | None = None,
 ) -> tuple[str, AccessToken]:
     """Store a new token's digest; the clear token is returned once and never stored."""
     token = token or new_token()
@@ -71,6 +81,7 @@ async def issue_token(
         enterprise_id=enterprise_id,
         campaign_id=campaign_id,
         expires_at=expires_at,
+        district=district,
     )
     session.add(row)
     await session.flush()
@@ -90,7 +101,7 @@ def _principal(row: AccessToken | None) -> Principal | None:
     if row.expires_at is not None and row.expires_at <= utcnow():
         return None
     role: Role = row.role  # type: ignore[assignment]
-    return Principal(row.id, role, row.enterprise_id, row.campaign_id)
+    return Principal(row.id, role, row.enterprise_id, row.campaign_id, row.district)
 
 
 async def principal_by_id(db: Database, token_id: int) -> Principal | None:
@@ -122,7 +133,9 @@ def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 
 async def verified_principal(
-    connection: ASGIConnection[Any, Any, Any, Any], token: str, role: Role | None = None
+    connection: ASGIConnection[Any, Any, Any, Any],
+    token: str,
+    role: Role | tuple[Role, ...] | None = None,
 ) -> Principal | None:
     """The principal of ``token`` (of ``role`` when given), or None when the token is
     unknown, expired, revoked or of another role: that failure is audited (the token never
@@ -148,7 +161,11 @@ async def verified_principal(
     principal = _principal(row)
     if principal is not None:
         throttle.succeeded(digest)
-        if role is None or principal.role == role:
+        if (
+            role is None
+            or principal.role == role
+            or (isinstance(role, tuple) and principal.role in role)
+        ):
             return principal
         reason = "role"
     else:

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_service.auth import Principal, audit, issue_token
 from survey_service.db.models import AccessToken, utcnow
 from survey_service.errors import conflict, not_found, unprocessable
+from survey_service.reference.codes import districts
 
-StaffRole = Literal["admin", "analyst"]
-STAFF_ROLES: tuple[StaffRole, ...] = ("admin", "analyst")
+StaffRole = Literal["admin", "analyst", "district"]
+STAFF_ROLES: tuple[StaffRole, ...] = ("admin", "analyst", "district")
 LABEL_MAX = 200
 
 
@@ -42,17 +43,26 @@ async def create_staff_token(
     role: str,
     label: str,
     expires_at: datetime | None = None,
+    district: str | None = None,
 ) -> tuple[str, AccessToken]:
-    """A new admin or analyst token: (the token itself, to show once; its stored row)."""
+    """A new staff token (an admin's, an analyst's, or a district's staff's held to
+    ``district``): (the token itself, to show once; its stored row)."""
     if role not in STAFF_ROLES:
         raise _bad("/role", f"must be one of {', '.join(STAFF_ROLES)}", "enum")
+    if role == "district" and district not in districts():
+        raise _bad("/district", "a district's staff needs one of the city's districts", "enum")
+    if role != "district" and district is not None:
+        raise _bad("/district", "only a district's staff is held to a district", "enum")
     label = label.strip()
     if not label or len(label) > LABEL_MAX:
         raise _bad("/label", f"must have 1 to {LABEL_MAX} characters", "maxLength")
     when = _future(expires_at, now=utcnow())
-    staff_role: StaffRole = "admin" if role == "admin" else "analyst"
-    token, row = await issue_token(session, staff_role, label=label, expires_at=when)
-    audit(session, principal, "token.create", f"token:{row.id}", role=role)
+    staff_role: StaffRole = "admin" if role == "admin" else "district" if district else "analyst"
+    token, row = await issue_token(
+        session, staff_role, label=label, expires_at=when, district=district
+    )
+    held = {"district": district} if district else {}
+    audit(session, principal, "token.create", f"token:{row.id}", role=role, **held)
     return token, row
 
 

@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 
 
 class TokenCreate(Body, kw_only=True):
-    role: Literal["admin", "analyst"]
+    role: Literal["admin", "analyst", "district"]
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    # A district's staff: the district (its code) the token is held to.
+    district: Annotated[str, msgspec.Meta(max_length=12)] | None = None
     # A time zone is required: a naive time is ambiguous (and cannot be stored as UTC).
     expires_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
 
@@ -37,6 +39,7 @@ class TokenOut(Out, kw_only=True):
     id: int
     role: str
     label: str | None
+    district: str | None
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
@@ -48,6 +51,7 @@ def token_out(row: AccessToken, token: str | None = None) -> TokenOut:
         id=row.id,
         role=row.role,
         label=row.label,
+        district=row.district,
         created_at=row.created_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
@@ -74,7 +78,12 @@ class TokenController(Controller):
         """A new admin or analyst token; the token itself is in this answer only."""
         async with db.transaction() as session:
             token, row = await staff_tokens.create_staff_token(
-                session, request.state.principal, data.role, data.label, data.expires_at
+                session,
+                request.state.principal,
+                data.role,
+                data.label,
+                data.expires_at,
+                data.district,
             )
             return token_out(row, token)
 

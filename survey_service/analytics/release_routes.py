@@ -86,7 +86,11 @@ class ReleaseController(Controller):
         )
         return release_out(info)
 
-    @get("/", guards=[require("admin", "analyst")], responses=problems(400, 401, 403, 404, 422))
+    @get(
+        "/",
+        guards=[require("admin", "analyst", "district")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
     async def list_releases(self, db: DB, campaign_id: PathId) -> ReleaseList:
         """The campaign's releases, newest first."""
         async with db.read() as session:
@@ -95,7 +99,7 @@ class ReleaseController(Controller):
 
     @get(
         "/{number:int}",
-        guards=[require("admin", "analyst")],
+        guards=[require("admin", "analyst", "district")],
         responses=problems(400, 401, 403, 404, 422),
     )
     async def get_release(self, db: DB, campaign_id: PathId, number: PathId) -> ReleaseOut:

@@ -46,7 +46,7 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
 class WageBenchmarkController(Controller):
     path = "/api/v1/campaigns/{campaign_id:int}/benchmarks"
     tags = ["analytics"]
-    guards = [require("admin", "analyst")]
+    guards = [require("admin", "analyst", "district")]
     security = BEARER
 
     @get(

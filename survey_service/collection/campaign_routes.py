@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from survey_service.auth import Principal, require
+from survey_service.auth import Principal, district_scope, require
 from survey_service.collection import campaign_edits, campaigns, roster
 from survey_service.collection.schemas import CampaignOut, InstantOrDay
 from survey_service.deps import DB, Config, PathId, Polls
@@ -81,5 +81,5 @@ class CampaignChangeController(Controller):
         async with db.read() as session:
             campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
             return await roster.campaign_roster(
-                session, campaign, query, district=roster.district_scope(_principal(request))
+                session, campaign, query, district=district_scope(_principal(request))
             )

@@ -186,7 +186,14 @@ async def save_enterprise(
 ) -> Enterprise:
     """Register ``item`` (``new``: 409 when its code is registered already) or update the
     enterprise of its code (404 when unknown or outside ``district``); an enterprise is
-    neither placed in nor moved to another district than the caller's."""
+    neither placed in nor moved to another district than the caller's (refused before
+    anything is looked up, so the answer says nothing of other districts' enterprises)."""
+    if _outside(item.district, district):
+        raise unprocessable(
+            "The enterprise would be outside your district.",
+            [{"path": "/district", "message": f"only district {district} is yours",
+              "message_zh": "只能登记本区县的企业", "keyword": "scope"}],
+        )  # fmt: skip
     if new:
         taken = await session.scalar(select(Enterprise.id).where(Enterprise.uscc == item.uscc))
         if taken is not None:
@@ -197,12 +204,6 @@ async def save_enterprise(
             )  # fmt: skip
     else:
         await enterprise_in_scope(session, item.uscc, district=district)
-    if _outside(item.district, district):
-        raise unprocessable(
-            "The enterprise would be outside your district.",
-            [{"path": "/district", "message": f"only district {district} is yours",
-              "message_zh": "只能登记本区县的企业", "keyword": "scope"}],
-        )  # fmt: skip
     _, _, rows = await upsert_enterprises(session, [item], indexed=False)
     return rows[0]
 

@@ -26,7 +26,6 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.auth import Principal
 from survey_service.collection.campaigns import outside_audience
 from survey_service.db.models import AccessToken, Campaign, Enterprise, Review, Submission
 from survey_service.structs import Out
@@ -85,12 +84,6 @@ class _Registered:
     above_designated_size: bool
     has_union: bool
     staff_count: int | None
-
-
-def district_scope(principal: Principal) -> str | None:
-    """The district a principal sees the enterprises of; None: the whole city (the
-    bureau's admins, the only role that reaches the roster today)."""
-    return None
 
 
 def survey_state(status: str, review_state: str) -> RosterState:

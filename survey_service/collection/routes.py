@@ -13,7 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from survey_service.auth import Principal, audit, require
+from survey_service.auth import Principal, audit, district_scope, require
 from survey_service.collection import (
     campaign_edits,
     campaigns,
@@ -339,14 +339,18 @@ class CampaignController(Controller):
 
     @get(
         "/{campaign_id:int}/progress",
-        guards=[require("admin", "analyst")],
+        guards=[require("admin", "analyst", "district")],
         responses=problems(400, 401, 403, 404, 422),
     )
-    async def progress(self, db: DB, campaign_id: PathId) -> ProgressOut:
-        """Invited enterprises, drafts and submitted surveys, overall and by district."""
+    async def progress(
+        self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
+    ) -> ProgressOut:
+        """Invited enterprises, drafts and submitted surveys, overall and by district (a
+        district's staff: their district only)."""
+        scope = district_scope(_principal(request))
         async with db.read() as session:
             await campaigns.load_campaign(session, campaign_id)
-            return await progress.campaign_progress(session, campaign_id)
+            return await progress.campaign_progress(session, campaign_id, district=scope)
 
 
 def _own_campaign(request: Request[Any, Any, Any], campaign_id: int) -> Principal:

@@ -143,8 +143,11 @@ class AccessToken(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))  # admin | analyst | enterprise
+    role: Mapped[str] = mapped_column(String(16))  # admin | analyst | district | enterprise
     label: Mapped[str | None] = mapped_column(String(200))
+    # A district's staff: the district (a code of the district list) whose enterprises the
+    # token sees and manages.
+    district: Mapped[str | None] = mapped_column(String(12))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,11 +9,12 @@ from typing import Any
 from litestar import Request, Response
 from litestar.response import Redirect
 
-from survey_service.auth import Principal
+from survey_service.auth import BUREAU_ROLES, Principal
 from survey_service.web.i18n import lang_of, translate
 from survey_service.web.pages import PAGE_HEADERS, message_page
 from survey_service.web.posting import Posted, read_post
-from survey_service.web.sessions import csrf_ok, csrf_token, signed_in
+from survey_service.web.sessions import csrf_ok, csrf_token
+from survey_service.web.staff_access import signed_in_as
 
 SIGN_IN = "/admin/signin"
 
@@ -22,16 +23,10 @@ def see_other(to: str) -> Redirect:
     return Redirect(to, status_code=303, headers=PAGE_HEADERS)
 
 
-def district_scope(principal: Principal) -> str | None:
-    """The district whose enterprises and invitations ``principal`` may see and manage;
-    None for the whole city (an admin). District staff will get their own here."""
-    return None
-
-
 async def admin_post(request: Request[Any, Any, Any]) -> tuple[Principal, Posted] | Response[Any]:
     """Who posted from an admin's page and what the post carries, or the answer to give
     instead: a 303 to sign in, or 403 for a stale or forged page."""
-    principal = await signed_in(request, "admin")
+    principal = await signed_in_as(request, BUREAU_ROLES)
     if principal is None:
         return see_other(SIGN_IN)
     posted = await read_post(request)

@@ -18,7 +18,7 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from survey_service.analytics import participation, releases, score_reads
-from survey_service.auth import CSRF_HEADER, audit, csrf_matches, verified_principal
+from survey_service.auth import BUREAU_ROLES, CSRF_HEADER, audit, csrf_matches, verified_principal
 from survey_service.collection import campaigns
 from survey_service.collection.progress import campaign_progress, poll_answers_by_district
 from survey_service.collection.schemas import CampaignOut, ProgressOut
@@ -45,8 +45,11 @@ from survey_service.web.pages import (
 from survey_service.web.participation_view import participation_charts
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
+from survey_service.web.staff_access import signed_in_as
 
 HOME = "/admin"
+# A district's staff start at their district's review queue (the dashboard is the city's).
+DISTRICT_HOME = "/admin/review"
 SIGN_IN = "/admin/signin"
 
 
@@ -184,14 +187,14 @@ class AdminPageController(Controller):
             )
         token = (posted.fields.get("token") or [""])[0].strip()
         try:
-            principal = await verified_principal(request, token, "admin") if token else None
+            principal = await verified_principal(request, token, BUREAU_ROLES) if token else None
         except ServiceError as exc:
             if exc.kind != "too-many-failed-attempts":
                 raise
             return signin_throttled(request, exc, role="admin")
         if principal is None:
             error = (
-                "令牌无效、已过期、已被撤销或不是管理员令牌。"
+                "令牌无效、已过期、已被撤销，或不是管理员或区县工作人员的令牌。"
                 if lang == "zh"
                 else "The token is unknown, expired, revoked or not an administrator's."
             )
@@ -201,7 +204,7 @@ class AdminPageController(Controller):
         async with db.transaction() as session:
             audit(session, principal, "session.sign_in", "page:admin")
         sign_in(request, principal)
-        return _redirect(HOME)
+        return _redirect(HOME if principal.role == "admin" else DISTRICT_HOME)
 
     @post("/signout", media_type=MediaType.HTML)
     async def signout(self, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -215,9 +218,13 @@ class AdminPageController(Controller):
         self, request: Request[Any, Any, Any], db: DB, year: FromQuery[str | None] = None
     ) -> Response[Any]:
         """Every campaign with its progress by district, and the downloads; participation
-        against the targets in the latest campaign year (or ``?year=``) as a table and bars."""
-        if await signed_in(request, "admin") is None:
+        against the targets in the latest campaign year (or ``?year=``) as a table and bars;
+        a district's staff are sent to their district's review queue."""
+        principal = await signed_in_as(request, BUREAU_ROLES)
+        if principal is None:
             return _redirect(SIGN_IN)
+        if principal.role != "admin":
+            return _redirect(DISTRICT_HOME)
         lang = lang_of(request)
         summaries = await _summaries(db, lang)
         # Participation is counted by campaign year, which a survey of last year's pay

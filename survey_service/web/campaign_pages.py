@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from survey_service.analytics import releases
 from survey_service.analytics.releases import ReleaseError, ReleaseInfo
-from survey_service.auth import Principal
+from survey_service.auth import Principal, district_scope
 from survey_service.collection import campaign_edits, campaigns, polls, roster
 from survey_service.collection.campaign_settings import response_target
 from survey_service.collection.progress import campaign_progress, poll_answers_by_district
@@ -220,7 +220,7 @@ async def _campaign_page(
     **extra: Any,
 ) -> Response[str]:
     lang = lang_of(request)
-    scope = roster.district_scope(principal)
+    scope = district_scope(principal)
     query = roster_query(request.query_params)
     async with db.read() as session:
         found = await campaign_with_form(session, campaign_id)

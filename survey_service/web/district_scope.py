@@ -1,22 +1,17 @@
 """The part of the city a signed-in page user sees and manages: for an administrator the
-whole city (None), within which a page may show one district asked for. (A district's
-staff, when that role comes, will be held to its own district here.)"""
+whole city (None), within which a page may show one district asked for. A district's
+staff is held to its own district (``auth.district_scope``)."""
 
 from __future__ import annotations
 
-from survey_service.auth import Principal
+from survey_service.auth import Principal, district_scope
 from survey_service.reference.codes import districts
-
-
-def scope_of(principal: Principal) -> str | None:
-    """The district ``principal`` may see and manage; None: the whole city."""
-    return None
 
 
 def district_asked(principal: Principal, asked: str | None) -> str | None:
     """The district a page shows: the one asked for (a known code) within the principal's
     scope, else the whole scope."""
-    scope = scope_of(principal)
+    scope = district_scope(principal)
     if scope is not None:
         return scope
     return asked if asked in districts() else None

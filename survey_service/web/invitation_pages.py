@@ -21,7 +21,7 @@ import anyio.to_thread
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
-from survey_service.auth import audit
+from survey_service.auth import BUREAU_ROLES, audit, district_scope
 from survey_service.collection import campaigns, invitations, polls
 from survey_service.collection.codes_export import codes_workbook
 from survey_service.collection.invitations import IssuedCode
@@ -38,13 +38,14 @@ from survey_service.reports.letters import (
     letters_html,
     zone_text,
 )
-from survey_service.web.admin_access import SIGN_IN, admin_post, district_scope, see_other
+from survey_service.web.admin_access import SIGN_IN, admin_post, see_other
 from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page, public_base_url, refusal_page
 from survey_service.web.posting import Posted
 from survey_service.web.printing import PDF, rendered_pdf
-from survey_service.web.sessions import csrf_token, signed_in
+from survey_service.web.sessions import csrf_token
+from survey_service.web.staff_access import signed_in_as
 
 CONTACT_SETTING = "contact"  # a campaign setting: who the letters name for questions
 MAX_CONTACT = 200
@@ -106,7 +107,7 @@ class InvitationPageController(Controller):
         revoked: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """The campaign's audience, each enterprise with its invitation and a box to tick."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         try:

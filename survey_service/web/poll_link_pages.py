@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
+from survey_service.auth import BUREAU_ROLES, district_scope
 from survey_service.collection import campaigns, polls
 from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.poll_links import (
@@ -30,12 +31,13 @@ from survey_service.reports.letters import (
     posters_html,
     zone_text,
 )
-from survey_service.web.admin_access import SIGN_IN, admin_post, district_scope, see_other
+from survey_service.web.admin_access import SIGN_IN, admin_post, see_other
 from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page, public_base_url, refusal_page
 from survey_service.web.printing import PDF, rendered_pdf
-from survey_service.web.sessions import csrf_token, signed_in
+from survey_service.web.sessions import csrf_token
+from survey_service.web.staff_access import signed_in_as
 
 
 def _base(campaign_id: int) -> str:
@@ -97,7 +99,7 @@ class PollLinkPageController(Controller):
         campaign_id: PathId,
         done: FromQuery[str | None] = None,
     ) -> Response[Any]:
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         zh = lang_of(request) == "zh"
@@ -168,7 +170,7 @@ class PollLinkPageController(Controller):
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> Response[Any]:
         """A poster for every working link of the audience, one PDF."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         try:
@@ -197,7 +199,7 @@ class PollLinkPageController(Controller):
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId, link: FromPath[str]
     ) -> Response[Any]:
         """The link's poster: 404 unknown, 410 withdrawn (as its QR code)."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         try:

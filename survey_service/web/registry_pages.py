@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
-from survey_service.auth import audit
+from survey_service.auth import BUREAU_ROLES, audit, district_scope
 from survey_service.collection import enterprises, uploads
 from survey_service.collection.enterprises import (
     IMPORT_COLUMNS,
@@ -29,11 +29,12 @@ from survey_service.deps import DB
 from survey_service.errors import ServiceError, from_msgspec
 from survey_service.reference.codes import districts
 from survey_service.reports.files import content_disposition
-from survey_service.web.admin_access import SIGN_IN, admin_post, district_scope, see_other
+from survey_service.web.admin_access import SIGN_IN, admin_post, see_other
 from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page
-from survey_service.web.sessions import csrf_token, signed_in
+from survey_service.web.sessions import csrf_token
+from survey_service.web.staff_access import signed_in_as
 
 REGISTRY = "/admin/enterprises"
 PAGE_SIZE = 100
@@ -122,7 +123,7 @@ class RegistryPageController(Controller):
         saved: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """The registry, searched; a page of 100 with the count of all that match."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         scope = district_scope(principal)
@@ -155,7 +156,7 @@ class RegistryPageController(Controller):
         industry: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """What the search found, as a workbook in the import's layout."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         async with db.read() as session:
@@ -180,7 +181,7 @@ class RegistryPageController(Controller):
 
     @get("/new", media_type=MediaType.HTML)
     async def new_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         scope = district_scope(principal)
@@ -194,7 +195,7 @@ class RegistryPageController(Controller):
 
     @get("/import", media_type=MediaType.HTML)
     async def import_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        if await signed_in(request, "admin") is None:
+        if await signed_in_as(request, BUREAU_ROLES) is None:
             return see_other(SIGN_IN)
         return page(request, "admin_registry_import.html", csrf=csrf_token(request))
 
@@ -242,7 +243,7 @@ class RegistryPageController(Controller):
     async def edit_form(
         self, request: Request[Any, Any, Any], db: DB, uscc: FromPath[str]
     ) -> Response[Any]:
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         scope = district_scope(principal)

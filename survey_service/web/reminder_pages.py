@@ -15,6 +15,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 
+from survey_service.auth import BUREAU_ROLES
 from survey_service.collection import campaigns, reminders
 from survey_service.collection.reminder_export import STATE_LABELS, outstanding_workbook
 from survey_service.collection.reminders import OUTSTANDING_STATES, OutstandingState
@@ -30,7 +31,8 @@ from survey_service.web.district_scope import district_asked, district_choices
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import PAGE_HEADERS, message_page, page, public_base_url
 from survey_service.web.posting import Posted, read_post
-from survey_service.web.sessions import csrf_ok, csrf_token, signed_in
+from survey_service.web.sessions import csrf_ok, csrf_token
+from survey_service.web.staff_access import signed_in_as
 
 HOME = "/admin/reminders"
 
@@ -99,7 +101,7 @@ class ReminderPageController(Controller):
     @get("/", media_type=MediaType.HTML)
     async def choose(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         """The survey campaigns to remind of."""
-        if await signed_in(request, "admin") is None:
+        if await signed_in_as(request, BUREAU_ROLES) is None:
             return _redirect(SIGN_IN)
         async with db.read() as session:
             listed = await reminders.survey_campaigns(session)
@@ -116,7 +118,7 @@ class ReminderPageController(Controller):
         state_asked: Annotated[str | None, QueryParameter(name="state")] = None,
     ) -> Response[Any]:
         """The enterprises still to submit, the reminder to send, the letters sent."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return _redirect(SIGN_IN)
         found = await _survey_campaign(db, campaign_id)
@@ -137,7 +139,7 @@ class ReminderPageController(Controller):
         state_asked: Annotated[str | None, QueryParameter(name="state")] = None,
     ) -> Response[Any]:
         """The list as a workbook, with the campaign and the reminder's text."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return _redirect(SIGN_IN)
         found = await _survey_campaign(db, campaign_id)
@@ -184,7 +186,7 @@ class ReminderPageController(Controller):
     ) -> Response[Any]:
         """E-mail the reminder as edited to every enterprise still listed that has an
         address; without an SMTP server nothing is sent and the page says so."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return _redirect(SIGN_IN)
         posted = await read_post(request)

@@ -13,7 +13,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 
-from survey_service.auth import Principal
+from survey_service.auth import BUREAU_ROLES, Principal, district_scope
 from survey_service.collection import campaigns, reviews
 from survey_service.collection.reviews import (
     QUEUE_STATES,
@@ -26,12 +26,13 @@ from survey_service.errors import ServiceError
 from survey_service.structs import INT4_MAX
 from survey_service.web.admin_pages import SIGN_IN, district_name
 from survey_service.web.changes_view import shown_changes
-from survey_service.web.district_scope import district_asked, district_choices, scope_of
+from survey_service.web.district_scope import district_asked, district_choices
 from survey_service.web.form_view import form_view
 from survey_service.web.i18n import Lang, lang_of
 from survey_service.web.pages import PAGE_HEADERS, message_page, page
 from survey_service.web.posting import read_post
-from survey_service.web.sessions import csrf_ok, csrf_token, signed_in
+from survey_service.web.sessions import csrf_ok, csrf_token
+from survey_service.web.staff_access import signed_in_as
 from survey_service.web.warnings_view import shown_warnings
 
 QUEUE = "/admin/review"
@@ -123,7 +124,7 @@ class ReviewPageController(Controller):
         """Submitted surveys awaiting review (or returned, accepted), the longest waiting
         first, with the number of warnings each holds; those without can be accepted
         together."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return _redirect(SIGN_IN)
         chosen = district_asked(principal, district)
@@ -152,7 +153,7 @@ class ReviewPageController(Controller):
     async def accept_many(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         """Accept the chosen surveys (``accept`` = ``<id>:<revision>``, as the queue showed
         them) that still await review at that revision and hold no warning."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return _redirect(SIGN_IN)
         posted = await read_post(request)
@@ -166,7 +167,7 @@ class ReviewPageController(Controller):
                 chosen.append((submission_id, number))
         async with db.transaction() as session:
             result = await reviews.accept_without_warnings(
-                session, principal, chosen, district=scope_of(principal)
+                session, principal, chosen, district=district_scope(principal)
             )
         one = {k: (posted.fields.get(k) or [""])[0] for k in ("campaign", "state", "warnings")}
         filters = _filter(one["campaign"], one["state"], one["warnings"])
@@ -186,7 +187,7 @@ class ReviewPageController(Controller):
     ) -> Response[Any]:
         """One survey: its warnings, the verdict form, its verdicts, its revisions with what
         changed between two of them (the latest two unless chosen), and its answers."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return _redirect(SIGN_IN)
         return await _submission_page(
@@ -198,7 +199,7 @@ class ReviewPageController(Controller):
         self, request: Request[Any, Any, Any], db: DB, submission_id: FromPath[str]
     ) -> Response[Any]:
         """Accept, or return with a reason, the revision the reviewer read."""
-        principal = await signed_in(request, "admin")
+        principal = await signed_in_as(request, BUREAU_ROLES)
         if principal is None:
             return _redirect(SIGN_IN)
         posted = await read_post(request)
@@ -219,10 +220,10 @@ class ReviewPageController(Controller):
                 await reviews.review(
                     session, principal, submission_id, state,
                     reason if state == "returned" else None,
-                    district=scope_of(principal), revision=revision,
+                    district=district_scope(principal), revision=revision,
                 )  # fmt: skip
                 row, _ = await reviews.submission_in_scope(
-                    session, submission_id, district=scope_of(principal)
+                    session, submission_id, district=district_scope(principal)
                 )
                 campaign_id = row.campaign_id
         except ServiceError as exc:
@@ -232,7 +233,9 @@ class ReviewPageController(Controller):
                 request, db, principal, submission_id, None, None,
                 status=exc.status_code, problem=_problem_text(exc, lang), reason=reason or "",
             )  # fmt: skip
-        return _redirect(queue_url(QueueFilter(campaign_id), scope_of(principal), reviewed=state))
+        return _redirect(
+            queue_url(QueueFilter(campaign_id), district_scope(principal), reviewed=state)
+        )
 
 
 async def _submission_page(
@@ -251,14 +254,14 @@ async def _submission_page(
     try:
         async with db.read() as session:
             detail = await reviews.submission_detail(
-                session, submission_id, district=scope_of(principal)
+                session, submission_id, district=district_scope(principal)
             )
             numbers = [line.revision for line in detail.revisions]
             if before is None or after is None:
                 before, after = (numbers[-2], numbers[-1]) if len(numbers) > 1 else (None, None)
             comparison = (
                 await reviews.compare_revisions(
-                    session, detail.submission.id, before, after, district=scope_of(principal)
+                    session, detail.submission.id, before, after, district=district_scope(principal)
                 )
                 if before is not None and after is not None
                 else None
@@ -281,6 +284,6 @@ async def _submission_page(
         problem=problem,
         reason=reason,
         district_name=district_name,
-        queue_url=queue_url(QueueFilter(detail.campaign.id), scope_of(principal)),
+        queue_url=queue_url(QueueFilter(detail.campaign.id), district_scope(principal)),
         csrf=csrf_token(request),
     )

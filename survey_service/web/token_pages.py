@@ -18,6 +18,7 @@ from survey_service.db.models import AccessToken
 from survey_service.deps import DB, PathId
 from survey_service.errors import ServiceError
 from survey_service.local_time import NotAnInstant, instant_from_text
+from survey_service.reference.codes import districts
 from survey_service.web.pages import page
 from survey_service.web.sessions import csrf_token
 from survey_service.web.staff_access import field, see_other, signed_in_as, signed_post
@@ -54,6 +55,7 @@ async def _tokens_page(
         tokens=[(row, staff_tokens.token_state(row)) for row in rows],
         own_id=principal.token_id,
         roles=staff_tokens.STAFF_ROLES,
+        districts=sorted(districts().values(), key=lambda d: d.code),
         created=created,
         error=error,
         done=done,
@@ -95,7 +97,7 @@ class TokenPageController(Controller):
             async with db.transaction() as session:
                 created = await staff_tokens.create_staff_token(
                     session, sent.principal, field(posted, "role"), field(posted, "label"),
-                    expires_at,
+                    expires_at, district=field(posted, "district") or None,
                 )  # fmt: skip
         except NotAnInstant as exc:
             return await _tokens_page(request, db, sent.principal, status=422, error=str(exc))

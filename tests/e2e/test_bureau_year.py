@@ -78,9 +78,7 @@ def _upload(page: Page, rows: list[list[Any]]) -> None:
     page.get_by_role("button", name="上传并提交").click()
 
 
-def test_the_bureaus_year_in_the_browser(
-    server: Server, browser: Browser, tmp_path: Path
-) -> None:
+def test_the_bureaus_year_in_the_browser(server: Server, browser: Browser, tmp_path: Path) -> None:
     bureau = new_page(browser, accept_downloads=True)
     _sign_in(bureau, server, server.admin_token)
 

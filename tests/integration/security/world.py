@@ -24,7 +24,10 @@ from tests.integration.analytics.release_helpers import release
 from tests.integration.web.helpers import csrf_of
 from tests.samples import salary_document, uscc
 
-ROLES = ("none", "respondent", "ent_a", "ent_b", "analyst", "admin")
+ROLES = ("none", "respondent", "ent_a", "ent_b", "analyst", "admin", "district")
+# The district's staff of the matrix work for 宜君县 (610222): every enterprise of the world is
+# in 王益区 (610202), so each one is another district's to them.
+STAFF_DISTRICT = "610222"
 WAIT_SECONDS = 120  # a bound on a stuck report worker, not a performance figure
 
 
@@ -140,11 +143,19 @@ async def world(service: Service, *, rendered: bool = False) -> AsyncIterator[Wo
             headers=h,
         )
     )
+    district_staff = await _ok(
+        await service.client.post(
+            "/api/v1/tokens",
+            json={"role": "district", "label": "宜君县工作人员", "district": STAFF_DISTRICT},
+            headers=h,
+        )
+    )
     role_tokens = {
         "ent_a": tokens[1],
         "ent_b": tokens[2],
         "analyst": analyst,
         "admin": service.admin_token,
+        "district": district_staff["token"],
     }
     clients = {
         role: client_at(
@@ -162,6 +173,7 @@ async def world(service: Service, *, rendered: bool = False) -> AsyncIterator[Wo
         await _sign_in(clients["ent_b"], role_tokens["ent_b"], "/e")
         await _sign_in(clients["admin"], role_tokens["admin"], "/admin")
         await _sign_in(clients["analyst"], role_tokens["analyst"], "/analyst")
+        await _sign_in(clients["district"], role_tokens["district"], "/admin")
         yield World(
             service=service,
             clients=clients,
