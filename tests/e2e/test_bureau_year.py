@@ -173,6 +173,26 @@ def test_the_bureaus_year_in_the_browser(server: Server, browser: Browser, tmp_p
     expect(bureau.get_by_text("铜川示例企业1有限公司")).to_have_count(0)
     screenshot(bureau, "reminders", full_page=True)
 
+    # A district's staff member (印台区), the token made on the tokens page, sees only the
+    # district's enterprise in the registry and nothing of 王益区's survey in the queue.
+    bureau.get_by_role("link", name="令牌与人员").click()
+    bureau.get_by_label("角色").select_option("district")
+    bureau.get_by_label("区县（仅区县工作人员）").select_option("610203")
+    bureau.get_by_label("用途或使用人").fill("印台区总工会 李四")
+    bureau.get_by_role("button", name="创建令牌").click()
+    district_token = bureau.locator("#new-token-value").input_value()
+    district = new_page(browser)
+    _sign_in(district, server, district_token)
+    expect(district).to_have_url(server.url("/admin/review"))
+    expect(district.get_by_text("铜川示例企业1有限公司")).to_have_count(0)
+    district.goto(server.url("/admin/enterprises"))
+    expect(district.get_by_text("铜川示例企业3有限公司").first).to_be_visible()
+    expect(district.get_by_text("铜川示例企业1有限公司")).to_have_count(0)
+    expect(district.get_by_text("铜川示例企业2有限公司")).to_have_count(0)
+    screenshot(district, "district-registry", full_page=True)
+    district.goto(server.url("/admin/tokens"))
+    expect(district).to_have_url(server.url("/admin/signin"))
+
     # The release, from the campaign's page.
     bureau.goto(campaign_url)
     bureau.get_by_role("button", name="发布数据").click()
@@ -199,5 +219,5 @@ def test_the_bureaus_year_in_the_browser(server: Server, browser: Browser, tmp_p
     expect(guide_link).to_be_visible(timeout=120_000)
     guide = PdfReader(_download(analyst, guide_link.click, tmp_path, "guide.pdf"))
     assert len(guide.pages) >= 2
-    for page in (bureau, firm, analyst):
+    for page in (bureau, firm, district, analyst):
         page.context.close()
