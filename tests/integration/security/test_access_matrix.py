@@ -5,7 +5,9 @@ answered with the status the table below expects, on SQLite and PostgreSQL.
 Roles: ``none`` (no credentials and no link), ``respondent`` (no credentials, but the poll
 link of enterprise A), ``ent_a`` and ``ent_b`` (the invitation tokens of two enterprises of
 one salary survey; on the pages, their signed-in sessions), ``analyst`` and ``admin`` (on
-the pages, the admin's session). The path parameters name real objects (A's submission,
+the pages, the admin's session), and ``district``, a district's staff of a district none of
+the world's enterprises is in (on the pages, its session at /admin; its column follows the
+analyst's unless a row names it). The path parameters name real objects (A's submission,
 A's rendered report, A's poll link, ...), so a 404 means "hidden from this role", not
 "there is nothing there". Rows run in the table's order: writes come after the reads, and
 the sign-outs last. A new route without a row, or a row whose route is gone, fails
