@@ -225,7 +225,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             "form_cache": Provide(provide_form_cache, sync_to_thread=False),
             "poll_desk": Provide(provide_poll_desk, sync_to_thread=False),
             "wage_tables": Provide(provide_wage_tables, sync_to_thread=False),
-            "settings": Provide(provide_settings, sync_to_thread=False),
+            "app_settings": Provide(provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],
         state=state,

@@ -21,7 +21,8 @@ DB: TypeAlias = NamedDependency[Database]
 Releases: TypeAlias = NamedDependency[ReleaseStore]
 # The compiled validators and encoded schemas of published form versions (one per app).
 Forms: TypeAlias = NamedDependency[FormCache]
-# The settings the app was made with.
+# The settings the app was made with (named `app_settings`: a body may hold `settings`,
+# and Litestar takes a field named like a dependency for the server's own mistake).
 Config: TypeAlias = NamedDependency[Settings]
 # Live wage tables computed in this process (admins' live view).
 WageTables: TypeAlias = NamedDependency[WageTableCache]

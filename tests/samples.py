@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import copy
 import io
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import xlsxwriter
 
@@ -82,3 +84,9 @@ def salary_workbook(rows: list[list[Any]], header: list[str] = SALARY_HEADER) ->
             sheet.write(r, c, value)
     book.close()
     return out.getvalue()
+
+
+def local_day(instant: str, zone: ZoneInfo) -> str:
+    """The day (YYYY-MM-DD) an RFC 3339 instant the API gave falls on in ``zone``: what the
+    pages and file names show (the service's time zone, not UTC)."""
+    return datetime.fromisoformat(instant).astimezone(zone).date().isoformat()

@@ -89,13 +89,13 @@ class ScoreController(Controller):
         responses=problems(400, 401, 403, 422),
     )
     async def get_participation(
-        self, request: Request[Any, Any, Any], db: DB, settings: Config, year: FromQuery[Year]
+        self, request: Request[Any, Any, Any], db: DB, app_settings: Config, year: FromQuery[Year]
     ) -> participation.ParticipationOut:
         """Who took part in the year's campaigns, by district (ranked by participation rate)
         and for the city, each rate beside its target; admins also get the enterprises
         still missing."""
         try:
-            targets = participation.load_targets(settings.participation_targets)
+            targets = participation.load_targets(app_settings.participation_targets)
         except (OSError, msgspec.DecodeError) as exc:
             detail = f"The participation targets cannot be read: {exc}"
             raise ServiceError("internal-error", detail) from None

@@ -46,13 +46,13 @@ class CampaignChangeController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         poll_desk: Polls,
-        settings: Config,
+        app_settings: Config,
         campaign_id: PathId,
         data: JSONBody[ReopenIn],
     ) -> CampaignOut:
         """Open a closed campaign again until `closes_at` (a date: through that day)."""
         return await campaign_edits.reopen_until(
-            db, poll_desk, _principal(request), campaign_id, data.closes_at, settings.zone
+            db, poll_desk, _principal(request), campaign_id, data.closes_at, app_settings.zone
         )
 
     @get("/roster", responses=problems(400, 401, 403, 404, 422))

@@ -185,10 +185,12 @@ class CampaignController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        settings: Config,
+        app_settings: Config,
         data: JSONBody[CampaignIn],
     ) -> CampaignOut:
-        return await campaign_edits.save_new_campaign(db, _principal(request), data, settings.zone)
+        return await campaign_edits.save_new_campaign(
+            db, _principal(request), data, app_settings.zone
+        )
 
     @get("/", guards=[require("admin", "analyst")], responses=problems(401, 403))
     async def list_campaigns(self, request: Request[Any, Any, Any], db: DB) -> list[CampaignOut]:
@@ -220,7 +222,7 @@ class CampaignController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         poll_desk: Polls,
-        settings: Config,
+        app_settings: Config,
         campaign_id: PathId,
         data: JSONBody[CampaignIn],
     ) -> CampaignOut:
@@ -228,7 +230,7 @@ class CampaignController(Controller):
         form version can change only while nothing has been collected or released (409).
         Moving the end later extends the invitation codes that lasted to the old end."""
         return await campaign_edits.edit_campaign(
-            db, poll_desk, _principal(request), campaign_id, data, settings.zone
+            db, poll_desk, _principal(request), campaign_id, data, app_settings.zone
         )
 
     @post(

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 import msgspec
@@ -227,12 +228,20 @@ async def _still_open(session: AsyncSession, campaign_id: int) -> bool:
     return closes_at is not None and utcnow() < closes_at
 
 
-def _release_text(meta: dict[str, Any], *, still_open: bool) -> dict[str, Any]:
-    """The release as the report prints it: provisional when it was made during collection
-    or its campaign is still collecting."""
+def _local_day(instant: Any, zone: ZoneInfo) -> str:
+    """The day an instant (a datetime or its RFC 3339 text) falls on in the city's zone."""
+    if not instant:
+        return ""
+    when = instant if isinstance(instant, datetime) else datetime.fromisoformat(str(instant))
+    return when.astimezone(zone).strftime("%Y-%m-%d")
+
+
+def _release_text(meta: dict[str, Any], *, still_open: bool, zone: ZoneInfo) -> dict[str, Any]:
+    """The release as the report prints it (its day in the city's zone): provisional when
+    it was made during collection or its campaign is still collecting."""
     return {
         "number": meta["number"],
-        "date": meta["created_at"][:10],
+        "date": _local_day(meta["created_at"], zone),
         "content_hash": meta["content_hash"],
         "provisional": bool(meta["during_collection"]) or still_open,
     }
@@ -267,11 +276,13 @@ async def gather_wage_guide(
     return {
         "campaign": meta["campaign"],
         "release": _release_text(
-            meta["release"], still_open=await _still_open(session, campaign.id)
+            meta["release"],
+            still_open=await _still_open(session, campaign.id),
+            zone=settings.zone,
         ),
         "previous_year": (meta.get("previous_campaign") or {}).get("year"),
         "previous_release": (meta.get("previous_campaign") or {}).get("release"),
-        "data_as_of": (meta.get("data_as_of") or "")[:10],
+        "data_as_of": _local_day(meta.get("data_as_of"), settings.zone),
         "generated": _today(settings),
         "rules": table.rules,
         "annual_min_months": release.rules["annual_min_months"],
@@ -423,7 +434,9 @@ async def gather_enterprise(
         "year": campaign.campaign_year,  # the campaign's year; the pay is of data_year
         "data_year": campaign.year,
         "release": _release_text(
-            city.meta["release"], still_open=await _still_open(session, campaign.id)
+            city.meta["release"],
+            still_open=await _still_open(session, campaign.id),
+            zone=settings.zone,
         ),
         "enterprise": {
             "uscc": found.uscc,

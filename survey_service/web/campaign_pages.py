@@ -355,7 +355,7 @@ class CampaignPageController(Controller):
 
     @post("/new", media_type=MediaType.HTML)
     async def create(
-        self, request: Request[Any, Any, Any], db: DB, settings: Config
+        self, request: Request[Any, Any, Any], db: DB, app_settings: Config
     ) -> Response[Any]:
         principal = await _admin(request)
         if principal is None:
@@ -370,7 +370,7 @@ class CampaignPageController(Controller):
         if data is None:
             return await _form_page(request, db, form, campaign=None, status=422)
         try:
-            out = await campaign_edits.save_new_campaign(db, principal, data, settings.zone)
+            out = await campaign_edits.save_new_campaign(db, principal, data, app_settings.zone)
         except ServiceError as exc:
             place_errors(form, _problem_text(exc, lang), _problem_errors(exc), lang)
             return await _form_page(request, db, form, campaign=None, status=exc.status_code)
@@ -408,7 +408,7 @@ class CampaignPageController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         poll_desk: Polls,
-        settings: Config,
+        app_settings: Config,
         campaign_id: PathId,
     ) -> Response[Any]:
         principal = await _admin(request)
@@ -430,7 +430,7 @@ class CampaignPageController(Controller):
             return await _form_page(request, db, form, campaign=out, status=422)
         try:
             await campaign_edits.edit_campaign(
-                db, poll_desk, principal, campaign_id, data, settings.zone
+                db, poll_desk, principal, campaign_id, data, app_settings.zone
             )
         except ServiceError as exc:
             place_errors(form, _problem_text(exc, lang), _problem_errors(exc), lang)
@@ -464,7 +464,7 @@ class CampaignPageController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         poll_desk: Polls,
-        settings: Config,
+        app_settings: Config,
         campaign_id: PathId,
     ) -> Response[Any]:
         """Open the campaign again until the date (or time) given."""
@@ -483,7 +483,7 @@ class CampaignPageController(Controller):
                     [{"path": "/closes_at", "message": "required", "message_zh": "必填"}],
                 )
             await campaign_edits.reopen_until(
-                db, poll_desk, principal, campaign_id, closes_at, settings.zone
+                db, poll_desk, principal, campaign_id, closes_at, app_settings.zone
             )
         except ServiceError as exc:
             if exc.status_code == 404:

@@ -107,6 +107,7 @@ def test_the_bureaus_year_in_the_browser(server: Server, browser: Browser, tmp_p
     )  # fmt: skip
     bureau.get_by_role("button", name="导入").click()
     expect(bureau.locator("#imported")).to_contain_text("3")
+    screenshot(bureau, "registry-import", full_page=True)
     bureau.goto(server.url("/admin/enterprises"))
     for n in FIRMS:
         expect(bureau.get_by_text(f"铜川示例企业{n}有限公司").first).to_be_visible()
@@ -143,6 +144,7 @@ def test_the_bureaus_year_in_the_browser(server: Server, browser: Browser, tmp_p
 
     # The bureau returns it with a reason.
     bureau.goto(server.url("/admin/review"))
+    screenshot(bureau, "review-queue", full_page=True)
     bureau.get_by_role("link", name="铜川示例企业1有限公司").click()
     bureau.get_by_label("退回企业修改").check()
     bureau.get_by_label("退回原因（企业可见；退回时必填）").fill("第3行年度应发工资有误，请核实。")
@@ -153,6 +155,7 @@ def test_the_bureaus_year_in_the_browser(server: Server, browser: Browser, tmp_p
     # The enterprise sees the reason, amends and submits again.
     firm.reload()
     expect(firm.get_by_text("第3行年度应发工资有误，请核实。")).to_be_visible()
+    screenshot(firm, "enterprise-returned", full_page=True)
     rows[2][2] = 66_000
     _upload(firm, rows)
     expect(firm.locator("#submission-status")).to_have_text("已提交")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import Service
+from tests.factories import post_campaign
 from tests.samples import enterprise, salary_document, uscc
 
 
@@ -126,3 +127,13 @@ async def test_a_campaign_not_open_yet_is_not_closed_or_reopened(service: Servic
         f"{base}/reopen", json={"closes_at": "2099-01-01"}, headers=service.admin
     )
     assert reopen.status_code == 409
+
+
+async def test_settings_that_are_not_an_object_are_a_422_not_a_server_error(
+    service: Service,
+) -> None:
+    """A body field named like one of the app's dependencies once made Litestar take the
+    client's mistake for its own (found by the OpenAPI fuzzer)."""
+    refused = await post_campaign(service, settings=[None, None])  # type: ignore[arg-type]
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["path"] == "/settings"

@@ -19,7 +19,7 @@ from tests.integration.reports.report_helpers import (
     text_of,
     wait_for,
 )
-from tests.samples import enterprise, uscc
+from tests.samples import enterprise, local_day, uscc
 
 
 async def _year(service: Service) -> dict[int, str]:
@@ -155,7 +155,7 @@ async def test_asked_by_campaign_a_rate_with_no_enterprise_is_a_dash_in_text_and
     assert done["status"] == "done", done
     response = await service.client.get(f"/api/v1/reports/{body['id']}/pdf", headers=service.admin)
     disposition = response.headers["content-disposition"]
-    day = done["finished_at"][:10]
+    day = local_day(done["finished_at"], service.settings.zone)
     assert f"filename*=UTF-8''{quote(f'参与情况通报-2023-{day}.pdf')}" in disposition
     assert f'filename="participation-2023-{day}.pdf"' in disposition
     text = text_of(await pdf_of(service, service.admin, body["id"]))

@@ -34,7 +34,7 @@ from tests.integration.reports.report_helpers import (
     text_of,
     wait_for,
 )
-from tests.samples import uscc
+from tests.samples import local_day, uscc
 
 FIGURES = ("p10", "p25", "p50", "p75", "p90", "mean")
 
@@ -68,7 +68,7 @@ async def test_the_wage_guide_prints_the_releases_published_figures_and_none_hid
     # The release it was made from, and that it was made while collecting.
     flat = re.sub(r"\s+", "", text)
     assert f"第{made['number']}次数据发布" in flat
-    assert f"发布于{made['created_at'][:10]}" in flat
+    assert f"发布于{local_day(made['created_at'], service.settings.zone)}" in flat
     assert made["content_hash"][:32] in flat
     assert made["content_hash"][32:] in flat
     assert "征求意见稿" in flat

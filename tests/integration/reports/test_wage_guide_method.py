@@ -27,6 +27,7 @@ from tests.integration.reports.report_helpers import (
     released_campaign,
     wait_for,
 )
+from tests.samples import local_day
 
 TOP_MARGIN_PT = 20 / 25.4 * 72  # the pages' top margin (20 mm)
 LEFT, RIGHT = 15 / 25.4 * 72, (210 - 15) / 25.4 * 72  # the text block's edges (A4, 15 mm)
@@ -137,7 +138,7 @@ async def test_the_pdf_is_named_by_report_campaign_and_day(service: Service) -> 
     done = await wait_for(service, service.admin, asked["id"])
     response = await service.client.get(f"/api/v1/reports/{asked['id']}/pdf", headers=service.admin)
     disposition = response.headers["content-disposition"]
-    day = done["finished_at"][:10]
+    day = local_day(done["finished_at"], service.settings.zone)
     name = f"工资价位表-2023年企业薪酬调查-{day}.pdf"
     assert disposition == (
         f'attachment; filename="wage-benchmark-2023-c{campaign_id}-{day}.pdf"; '
@@ -177,6 +178,6 @@ async def test_a_campaign_title_with_path_characters_gives_a_safe_file_name(
     _, asked = await ask(service, service.admin, type="wage-benchmark", campaign_id=campaign_id)
     done = await wait_for(service, service.admin, asked["id"])
     response = await service.client.get(f"/api/v1/reports/{asked['id']}/pdf", headers=service.admin)
-    day = done["finished_at"][:10]
+    day = local_day(done["finished_at"], service.settings.zone)
     name = f"工资价位表-2023_薪酬_调查_一期-{day}.pdf"
     assert response.headers["content-disposition"].endswith(f"filename*=UTF-8''{quote(name)}")

@@ -24,7 +24,7 @@ from tests.integration.web.helpers import (
     page_csrf,
     sign_in,
 )
-from tests.samples import POLL_ANSWER, enterprise, form_fields, salary_document, uscc
+from tests.samples import POLL_ANSWER, enterprise, form_fields, local_day, salary_document, uscc
 
 SHOW_IF_FIELDS: list[dict[str, Any]] = [
     {
@@ -57,7 +57,7 @@ async def test_only_a_valid_admin_token_signs_in(service: Service) -> None:
     analyst = await service.token("analyst", label="a")
     refused = await sign_in(service, analyst, admin=True)
     assert refused.status_code == 401
-    assert "不是管理员令牌" in refused.text
+    assert "不是管理员或区县工作人员的令牌" in refused.text
     assert (await service.client.get("/admin")).headers["location"] == "/admin/signin"
     revoked = await service.token("admin", label="old")
     listed = await service.client.get("/api/v1/tokens", headers=service.admin)
@@ -122,7 +122,7 @@ async def test_dashboard_downloads_the_latest_release(service: Service) -> None:
     assert_well_formed(html)
     line = html.split(f'data-release="{campaign_id}">', 1)[1].split("</p>", 1)[0]
     assert f"第 {second['number']} 次" in line
-    assert second["created_at"][:10] in line
+    assert local_day(second["created_at"], service.settings.zone) in line
     assert "征求意见稿" in line
     links = re.findall(rf'href="(/api/v1/campaigns/{campaign_id}/benchmarks/wages[^"]*)"', html)
     assert len(links) == 3
