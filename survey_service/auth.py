@@ -47,6 +47,12 @@ class Principal:
     district: str | None = None  # a district's staff: the district it is held to
 
 
+def principal_of(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The principal a route's guard put on the request."""
+    principal: Principal = request.state.principal
+    return principal
+
+
 def district_scope(principal: Principal) -> str | None:
     """The district whose enterprises, invitations, submissions and progress ``principal``
     sees and manages: a district's staff its own, None (the whole city) for the bureau."""

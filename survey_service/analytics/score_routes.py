@@ -9,17 +9,12 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from survey_service.analytics import assessments, participation, satisfaction, score_reads
-from survey_service.auth import Principal, require
+from survey_service.auth import principal_of, require
 from survey_service.deps import DB, Config, PathId, ReleaseChoice
 from survey_service.errors import ServiceError
 from survey_service.openapi import BEARER, problems
 
 Year = Annotated[int, QueryParameter(ge=2000, le=2100, description="the campaigns' year")]
-
-
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    principal: Principal = request.state.principal
-    return principal
 
 
 class ScoreController(Controller):
@@ -53,7 +48,7 @@ class ScoreController(Controller):
         comments need more (sorted by text; `comments=false` leaves them out)."""
         async with db.read() as session:
             return await score_reads.read_satisfaction(
-                session, _principal(request), campaign_id, by, release=release, comments=comments
+                session, principal_of(request), campaign_id, by, release=release, comments=comments
             )
 
     @get(
@@ -80,7 +75,7 @@ class ScoreController(Controller):
         release."""
         async with db.read() as session:
             return await score_reads.read_assessments(
-                session, _principal(request), campaign_id, release=release
+                session, principal_of(request), campaign_id, release=release
             )
 
     @get(
@@ -101,5 +96,5 @@ class ScoreController(Controller):
             raise ServiceError("internal-error", detail) from None
         async with db.read() as session:
             return await participation.year_participation(
-                session, year, targets, with_lists=_principal(request).role == "admin"
+                session, year, targets, with_lists=principal_of(request).role == "admin"
             )

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from survey_service.auth import Principal, district_scope, require
+from survey_service.auth import district_scope, principal_of, require
 from survey_service.collection import campaign_edits, campaigns, roster
 from survey_service.collection.schemas import CampaignOut, InstantOrDay
 from survey_service.deps import DB, Config, PathId, Polls
@@ -20,11 +20,6 @@ from survey_service.structs import Body
 
 class ReopenIn(Body, kw_only=True):
     closes_at: InstantOrDay
-
-
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    principal: Principal = request.state.principal
-    return principal
 
 
 class CampaignChangeController(Controller):
@@ -38,7 +33,7 @@ class CampaignChangeController(Controller):
         self, request: Request[Any, Any, Any], db: DB, poll_desk: Polls, campaign_id: PathId
     ) -> CampaignOut:
         """Close an open campaign now (409 when it is not open)."""
-        return await campaign_edits.close_now(db, poll_desk, _principal(request), campaign_id)
+        return await campaign_edits.close_now(db, poll_desk, principal_of(request), campaign_id)
 
     @post("/reopen", status_code=HTTP_200_OK, responses=problems(400, 401, 403, 404, 409, 413, 422))
     async def reopen(
@@ -52,7 +47,7 @@ class CampaignChangeController(Controller):
     ) -> CampaignOut:
         """Open a closed campaign again until `closes_at` (a date: through that day)."""
         return await campaign_edits.reopen_until(
-            db, poll_desk, _principal(request), campaign_id, data.closes_at, app_settings.zone
+            db, poll_desk, principal_of(request), campaign_id, data.closes_at, app_settings.zone
         )
 
     @get("/roster", responses=problems(400, 401, 403, 404, 422))
@@ -81,5 +76,5 @@ class CampaignChangeController(Controller):
         async with db.read() as session:
             campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
             return await roster.campaign_roster(
-                session, campaign, query, district=district_scope(_principal(request))
+                session, campaign, query, district=district_scope(principal_of(request))
             )

@@ -13,7 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from survey_service.auth import Principal, audit, district_scope, require
+from survey_service.auth import Principal, audit, district_scope, principal_of, require
 from survey_service.collection import (
     campaign_edits,
     campaigns,
@@ -66,11 +66,6 @@ def read_cursor(raw: str | None) -> int:
     return after
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    principal: Principal = request.state.principal
-    return principal
-
-
 class EnterpriseController(Controller):
     path = "/api/v1/enterprises"
     tags = ["enterprises"]
@@ -102,7 +97,7 @@ class EnterpriseController(Controller):
             )
             audit(
                 session,
-                _principal(request),
+                principal_of(request),
                 "enterprise.upsert",
                 None,
                 created=created,
@@ -130,7 +125,7 @@ class EnterpriseController(Controller):
                 session, sheet, district=None
             )
             audit(
-                session, _principal(request), "enterprise.import", None,
+                session, principal_of(request), "enterprise.import", None,
                 created=created, updated=updated,
             )  # fmt: skip
             return EnterpriseUpsertResult(
@@ -189,14 +184,14 @@ class CampaignController(Controller):
         data: JSONBody[CampaignIn],
     ) -> CampaignOut:
         return await campaign_edits.save_new_campaign(
-            db, _principal(request), data, app_settings.zone
+            db, principal_of(request), data, app_settings.zone
         )
 
     @get("/", guards=[require("admin", "analyst")], responses=problems(401, 403))
     async def list_campaigns(self, request: Request[Any, Any, Any], db: DB) -> list[CampaignOut]:
         """Every campaign; analysts do not see the enterprises' sampling weights."""
         async with db.read() as session:
-            return await campaigns.list_campaigns(session, _principal(request).role)
+            return await campaigns.list_campaigns(session, principal_of(request).role)
 
     @get(
         "/{campaign_id:int}",
@@ -230,7 +225,7 @@ class CampaignController(Controller):
         form version can change only while nothing has been collected or released (409).
         Moving the end later extends the invitation codes that lasted to the old end."""
         return await campaign_edits.edit_campaign(
-            db, poll_desk, _principal(request), campaign_id, data, app_settings.zone
+            db, poll_desk, principal_of(request), campaign_id, data, app_settings.zone
         )
 
     @post(
@@ -257,7 +252,7 @@ class CampaignController(Controller):
             )
             audit(
                 session,
-                _principal(request),
+                principal_of(request),
                 "campaign.invite",
                 f"campaign:{campaign_id}",
                 issued=[o.uscc for o in out if o.state == "issued"],
@@ -283,7 +278,9 @@ class CampaignController(Controller):
         async with db.transaction() as session:
             campaign, _, _ = await campaigns.load_campaign(session, campaign_id)
             await campaigns.revoke_invitation(session, campaign, uscc)
-            audit(session, _principal(request), "campaign.revoke", f"campaign:{campaign_id}:{uscc}")
+            audit(
+                session, principal_of(request), "campaign.revoke", f"campaign:{campaign_id}:{uscc}"
+            )
 
     @post(
         "/{campaign_id:int}/submissions",
@@ -349,14 +346,14 @@ class CampaignController(Controller):
     ) -> ProgressOut:
         """Invited enterprises, drafts and submitted surveys, overall and by district (a
         district's staff: their district only)."""
-        scope = district_scope(_principal(request))
+        scope = district_scope(principal_of(request))
         async with db.read() as session:
             await campaigns.load_campaign(session, campaign_id)
             return await progress.campaign_progress(session, campaign_id, district=scope)
 
 
 def _own_campaign(request: Request[Any, Any, Any], campaign_id: int) -> Principal:
-    principal = _principal(request)
+    principal = principal_of(request)
     if principal.role == "enterprise" and principal.campaign_id != campaign_id:
         raise not_found(f"Campaign {campaign_id}")
     return principal
@@ -373,7 +370,9 @@ class SubmissionController(Controller):
         self, request: Request[Any, Any, Any], db: DB, submission_id: FromPath[str]
     ) -> SubmissionOut:
         async with db.read() as session:
-            row = await submissions.visible_submission(session, _principal(request), submission_id)
+            row = await submissions.visible_submission(
+                session, principal_of(request), submission_id
+            )
             return submissions.submission_out(row, await submissions.uscc_of(session, row))
 
     @put(
@@ -391,7 +390,7 @@ class SubmissionController(Controller):
         data: JSONBody[AmendmentIn],
     ) -> SubmissionOut:
         """Amend: a new revision; every earlier revision is kept."""
-        principal = _principal(request)
+        principal = principal_of(request)
         reference = (
             await saving.pay_reference(release_store, db, principal.campaign_id)
             if principal.campaign_id is not None
@@ -430,7 +429,7 @@ class SubmissionController(Controller):
         """Accept a submitted survey, or return it with a reason for the enterprise."""
         async with db.transaction() as session:
             return await reviews.review(
-                session, _principal(request), submission_id, data.state, data.reason,
+                session, principal_of(request), submission_id, data.state, data.reason,
                 district=None,
             )  # fmt: skip
 
@@ -440,5 +439,7 @@ class SubmissionController(Controller):
     ) -> list[ReviewOut]:
         """The review history: the enterprise sees why its survey was returned."""
         async with db.read() as session:
-            row = await submissions.visible_submission(session, _principal(request), submission_id)
+            row = await submissions.visible_submission(
+                session, principal_of(request), submission_id
+            )
             return await submissions.review_history(session, row.id)

@@ -9,7 +9,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from survey_service.auth import Principal, require
+from survey_service.auth import principal_of, require
 from survey_service.db.models import Report
 from survey_service.deps import DB
 from survey_service.errors import ServiceError
@@ -56,11 +56,6 @@ def report_out(row: Report) -> ReportOut:
     )
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    principal: Principal = request.state.principal
-    return principal
-
-
 class ReportController(Controller):
     path = "/api/v1/reports"
     tags = ["reports"]
@@ -88,7 +83,7 @@ class ReportController(Controller):
             "annex": data.annex,
         }
         queue: jobs.Queue = request.app.state.reports
-        asked = await ask_report(db, queue, _principal(request), data.type, raw)
+        asked = await ask_report(db, queue, principal_of(request), data.type, raw)
         row = asked.report
         if asked.reused and row.status == "done":
             return Response(report_out(row), status_code=HTTP_200_OK)
@@ -102,7 +97,7 @@ class ReportController(Controller):
     async def status(
         self, request: Request[Any, Any, Any], db: DB, report_id: FromPath[str]
     ) -> ReportOut:
-        principal = _principal(request)
+        principal = principal_of(request)
         return report_out(await readable_report(db, principal, report_id, with_pdf=False))
 
     @get(
@@ -114,7 +109,7 @@ class ReportController(Controller):
     async def pdf(
         self, request: Request[Any, Any, Any], db: DB, report_id: FromPath[str]
     ) -> Response[bytes]:
-        row = await readable_report(db, _principal(request), report_id, with_pdf=True)
+        row = await readable_report(db, principal_of(request), report_id, with_pdf=True)
         if row.status != "done" or row.pdf is None:
             raise ServiceError(
                 "report-not-ready",
