@@ -25,7 +25,7 @@ from survey_service.audit_routes import AuditController
 from survey_service.collection.campaign_routes import CampaignChangeController
 from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.poll_routes import PollController, PollLinkController
-from survey_service.collection.polls import LinkRateLimiter, PollCache, answer_writer
+from survey_service.collection.polls import LinkRateLimiter, PollCache
 from survey_service.collection.routes import (
     CampaignController,
     EnterpriseController,
@@ -98,11 +98,6 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return body
 
 
-async def _close(desk: PollDesk) -> None:
-    if desk.writer is not None:
-        await desk.writer.close()
-
-
 def create_app(settings: Settings, *, database: Database | None = None) -> Litestar:
     """The ASGI app. ``database`` lets tests share one engine; otherwise it is opened on
     start-up and closed on shutdown."""
@@ -146,7 +141,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
 
     if database is not None:
         state.db = database
-        poll_desk.writer = answer_writer(database)
+        form_cache.attach(database)
+        poll_desk.attach(database)
         # Tests: reports render in a thread (no process pool), the queue made at once.
         state.reports = make_queue(database, settings, None)
 
@@ -159,10 +155,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             try:
                 yield
             finally:
-                await _close(poll_desk)
+                await poll_desk.close()
             return
         app.state.db = open_database(settings.database_url)
-        poll_desk.writer = answer_writer(app.state.db)
+        form_cache.attach(app.state.db)
+        poll_desk.attach(app.state.db)
         renderers = process_pool(settings.report_workers)
         app.state.reports = make_queue(app.state.db, settings, renderers)
         await start_queue(app.state.reports)
@@ -176,7 +173,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         try:
             yield
         finally:
-            await _close(poll_desk)
+            await poll_desk.close()
             await app.state.reports.close()
             renderers.shutdown(cancel_futures=True)
             await app.state.db.dispose()

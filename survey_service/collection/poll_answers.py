@@ -28,21 +28,34 @@ class PollDesk:
     """What taking poll answers needs in this process, made once by ``create_app`` and
     handed to the API and the poll page alike: the links' polls (a cache trusted as long
     as a form's current version), each link's answer rate, the compiled validators, the
-    survey's time zone, and the group commit that stores answers (set when the database
-    opens)."""
+    survey's time zone, and the database with the group commit that stores answers (both
+    set by ``attach`` when the database opens: a poll route names this one dependency,
+    see ``FormCache``)."""
 
     cache: polls.PollCache
     limiter: polls.LinkRateLimiter
     forms: FormCache
     zone: ZoneInfo
+    db: Database | None = None
     writer: GroupCommit[polls.Answer, date] | None = None
 
-    async def open_poll(self, db: Database, slug: str) -> polls.Poll:
+    def attach(self, db: Database) -> None:
+        self.db = db
+        self.writer = polls.answer_writer(db)
+
+    async def close(self) -> None:
+        """Answers handed in are committed and answered before the engine goes."""
+        if self.writer is not None:
+            await self.writer.close()
+
+    async def open_poll(self, slug: str) -> polls.Poll:
         """The poll behind ``slug`` if it takes answers now (404, 410, 403 otherwise)."""
         poll = self.cache.get(slug)
         if poll is None:
+            if self.db is None:
+                raise RuntimeError("the poll desk opens polls once the database is attached")
             try:
-                async with db.read() as session:
+                async with self.db.read() as session:
                     poll = await polls.find_poll(session, slug)
             except ServiceError:
                 self.cache.forget(slug)
@@ -73,7 +86,7 @@ class PollDesk:
         validator = self.forms.validators.get(poll.version.id, poll.version.schema)
         polls.check_answer(validator, poll, data)
         if self.writer is None:
-            raise RuntimeError("the poll desk's writer is made when the database opens")
+            raise RuntimeError("the poll desk stores answers once the database is attached")
         # Stored with the answers arriving at the same time, in one transaction; returns
         # once that has committed (a 503 problem if it failed), never before.
         return await self.writer.submit(polls.Answer.of(poll, data, code))

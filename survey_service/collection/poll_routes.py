@@ -100,10 +100,10 @@ class PollController(Controller):
     tags = ["polls"]
 
     @get("/{link:str}", responses=problems(400, 403, 404, 410))
-    async def get_poll(self, db: DB, poll_desk: Polls, link: FromPath[str]) -> PollOut:
+    async def get_poll(self, poll_desk: Polls, link: FromPath[str]) -> PollOut:
         """The poll behind a public link: its form and the anonymity notice (404 unknown,
         410 withdrawn, 403 not open)."""
-        return polls.poll_out(await poll_desk.open_poll(db, link))
+        return polls.poll_out(await poll_desk.open_poll(link))
 
     @post(
         "/{link:str}/responses",
@@ -113,13 +113,12 @@ class PollController(Controller):
     async def answer(
         self,
         request: Request[Any, Any, Any],
-        db: DB,
         poll_desk: Polls,
         link: FromPath[str],
         data: JSONBody[PollAnswerIn],
     ) -> Response[PollReceipt]:
         """One anonymous answer: 201 with the day only, never an id."""
-        poll = await poll_desk.open_poll(db, link)
+        poll = await poll_desk.open_poll(link)
         day = await poll_desk.receive_answer(
             poll, data.data, data.code, answered_here=answered_here(request, poll)
         )

@@ -78,13 +78,12 @@ class FormController(Controller):
     async def get_schema(
         self,
         request: Request[Any, Any, Any],
-        db: DB,
         form_cache: Forms,
         key: FromPath[str],
         version: Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX)] = None,
     ) -> Response[bytes]:
         """The JSON Schema of the current published version, or of ``version``."""
-        entry = await form_cache.schema_bytes(db, key, version)
+        entry = await form_cache.schema_bytes(key, version)
         etag = f'"{entry.content_hash}"'
         headers = {"ETag": etag, "X-Form-Version": str(entry.number)}
         if etag_matches(request.headers.get("if-none-match"), etag):
@@ -200,7 +199,6 @@ class FormController(Controller):
     async def validate(
         self,
         request: Request[Any, Any, Any],
-        db: DB,
         form_cache: Forms,
         key: FromPath[str],
         version: Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX)] = None,
@@ -210,7 +208,7 @@ class FormController(Controller):
 
         ``draft=true`` checks a document in progress: every rule but ``required``."""
         document = decode_json(await request.body())
-        entry = await form_cache.schema_bytes(db, key, version)
+        entry = await form_cache.schema_bytes(key, version)
         validator = form_cache.validators.get(entry.version_id, entry.schema)
         errors = validate_document(validator, document, schema=entry.schema, draft=draft)
         return ValidationResult(valid=not errors, errors=errors)

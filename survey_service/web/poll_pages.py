@@ -14,7 +14,7 @@ from litestar.response import Redirect
 
 from survey_service.collection import polls
 from survey_service.collection.poll_answers import answered_here, device_cookies
-from survey_service.deps import DB, Polls
+from survey_service.deps import Polls
 from survey_service.errors import ServiceError
 from survey_service.forms.form_posts import document_from_form, drop_hidden
 from survey_service.openapi import pages, problems
@@ -104,11 +104,11 @@ class PollPageController(Controller):
         responses={**pages(403, 404, 410), **problems(400)},
     )
     async def page(
-        self, request: Request[Any, Any, Any], db: DB, poll_desk: Polls, link: FromPath[str]
+        self, request: Request[Any, Any, Any], poll_desk: Polls, link: FromPath[str]
     ) -> Response[str]:
         """The poll page (Chinese, or English with ``?lang=en``; for phones)."""
         try:
-            poll = await poll_desk.open_poll(db, link)
+            poll = await poll_desk.open_poll(link)
         except ServiceError as exc:
             return _message_page(request, exc)
         if answered_here(request, poll):
@@ -122,7 +122,7 @@ class PollPageController(Controller):
         responses={**pages(200, 403, 404, 409, 410, 422, 429, 503), **problems(400, 413)},
     )
     async def submit(
-        self, request: Request[Any, Any, Any], db: DB, poll_desk: Polls, link: FromPath[str]
+        self, request: Request[Any, Any, Any], poll_desk: Polls, link: FromPath[str]
     ) -> Response[Any]:
         """An answer posted from the page: 303 to the thank-you page, or the page again with
         what to correct."""
@@ -137,7 +137,7 @@ class PollPageController(Controller):
                 else "This answer came from another site and was not saved.",
             )
         try:
-            poll = await poll_desk.open_poll(db, link)
+            poll = await poll_desk.open_poll(link)
         except ServiceError as exc:
             return _message_page(request, exc)
         posted = await read_post(request)

@@ -94,7 +94,7 @@ async def test_the_poll_desk_stores_an_answer_and_refuses_a_second_from_the_devi
 ) -> None:
     _, slug = await open_poll(service)
     desk = _desk(service)
-    poll = await desk.open_poll(service.db, slug)
+    poll = await desk.open_poll(slug)
     day = await desk.receive_answer(poll, POLL_ANSWER, None, answered_here=False)
     with pytest.raises(Exception) as again:
         await desk.receive_answer(poll, POLL_ANSWER, None, answered_here=True)
@@ -107,11 +107,11 @@ async def test_the_poll_desk_stores_an_answer_and_refuses_a_second_from_the_devi
 async def test_a_withdrawn_link_is_gone_from_the_desk_at_once(service: Service) -> None:
     _, slug = await open_poll(service)
     desk = _desk(service)
-    poll = await desk.open_poll(service.db, slug)  # now in the desk's cache
+    poll = await desk.open_poll(slug)  # now in the desk's cache
     revoked = await service.client.post(
         f"/api/v1/campaigns/{poll.campaign.id}/poll-links/{slug}/revoke", headers=service.admin
     )
     assert revoked.status_code == 204
     with pytest.raises(Exception) as gone:
-        await desk.open_poll(service.db, slug)
+        await desk.open_poll(slug)
     assert getattr(gone.value, "status_code", None) == 410
