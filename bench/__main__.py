@@ -12,7 +12,6 @@ import importlib
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 import traceback
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.common import PROJECT_ROOT, BenchResult
+from bench.provenance import Provenance, provenance
 
 BENCHES: tuple[str, ...] = (
     "bench.validation",
@@ -73,25 +73,9 @@ def summary(results: dict[str, BenchResult | None], errors: dict[str, str]) -> s
     return table(rows)
 
 
-def commit() -> str:
-    """The commit measured (with "+changes" when the work tree differs from it)."""
-    try:
-        git = ["git", "-C", str(PROJECT_ROOT)]
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=False,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+changes" if dirty.strip() else "")
-
-
-def environment() -> dict[str, Any]:
+def environment(origin: Provenance) -> dict[str, Any]:
     return {
-        "commit": commit(),
+        **origin.as_json(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
@@ -99,11 +83,14 @@ def environment() -> dict[str, Any]:
 
 
 def write_json(
-    results: dict[str, BenchResult | None], errors: dict[str, str], seconds: dict[str, float]
+    origin: Provenance,
+    results: dict[str, BenchResult | None],
+    errors: dict[str, str],
+    seconds: dict[str, float],
 ) -> None:
     document = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "environment": environment(),
+        "environment": environment(origin),
         "benches": {
             module.removeprefix("bench."): {
                 "figure": outcome.figure,
@@ -127,6 +114,8 @@ def main() -> int:
     results: dict[str, BenchResult | None] = {}
     errors: dict[str, str] = {}
     seconds: dict[str, float] = {}
+    origin = provenance()
+    print(origin.line(), flush=True)
     for module in BENCHES:
         outcome, took, error = run_one(module)
         results[module], seconds[module] = outcome, took
@@ -138,8 +127,8 @@ def main() -> int:
             print("\n".join(outcome.lines), flush=True)
     print()
     print(summary(results, errors))
-    write_json(results, errors, seconds)
-    stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}"
+    write_json(origin, results, errors, seconds)
+    stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {origin.line()}"
     took = sum(seconds.values())
     print(f"\nwritten to {OUT.relative_to(PROJECT_ROOT)} ({took:.0f}s in all; {stamp})")
     return 1 if errors else 0
