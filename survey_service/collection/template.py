@@ -9,6 +9,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import xlsxwriter
@@ -28,6 +29,8 @@ INSTRUCTIONS_SHEET = "说明"
 CHOICES_SHEET = "选项"  # hidden: the drop-down lists, which may be longer than Excel's 255
 DATA_SHEET_FALLBACK = "数据"
 
+TEMPLATE_CREATED = datetime(2024, 1, 1, tzinfo=UTC)
+
 _REQUIRED_FILL = "#FCE4D6"
 _OPTIONAL_FILL = "#EDEDED"
 _TYPE_NAMES = {
@@ -42,6 +45,9 @@ def template_workbook(form_title_zh: str, row_schema: Mapping[str, Any]) -> byte
     """The template for uploading rows of ``row_schema`` (one form's row JSON Schema)."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    # The same bytes for the same form on every request (xlsxwriter stamps "now" otherwise):
+    # a GET, its HEAD and any cache then agree on the length and the content.
+    workbook.set_properties({"created": TEMPLATE_CREATED})
     title = row_schema.get("title")
     data_sheet_name = _sheet_name(title if isinstance(title, str) else "")
     data = workbook.add_worksheet(data_sheet_name)

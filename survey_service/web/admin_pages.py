@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromQuery
-from litestar.response import Redirect
 from markupsafe import Markup
 
 from survey_service.analytics import participation, releases, score_reads
@@ -37,7 +36,6 @@ from survey_service.web.charts import Bar, bar_chart
 from survey_service.web.form_view import form_view
 from survey_service.web.i18n import Lang, lang_of, pick, translate
 from survey_service.web.pages import (
-    PAGE_HEADERS,
     environment,
     page,
     signin_throttled,
@@ -45,16 +43,12 @@ from survey_service.web.pages import (
 from survey_service.web.participation_view import participation_charts
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
-from survey_service.web.staff_access import signed_in_as
+from survey_service.web.staff_access import see_other
 
 HOME = "/admin"
 # A district's staff start at their district's review queue (the dashboard is the city's).
 DISTRICT_HOME = "/admin/review"
 SIGN_IN = "/admin/signin"
-
-
-def _redirect(to: str) -> Redirect:
-    return Redirect(to, status_code=303, headers=PAGE_HEADERS)
 
 
 def district_name(code: str | None, lang: Lang) -> str:
@@ -172,7 +166,7 @@ class AdminPageController(Controller):
     @get("/signin", media_type=MediaType.HTML)
     async def signin_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
         if await signed_in(request, "admin"):
-            return _redirect(HOME)
+            return see_other(HOME)
         return page(request, "signin.html", role="admin", csrf=csrf_token(request), error="")
 
     @post("/signin", media_type=MediaType.HTML)
@@ -204,14 +198,14 @@ class AdminPageController(Controller):
         async with db.transaction() as session:
             audit(session, principal, "session.sign_in", "page:admin")
         sign_in(request, principal)
-        return _redirect(HOME if principal.role == "admin" else DISTRICT_HOME)
+        return see_other(HOME if principal.role == "admin" else DISTRICT_HOME)
 
     @post("/signout", media_type=MediaType.HTML)
     async def signout(self, request: Request[Any, Any, Any]) -> Response[Any]:
         posted = await read_post(request)
         if csrf_ok(request, posted.csrf):
             sign_out(request)
-        return _redirect(SIGN_IN)
+        return see_other(SIGN_IN)
 
     @get("/", media_type=MediaType.HTML)
     async def dashboard(
@@ -220,11 +214,11 @@ class AdminPageController(Controller):
         """Every campaign with its progress by district, and the downloads; participation
         against the targets in the latest campaign year (or ``?year=``) as a table and bars;
         a district's staff are sent to their district's review queue."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         if principal.role != "admin":
-            return _redirect(DISTRICT_HOME)
+            return see_other(DISTRICT_HOME)
         lang = lang_of(request)
         summaries = await _summaries(db, lang)
         # Participation is counted by campaign year, which a survey of last year's pay
@@ -255,7 +249,7 @@ class AdminPageController(Controller):
         (the same figures as the API's, of a release or the live view)."""
         principal = await signed_in(request, "admin")
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         lang = lang_of(request)
         async with db.read() as session:
             campaign, _, form = await campaigns.load_campaign(session, campaign_id)
@@ -290,7 +284,7 @@ class AdminPageController(Controller):
     async def builder(self, request: Request[Any, Any, Any]) -> Response[Any]:
         """The form builder: palette, field editor, live preview, the JSON Schema, publish."""
         if await signed_in(request, "admin") is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         return page(request, "admin_builder.html", csrf=csrf_token(request))
 
     @post("/builder/preview", media_type=MediaType.JSON, status_code=200)

@@ -36,9 +36,9 @@ from survey_service.reports.requests import ask_report, readable_report
 from survey_service.web.i18n import Lang, lang_of, translate
 from survey_service.web.pages import page, signin_throttled
 from survey_service.web.posting import read_post
-from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out
+from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
 from survey_service.web.spread_chart import Spread, spread_chart
-from survey_service.web.staff_access import field, see_other, signed_in_as, signed_post
+from survey_service.web.staff_access import field, see_other, signed_post
 
 HOME = "/analyst"
 SIGN_IN = "/analyst/signin"
@@ -195,7 +195,7 @@ def _choice(
 
 
 async def _reader(request: Request[Any, Any, Any]) -> Principal | None:
-    return await signed_in_as(request, READERS)
+    return await signed_in(request, *READERS)
 
 
 class AnalystPageController(Controller):
@@ -241,8 +241,7 @@ class AnalystPageController(Controller):
 
     @post("/signout", media_type=MediaType.HTML)
     async def signout(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        sent = await signed_post(request, READERS, SIGN_IN)
-        if sent.refusal is None and sent.principal is not None:
+        if not isinstance(await signed_post(request, READERS, SIGN_IN), Response):
             sign_out(request)
         return see_other(SIGN_IN)
 
@@ -354,16 +353,17 @@ class AnalystPageController(Controller):
     async def guide(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         """Ask for the wage guide (PDF) of a campaign's latest release, as the API does."""
         sent = await signed_post(request, READERS, SIGN_IN)
-        if sent.refusal is not None or sent.posted is None or sent.principal is None:
-            return sent.refusal or see_other(SIGN_IN)
-        raw = field(sent.posted, "campaign_id")
+        if isinstance(sent, Response):
+            return sent
+        principal, posted = sent
+        raw = field(posted, "campaign_id")
         campaign_id = int(raw) if raw.isascii() and raw.isdigit() and int(raw) < 2**31 else 0
         queue: jobs.Queue = request.app.state.reports
         try:
             if campaign_id < 1:
                 raise ServiceError("unprocessable", "No campaign was chosen.")
             asked = await ask_report(
-                db, queue, sent.principal, "wage-benchmark", {"campaign_id": campaign_id}
+                db, queue, principal, "wage-benchmark", {"campaign_id": campaign_id}
             )
         except ServiceError as exc:
             return page(

@@ -17,8 +17,8 @@ from survey_service.collection import campaigns
 from survey_service.deps import DB
 from survey_service.structs import INT4_MAX
 from survey_service.web.pages import page
-from survey_service.web.sessions import csrf_token
-from survey_service.web.staff_access import see_other, signed_in_as
+from survey_service.web.sessions import csrf_token, signed_in
+from survey_service.web.staff_access import see_other
 
 SIGN_IN = "/admin/signin"
 FILTERS = ("role", "actor", "action", "since", "until", "campaign")
@@ -55,7 +55,7 @@ class AuditPageController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """A page of the log with its filters; a filter that cannot be read is said (400)."""
-        if await signed_in_as(request, ("admin",)) is None:
+        if await signed_in(request, "admin") is None:
             return see_other(SIGN_IN)
         asked = {
             name: (value or "").strip()[:100]

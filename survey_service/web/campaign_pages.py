@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.response import Redirect
 from markupsafe import Markup
 
 from survey_service.analytics import releases
@@ -35,7 +34,6 @@ from survey_service.errors import ServiceError, unprocessable
 from survey_service.forms.service import published_versions
 from survey_service.reference.codes import districts
 from survey_service.web.admin_pages import (
-    HOME,
     SIGN_IN,
     CampaignSummary,
     LatestRelease,
@@ -53,9 +51,9 @@ from survey_service.web.campaign_form import (
 )
 from survey_service.web.charts import Bar, bar_chart
 from survey_service.web.i18n import Lang, lang_of
-from survey_service.web.pages import PAGE_HEADERS, page, public_base_url
-from survey_service.web.posting import read_post
-from survey_service.web.sessions import csrf_ok, csrf_token, signed_in
+from survey_service.web.pages import page, public_base_url
+from survey_service.web.sessions import csrf_token, signed_in
+from survey_service.web.staff_access import see_other, signed_post
 
 BASE = "/admin/campaigns"
 # What a page says after an action (``?done=``): fixed texts, nothing from the URL shown.
@@ -83,23 +81,8 @@ SORT_NAMES = {
 }
 
 
-def _redirect(to: str) -> Redirect:
-    return Redirect(to, status_code=303, headers=PAGE_HEADERS)
-
-
 def _words(pair: tuple[str, str], lang: Lang) -> str:
     return pair[0] if lang == "zh" else pair[1]
-
-
-def _expired(request: Request[Any, Any, Any]) -> Response[str]:
-    lang = lang_of(request)
-    return page(
-        request, "message.html", 403,
-        title="页面已过期" if lang == "zh" else "The page expired",
-        message="请返回重新操作。" if lang == "zh" else "Go back and try again.",
-        link=HOME, link_text="总览" if lang == "zh" else "Dashboard",
-        csrf=csrf_token(request),
-    )  # fmt: skip
 
 
 def _not_found(request: Request[Any, Any, Any]) -> Response[str]:
@@ -330,10 +313,6 @@ async def _form_page(
     )
 
 
-async def _admin(request: Request[Any, Any, Any]) -> Principal | None:
-    return await signed_in(request, "admin")
-
-
 class CampaignPageController(Controller):
     path = BASE
     tags = ["admin pages"]
@@ -342,8 +321,8 @@ class CampaignPageController(Controller):
     @get("/new", media_type=MediaType.HTML)
     async def new(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         """An empty campaign form: the current version of the salary survey, this year."""
-        if await _admin(request) is None:
-            return _redirect(SIGN_IN)
+        if await signed_in(request, "admin") is None:
+            return see_other(SIGN_IN)
         zone = request.app.state.settings.zone
         year = utcnow().astimezone(zone).year
         async with db.read() as session:
@@ -357,12 +336,10 @@ class CampaignPageController(Controller):
     async def create(
         self, request: Request[Any, Any, Any], db: DB, app_settings: Config
     ) -> Response[Any]:
-        principal = await _admin(request)
-        if principal is None:
-            return _redirect(SIGN_IN)
-        posted = await read_post(request)
-        if not csrf_ok(request, posted.csrf):
-            return _expired(request)
+        sent = await signed_post(request, ("admin",), SIGN_IN)
+        if isinstance(sent, Response):
+            return sent
+        principal, posted = sent
         lang = lang_of(request)
         form = posted_form(posted.fields)
         body = campaign_body(form, {}, lang)
@@ -374,7 +351,7 @@ class CampaignPageController(Controller):
         except ServiceError as exc:
             place_errors(form, _problem_text(exc, lang), _problem_errors(exc), lang)
             return await _form_page(request, db, form, campaign=None, status=exc.status_code)
-        return _redirect(f"{BASE}/{out.id}?done=created")
+        return see_other(f"{BASE}/{out.id}?done=created")
 
     @get("/{campaign_id:int}", media_type=MediaType.HTML)
     async def campaign(
@@ -382,17 +359,17 @@ class CampaignPageController(Controller):
     ) -> Response[Any]:
         """The campaign: its window and actions, progress by district, releases, roster
         (or a poll's links with their QR codes)."""
-        principal = await _admin(request)
+        principal = await signed_in(request, "admin")
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         return await _campaign_page(request, db, principal, campaign_id)
 
     @get("/{campaign_id:int}/edit", media_type=MediaType.HTML)
     async def edit(
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> Response[Any]:
-        if await _admin(request) is None:
-            return _redirect(SIGN_IN)
+        if await signed_in(request, "admin") is None:
+            return see_other(SIGN_IN)
         async with db.read() as session:
             found = await campaign_with_form(session, campaign_id)
         if found is None:
@@ -411,12 +388,10 @@ class CampaignPageController(Controller):
         app_settings: Config,
         campaign_id: PathId,
     ) -> Response[Any]:
-        principal = await _admin(request)
-        if principal is None:
-            return _redirect(SIGN_IN)
-        posted = await read_post(request)
-        if not csrf_ok(request, posted.csrf):
-            return _expired(request)
+        sent = await signed_post(request, ("admin",), SIGN_IN)
+        if isinstance(sent, Response):
+            return sent
+        principal, posted = sent
         lang = lang_of(request)
         async with db.read() as session:
             found = await campaign_with_form(session, campaign_id)
@@ -435,19 +410,17 @@ class CampaignPageController(Controller):
         except ServiceError as exc:
             place_errors(form, _problem_text(exc, lang), _problem_errors(exc), lang)
             return await _form_page(request, db, form, campaign=out, status=exc.status_code)
-        return _redirect(f"{BASE}/{campaign_id}?done=updated")
+        return see_other(f"{BASE}/{campaign_id}?done=updated")
 
     @post("/{campaign_id:int}/close", media_type=MediaType.HTML)
     async def close(
         self, request: Request[Any, Any, Any], db: DB, poll_desk: Polls, campaign_id: PathId
     ) -> Response[Any]:
         """Close the campaign now."""
-        principal = await _admin(request)
-        if principal is None:
-            return _redirect(SIGN_IN)
-        posted = await read_post(request)
-        if not csrf_ok(request, posted.csrf):
-            return _expired(request)
+        sent = await signed_post(request, ("admin",), SIGN_IN)
+        if isinstance(sent, Response):
+            return sent
+        principal, _posted = sent
         try:
             await campaign_edits.close_now(db, poll_desk, principal, campaign_id)
         except ServiceError as exc:
@@ -456,7 +429,7 @@ class CampaignPageController(Controller):
             error = _problem_text(exc, lang_of(request))
             return await _campaign_page(request, db, principal, campaign_id, exc.status_code,
                                         error=error)  # fmt: skip
-        return _redirect(f"{BASE}/{campaign_id}?done=closed")
+        return see_other(f"{BASE}/{campaign_id}?done=closed")
 
     @post("/{campaign_id:int}/reopen", media_type=MediaType.HTML)
     async def reopen(
@@ -468,12 +441,10 @@ class CampaignPageController(Controller):
         campaign_id: PathId,
     ) -> Response[Any]:
         """Open the campaign again until the date (or time) given."""
-        principal = await _admin(request)
-        if principal is None:
-            return _redirect(SIGN_IN)
-        posted = await read_post(request)
-        if not csrf_ok(request, posted.csrf):
-            return _expired(request)
+        sent = await signed_post(request, ("admin",), SIGN_IN)
+        if isinstance(sent, Response):
+            return sent
+        principal, posted = sent
         lang = lang_of(request)
         closes_at = (posted.fields.get("closes_at") or [""])[0].strip()[:40]
         try:
@@ -495,19 +466,17 @@ class CampaignPageController(Controller):
                 reopen_value=closes_at, reopen_error=form.errors.get("closes_at", ""),
                 error=" ".join(form.general),
             )  # fmt: skip
-        return _redirect(f"{BASE}/{campaign_id}?done=reopened")
+        return see_other(f"{BASE}/{campaign_id}?done=reopened")
 
     @post("/{campaign_id:int}/releases", media_type=MediaType.HTML)
     async def release(
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> Response[Any]:
         """Make the campaign's next release (during collection when the box is ticked)."""
-        principal = await _admin(request)
-        if principal is None:
-            return _redirect(SIGN_IN)
-        posted = await read_post(request)
-        if not csrf_ok(request, posted.csrf):
-            return _expired(request)
+        sent = await signed_post(request, ("admin",), SIGN_IN)
+        if isinstance(sent, Response):
+            return sent
+        principal, posted = sent
         note = (posted.fields.get("note") or [""])[0].strip()
         during = bool((posted.fields.get("during_collection") or [""])[0])
         lang = lang_of(request)
@@ -529,7 +498,7 @@ class CampaignPageController(Controller):
                 request, db, principal, campaign_id, exc.status_code,
                 error=_release_refusal(exc, lang), release_note=note,
             )  # fmt: skip
-        return _redirect(f"{BASE}/{campaign_id}?done=released#releases")
+        return see_other(f"{BASE}/{campaign_id}?done=released#releases")
 
 
 def _release_refusal(exc: ReleaseError, lang: Lang) -> str:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.response import Redirect
 
 from survey_service.auth import Principal, audit, verified_principal
 from survey_service.collection import campaigns, saving, submissions, uploads
@@ -21,9 +20,10 @@ from survey_service.errors import ServiceError
 from survey_service.forms.form_posts import document_from_form, drop_hidden
 from survey_service.web.form_view import FormView, form_view
 from survey_service.web.i18n import Lang, lang_of
-from survey_service.web.pages import PAGE_HEADERS, page, signin_throttled
+from survey_service.web.pages import page, signin_throttled
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
+from survey_service.web.staff_access import see_other
 from survey_service.web.warnings_view import ShownWarning, shown_warnings
 
 HOME = "/e"
@@ -66,10 +66,6 @@ async def _survey(db: Database, principal: Principal) -> Survey:
         row = await saving.own_submission(session, campaign.id, principal.enterprise_id)
         reviews = await submissions.review_history(session, row.id) if row else []
     return Survey(principal, campaign, version, form, enterprise, row, reviews)
-
-
-def _redirect(to: str) -> Redirect:
-    return Redirect(to, status_code=303, headers=PAGE_HEADERS)
 
 
 def _expired(request: Request[Any, Any, Any]) -> Response[str]:
@@ -138,7 +134,7 @@ class EnterprisePageController(Controller):
     @get("/signin", media_type=MediaType.HTML)
     async def signin_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
         if await signed_in(request, "enterprise"):
-            return _redirect(HOME)
+            return see_other(HOME)
         return page(request, "signin.html", role="enterprise", csrf=csrf_token(request), error="")
 
     @post("/signin", media_type=MediaType.HTML)
@@ -171,21 +167,21 @@ class EnterprisePageController(Controller):
         async with db.transaction() as session:
             audit(session, principal, "session.sign_in", "page:enterprise")
         sign_in(request, principal)
-        return _redirect(HOME)
+        return see_other(HOME)
 
     @post("/signout", media_type=MediaType.HTML)
     async def signout(self, request: Request[Any, Any, Any]) -> Response[Any]:
         posted = await read_post(request)
         if csrf_ok(request, posted.csrf):
             sign_out(request)
-        return _redirect(SIGN_IN)
+        return see_other(SIGN_IN)
 
     @get("/", media_type=MediaType.HTML)
     async def home(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         """The campaign, where the survey stands, and what can be done next."""
         principal = await signed_in(request, "enterprise")
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         survey = await _survey(db, principal)
         return _home(request, survey)
 
@@ -193,7 +189,7 @@ class EnterprisePageController(Controller):
     async def form_page(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         principal = await signed_in(request, "enterprise")
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         survey = await _survey(db, principal)
         version = survey.version
         view = form_view(version.schema, version.ui, _start_values(survey), [], lang_of(request))
@@ -210,7 +206,7 @@ class EnterprisePageController(Controller):
         """Save a draft, submit, or amend what was submitted; or add/remove a table row."""
         principal = await signed_in(request, "enterprise")
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         posted = await read_post(request)
         if not csrf_ok(request, posted.csrf):
             return _expired(request)
@@ -232,7 +228,7 @@ class EnterprisePageController(Controller):
             view = form_view(version.schema, version.ui, data, errors, lang)
             message = "" if errors else exc.detail
             return _form_page(request, survey, view, status=exc.status_code, problem=message)
-        return _redirect(f"{HOME}?done={status}")
+        return see_other(f"{HOME}?done={status}")
 
     @post("/upload", media_type=MediaType.HTML)
     async def upload(
@@ -245,7 +241,7 @@ class EnterprisePageController(Controller):
         """The payroll spreadsheet: stored as the survey, or its errors by row and column."""
         principal = await signed_in(request, "enterprise")
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         posted = await read_post(request)
         if not csrf_ok(request, posted.csrf):
             return _expired(request)
@@ -271,17 +267,17 @@ class EnterprisePageController(Controller):
         if status != 201:
             return _home(request, survey, status=status, upload_result=body)
         left = f"&left={body['rows_rejected']}" if body["rows_rejected"] else ""
-        return _redirect(f"{HOME}?done=uploaded&rows={body['rows_accepted']}{left}")
+        return see_other(f"{HOME}?done=uploaded&rows={body['rows_accepted']}{left}")
 
     @get("/submission", media_type=MediaType.HTML)
     async def submission(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         """What was submitted (the current revision) and the bureau's reviews."""
         principal = await signed_in(request, "enterprise")
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         survey = await _survey(db, principal)
         if survey.submission is None:
-            return _redirect(HOME)
+            return see_other(HOME)
         version = survey.version
         lang = lang_of(request)
         view = form_view(version.schema, version.ui, survey.submission.data, [], lang)

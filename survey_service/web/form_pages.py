@@ -25,8 +25,8 @@ from survey_service.forms.builder_readback import (
 from survey_service.web.form_view import form_view
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import message_page, page
-from survey_service.web.sessions import csrf_token
-from survey_service.web.staff_access import see_other, signed_in_as, signed_post
+from survey_service.web.sessions import csrf_token, signed_in
+from survey_service.web.staff_access import see_other, signed_post
 
 FORMS = "/admin/forms"
 SIGN_IN = "/admin/signin"
@@ -59,7 +59,7 @@ class FormPageController(Controller):
     @get("/", media_type=MediaType.HTML)
     async def forms(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         """Every form: its title, description, state and current version."""
-        if await signed_in_as(request, ADMIN) is None:
+        if await signed_in(request, *ADMIN) is None:
             return see_other(SIGN_IN)
         async with db.read() as session:
             listed = await service.list_forms(session)
@@ -75,7 +75,7 @@ class FormPageController(Controller):
         done: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """One form: its versions, and a version previewed (the current one by default)."""
-        if await signed_in_as(request, ADMIN) is None:
+        if await signed_in(request, *ADMIN) is None:
             return see_other(SIGN_IN)
         lang = lang_of(request)
         try:
@@ -109,14 +109,15 @@ class FormPageController(Controller):
         """A new draft version with the current version's content (or the draft that is
         open already), then the builder on it."""
         sent = await signed_post(request, ADMIN, SIGN_IN)
-        if sent.refusal is not None or sent.principal is None:
-            return sent.refusal or see_other(SIGN_IN)
+        if isinstance(sent, Response):
+            return sent
+        principal, _posted = sent
         try:
             async with db.transaction() as session:
                 form = await service.get_form(session, key)
                 version, created = await service.reopen(session, form)
                 if created:
-                    audit(session, sent.principal, "form.version", f"form:{key}:{version.number}",
+                    audit(session, principal, "form.version", f"form:{key}:{version.number}",
                           reopened=True)  # fmt: skip
         except ServiceError as exc:
             return _refused(request, exc)
@@ -127,7 +128,7 @@ class FormPageController(Controller):
         self, request: Request[Any, Any, Any], db: DB, key: FromPath[str], number: PathId
     ) -> Response[Any]:
         """The builder on a draft version: its fields read back, saved by the forms API."""
-        if await signed_in_as(request, ADMIN) is None:
+        if await signed_in(request, *ADMIN) is None:
             return see_other(SIGN_IN)
         zh = lang_of(request) == "zh"
         try:
@@ -181,12 +182,11 @@ class FormPageController(Controller):
     ) -> Response[Any]:
         """Publish a draft version: campaigns can use it from now on."""
         sent = await signed_post(request, ADMIN, SIGN_IN)
-        if sent.refusal is not None or sent.principal is None:
-            return sent.refusal or see_other(SIGN_IN)
+        if isinstance(sent, Response):
+            return sent
+        principal, _posted = sent
         try:
-            await service.change_version_status(
-                db, form_cache, sent.principal, key, number, "publish"
-            )
+            await service.change_version_status(db, form_cache, principal, key, number, "publish")
         except ServiceError as exc:
             return _refused(request, exc)
         return see_other(f"{FORMS}/{key}?done=published")

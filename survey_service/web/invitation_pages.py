@@ -44,8 +44,7 @@ from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page, public_base_url, refusal_page
 from survey_service.web.posting import Posted
 from survey_service.web.printing import PDF, rendered_pdf
-from survey_service.web.sessions import csrf_token
-from survey_service.web.staff_access import signed_in_as
+from survey_service.web.sessions import csrf_token, signed_in
 
 CONTACT_SETTING = "contact"  # a campaign setting: who the letters name for questions
 MAX_CONTACT = 200
@@ -107,7 +106,7 @@ class InvitationPageController(Controller):
         revoked: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """The campaign's audience, each enterprise with its invitation and a box to tick."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         try:

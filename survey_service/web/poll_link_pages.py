@@ -36,8 +36,7 @@ from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page, public_base_url, refusal_page
 from survey_service.web.printing import PDF, rendered_pdf
-from survey_service.web.sessions import csrf_token
-from survey_service.web.staff_access import signed_in_as
+from survey_service.web.sessions import csrf_token, signed_in
 
 
 def _base(campaign_id: int) -> str:
@@ -99,7 +98,7 @@ class PollLinkPageController(Controller):
         campaign_id: PathId,
         done: FromQuery[str | None] = None,
     ) -> Response[Any]:
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         zh = lang_of(request) == "zh"
@@ -170,7 +169,7 @@ class PollLinkPageController(Controller):
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId
     ) -> Response[Any]:
         """A poster for every working link of the audience, one PDF."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         try:
@@ -199,7 +198,7 @@ class PollLinkPageController(Controller):
         self, request: Request[Any, Any, Any], db: DB, campaign_id: PathId, link: FromPath[str]
     ) -> Response[Any]:
         """The link's poster: 404 unknown, 410 withdrawn (as its QR code)."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         try:

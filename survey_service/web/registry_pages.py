@@ -33,8 +33,7 @@ from survey_service.web.admin_access import SIGN_IN, admin_post, see_other
 from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page
-from survey_service.web.sessions import csrf_token
-from survey_service.web.staff_access import signed_in_as
+from survey_service.web.sessions import csrf_token, signed_in
 
 REGISTRY = "/admin/enterprises"
 PAGE_SIZE = 100
@@ -123,7 +122,7 @@ class RegistryPageController(Controller):
         saved: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """The registry, searched; a page of 100 with the count of all that match."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         scope = district_scope(principal)
@@ -156,7 +155,7 @@ class RegistryPageController(Controller):
         industry: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """What the search found, as a workbook in the import's layout."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         async with db.read() as session:
@@ -181,7 +180,7 @@ class RegistryPageController(Controller):
 
     @get("/new", media_type=MediaType.HTML)
     async def new_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         scope = district_scope(principal)
@@ -195,7 +194,7 @@ class RegistryPageController(Controller):
 
     @get("/import", media_type=MediaType.HTML)
     async def import_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        if await signed_in_as(request, BUREAU_ROLES) is None:
+        if await signed_in(request, *BUREAU_ROLES) is None:
             return see_other(SIGN_IN)
         return page(request, "admin_registry_import.html", csrf=csrf_token(request))
 
@@ -243,7 +242,7 @@ class RegistryPageController(Controller):
     async def edit_form(
         self, request: Request[Any, Any, Any], db: DB, uscc: FromPath[str]
     ) -> Response[Any]:
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
             return see_other(SIGN_IN)
         scope = district_scope(principal)

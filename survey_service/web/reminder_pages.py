@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromQuery, QueryParameter
-from litestar.response import Redirect
 
 from survey_service.auth import BUREAU_ROLES
 from survey_service.collection import campaigns, reminders
@@ -26,19 +25,16 @@ from survey_service.errors import ServiceError
 from survey_service.local_time import local_time, zone_label
 from survey_service.reports.files import content_disposition
 from survey_service.settings import Settings
+from survey_service.web.admin_access import admin_post
 from survey_service.web.admin_pages import SIGN_IN, district_name
 from survey_service.web.district_scope import district_asked, district_choices
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import PAGE_HEADERS, message_page, page, public_base_url
-from survey_service.web.posting import Posted, read_post
-from survey_service.web.sessions import csrf_ok, csrf_token
-from survey_service.web.staff_access import signed_in_as
+from survey_service.web.posting import Posted
+from survey_service.web.sessions import csrf_token, signed_in
+from survey_service.web.staff_access import see_other
 
 HOME = "/admin/reminders"
-
-
-def _redirect(to: str) -> Redirect:
-    return Redirect(to, status_code=303, headers=PAGE_HEADERS)
 
 
 def _one(posted: Posted, name: str) -> str:
@@ -101,8 +97,8 @@ class ReminderPageController(Controller):
     @get("/", media_type=MediaType.HTML)
     async def choose(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         """The survey campaigns to remind of."""
-        if await signed_in_as(request, BUREAU_ROLES) is None:
-            return _redirect(SIGN_IN)
+        if await signed_in(request, *BUREAU_ROLES) is None:
+            return see_other(SIGN_IN)
         async with db.read() as session:
             listed = await reminders.survey_campaigns(session)
         return page(request, "admin_reminder_campaigns.html", campaigns=listed,
@@ -118,9 +114,9 @@ class ReminderPageController(Controller):
         state_asked: Annotated[str | None, QueryParameter(name="state")] = None,
     ) -> Response[Any]:
         """The enterprises still to submit, the reminder to send, the letters sent."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         found = await _survey_campaign(db, campaign_id)
         if isinstance(found, int):
             return _not_survey(request, found)
@@ -139,9 +135,9 @@ class ReminderPageController(Controller):
         state_asked: Annotated[str | None, QueryParameter(name="state")] = None,
     ) -> Response[Any]:
         """The list as a workbook, with the campaign and the reminder's text."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         found = await _survey_campaign(db, campaign_id)
         if isinstance(found, int):
             return _not_survey(request, found)
@@ -186,17 +182,11 @@ class ReminderPageController(Controller):
     ) -> Response[Any]:
         """E-mail the reminder as edited to every enterprise still listed that has an
         address; without an SMTP server nothing is sent and the page says so."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
-        if principal is None:
-            return _redirect(SIGN_IN)
-        posted = await read_post(request)
+        checked = await admin_post(request)
+        if isinstance(checked, Response):
+            return checked
+        principal, posted = checked
         lang = lang_of(request)
-        if not csrf_ok(request, posted.csrf):
-            return message_page(
-                request, 403, "页面已过期" if lang == "zh" else "The page has expired",
-                "请返回上一页，刷新后重试。" if lang == "zh"
-                else "Go back, reload the page and try again.",
-            )  # fmt: skip
         found = await _survey_campaign(db, campaign_id)
         if isinstance(found, int):
             return _not_survey(request, found)
@@ -231,7 +221,7 @@ class ReminderPageController(Controller):
             "failed": str(result.failed),
             "without": str(result.without_address),
         }
-        return _redirect(f"{HOME}/{found.id}?{urlencode(query)}")
+        return see_other(f"{HOME}/{found.id}?{urlencode(query)}")
 
 
 async def _reminder_page(

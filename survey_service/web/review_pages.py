@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import Redirect
 
 from survey_service.auth import BUREAU_ROLES, Principal, district_scope
 from survey_service.collection import campaigns, reviews
@@ -24,22 +23,18 @@ from survey_service.collection.reviews import (
 from survey_service.deps import DB
 from survey_service.errors import ServiceError
 from survey_service.structs import INT4_MAX
+from survey_service.web.admin_access import admin_post
 from survey_service.web.admin_pages import SIGN_IN, district_name
 from survey_service.web.changes_view import shown_changes
 from survey_service.web.district_scope import district_asked, district_choices
 from survey_service.web.form_view import form_view
 from survey_service.web.i18n import Lang, lang_of
-from survey_service.web.pages import PAGE_HEADERS, message_page, page
-from survey_service.web.posting import read_post
-from survey_service.web.sessions import csrf_ok, csrf_token
-from survey_service.web.staff_access import signed_in_as
+from survey_service.web.pages import message_page, page
+from survey_service.web.sessions import csrf_token, signed_in
+from survey_service.web.staff_access import see_other
 from survey_service.web.warnings_view import shown_warnings
 
 QUEUE = "/admin/review"
-
-
-def _redirect(to: str) -> Redirect:
-    return Redirect(to, status_code=303, headers=PAGE_HEADERS)
 
 
 def _int(raw: str | None, default: int | None = None) -> int | None:
@@ -71,15 +66,6 @@ def queue_url(filters: QueueFilter, district: str | None, **extra: str | int) ->
     if filters.warnings:
         query["warnings"] = filters.warnings
     return f"{QUEUE}?{urlencode(query | extra)}"
-
-
-def _expired(request: Request[Any, Any, Any]) -> Response[str]:
-    lang = lang_of(request)
-    return message_page(
-        request, 403,
-        "页面已过期" if lang == "zh" else "The page has expired",
-        "请返回上一页，刷新后重试。" if lang == "zh" else "Go back, reload the page and try again.",
-    )  # fmt: skip
 
 
 def _not_found(request: Request[Any, Any, Any]) -> Response[str]:
@@ -124,9 +110,9 @@ class ReviewPageController(Controller):
         """Submitted surveys awaiting review (or returned, accepted), the longest waiting
         first, with the number of warnings each holds; those without can be accepted
         together."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         chosen = district_asked(principal, district)
         filters = _filter(campaign, state_asked, warnings)
         async with db.read() as session:
@@ -153,12 +139,10 @@ class ReviewPageController(Controller):
     async def accept_many(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         """Accept the chosen surveys (``accept`` = ``<id>:<revision>``, as the queue showed
         them) that still await review at that revision and hold no warning."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
-        if principal is None:
-            return _redirect(SIGN_IN)
-        posted = await read_post(request)
-        if not csrf_ok(request, posted.csrf):
-            return _expired(request)
+        checked = await admin_post(request)
+        if isinstance(checked, Response):
+            return checked
+        principal, posted = checked
         chosen: list[tuple[str, int]] = []
         for value in posted.fields.get("accept", [])[: reviews.BULK_MAX]:
             submission_id, _, revision = value.partition(":")
@@ -172,7 +156,7 @@ class ReviewPageController(Controller):
         one = {k: (posted.fields.get(k) or [""])[0] for k in ("campaign", "state", "warnings")}
         filters = _filter(one["campaign"], one["state"], one["warnings"])
         district = district_asked(principal, (posted.fields.get("district") or [""])[0])
-        return _redirect(
+        return see_other(
             queue_url(filters, district, accepted=len(result.accepted), skipped=len(result.skipped))
         )
 
@@ -187,9 +171,9 @@ class ReviewPageController(Controller):
     ) -> Response[Any]:
         """One survey: its warnings, the verdict form, its verdicts, its revisions with what
         changed between two of them (the latest two unless chosen), and its answers."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
+        principal = await signed_in(request, *BUREAU_ROLES)
         if principal is None:
-            return _redirect(SIGN_IN)
+            return see_other(SIGN_IN)
         return await _submission_page(
             request, db, principal, submission_id, _int(before), _int(after)
         )
@@ -199,12 +183,10 @@ class ReviewPageController(Controller):
         self, request: Request[Any, Any, Any], db: DB, submission_id: FromPath[str]
     ) -> Response[Any]:
         """Accept, or return with a reason, the revision the reviewer read."""
-        principal = await signed_in_as(request, BUREAU_ROLES)
-        if principal is None:
-            return _redirect(SIGN_IN)
-        posted = await read_post(request)
-        if not csrf_ok(request, posted.csrf):
-            return _expired(request)
+        checked = await admin_post(request)
+        if isinstance(checked, Response):
+            return checked
+        principal, posted = checked
         state = (posted.fields.get("state") or [""])[0]
         reason = (posted.fields.get("reason") or [""])[0].strip()[:2000] or None
         revision = _int((posted.fields.get("revision") or [""])[0])
@@ -233,7 +215,7 @@ class ReviewPageController(Controller):
                 request, db, principal, submission_id, None, None,
                 status=exc.status_code, problem=_problem_text(exc, lang), reason=reason or "",
             )  # fmt: skip
-        return _redirect(
+        return see_other(
             queue_url(QueueFilter(campaign_id), district_scope(principal), reviewed=state)
         )
 

@@ -148,11 +148,11 @@ def sign_out(request: Request[Any, Any, Any]) -> None:
     request.set_session({SESSION_CSRF: secrets.token_urlsafe(32)})
 
 
-async def signed_in(request: Request[Any, Any, Any], role: str) -> Principal | None:
-    """The principal this browser signed in as, when it has ``role`` and is still valid
-    (its request counted against the token's rate)."""
+async def signed_in(request: Request[Any, Any, Any], *roles: str) -> Principal | None:
+    """The principal this browser signed in as, when it has one of ``roles`` and is still
+    valid (its request counted against the token's rate)."""
     principal = await session_principal(request)
-    if principal is None or principal.role != role:
+    if principal is None or principal.role not in roles:
         return None
     spend_rate(request, principal)
     return principal

@@ -20,8 +20,8 @@ from survey_service.errors import ServiceError
 from survey_service.local_time import NotAnInstant, instant_from_text
 from survey_service.reference.codes import districts
 from survey_service.web.pages import page
-from survey_service.web.sessions import csrf_token
-from survey_service.web.staff_access import field, see_other, signed_in_as, signed_post
+from survey_service.web.sessions import csrf_token, signed_in
+from survey_service.web.staff_access import field, see_other, signed_post
 
 TOKENS = "/admin/tokens"
 SIGN_IN = "/admin/signin"
@@ -80,7 +80,7 @@ class TokenPageController(Controller):
         self, request: Request[Any, Any, Any], db: DB, done: FromQuery[str | None] = None
     ) -> Response[Any]:
         """Every staff token with its state, the form to make one, and each one's actions."""
-        principal = await signed_in_as(request, ADMIN)
+        principal = await signed_in(request, *ADMIN)
         if principal is None:
             return see_other(SIGN_IN)
         return await _tokens_page(request, db, principal, done=done if done in DONE else "")
@@ -89,37 +89,39 @@ class TokenPageController(Controller):
     async def create(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
         """Make a token; the answer shows it, once."""
         sent = await signed_post(request, ADMIN, SIGN_IN)
-        if sent.refusal is not None or sent.posted is None or sent.principal is None:
-            return sent.refusal or see_other(SIGN_IN)
-        posted = sent.posted
+        if isinstance(sent, Response):
+            return sent
+        principal, posted = sent
+        posted = posted
         try:
             expires_at = _last_day(request, field(posted, "expires_on"))
             async with db.transaction() as session:
                 created = await staff_tokens.create_staff_token(
-                    session, sent.principal, field(posted, "role"), field(posted, "label"),
+                    session, principal, field(posted, "role"), field(posted, "label"),
                     expires_at, district=field(posted, "district") or None,
                 )  # fmt: skip
         except NotAnInstant as exc:
-            return await _tokens_page(request, db, sent.principal, status=422, error=str(exc))
+            return await _tokens_page(request, db, principal, status=422, error=str(exc))
         except ServiceError as exc:
             return await _tokens_page(
-                request, db, sent.principal, status=exc.status_code, error=_reason(exc)
+                request, db, principal, status=exc.status_code, error=_reason(exc)
             )
-        return await _tokens_page(request, db, sent.principal, status=201, created=created)
+        return await _tokens_page(request, db, principal, status=201, created=created)
 
     @post("/{token_id:int}/revoke", media_type=MediaType.HTML)
     async def revoke(
         self, request: Request[Any, Any, Any], db: DB, token_id: PathId
     ) -> Response[Any]:
         sent = await signed_post(request, ADMIN, SIGN_IN)
-        if sent.refusal is not None or sent.principal is None:
-            return sent.refusal or see_other(SIGN_IN)
+        if isinstance(sent, Response):
+            return sent
+        principal, _posted = sent
         try:
             async with db.transaction() as session:
-                await staff_tokens.revoke_staff_token(session, sent.principal, token_id)
+                await staff_tokens.revoke_staff_token(session, principal, token_id)
         except ServiceError as exc:
             return await _tokens_page(
-                request, db, sent.principal, status=exc.status_code, error=_reason(exc)
+                request, db, principal, status=exc.status_code, error=_reason(exc)
             )
         return see_other(f"{TOKENS}?done=revoked")
 
@@ -129,16 +131,17 @@ class TokenPageController(Controller):
     ) -> Response[Any]:
         """Expire now, or give a last day (earlier or later than before)."""
         sent = await signed_post(request, ADMIN, SIGN_IN)
-        if sent.refusal is not None or sent.posted is None or sent.principal is None:
-            return sent.refusal or see_other(SIGN_IN)
+        if isinstance(sent, Response):
+            return sent
+        principal, posted = sent
         try:
-            expires_at = _last_day(request, field(sent.posted, "expires_on"))
+            expires_at = _last_day(request, field(posted, "expires_on"))
             async with db.transaction() as session:
-                await staff_tokens.expire_staff_token(session, sent.principal, token_id, expires_at)
+                await staff_tokens.expire_staff_token(session, principal, token_id, expires_at)
         except NotAnInstant as exc:
-            return await _tokens_page(request, db, sent.principal, status=422, error=str(exc))
+            return await _tokens_page(request, db, principal, status=422, error=str(exc))
         except ServiceError as exc:
             return await _tokens_page(
-                request, db, sent.principal, status=exc.status_code, error=_reason(exc)
+                request, db, principal, status=exc.status_code, error=_reason(exc)
             )
         return see_other(f"{TOKENS}?done=expired")

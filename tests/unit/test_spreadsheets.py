@@ -798,3 +798,17 @@ def test_a_filled_template_with_chinese_labels_reads_back_into_valid_rows() -> N
         "base_pay": 48000,
     }
     assert jsonschema_rs.Draft202012Validator(ROW_SCHEMA).is_valid(row)
+
+
+def test_the_template_is_the_same_bytes_on_every_request() -> None:
+    import zipfile
+
+    from survey_service.collection.template import TEMPLATE_CREATED
+
+    row_schema = {"type": "object", "title": "职工", "properties": {"pay": {"type": "integer"}}}
+    made = template_workbook("薪酬调查", row_schema)
+    core = zipfile.ZipFile(io.BytesIO(made)).read("docProps/core.xml").decode()
+    assert (
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{TEMPLATE_CREATED:%Y-%m-%dT%H:%M:%SZ}' in core
+    )
+    assert template_workbook("薪酬调查", row_schema) == made
