@@ -120,6 +120,9 @@ def serve(settings: Settings) -> None:
         workers=settings.workers,
         log_level="info",
         access_log=False,
+        # The app alone decides whom to believe about the client (SURVEY_TRUSTED_PROXIES);
+        # uvicorn would otherwise trust X-Forwarded-For from 127.0.0.1.
+        proxy_headers=False,
     )
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.types import ASGIApp
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from survey_service import __version__
 from survey_service.analytics.release_routes import ReleaseController
@@ -96,6 +98,20 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
     if warnings:
         body["warnings"] = warnings  # still 200: the service works, reports are slow
     return body
+
+
+def proxy_middleware(settings: Settings) -> list[Callable[[ASGIApp], ASGIApp]]:
+    """Behind trusted proxies only, the client's address and scheme come from their
+    X-Forwarded-For and X-Forwarded-Proto (uvicorn's middleware: the rightmost address
+    that is not a trusted proxy, so a client cannot prepend one of its choosing)."""
+    if not settings.trusted_proxies:
+        return []
+    trusted = list(settings.trusted_proxies)
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        return cast("ASGIApp", ProxyHeadersMiddleware(cast("Any", app), trusted_hosts=trusted))
+
+    return [wrap]
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Litestar:
@@ -215,7 +231,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             ReminderPageController,
             static_files(),
         ],
-        middleware=[session_config(settings).middleware],
+        middleware=[*proxy_middleware(settings), session_config(settings).middleware],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "release_store": Provide(provide_releases, sync_to_thread=False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -93,9 +94,21 @@ class Settings:
     # The SMTP server the reminders are sent through; None (the default): no e-mail, the
     # reminders page offers the list and the text to send by other means.
     smtp: SmtpSettings | None = None
+    # The reverse proxies (addresses or networks) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty (the default): those headers are ignored and
+    # the client is the TCP peer, so nobody can pick the address the throttles count.
+    trusted_proxies: tuple[str, ...] = ()
     debug: bool = False
 
     def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"SURVEY_TRUSTED_PROXIES: {proxy!r} is not an IP address or network "
+                    "(e.g. 127.0.0.1 or 10.0.0.0/8)"
+                ) from None
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -156,5 +169,8 @@ class Settings:
             time_zone=env.get("SURVEY_TIME_ZONE") or defaults.time_zone,
             public_base_url=(env.get("SURVEY_PUBLIC_BASE_URL") or "").rstrip("/") or None,
             smtp=SmtpSettings.from_env(env),
+            trusted_proxies=tuple(
+                p.strip() for p in env.get("SURVEY_TRUSTED_PROXIES", "").split(",") if p.strip()
+            ),
             debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
         )
