@@ -11,8 +11,9 @@ success neither refills nor resets it, so a guesser holding one real token canno
 to buy more guesses. The throttle is apart from each token's own request rate
 (``settings.token_rate_per_minute``): bad tokens cost no valid token any of its rate.
 
-The address is the peer the server sees (no ``X-Forwarded-For`` is trusted); behind a
-proxy all clients share one. The state is per process, like every bucket here.
+The address is the peer the server sees, or behind a proxy named in
+``SURVEY_TRUSTED_PROXIES`` the client it forwards for (``app.proxy_middleware``); a header
+from anyone else is ignored. The state is per process, like every bucket here.
 """
 
 from __future__ import annotations
