@@ -17,7 +17,7 @@ from litestar.types import ASGIApp
 from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from survey_service import __version__
+from survey_service import __version__, metrics
 from survey_service.analytics.release_routes import ReleaseController
 from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.score_routes import ScoreController
@@ -230,8 +230,13 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             ReviewPageController,
             ReminderPageController,
             static_files(),
+            *([metrics.MetricsController] if settings.metrics else []),
         ],
-        middleware=[*proxy_middleware(settings), session_config(settings).middleware],
+        middleware=[
+            *proxy_middleware(settings),
+            *([metrics.middleware()] if settings.metrics else []),
+            session_config(settings).middleware,
+        ],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "release_store": Provide(provide_releases, sync_to_thread=False),

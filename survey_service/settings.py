@@ -98,6 +98,8 @@ class Settings:
     # X-Forwarded-Proto are believed; empty (the default): those headers are ignored and
     # the client is the TCP peer, so nobody can pick the address the throttles count.
     trusted_proxies: tuple[str, ...] = ()
+    # Count and time requests and serve them at /metrics to admins (survey_service.metrics).
+    metrics: bool = True
     debug: bool = False
 
     def __post_init__(self) -> None:
@@ -172,5 +174,6 @@ class Settings:
             trusted_proxies=tuple(
                 p.strip() for p in env.get("SURVEY_TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
+            metrics=env.get("SURVEY_METRICS", "true").lower() not in {"0", "false", "no", "off"},
             debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
         )

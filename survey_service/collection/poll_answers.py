@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request
 from litestar.datastructures import Cookie
 
+from survey_service import metrics
 from survey_service.collection import polls
 from survey_service.collection.group_commit import GroupCommit
 from survey_service.db.engine import Database
@@ -89,7 +90,9 @@ class PollDesk:
             raise RuntimeError("the poll desk stores answers once the database is attached")
         # Stored with the answers arriving at the same time, in one transaction; returns
         # once that has committed (a 503 problem if it failed), never before.
-        return await self.writer.submit(polls.Answer.of(poll, data, code))
+        day = await self.writer.submit(polls.Answer.of(poll, data, code))
+        metrics.poll_answers.inc()
+        return day
 
 
 def answered_here(request: Request[Any, Any, Any], poll: polls.Poll) -> bool:

@@ -180,6 +180,7 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/api/v1/forms/{key:str}/validate", (200,) * 6, body=json_body({"x": 1})),
     Row("GET", "/api/v1/tokens", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/audit", (*ADMIN_ONLY, 200)),
+    Row("GET", "/metrics", (*ADMIN_ONLY, 200), district=403),  # operators' figures
     Row("GET", "/api/v1/enterprises", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/campaigns", (*STAFF_ONLY, 200, 200), district=403),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}", (401, 401, 200, 200, 200, 200), district=403),

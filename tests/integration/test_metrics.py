@@ -1,0 +1,82 @@
+"""``/metrics``: requests counted and timed by route template and status, and the service's
+own counters, in the Prometheus text format (read back with prometheus-client's parser);
+admins only; nothing in it names a link, a token or an enterprise."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from survey_service.app import create_app
+from tests.conftest import Service
+from tests.factories import open_poll
+from tests.samples import POLL_ANSWER
+
+SCHEMA_ROUTE = "/api/v1/forms/{key}/schema"
+ANSWER_ROUTE = "/api/v1/polls/{link}/responses"
+
+
+async def _scrape(service: Service) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await service.client.get("/metrics", headers=service.admin)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def _value(
+    scrape: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return sum(
+        value
+        for (sample, found), value in scrape.items()
+        if sample == name and labels.items() <= dict(found).items()
+    )
+
+
+async def test_requests_and_answers_are_counted_by_route_and_status(service: Service) -> None:
+    _, slug = await open_poll(service)
+    before = await _scrape(service)
+    for _ in range(3):
+        assert (await service.client.get("/api/v1/forms/salary-survey/schema")).status_code == 200
+    assert (await service.client.get("/api/v1/forms/no-such-form/schema")).status_code == 404
+    answered = await service.client.post(
+        f"/api/v1/polls/{slug}/responses", json={"data": POLL_ANSWER}
+    )
+    assert answered.status_code == 201
+    after = await _scrape(service)
+
+    def grew(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    ok = {"path": SCHEMA_ROUTE, "method": "GET", "status_code": "200"}
+    assert grew("survey_http_requests_total", **ok) == 3
+    assert grew("survey_http_requests_total", path=SCHEMA_ROUTE, status_code="404") == 1
+    assert grew("survey_http_request_duration_seconds_count", **ok) == 3
+    assert grew("survey_http_requests_total", path=ANSWER_ROUTE, status_code="201") == 1
+    assert grew("survey_poll_answers_total") == 1
+
+    text = (await service.client.get("/metrics", headers=service.admin)).text
+    assert slug not in text  # routes by template: no link, id or token in a label
+    assert service.admin_token not in text
+
+
+async def test_only_an_admin_reads_the_metrics_and_they_can_be_turned_off(
+    service: Service,
+) -> None:
+    assert (await service.client.get("/metrics")).status_code == 401
+    analyst = {"Authorization": f"Bearer {await service.token('analyst', label='a')}"}
+    assert (await service.client.get("/metrics", headers=analyst)).status_code == 403
+    off = create_app(dataclasses.replace(service.settings, metrics=False), database=service.db)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=off), base_url="http://testserver"
+        ) as client:
+            assert (await client.get("/metrics", headers=service.admin)).status_code == 404
+    finally:
+        await off.state.reports.close()
