@@ -112,6 +112,10 @@ def serve(settings: Settings) -> None:
     if settings.admin_token is None:
         print(f"  the admin token is in {settings.var_dir / 'admin-token'}")
     sys.stdout.flush()
+    if settings.workers > 1 and settings.metrics:
+        from survey_service.metrics import share_between_processes
+
+        share_between_processes(settings.var_dir / "metrics")
     uvicorn.run(
         "survey_service.app:app_from_env",
         factory=True,

@@ -230,11 +230,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             ReviewPageController,
             ReminderPageController,
             static_files(),
-            *([metrics.MetricsController] if settings.metrics else []),
+            *([metrics.scrape] if settings.metrics else []),
         ],
         middleware=[
             *proxy_middleware(settings),
-            *([metrics.middleware()] if settings.metrics else []),
+            *([metrics.request_metrics] if settings.metrics else []),
             session_config(settings).middleware,
         ],
         dependencies={

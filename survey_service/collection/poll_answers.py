@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request
 from litestar.datastructures import Cookie
 
-from survey_service import metrics
+from survey_service import counters
 from survey_service.collection import polls
 from survey_service.collection.group_commit import GroupCommit
 from survey_service.db.engine import Database
@@ -91,7 +91,7 @@ class PollDesk:
         # Stored with the answers arriving at the same time, in one transaction; returns
         # once that has committed (a 503 problem if it failed), never before.
         day = await self.writer.submit(polls.Answer.of(poll, data, code))
-        metrics.poll_answers.inc()
+        counters.poll_answers.inc()
         return day
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import exc as sa_exc
 
+from survey_service import counters
+
 log = logging.getLogger(__name__)
 
 
@@ -133,6 +135,7 @@ class _OutageLog:
         self._last.clear()
 
     def note(self, found: Unavailable, error: BaseException, where: str) -> None:
+        counters.database_errors.labels(found.reason).inc()
         now = time.monotonic()
         logged_at, since = self._last.get(found.reason, (-self.INTERVAL, 0))
         if now - logged_at < self.INTERVAL:

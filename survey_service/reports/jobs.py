@@ -35,6 +35,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
+from survey_service import counters
 from survey_service.db.engine import Database
 from survey_service.db.faults import unavailable_reason
 from survey_service.db.models import (
@@ -123,17 +124,21 @@ async def run_report(
         pdf, pages = await build_pdf(db, settings, report.kind, report.params, executor)
     except kinds.ReportError as exc:
         await _finish(db, report_id, status="failed", reason=str(exc))
+        counters.report_jobs.labels(report.kind, "failed").inc()
         return
     except Exception as exc:
         log.exception("report %s failed", report_id)
         await _finish(
             db, report_id, status="failed", reason=f"rendering failed: {type(exc).__name__}"
         )
+        counters.report_jobs.labels(report.kind, "failed").inc()
         return
+    seconds = time.perf_counter() - started
     await _finish(
-        db, report_id, status="done", pdf=pdf, pages=pages, size=len(pdf),
-        seconds=time.perf_counter() - started,
-    )  # fmt: skip
+        db, report_id, status="done", pdf=pdf, pages=pages, size=len(pdf), seconds=seconds
+    )
+    counters.report_jobs.labels(report.kind, "done").inc()
+    counters.report_seconds.labels(report.kind).observe(seconds)
 
 
 # Pauses between attempts to store a finished report while the database is away (about

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from survey_service.app import create_app
 from tests.conftest import Service
 from tests.factories import open_poll
+from tests.integration.reports.report_helpers import ask, wait_for
 from tests.samples import POLL_ANSWER
 
 SCHEMA_ROUTE = "/api/v1/forms/{key}/schema"
@@ -54,11 +55,11 @@ async def test_requests_and_answers_are_counted_by_route_and_status(service: Ser
     def grew(name: str, **labels: str) -> float:
         return _value(after, name, **labels) - _value(before, name, **labels)
 
-    ok = {"path": SCHEMA_ROUTE, "method": "GET", "status_code": "200"}
+    ok = {"route": SCHEMA_ROUTE, "method": "GET", "status": "200"}
     assert grew("survey_http_requests_total", **ok) == 3
-    assert grew("survey_http_requests_total", path=SCHEMA_ROUTE, status_code="404") == 1
-    assert grew("survey_http_request_duration_seconds_count", **ok) == 3
-    assert grew("survey_http_requests_total", path=ANSWER_ROUTE, status_code="201") == 1
+    assert grew("survey_http_requests_total", route=SCHEMA_ROUTE, status="404") == 1
+    assert grew("survey_http_request_seconds_count", **ok) == 3
+    assert grew("survey_http_requests_total", route=ANSWER_ROUTE, status="201") == 1
     assert grew("survey_poll_answers_total") == 1
 
     text = (await service.client.get("/metrics", headers=service.admin)).text
@@ -80,3 +81,23 @@ async def test_only_an_admin_reads_the_metrics_and_they_can_be_turned_off(
             assert (await client.get("/metrics", headers=service.admin)).status_code == 404
     finally:
         await off.state.reports.close()
+
+
+async def test_report_jobs_are_counted_by_kind_and_outcome(service: Service) -> None:
+    before = await _scrape(service)
+    status, asked = await ask(service, service.admin, type="participation", year=2023)
+    assert status in (200, 201, 202), asked
+    ended = await wait_for(service, service.admin, asked["id"])
+    after = await _scrape(service)
+    outcome = {"kind": "participation", "state": ended["status"]}
+    assert (
+        _value(after, "survey_report_jobs_total", **outcome)
+        - _value(before, "survey_report_jobs_total", **outcome)
+        == 1
+    )
+    if ended["status"] == "done":
+        assert (
+            _value(after, "survey_report_seconds_count", kind="participation")
+            - _value(before, "survey_report_seconds_count", kind="participation")
+            == 1
+        )

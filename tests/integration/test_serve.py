@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.paths import PROJECT_ROOT
 
@@ -25,11 +27,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+def _serve(tmp_path: Path, **env_extra: str) -> tuple[subprocess.Popen[str], int]:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SURVEY_", "PROMETHEUS_"))}
     env |= {"SURVEY_VAR_DIR": str(tmp_path), "SURVEY_PORT": str(port), "SURVEY_WORKERS": "1"}
+    env |= env_extra
     process = subprocess.Popen(
         [sys.executable, "-m", "survey_service", "serve"],
         cwd=PROJECT_ROOT,
@@ -38,6 +40,12 @@ def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    return process, port
+
+
+@pytest.fixture
+def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    process, port = _serve(tmp_path)
     try:
         yield process, port
     finally:
@@ -89,3 +97,36 @@ def test_serve_prints_the_addresses_it_serves(
     assert httpx.get(addresses["Enterprises"]).headers["location"] == "/e/signin"
     assert httpx.get(addresses["Analysts"]).headers["location"] == "/analyst/signin"
     assert httpx.get(addresses["API documentation (OpenAPI)"]).json()["openapi"].startswith("3.")
+
+
+def test_two_server_processes_report_their_requests_together(tmp_path: Path) -> None:
+    """With SURVEY_WORKERS=2, every process writes its figures where a scrape of either
+    one sums them: the requests counted are the requests made, whichever process took
+    them."""
+    admin = {"Authorization": "Bearer " + "m" * 43}
+    process, port = _serve(tmp_path, SURVEY_WORKERS="2", SURVEY_ADMIN_TOKEN="m" * 43)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_answering(base, process)
+        with ThreadPoolExecutor(8) as pool:  # fresh connections, several at once
+            statuses = list(
+                pool.map(lambda _: httpx.get(f"{base}/api/v1/forms").status_code, range(40))
+            )
+        assert statuses == [200] * 40
+        folder = tmp_path / "metrics"
+        pids = {path.stem.rsplit("_", 1)[-1] for path in folder.glob("counter_*.db")}
+        assert len(pids) == 2, sorted(folder.iterdir())  # both processes write there
+        for _ in range(4):  # whichever process answers the scrape
+            scrape = httpx.get(f"{base}/metrics", headers=admin)
+            assert scrape.status_code == 200
+            counted = sum(
+                sample.value
+                for family in text_string_to_metric_families(scrape.text)
+                for sample in family.samples
+                if sample.name == "survey_http_requests_total"
+                and sample.labels["route"] == "/api/v1/forms"
+            )
+            assert counted == 40
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from bench.data import SURVEY_YEAR
@@ -282,6 +283,19 @@ async def _scenario(
     assert all(s == 503 for s, _ in during), during
     healthy_again = min(at for at, s, _ in health if at > outage_ended and s == 200)
     assert health[-1][1] == 200
+    # The failures for want of the database are counted in /metrics by reason: each
+    # /health 503 at least (answers refused together, one failed commit, count once).
+    scrape = await client.get(f"{base}/metrics", headers=admin)
+    counted = {
+        sample.labels["reason"]: sample.value
+        for family in text_string_to_metric_families(scrape.text)
+        for sample in family.samples
+        if sample.name == "survey_database_errors_total"
+    }
+    assert sum(counted.values()) >= len(during), (counted, len(during))
+    assert set(counted) <= {r for _, _, r in health if r is not None} | {
+        o["reason"] for out in outcomes.values() for o in out.refused.values()
+    }
     first_write_again = min(
         at for out in outcomes.values() for at in out.acknowledged.values() if at > outage_ended
     )
