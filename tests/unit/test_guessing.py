@@ -1,4 +1,4 @@
-"""The guessing throttle with an injected clock: failures alone empty an address's bucket,
+"""The guessing throttle kept in the process (SQLite), with an injected clock: failures alone empty an address's bucket,
 a success never refills it, a token that succeeded lately passes a throttled address, and
 refused attempts are reported at most once a minute per address."""
 
