@@ -1,6 +1,7 @@
-"""The guessing throttle kept in the process (SQLite), with an injected clock: failures alone empty an address's bucket,
-a success never refills it, a token that succeeded lately passes a throttled address, and
-refused attempts are reported at most once a minute per address."""
+"""The guessing throttle as kept in the process (SQLite), with an injected clock: failures
+alone empty an address's bucket, a success never refills it, a token that succeeded lately
+passes a throttled address, and refused attempts are reported at most once a minute per
+address."""
 
 from __future__ import annotations
 
