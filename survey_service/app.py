@@ -49,6 +49,7 @@ from survey_service.reports.render import process_pool
 from survey_service.reports.routes import ReportController
 from survey_service.reports.subsetting import report_warnings, warn_when_slow
 from survey_service.settings import Settings
+from survey_service.shared_rates import close_shared_rates
 from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
 from survey_service.web.analyst_pages import AnalystPageController
@@ -199,6 +200,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             await poll_desk.close()
             await app.state.reports.close()
             renderers.shutdown(cancel_futures=True)
+            await close_shared_rates(app.state.db)
             await app.state.db.dispose()
 
     return Litestar(

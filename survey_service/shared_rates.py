@@ -25,8 +25,11 @@ Why the database, and why this algorithm:
 - A row whose ``tat`` has passed says nothing (a full bucket, a lapsed mark), so such rows
   are deleted now and then (``PRUNE_SECONDS``); ``tat`` carries no index, so updates stay
   HOT (no index write).
-- Each statement runs on a pooled connection in autocommit: no BEGIN and COMMIT round
-  trips.
+- A check is one round trip: the statements run on a small pool of autocommit connections
+  of their own beside the database's engine (no BEGIN and COMMIT), which hands a connection
+  out without pinging it (the engine's pool pings each one, with BEGIN and ROLLBACK: three
+  round trips, which tripled a check's cost). A connection found dead is dropped and the
+  check tried once more on a new one.
 
 ``T`` is rounded down to the microsecond (the column's resolution), so a burst of
 ``per_minute`` is never refused; above about 7,700 a minute the rounding may admit one
@@ -39,11 +42,14 @@ stay in the process (``survey_service.ratelimit.TokenBuckets``) and cost no quer
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Interval, bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from survey_service.db.engine import Database
 
@@ -74,6 +80,32 @@ _MARK = text(
 _PRUNE = text("DELETE FROM rate_limits WHERE tat < clock_timestamp()")
 
 
+T = TypeVar("T")
+
+# The limits' own pool beside each database's engine, shared by the limiters of a process.
+_engines: WeakKeyDictionary[AsyncEngine, AsyncEngine] = WeakKeyDictionary()
+
+
+def _limits_engine(db: Database) -> AsyncEngine:
+    engine = _engines.get(db.engine)
+    if engine is None:
+        engine = _engines[db.engine] = create_async_engine(
+            db.engine.url,
+            isolation_level="AUTOCOMMIT",
+            pool_size=4,
+            max_overflow=16,
+            pool_pre_ping=False,
+        )
+    return engine
+
+
+async def close_shared_rates(db: Database) -> None:
+    """Close the limits' connections to ``db`` (before its engine is disposed)."""
+    engine = _engines.pop(db.engine, None)
+    if engine is not None:
+        await engine.dispose()
+
+
 def emission_interval(per_minute: int) -> timedelta:
     """``T``: the time one request takes from a key's allowance, down to the microsecond."""
     return timedelta(microseconds=WINDOW // timedelta(microseconds=1) // per_minute)
@@ -83,7 +115,7 @@ class SharedRates:
     """The ``rate_limits`` table of one PostgreSQL database, for one process."""
 
     def __init__(self, db: Database, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._engine: AsyncEngine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._engine = _limits_engine(db)
         self._clock = clock
         self._next_prune = clock() + PRUNE_SECONDS
 
@@ -93,15 +125,17 @@ class SharedRates:
         interval = emission_interval(per_minute)
         tolerance = WINDOW - interval
         params = {"key": key, "interval": interval, "tolerance": tolerance}
-        async with self._engine.connect() as conn:
-            admitted = (await conn.execute(_ADMIT, params)).first() is not None
-            if admitted:
+
+        async def check(conn: AsyncConnection) -> float | None:
+            if (await conn.execute(_ADMIT, params)).first() is not None:
                 if self._clock() >= self._next_prune:
                     self._next_prune = self._clock() + PRUNE_SECONDS
                     await conn.execute(_PRUNE)
-                return 0.0
-            ahead = await _ahead(conn, [key])
-        return _wait(ahead.get(key), tolerance)
+                return None
+            return _wait((await _ahead(conn, [key])).get(key), tolerance)
+
+        wait = await self._run(check)
+        return 0.0 if wait is None else wait
 
     async def wait(self, key: str, per_minute: int) -> float:
         """The seconds until ``key`` admits a request, taking nothing (0.0: it would now)."""
@@ -110,13 +144,28 @@ class SharedRates:
     async def ahead(self, *keys: str) -> dict[str, float]:
         """For each key with a row, the seconds its time lies ahead of the database's clock
         (negative: passed)."""
-        async with self._engine.connect() as conn:
-            return await _ahead(conn, list(keys))
+        return await self._run(lambda conn: _ahead(conn, list(keys)))
 
     async def mark(self, key: str, seconds: float) -> None:
         """A mark under ``key`` that lasts ``seconds`` from now (``ahead`` tells it)."""
+        params = {"key": key, "lasts": timedelta(seconds=seconds)}
+
+        async def write(conn: AsyncConnection) -> None:
+            await conn.execute(_MARK, params)
+
+        await self._run(write)
+
+    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``work`` on a pooled connection; once more on a new one if that one was dead
+        (the database restarted since it was last used)."""
+        try:
+            async with self._engine.connect() as conn:
+                return await work(conn)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
         async with self._engine.connect() as conn:
-            await conn.execute(_MARK, {"key": key, "lasts": timedelta(seconds=seconds)})
+            return await work(conn)
 
 
 async def _ahead(conn: AsyncConnection, keys: list[str]) -> dict[str, float]:
