@@ -43,12 +43,13 @@ from survey_service.forms.service import FormCache
 from survey_service.guessing import GuessingThrottle
 from survey_service.json_depth import refuse_deep_json
 from survey_service.openapi import OPENAPI_PATH, components, problems
-from survey_service.ratelimit import TokenBuckets
+from survey_service.ratelimit import Rates
 from survey_service.reports.jobs import make_queue, start_queue
 from survey_service.reports.render import process_pool
 from survey_service.reports.routes import ReportController
 from survey_service.reports.subsetting import report_warnings, warn_when_slow
 from survey_service.settings import Settings
+from survey_service.shared_rates import close_shared_rates
 from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
 from survey_service.web.analyst_pages import AnalystPageController
@@ -119,12 +120,15 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     start-up and closed on shutdown."""
 
     form_cache = FormCache(ttl=settings.form_cache_seconds)
+    # Kept in this process on SQLite, in the database on PostgreSQL (once attached).
+    token_limiter = Rates("token")
+    guessing = GuessingThrottle(settings.auth_failures_per_minute)
     state = State(
         {
             "settings": settings,
             "forms": form_cache,
-            "token_limiter": TokenBuckets(),
-            "guessing": GuessingThrottle(settings.auth_failures_per_minute),
+            "token_limiter": token_limiter,
+            "guessing": guessing,
         }
     )
     # A link's poll is trusted as long as a form's current version.
@@ -159,6 +163,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         state.db = database
         form_cache.attach(database)
         poll_desk.attach(database)
+        token_limiter.attach(database)
+        guessing.attach(database)
         # Tests: reports render in a thread (no process pool), the queue made at once.
         state.reports = make_queue(database, settings, None)
 
@@ -176,6 +182,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         app.state.db = open_database(settings.database_url)
         form_cache.attach(app.state.db)
         poll_desk.attach(app.state.db)
+        token_limiter.attach(app.state.db)
+        guessing.attach(app.state.db)
         renderers = process_pool(settings.report_workers)
         app.state.reports = make_queue(app.state.db, settings, renderers)
         await start_queue(app.state.reports)
@@ -192,6 +200,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             await poll_desk.close()
             await app.state.reports.close()
             renderers.shutdown(cancel_futures=True)
+            await close_shared_rates(app.state.db)
             await app.state.db.dispose()
 
     return Litestar(

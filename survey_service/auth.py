@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_service.db.engine import Database
 from survey_service.db.models import AccessToken, AuditEntry, utcnow
 from survey_service.guessing import GuessingThrottle
-from survey_service.ratelimit import TokenBuckets, too_many_requests
+from survey_service.ratelimit import Rates, too_many_requests
 from survey_service.settings import Settings
 
 Role = Literal["admin", "analyst", "district", "enterprise"]
@@ -153,9 +153,9 @@ async def verified_principal(
     digest = token_digest(token)
     where = {"address": address, "method": connection.scope.get("method"),
              "path": connection.url.path}  # fmt: skip
-    wait = throttle.wait(address, digest)
+    wait = await throttle.wait(address, digest)
     if wait > 0:
-        refused = throttle.refused(address)
+        refused = await throttle.refused(address)
         if refused:
             async with db.transaction() as session:
                 audit(session, None, "auth.throttled", None, refused=refused, **where)
@@ -166,7 +166,7 @@ async def verified_principal(
         row = await session.scalar(select(AccessToken).where(AccessToken.token_hash == digest))
     principal = _principal(row)
     if principal is not None:
-        throttle.succeeded(digest)
+        await throttle.succeeded(digest)
         if (
             role is None
             or principal.role == role
@@ -175,7 +175,7 @@ async def verified_principal(
             return principal
         reason = "role"
     else:
-        throttle.failed(address)
+        await throttle.failed(address)
         reason = "unknown" if row is None else "revoked" if row.revoked_at else "expired"
     async with db.transaction() as session:
         known = {"token_id": row.id} if row is not None else {}
@@ -183,14 +183,15 @@ async def verified_principal(
     return None
 
 
-def spend_rate(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
-    """Take one request from the token's bucket; 429 with ``Retry-After`` when it is empty."""
+async def spend_rate(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
+    """Take one request from the token's rate (shared by every process on PostgreSQL, see
+    ``survey_service.ratelimit``); 429 with ``Retry-After`` when it is spent."""
     settings: Settings = connection.app.state.settings
     per_minute = settings.token_rate_per_minute
     if per_minute <= 0:
         return
-    limiter: TokenBuckets = connection.app.state.token_limiter
-    wait = limiter.acquire(principal.token_id, per_minute)
+    limiter: Rates = connection.app.state.token_limiter
+    wait = await limiter.acquire(principal.token_id, per_minute)
     if wait > 0:
         raise too_many_requests(f"This token may make {per_minute} requests a minute.", wait)
 
@@ -221,7 +222,7 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
             raise PermissionDeniedException(
                 "A signed-in browser must send the session's CSRF token in X-CSRF-Token."
             )
-        spend_rate(connection, principal)
+        await spend_rate(connection, principal)
         connection.state.principal = principal
         return principal
     principal = await verified_principal(connection, token)
@@ -230,7 +231,7 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
             "The token is unknown, expired or revoked.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    spend_rate(connection, principal)
+    await spend_rate(connection, principal)
     connection.state.principal = principal
     return principal
 

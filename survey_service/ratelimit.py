@@ -1,9 +1,13 @@
-"""Token buckets kept in this process, one per key (a poll link, an access token, a client
-address), and the 429 problem that tells a client when to come back.
+"""Request rates per key (a poll link, an access token, a client address): ``Rates`` keeps
+them in this process on SQLite and in the database on PostgreSQL; and the 429 problem that
+tells a client when to come back.
 
-The buckets live in the server process: with several processes each keeps its own, so a
-limit holds per process (N processes let through up to N times the rate). They are used
-from the event loop only (nothing awaits inside), so they need no lock.
+On SQLite, the embedded default that one server process serves, the buckets live in the
+process (``TokenBuckets``) and a check costs no query. On PostgreSQL, where several
+processes (on several hosts) may serve, they live in the ``rate_limits`` table that every
+process sees (``survey_service.shared_rates``), so a limit holds for the whole service as
+with one process. The in-process buckets are used from the event loop only (nothing awaits
+inside), so they need no lock.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from survey_service.db.engine import Database
 from survey_service.errors import ServiceError
 from survey_service.problems import ProblemKind
+from survey_service.shared_rates import SharedRates
 
 
 @dataclass(slots=True)
@@ -69,6 +75,30 @@ class TokenBuckets:
         for key, b in list(self._buckets.items()):
             if b.tokens + (now - b.updated) * b.per_minute / 60.0 >= b.per_minute:
                 del self._buckets[key]
+
+
+class Rates:
+    """The rates of one kind of key (``scope``: ``token``, ``link``): in this process until
+    ``attach`` opens them on a PostgreSQL database, then in its shared table."""
+
+    def __init__(
+        self, scope: str, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000
+    ) -> None:
+        self.scope = scope
+        self.local = TokenBuckets(clock=clock, max_keys=max_keys)
+        self.shared: SharedRates | None = None
+
+    def __len__(self) -> int:
+        return len(self.local)
+
+    def attach(self, db: Database) -> None:
+        self.shared = None if db.is_sqlite else SharedRates(db)
+
+    async def acquire(self, key: object, per_minute: int) -> float:
+        """Take one request: 0.0 when admitted, else the seconds until one would be."""
+        if self.shared is None:
+            return self.local.acquire(key, per_minute)
+        return await self.shared.acquire(f"{self.scope}:{key}", per_minute)
 
 
 def retry_after(wait_seconds: float) -> int:

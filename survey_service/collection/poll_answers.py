@@ -42,6 +42,7 @@ class PollDesk:
 
     def attach(self, db: Database) -> None:
         self.db = db
+        self.limiter.attach(db)
         self.writer = polls.answer_writer(db)
 
     async def close(self) -> None:
@@ -79,7 +80,7 @@ class PollDesk:
         if answered_here:
             raise polls.already_answered()
         per_minute = polls.rate_per_minute(poll.campaign.settings)
-        wait = self.limiter.acquire(poll.link.id, per_minute)
+        wait = await self.limiter.acquire(poll.link.id, per_minute)
         if wait > 0:
             raise polls.too_many(per_minute, wait)
         if poll.link.requires_code and not code:

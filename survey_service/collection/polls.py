@@ -59,7 +59,7 @@ from survey_service.forms.form_posts import document_from_form
 from survey_service.forms.validation import validate_document
 from survey_service.local_time import local_time, zone_label
 from survey_service.problems import ProblemKind
-from survey_service.ratelimit import TokenBuckets, retry_after
+from survey_service.ratelimit import Rates, retry_after
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O and no 1/I to mix up
 CODE_LENGTH = 8
@@ -129,19 +129,19 @@ def rate_per_minute(campaign_settings: Mapping[str, Any]) -> int:
     return DEFAULT_RATE_PER_MINUTE
 
 
-class LinkRateLimiter(TokenBuckets):
-    """A token bucket per link: up to ``per_minute`` answers at once, refilled at
-    ``per_minute`` a minute.
+class LinkRateLimiter(Rates):
+    """Each link's rate: up to ``per_minute`` answers at once, refilled at ``per_minute`` a
+    minute.
 
-    Keyed by the link only, never by an address or anything else about the sender. The
-    buckets live in this process (see ``survey_service.ratelimit``): with several server
-    processes the limit holds per process.
+    Keyed by the link only, never by an address or anything else about the sender. Kept in
+    this process on SQLite and shared by every process on PostgreSQL (see
+    ``survey_service.ratelimit``).
     """
 
     def __init__(
         self, *, clock: Callable[[], float] = time.monotonic, max_links: int = 10_000
     ) -> None:
-        super().__init__(clock=clock, max_keys=max_links)
+        super().__init__("link", clock=clock, max_keys=max_links)
 
 
 def too_many(per_minute: int, wait_seconds: float) -> ServiceError:

@@ -367,3 +367,17 @@ class Reminder(Base):
     error: Mapped[str | None] = mapped_column(Text)
     sent_by: Mapped[int | None] = mapped_column(ForeignKey("access_tokens.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateLimit(Base):
+    """A limit's state shared by every server process on PostgreSQL (``shared_rates``): per
+    key (``token:7``, ``link:12``, ``auth:203.0.113.7``, ``known:<token digest>``), the
+    time after which the row says nothing: for a rate, the theoretical arrival time of the
+    generic cell rate algorithm (at rest once it has passed); for a mark, when it lapses.
+    Unused on SQLite. On PostgreSQL the table is UNLOGGED: no WAL and no flush per request,
+    emptied after a crash of the database (every limit then starts afresh)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    tat: Mapped[datetime]

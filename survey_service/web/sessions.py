@@ -154,5 +154,5 @@ async def signed_in(request: Request[Any, Any, Any], *roles: str) -> Principal |
     principal = await session_principal(request)
     if principal is None or principal.role not in roles:
         return None
-    spend_rate(request, principal)
+    await spend_rate(request, principal)
     return principal

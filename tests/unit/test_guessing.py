@@ -1,6 +1,7 @@
-"""The guessing throttle with an injected clock: failures alone empty an address's bucket,
-a success never refills it, a token that succeeded lately passes a throttled address, and
-refused attempts are reported at most once a minute per address."""
+"""The guessing throttle as kept in the process (SQLite), with an injected clock: failures
+alone empty an address's bucket, a success never refills it, a token that succeeded lately
+passes a throttled address, and refused attempts are reported at most once a minute per
+address."""
 
 from __future__ import annotations
 
@@ -18,61 +19,61 @@ class Clock:
         return self.now
 
 
-def test_an_address_may_fail_its_rate_at_once_then_waits() -> None:
+async def test_an_address_may_fail_its_rate_at_once_then_waits() -> None:
     throttle = GuessingThrottle(3, clock=Clock())
     for _ in range(3):
-        assert throttle.wait("10.0.0.1", "guess") == 0.0
-        throttle.failed("10.0.0.1")
-    assert throttle.wait("10.0.0.1", "guess") == pytest.approx(20.0)
-    assert throttle.wait("10.0.0.2", "guess") == 0.0  # another address
+        assert await throttle.wait("10.0.0.1", "guess") == 0.0
+        await throttle.failed("10.0.0.1")
+    assert await throttle.wait("10.0.0.1", "guess") == pytest.approx(20.0)
+    assert await throttle.wait("10.0.0.2", "guess") == 0.0  # another address
 
 
-def test_successes_neither_refill_nor_reset_the_failures() -> None:
+async def test_successes_neither_refill_nor_reset_the_failures() -> None:
     clock = Clock()
     throttle = GuessingThrottle(2, clock=clock)
-    throttle.failed("a")
-    throttle.failed("a")
+    await throttle.failed("a")
+    await throttle.failed("a")
     for _ in range(100):
-        throttle.succeeded("real")
-    assert throttle.wait("a", "guess") == pytest.approx(30.0)
+        await throttle.succeeded("real")
+    assert await throttle.wait("a", "guess") == pytest.approx(30.0)
     clock.now += 30
-    assert throttle.wait("a", "guess") == 0.0  # only time gives a failure back
+    assert await throttle.wait("a", "guess") == 0.0  # only time gives a failure back
 
 
-def test_a_token_that_succeeded_lately_passes_a_throttled_address() -> None:
+async def test_a_token_that_succeeded_lately_passes_a_throttled_address() -> None:
     clock = Clock()
     throttle = GuessingThrottle(1, clock=clock)
-    throttle.succeeded("admin")
-    throttle.failed("shared")
-    assert throttle.wait("shared", "guess") > 0
-    assert throttle.wait("shared", "admin") == 0.0
+    await throttle.succeeded("admin")
+    await throttle.failed("shared")
+    assert await throttle.wait("shared", "guess") > 0
+    assert await throttle.wait("shared", "admin") == 0.0
     clock.now += REMEMBER_SECONDS + 1
-    throttle.failed("shared")
-    assert throttle.wait("shared", "admin") > 0  # not seen for an hour: waits like a guess
+    await throttle.failed("shared")
+    assert await throttle.wait("shared", "admin") > 0  # not seen for an hour: waits like a guess
 
 
-def test_remembered_tokens_are_bounded() -> None:
+async def test_remembered_tokens_are_bounded() -> None:
     throttle = GuessingThrottle(1, clock=Clock(), max_entries=2)
     for digest in ("a", "b", "c"):
-        throttle.succeeded(digest)
-    throttle.failed("x")
-    assert [throttle.wait("x", d) == 0.0 for d in ("a", "b", "c")] == [False, True, True]
+        await throttle.succeeded(digest)
+    await throttle.failed("x")
+    assert [await throttle.wait("x", d) == 0.0 for d in ("a", "b", "c")] == [False, True, True]
 
 
-def test_refusals_are_reported_at_most_once_a_minute_with_their_count() -> None:
+async def test_refusals_are_reported_at_most_once_a_minute_with_their_count() -> None:
     clock = Clock()
     throttle = GuessingThrottle(1, clock=clock)
-    assert [throttle.refused("a") for _ in range(4)] == [1, 0, 0, 0]
+    assert [await throttle.refused("a") for _ in range(4)] == [1, 0, 0, 0]
     clock.now += 60
-    assert throttle.refused("a") == 4  # the three held back and this one
-    assert throttle.refused("b") == 1
+    assert await throttle.refused("a") == 4  # the three held back and this one
+    assert await throttle.refused("b") == 1
 
 
-def test_no_throttle_when_switched_off() -> None:
+async def test_no_throttle_when_switched_off() -> None:
     throttle = GuessingThrottle(0, clock=Clock())
     for _ in range(100):
-        throttle.failed("a")
-    assert throttle.wait("a", "guess") == 0.0
+        await throttle.failed("a")
+    assert await throttle.wait("a", "guess") == 0.0
 
 
 def test_waiting_takes_no_token() -> None:

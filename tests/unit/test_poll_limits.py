@@ -27,57 +27,57 @@ class Clock:
         return self.now
 
 
-def test_a_burst_up_to_the_rate_is_admitted_and_the_next_answer_waits() -> None:
+async def test_a_burst_up_to_the_rate_is_admitted_and_the_next_answer_waits() -> None:
     clock = Clock()
     limiter = LinkRateLimiter(clock=clock)
-    assert [limiter.acquire("link", 3) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limiter.acquire("link", 3) == pytest.approx(20.0)  # one token every 60/3 s
+    assert [await limiter.acquire("link", 3) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert await limiter.acquire("link", 3) == pytest.approx(20.0)  # one token every 60/3 s
 
 
-def test_tokens_come_back_with_time_but_never_beyond_the_rate() -> None:
+async def test_tokens_come_back_with_time_but_never_beyond_the_rate() -> None:
     clock = Clock()
     limiter = LinkRateLimiter(clock=clock)
     for _ in range(2):
-        limiter.acquire("link", 2)
+        await limiter.acquire("link", 2)
     clock.now += 30  # half a minute: one token back
-    assert limiter.acquire("link", 2) == 0.0
-    assert limiter.acquire("link", 2) == pytest.approx(30.0)
+    assert await limiter.acquire("link", 2) == 0.0
+    assert await limiter.acquire("link", 2) == pytest.approx(30.0)
     clock.now += 3600  # a long pause does not bank more than the rate
-    assert [limiter.acquire("link", 2) for _ in range(3)][2] > 0
+    assert [await limiter.acquire("link", 2) for _ in range(3)][2] > 0
 
 
-def test_each_link_has_its_own_limit() -> None:
+async def test_each_link_has_its_own_limit() -> None:
     limiter = LinkRateLimiter(clock=Clock())
-    assert limiter.acquire(1, 1) == 0.0
-    assert limiter.acquire(1, 1) > 0
-    assert limiter.acquire(2, 1) == 0.0
+    assert await limiter.acquire(1, 1) == 0.0
+    assert await limiter.acquire(1, 1) > 0
+    assert await limiter.acquire(2, 1) == 0.0
 
 
-def test_a_lowered_rate_applies_at_once() -> None:
+async def test_a_lowered_rate_applies_at_once() -> None:
     clock = Clock()
     limiter = LinkRateLimiter(clock=clock)
-    assert limiter.acquire("link", 120) == 0.0
+    assert await limiter.acquire("link", 120) == 0.0
     # The 119 tokens left are capped at the new rate of 1: one more answer, then a wait.
-    assert limiter.acquire("link", 1) == 0.0
-    assert limiter.acquire("link", 1) == pytest.approx(60.0)
+    assert await limiter.acquire("link", 1) == 0.0
+    assert await limiter.acquire("link", 1) == pytest.approx(60.0)
 
 
-def test_refilled_links_are_forgotten_when_the_table_is_full() -> None:
+async def test_refilled_links_are_forgotten_when_the_table_is_full() -> None:
     clock = Clock()
     limiter = LinkRateLimiter(clock=clock, max_links=2)
-    limiter.acquire("a", 60)
-    limiter.acquire("b", 60)
+    await limiter.acquire("a", 60)
+    await limiter.acquire("b", 60)
     clock.now += 2  # both refilled
-    limiter.acquire("c", 60)
+    await limiter.acquire("c", 60)
     assert len(limiter) == 1
 
 
-def test_a_busy_link_is_not_forgotten() -> None:
+async def test_a_busy_link_is_not_forgotten() -> None:
     clock = Clock()
     limiter = LinkRateLimiter(clock=clock, max_links=1)
-    limiter.acquire("busy", 1)
-    limiter.acquire("other", 1)
-    assert limiter.acquire("busy", 1) > 0
+    await limiter.acquire("busy", 1)
+    await limiter.acquire("other", 1)
+    assert await limiter.acquire("busy", 1) > 0
 
 
 @pytest.mark.parametrize(
