@@ -45,7 +45,7 @@ def _serve(tmp_path: Path, **env_extra: str) -> tuple[subprocess.Popen[str], int
 
 @pytest.fixture
 def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    process, port = _serve(tmp_path)
+    process, port = _serve(tmp_path, SURVEY_WORKERS="2")
     try:
         yield process, port
     finally:
@@ -77,8 +77,9 @@ def _wait_until_answering(base: str, process: subprocess.Popen[str]) -> None:
 
 
 def test_serve_prints_the_addresses_it_serves(
-    serving: tuple[subprocess.Popen[str], int],
+    serving: tuple[subprocess.Popen[str], int], tmp_path: Path
 ) -> None:
+    """Served by two processes (SURVEY_WORKERS=2), whose figures /metrics sums."""
     process, port = serving
     base = f"http://127.0.0.1:{port}"
     addresses = _printed_addresses(process)
@@ -97,36 +98,30 @@ def test_serve_prints_the_addresses_it_serves(
     assert httpx.get(addresses["Enterprises"]).headers["location"] == "/e/signin"
     assert httpx.get(addresses["Analysts"]).headers["location"] == "/analyst/signin"
     assert httpx.get(addresses["API documentation (OpenAPI)"]).json()["openapi"].startswith("3.")
+    _metrics_summed(tmp_path, base)
 
 
-def test_two_server_processes_report_their_requests_together(tmp_path: Path) -> None:
-    """With SURVEY_WORKERS=2, every process writes its figures where a scrape of either
+def _metrics_summed(tmp_path: Path, base: str) -> None:
+    """With two server processes every process writes its figures where a scrape of either
     one sums them: the requests counted are the requests made, whichever process took
     them."""
-    admin = {"Authorization": "Bearer " + "m" * 43}
-    process, port = _serve(tmp_path, SURVEY_WORKERS="2", SURVEY_ADMIN_TOKEN="m" * 43)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_answering(base, process)
-        with ThreadPoolExecutor(8) as pool:  # fresh connections, several at once
-            statuses = list(
-                pool.map(lambda _: httpx.get(f"{base}/api/v1/forms").status_code, range(40))
-            )
-        assert statuses == [200] * 40
-        folder = tmp_path / "metrics"
-        pids = {path.stem.rsplit("_", 1)[-1] for path in folder.glob("counter_*.db")}
-        assert len(pids) == 2, sorted(folder.iterdir())  # both processes write there
-        for _ in range(4):  # whichever process answers the scrape
-            scrape = httpx.get(f"{base}/metrics", headers=admin)
-            assert scrape.status_code == 200
-            counted = sum(
-                sample.value
-                for family in text_string_to_metric_families(scrape.text)
-                for sample in family.samples
-                if sample.name == "survey_http_requests_total"
-                and sample.labels["route"] == "/api/v1/forms"
-            )
-            assert counted == 40
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    admin = {"Authorization": "Bearer " + (tmp_path / "admin-token").read_text().strip()}
+    with ThreadPoolExecutor(8) as pool:  # fresh connections, several at once
+        statuses = list(
+            pool.map(lambda _: httpx.get(f"{base}/api/v1/forms").status_code, range(40))
+        )
+    assert statuses == [200] * 40
+    folder = tmp_path / "metrics"
+    pids = {path.stem.rsplit("_", 1)[-1] for path in folder.glob("counter_*.db")}
+    assert len(pids) == 2, sorted(folder.iterdir())  # both processes write there
+    for _ in range(4):  # whichever process answers the scrape
+        scrape = httpx.get(f"{base}/metrics", headers=admin)
+        assert scrape.status_code == 200
+        counted = sum(
+            sample.value
+            for family in text_string_to_metric_families(scrape.text)
+            for sample in family.samples
+            if sample.name == "survey_http_requests_total"
+            and sample.labels["route"] == "/api/v1/forms"
+        )
+        assert counted == 40

@@ -87,10 +87,14 @@ def _check_503(response: httpx.Response) -> dict[str, Any]:
 async def _outage(name: str, *, on: bool) -> None:
     if on:
         await _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        await _admin(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-        )
+        # Twice: a connection whose start-up was under way when connections were refused
+        # (the pools open them all the time) is admitted after the first sweep.
+        for _ in range(2):
+            await _admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
+            await asyncio.sleep(0.1)
     else:
         await _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
