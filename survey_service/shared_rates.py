@@ -92,8 +92,12 @@ def _limits_engine(db: Database) -> AsyncEngine:
         engine = _engines[db.engine] = create_async_engine(
             db.engine.url,
             isolation_level="AUTOCOMMIT",
-            pool_size=4,
-            max_overflow=16,
+            # No overflow: a connection opened above the pool is closed on return, and
+            # under load that churn (a PostgreSQL process forked per check) cost more than
+            # the checks; a check holds its connection for one statement, so waiting for
+            # one of eight is short.
+            pool_size=8,
+            max_overflow=0,
             pool_pre_ping=False,
         )
     return engine
