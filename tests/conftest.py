@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar import Litestar
-from sqlalchemy import make_url, text
+from sqlalchemy import bindparam, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -102,15 +102,33 @@ async def database(
         await _admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
+_OWNED_SEQUENCES = text(
+    """
+    SELECT quote_ident(s.relname) FROM pg_class s
+    JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')
+    JOIN pg_class t ON t.oid = d.refobjid
+    WHERE s.relkind = 'S' AND t.relname IN :tables
+    """
+).bindparams(bindparam("tables", expanding=True))
+
+
 async def clear(db: Database) -> None:
+    """Every table of the models emptied, and on PostgreSQL their sequences restarted.
+
+    On PostgreSQL the deletes and restarts go as one simple query: TRUNCATE makes new files
+    for each of the ~35 tables and cost about 120 ms a test, these few rows about 17 ms.
+    """
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    deletes = [f'DELETE FROM "{name}"' for name in tables]
     async with db.engine.begin() as conn:
         if db.is_sqlite:
-            for name in tables:
-                await conn.execute(text(f'DELETE FROM "{name}"'))
-        else:
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            for statement in deletes:
+                await conn.execute(text(statement))
+            return
+        sequences = (await conn.execute(_OWNED_SEQUENCES, {"tables": tables})).scalars()
+        restarts = [f"ALTER SEQUENCE {name} RESTART" for name in sequences]
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.execute(";\n".join(deletes + restarts))
 
 
 @dataclass
