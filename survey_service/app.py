@@ -27,7 +27,6 @@ from survey_service.audit_routes import AuditController
 from survey_service.collection.campaign_routes import CampaignChangeController
 from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.poll_routes import PollController, PollLinkController
-from survey_service.collection.polls import LinkRateLimiter, PollCache
 from survey_service.collection.routes import (
     CampaignController,
     EnterpriseController,
@@ -40,10 +39,9 @@ from survey_service.deps import provide_db
 from survey_service.errors import ServiceError, internal_error_handler, problem_details_plugin
 from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
-from survey_service.guessing import GuessingThrottle
 from survey_service.json_depth import refuse_deep_json
 from survey_service.openapi import OPENAPI_PATH, components, problems
-from survey_service.ratelimit import Rates
+from survey_service.process_state import ProcessState
 from survey_service.reports.jobs import make_queue, start_queue
 from survey_service.reports.render import process_pool
 from survey_service.reports.routes import ReportController
@@ -119,52 +117,28 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     """The ASGI app. ``database`` lets tests share one engine; otherwise it is opened on
     start-up and closed on shutdown."""
 
-    form_cache = FormCache(ttl=settings.form_cache_seconds)
-    # Kept in this process on SQLite, in the database on PostgreSQL (once attached).
-    token_limiter = Rates("token")
-    guessing = GuessingThrottle(settings.auth_failures_per_minute)
-    state = State(
-        {
-            "settings": settings,
-            "forms": form_cache,
-            "token_limiter": token_limiter,
-            "guessing": guessing,
-        }
-    )
-    # A link's poll is trusted as long as a form's current version.
-    poll_desk = PollDesk(
-        cache=PollCache(ttl=settings.form_cache_seconds),
-        limiter=LinkRateLimiter(),
-        forms=form_cache,
-        zone=settings.zone,
-    )
-    # Wage releases loaded in this process and their tables: a release never changes.
-    release_store = ReleaseStore()
-    state.release_store = release_store  # also for the outlier warning (pay_reference)
+    # ``state.process`` is read on each request, so a test may give an app reused between
+    # tests a fresh one (tests/conftest.py).
+    state = State({"settings": settings, "process": ProcessState.new(settings)})
 
     def provide_releases() -> ReleaseStore:
-        return release_store
+        return cast("ProcessState", state.process).release_store
 
     def provide_form_cache() -> FormCache:
-        return form_cache
+        return cast("ProcessState", state.process).form_cache
 
     def provide_poll_desk() -> PollDesk:
-        return poll_desk
-
-    wage_tables = WageTableCache()
+        return cast("ProcessState", state.process).poll_desk
 
     def provide_wage_tables() -> WageTableCache:
-        return wage_tables
+        return cast("ProcessState", state.process).wage_tables
 
     def provide_settings() -> Settings:
         return settings
 
     if database is not None:
         state.db = database
-        form_cache.attach(database)
-        poll_desk.attach(database)
-        token_limiter.attach(database)
-        guessing.attach(database)
+        state.process.attach(database)
         # Tests: reports render in a thread (no process pool), the queue made at once.
         state.reports = make_queue(database, settings, None)
 
@@ -177,13 +151,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             try:
                 yield
             finally:
-                await poll_desk.close()
+                await app.state.process.close()
             return
         app.state.db = open_database(settings.database_url)
-        form_cache.attach(app.state.db)
-        poll_desk.attach(app.state.db)
-        token_limiter.attach(app.state.db)
-        guessing.attach(app.state.db)
+        app.state.process.attach(app.state.db)
         renderers = process_pool(settings.report_workers)
         app.state.reports = make_queue(app.state.db, settings, renderers)
         await start_queue(app.state.reports)
@@ -197,7 +168,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         try:
             yield
         finally:
-            await poll_desk.close()
+            await app.state.process.close()
             await app.state.reports.close()
             renderers.shutdown(cancel_futures=True)
             await close_shared_rates(app.state.db)

@@ -148,7 +148,7 @@ async def verified_principal(
     is) and, unless the token is real, counted against the client's address. Raises 429
     while the address has failed too often lately (see ``survey_service.guessing``)."""
     db: Database = connection.app.state.db
-    throttle: GuessingThrottle = connection.app.state.guessing
+    throttle: GuessingThrottle = connection.app.state.process.guessing
     address = client_address(connection)
     digest = token_digest(token)
     where = {"address": address, "method": connection.scope.get("method"),
@@ -190,7 +190,7 @@ async def spend_rate(connection: ASGIConnection[Any, Any, Any, Any], principal: 
     per_minute = settings.token_rate_per_minute
     if per_minute <= 0:
         return
-    limiter: Rates = connection.app.state.token_limiter
+    limiter: Rates = connection.app.state.process.token_limiter
     wait = await limiter.acquire(principal.token_id, per_minute)
     if wait > 0:
         raise too_many_requests(f"This token may make {per_minute} requests a minute.", wait)

@@ -29,6 +29,8 @@ from survey_service.db.engine import Database, open_database
 from survey_service.db.migrate import upgrade
 from survey_service.db.models import Base
 from survey_service.forms.registry import load_shipped_forms
+from survey_service.process_state import ProcessState
+from survey_service.reports.jobs import make_queue
 from survey_service.settings import Settings
 from tests.paths import PROJECT_ROOT
 
@@ -151,22 +153,44 @@ class Service:
         return token
 
 
-@pytest.fixture
-async def service(database: Database, tmp_path: Path) -> AsyncIterator[Service]:
-    await clear(database)
+# One app per database (so per backend and xdist worker), made by the first test that asks
+# and reused by the rest: building the routes costs ~0.2 s, about a third of a typical
+# test. Each test gets it with a fresh ProcessState (caches, limits, poll desk) and report
+# queue over the cleared database, which is all an app keeps between requests.
+_apps: dict[int, tuple[Litestar, Settings]] = {}
+
+
+def _app_for(database: Database, paths: pytest.TempPathFactory) -> tuple[Litestar, Settings]:
+    found = _apps.get(id(database))
+    if found is not None:
+        app, settings = found
+        app.state.process = ProcessState.new(settings)
+        app.state.process.attach(database)
+        app.state.reports = make_queue(database, settings, None)
+        return found
     settings = Settings(
         database_url=str(database.engine.url),
-        var_dir=tmp_path / "var",
+        var_dir=paths.mktemp("var"),
         form_schemas_dir=PROJECT_ROOT / "form_schemas",
         form_cache_seconds=0.0,
     )
+    _apps[id(database)] = app, settings = create_app(settings, database=database), settings
+    return app, settings
+
+
+@pytest.fixture
+async def service(
+    database: Database, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Service]:
+    await clear(database)
+    app, settings = _app_for(database, tmp_path_factory)
     await load_shipped_forms(database, settings.form_schemas_dir)
     async with database.transaction() as session:
         admin_token, _ = await issue_token(session, "admin", label="test admin")
-    app = create_app(settings, database=database)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Service(client, database, settings, admin_token, app)
     finally:
         await app.state.reports.close()
+        await app.state.process.close()

@@ -4,8 +4,6 @@ stores (revisions, audit records, poll answers) and what it refuses."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
@@ -32,8 +30,7 @@ async def _principal(service: Service, token: str) -> Principal:
 
 def _desk(service: Service) -> PollDesk:
     """The app's own desk: the one the routes and pages are given."""
-    desk: Any = service.app.dependencies["poll_desk"].dependency
-    found: PollDesk = desk()
+    found: PollDesk = service.app.state.process.poll_desk
     return found
 
 
@@ -42,8 +39,8 @@ async def test_storing_a_survey_creates_it_then_amends_it_as_a_revision(
 ) -> None:
     campaign_id, token = await invited(service)
     principal = await _principal(service, token)
-    forms = service.app.dependencies["form_cache"].dependency()
-    releases = service.app.dependencies["release_store"].dependency()
+    forms = service.app.state.process.form_cache
+    releases = service.app.state.process.release_store
     document = salary_document(uscc(1))
     first = await saving.store_document(
         service.db, forms, releases, principal, campaign_id, document, "draft"
@@ -79,8 +76,8 @@ async def test_storing_a_survey_creates_it_then_amends_it_as_a_revision(
 async def test_a_survey_is_stored_only_in_the_principals_own_campaign(service: Service) -> None:
     campaign_id, token = await invited(service)
     principal = await _principal(service, token)
-    forms = service.app.dependencies["form_cache"].dependency()
-    releases = service.app.dependencies["release_store"].dependency()
+    forms = service.app.state.process.form_cache
+    releases = service.app.state.process.release_store
     with pytest.raises(Exception) as refused:
         await saving.store_salary_upload(
             service.db, forms, releases, principal, campaign_id + 1, upload=None,  # type: ignore[arg-type]
