@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from survey_service.db import backup
 from survey_service.db.engine import open_database
 from survey_service.db.migrate import upgrade
 from survey_service.forms.registry import load_shipped_forms
+from survey_service.logs import configure_logging, logging_config
 from survey_service.reports.jobs import build_pdf
 from survey_service.reports.kinds import KINDS, ReportError, report_params
 from survey_service.reports.render import process_pool
@@ -123,6 +123,7 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         workers=settings.workers,
         log_level="info",
+        log_config=logging_config(settings.log_format),
         access_log=False,
         # The app alone decides whom to believe about the client (SURVEY_TRUSTED_PROXIES);
         # uvicorn would otherwise trust X-Forwarded-For from 127.0.0.1.
@@ -238,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         "--force", action="store_true", help="replace the data of a database that is not empty"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
+    configure_logging(settings.log_format)
     if args.command == "serve":
         serve(settings)
     elif args.command == "migrate":

@@ -40,6 +40,7 @@ from survey_service.errors import ServiceError, internal_error_handler, problem_
 from survey_service.forms.routes import FormController
 from survey_service.forms.service import FormCache
 from survey_service.json_depth import refuse_deep_json
+from survey_service.logs import request_log
 from survey_service.openapi import OPENAPI_PATH, components, problems
 from survey_service.process_state import ProcessState
 from survey_service.reports.jobs import make_queue, start_queue
@@ -214,6 +215,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         ],
         middleware=[
             *proxy_middleware(settings),
+            *([request_log] if settings.log_format == "json" else []),
             *([metrics.request_metrics] if settings.metrics else []),
             session_config(settings).middleware,
         ],
@@ -239,6 +241,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             components=components(),
         ),
         debug=settings.debug,
+        # Logging is the process's (survey_service.logs), not replaced by Litestar's own.
+        logging_config=None,
     )
 
 

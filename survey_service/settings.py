@@ -22,6 +22,9 @@ def _default_database_url() -> str:
     return f"sqlite+aiosqlite:///{_default_var_dir() / 'survey.db'}"
 
 
+LOG_FORMATS = ("text", "json")
+
+
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
     """Where the reminders' e-mail goes out (``SURVEY_SMTP_*``); no host: no e-mail."""
@@ -100,9 +103,16 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # Count and time requests and serve them at /metrics to admins (survey_service.metrics).
     metrics: bool = True
+    # "text" (the default) or "json": every log record as one JSON object a line, and one
+    # line per request (survey_service.logs), for a log collector.
+    log_format: str = "text"
     debug: bool = False
 
     def __post_init__(self) -> None:
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(
+                f"SURVEY_LOG_FORMAT is {' or '.join(LOG_FORMATS)}, not {self.log_format!r}"
+            )
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
@@ -175,5 +185,6 @@ class Settings:
                 p.strip() for p in env.get("SURVEY_TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
             metrics=env.get("SURVEY_METRICS", "true").lower() not in {"0", "false", "no", "off"},
+            log_format=env.get("SURVEY_LOG_FORMAT", "").strip().lower() or defaults.log_format,
             debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
         )

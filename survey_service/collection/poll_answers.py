@@ -21,8 +21,6 @@ from survey_service.db.models import utcnow
 from survey_service.errors import ServiceError
 from survey_service.forms.service import FormCache
 
-DEVICE_COOKIE_PATHS = ("/p/", "/api/v1/polls/")
-
 
 @dataclass(slots=True)
 class PollDesk:
@@ -129,5 +127,5 @@ def device_cookies(request: Request[Any, Any, Any], poll: polls.Poll) -> list[Co
             samesite="lax",
             secure=secure,
         )
-        for path in DEVICE_COOKIE_PATHS
+        for path in polls.POLL_PATHS
     ]

@@ -92,6 +92,11 @@ def new_slug() -> str:
     return secrets.token_urlsafe(16)
 
 
+# Where a worker answers a poll: the page and the API. Neither the device cookie nor the
+# request log's client address goes beyond these.
+POLL_PATHS = ("/p/", "/api/v1/polls/")
+
+
 def poll_url(slug: str) -> str:
     return f"/p/{slug}"
 

@@ -4,6 +4,7 @@ an address that answers (issue 12, item 9)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -27,7 +29,9 @@ def _free_port() -> int:
         return port
 
 
-def _serve(tmp_path: Path, **env_extra: str) -> tuple[subprocess.Popen[str], int]:
+def _serve(
+    tmp_path: Path, *, stderr: IO[bytes] | None = None, **env_extra: str
+) -> tuple[subprocess.Popen[str], int]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SURVEY_", "PROMETHEUS_"))}
     env |= {"SURVEY_VAR_DIR": str(tmp_path), "SURVEY_PORT": str(port), "SURVEY_WORKERS": "1"}
@@ -37,7 +41,7 @@ def _serve(tmp_path: Path, **env_extra: str) -> tuple[subprocess.Popen[str], int
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr if stderr is not None else subprocess.DEVNULL,
         text=True,
     )
     return process, port
@@ -45,12 +49,13 @@ def _serve(tmp_path: Path, **env_extra: str) -> tuple[subprocess.Popen[str], int
 
 @pytest.fixture
 def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    process, port = _serve(tmp_path, SURVEY_WORKERS="2")
-    try:
-        yield process, port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with (tmp_path / "stderr.log").open("wb") as log:
+        process, port = _serve(tmp_path, stderr=log, SURVEY_WORKERS="2", SURVEY_LOG_FORMAT="json")
+        try:
+            yield process, port
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def _printed_addresses(process: subprocess.Popen[str]) -> dict[str, str]:
@@ -79,7 +84,8 @@ def _wait_until_answering(base: str, process: subprocess.Popen[str]) -> None:
 def test_serve_prints_the_addresses_it_serves(
     serving: tuple[subprocess.Popen[str], int], tmp_path: Path
 ) -> None:
-    """Served by two processes (SURVEY_WORKERS=2), whose figures /metrics sums."""
+    """Served by two processes (SURVEY_WORKERS=2), whose figures /metrics sums, logging
+    JSON (SURVEY_LOG_FORMAT=json)."""
     process, port = serving
     base = f"http://127.0.0.1:{port}"
     addresses = _printed_addresses(process)
@@ -99,6 +105,7 @@ def test_serve_prints_the_addresses_it_serves(
     assert httpx.get(addresses["Analysts"]).headers["location"] == "/analyst/signin"
     assert httpx.get(addresses["API documentation (OpenAPI)"]).json()["openapi"].startswith("3.")
     _metrics_summed(tmp_path, base)
+    _logged_as_json(tmp_path, base)
 
 
 def _metrics_summed(tmp_path: Path, base: str) -> None:
@@ -125,3 +132,41 @@ def _metrics_summed(tmp_path: Path, base: str) -> None:
             and sample.labels["route"] == "/api/v1/forms"
         )
         assert counted == 40
+
+
+def _logged_as_json(tmp_path: Path, base: str) -> None:
+    """Every line on stderr is a JSON object; each request has its line, without its query
+    string or any header, and a poll's without the client's address."""
+    token = (tmp_path / "admin-token").read_text().strip()
+    link = "Zx9" + "q" * 19
+    assert httpx.get(f"{base}/api/v1/campaigns", headers={"Authorization": f"Bearer {token}"})
+    page = httpx.get(f"{base}/p/{link}", params={"code": "SECRETCODE"})
+    answer = httpx.post(f"{base}/api/v1/polls/{link}/responses", json={"q1": "answer text"})
+    assert (page.status_code, answer.status_code) == (404, 422)
+    log = tmp_path / "stderr.log"
+    deadline = time.monotonic() + 10
+    while True:  # each process writes its lines as it answers; wait for the last ones
+        records = [json.loads(line) for line in log.read_text().splitlines()]
+        requests = [r for r in records if r["logger"] == "survey_service.requests"]
+        if any(r["route"] == "/api/v1/polls/{link}/responses" for r in requests):
+            break
+        assert time.monotonic() < deadline, requests[-5:]
+        time.sleep(0.1)
+    assert {r["level"] for r in records} <= {"INFO", "WARNING"}
+    assert any(r["logger"].startswith("uvicorn") for r in records)  # uvicorn's too
+    campaigns = next(r for r in requests if r["route"] == "/api/v1/campaigns")
+    assert (campaigns["method"], campaigns["status"], campaigns["client"]) == (
+        "GET",
+        200,
+        "127.0.0.1",
+    )
+    assert campaigns["ms"] >= 0
+    polls = [r for r in requests if link in r["path"]]
+    assert [(r["route"], r["status"]) for r in polls] == [
+        ("/p/{link}", 404),
+        ("/api/v1/polls/{link}/responses", 422),
+    ]
+    assert all("client" not in r for r in polls)
+    text = log.read_text()
+    for secret in (token, "SECRETCODE", "answer text"):
+        assert secret not in text
