@@ -8,7 +8,7 @@ ifeq ($(UV),)
 UV := $(HOME)/.local/bin/uv
 endif
 
-.PHONY: help venv run migrate demo backup restore test test-unit attack lint format bench clean system-deps browser fonts
+.PHONY: help venv run migrate demo backup restore test test-unit attack lint format bench clean system-deps browser fonts nginx
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,12 @@ browser: ## Debian's chromium for the end-to-end page tests (installed when miss
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
 	}
 
+nginx: ## Debian's nginx for the test of the deployment's proxy configuration (installed when missing)
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+	  echo "installing: nginx-light"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) >/dev/null; \
+	}
+
 run: $(SERVE_ENV) fonts ## migrate, load the shipped forms and serve on 127.0.0.1:8000
 	$(PY) -m survey_service serve
 
@@ -73,7 +79,7 @@ restore: $(SERVE_ENV) ## load an archive into an empty database (FILE=backup.zip
 
 # One worker per core (pytest-xdist); a file's tests stay together, so a module's server and
 # browser start once. Each worker has its own PostgreSQL databases and SQLite files.
-test: .venv/.synced-test fonts browser ## the whole suite, on SQLite and PostgreSQL, with the pages in Chromium
+test: .venv/.synced-test fonts browser nginx ## the whole suite, on SQLite and PostgreSQL, with the pages in Chromium
 	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 test-unit: .venv/.synced-test ## the tests that need no database
