@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema_rs
 import msgspec
-from sqlalchemy import delete, func, select
+from sqlalchemy import Integer, cast, delete, func, insert, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.pay_reference import PayReference
@@ -34,6 +35,33 @@ from survey_service.forms.validation import validate_document
 
 def data_hash(data: Any) -> str:
     return hashlib.sha256(msgspec.json.encode(data, order="sorted")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedDocument:
+    """A document checked and encoded already (an upload's): ``text`` is its JSON as
+    ``data_hash`` encodes it (keys sorted), stored as it is, and ``content_hash`` that
+    text's hash. The workers are read from ``employees`` (records made when asked for),
+    so the document never exists as one tree of Python objects."""
+
+    text: msgspec.Raw
+    content_hash: str
+    enterprise: dict[str, Any]
+    employees: Sequence[Mapping[str, Any]]
+
+
+Document = dict[str, Any] | EncodedDocument
+
+
+def _stated_enterprise(data: Document) -> Any:
+    return data.enterprise if isinstance(data, EncodedDocument) else data.get("enterprise")
+
+
+def _stored(data: Document) -> tuple[Any, str]:
+    """The column value and the content hash of a document."""
+    if isinstance(data, EncodedDocument):
+        return data.text, data.content_hash
+    return data, data_hash(data)
 
 
 def parse_submission_id(raw: str | None) -> str:
@@ -60,10 +88,17 @@ class FormContext:
 
 
 async def sync_wage_rows(
-    session: AsyncSession, row: Submission, campaign: Campaign, ctx: FormContext, *, new: bool
+    session: AsyncSession,
+    row: Submission,
+    campaign: Campaign,
+    ctx: FormContext,
+    *,
+    new: bool,
+    employees: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Replace the submission's rows in the wage table (same transaction) and return the
-    warnings; only a submitted salary survey has rows."""
+    warnings; only a submitted salary survey has rows. ``employees`` are the document's
+    workers when ``row.data`` holds the encoded text (an upload)."""
     if ctx.form.kind != "salary-survey":
         return []
     if not new:
@@ -72,7 +107,8 @@ async def sync_wage_rows(
         return []
     enterprise = await session.get(Enterprise, row.enterprise_id)
     assert enterprise is not None
-    employees = row.data.get("employees") or []
+    if employees is None:
+        employees = row.data.get("employees") or []
     # In slices: the tuples of a 100,000-row upload at once were 25 MB more at the peak.
     for start in range(0, len(employees), WAGE_SLICE):
         part = employees[start : start + WAGE_SLICE]
@@ -109,9 +145,9 @@ async def insert_wage_rows(session: AsyncSession, records: list[WageTuple]) -> N
     await conn.exec_driver_sql(_insert_sql(conn.dialect.paramstyle), records)
 
 
-def check_enterprise(data: dict[str, Any], uscc: str | None) -> None:
+def check_enterprise(data: Document, uscc: str | None) -> None:
     """A salary survey speaks of the invited enterprise, not another one."""
-    stated = (data.get("enterprise") or {}).get("uscc")
+    stated = (_stated_enterprise(data) or {}).get("uscc")
     if uscc is not None and stated is not None and stated != uscc:
         raise unprocessable(
             "The document names another enterprise than the invitation's.",
@@ -235,13 +271,13 @@ async def create_submission(
     ctx: FormContext,
     *,
     submission_id: str | None,
-    data: dict[str, Any],
+    data: Document,
     status: str,
     checked: bool = False,
     origin: SheetOrigin | None = None,
 ) -> Stored:
     sid = parse_submission_id(submission_id)
-    digest = data_hash(data)
+    stored, digest = _stored(data)
     existing = await session.get(Submission, sid)
     if existing is not None:
         if (existing.enterprise_id, existing.campaign_id) != (principal.enterprise_id, campaign.id):
@@ -258,6 +294,7 @@ async def create_submission(
         return Stored(submission_out(existing, uscc, with_data=False), created=False)
     require_open(campaign)
     if not checked:  # an upload's document was validated as a whole already
+        assert not isinstance(data, EncodedDocument)
         check_document(ctx.validator, ctx.version.schema, data, status)
     uscc = await _uscc(session, principal.enterprise_id)
     check_enterprise(data, uscc)
@@ -282,51 +319,61 @@ async def create_submission(
         status=status,
         review_state="pending",
         revision=1,
-        data=data,
+        data=stored,
         content_hash=digest,
         received_at=now,
         updated_at=now,
     )
     session.add(row)
     await session.flush()
-    revision = await _keep_revision(session, row, principal)
-    await _check_pay(session, row, revision, campaign, ctx, origin, new=True)
+    await _keep_revision(session, row, principal)
+    await _check_pay(session, row, campaign, ctx, origin, _employees(data), new=True)
     return Stored(submission_out(row, uscc, with_data=False), created=True)
 
 
-async def _keep_revision(
-    session: AsyncSession, row: Submission, principal: Principal
-) -> SubmissionRevision:
-    """The submission as it now stands, kept as its revision ``row.revision``."""
-    revision = SubmissionRevision(
-        submission_id=row.id,
-        revision=row.revision,
-        status=row.status,
-        data=row.data,
-        content_hash=row.content_hash,
-        author_token_id=principal.token_id,
-        created_at=row.updated_at,
-    )
-    session.add(revision)
+def _employees(data: Document) -> Sequence[Mapping[str, Any]] | None:
+    return data.employees if isinstance(data, EncodedDocument) else None
+
+
+async def _keep_revision(session: AsyncSession, row: Submission, principal: Principal) -> None:
+    """The submission as it now stands, kept as its revision ``row.revision``: copied by
+    the database from the submission's row, so a document (an upload's is 20 MB of JSON)
+    is encoded and sent once."""
     await session.flush()
-    return revision
+    author = null() if principal.token_id is None else cast(literal(principal.token_id), Integer)
+    await session.execute(
+        insert(SubmissionRevision).from_select(
+            ["submission_id", "revision", "status", "data", "content_hash", "author_token_id",
+             "created_at"],
+            select(Submission.id, Submission.revision, Submission.status, Submission.data,
+                   Submission.content_hash, author, Submission.updated_at)
+            .where(Submission.id == row.id),
+            include_defaults=False,
+        )
+    )  # fmt: skip
 
 
 async def _check_pay(
     session: AsyncSession,
     row: Submission,
-    revision: SubmissionRevision,
     campaign: Campaign,
     ctx: FormContext,
     origin: SheetOrigin | None,
+    employees: Sequence[Mapping[str, Any]] | None,
     *,
     new: bool,
 ) -> None:
     """Store the wage rows and keep the warnings with the revision (and as the current)."""
-    warnings = await sync_wage_rows(session, row, campaign, ctx, new=new)
+    warnings = await sync_wage_rows(session, row, campaign, ctx, new=new, employees=employees)
     if origin is not None:
         warnings = origin.locate(warnings)
-    row.warnings = revision.warnings = warnings
+    row.warnings = warnings
+    await session.execute(
+        update(SubmissionRevision)
+        .where(SubmissionRevision.submission_id == row.id)
+        .where(SubmissionRevision.revision == row.revision)
+        .values(warnings=warnings)
+    )
     await session.flush()
 
 
@@ -355,7 +402,7 @@ async def amend_submission(
     campaign: Campaign,
     ctx: FormContext,
     *,
-    data: dict[str, Any],
+    data: Document,
     status: str,
     checked: bool = False,
     origin: SheetOrigin | None = None,
@@ -364,6 +411,7 @@ async def amend_submission(
         raise conflict("A submitted survey cannot go back to draft; amend it as submitted.")
     require_open(campaign)
     if not checked:  # an upload's document was validated as a whole already
+        assert not isinstance(data, EncodedDocument)
         check_document(ctx.validator, ctx.version.schema, data, status)
     uscc = await _uscc(session, row.enterprise_id)
     check_enterprise(data, uscc)
@@ -376,11 +424,11 @@ async def amend_submission(
         )
         or 0
     ) + 1
-    row.data, row.status, row.content_hash = data, status, data_hash(data)
-    row.revision, row.updated_at = revision, now
+    row.data, row.content_hash = _stored(data)
+    row.status, row.revision, row.updated_at = status, revision, now
     row.review_state = "pending"
-    kept = await _keep_revision(session, row, principal)
-    await _check_pay(session, row, kept, campaign, ctx, origin, new=False)
+    await _keep_revision(session, row, principal)
+    await _check_pay(session, row, campaign, ctx, origin, _employees(data), new=False)
     return submission_out(row, uscc, with_data=False)
 
 

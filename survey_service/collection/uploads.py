@@ -3,13 +3,21 @@ Schema as the JSON path, errors by row and column, all or nothing unless ``parti
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
+import msgspec
 from litestar.datastructures import UploadFile
 
-from survey_service.collection.spreadsheets import SheetRows, SpreadsheetError, read_rows
+from survey_service.collection.spreadsheets import (
+    Records,
+    SheetRows,
+    SpreadsheetError,
+    read_rows,
+)
+from survey_service.collection.submissions import EncodedDocument
 from survey_service.db.models import Enterprise
 from survey_service.errors import ServiceError
 from survey_service.forms.validation import FieldError
@@ -61,7 +69,7 @@ def enterprise_part(enterprise: Enterprise) -> dict[str, Any]:
 class UploadCheck:
     """The outcome of checking a sheet: the rows that passed and every cell error."""
 
-    accepted: list[dict[str, Any]] = field(default_factory=list)
+    accepted: list[int] = field(default_factory=list)  # the index of each accepted row
     accepted_rows: list[int] = field(default_factory=list)  # the sheet row of each accepted
     rejected_rows: set[int] = field(default_factory=set)
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -103,9 +111,9 @@ def check_rows(sheet: SheetRows, validation_errors: list[FieldError]) -> UploadC
                     + error.get("message_zh", ""),
                 }
             )
-    kept = [(row, data) for row, data in sheet.rows if row not in check.rejected_rows]
-    check.accepted_rows = [row for row, _ in kept]
-    check.accepted = [data for _, data in kept]
+    rejected = check.rejected_rows
+    check.accepted = [i for i, row in enumerate(sheet.numbers) if row not in rejected]
+    check.accepted_rows = [sheet.numbers[i] for i in check.accepted]
     check.errors.sort(key=lambda e: (e["row"], e["column"]))
     return check
 
@@ -136,3 +144,24 @@ def left_out(check: UploadCheck) -> list[dict[str, Any]]:
         }
         for row, errors in sorted(reasons.items())
     ]
+
+
+_ENCODE_SLICE = 5_000  # worker records made and encoded at a time
+
+
+def encode_document(enterprise: dict[str, Any], employees: Records) -> EncodedDocument:
+    """The upload's document ``{"employees": [...], "enterprise": {...}}`` encoded as
+    ``submissions.data_hash`` encodes it (keys sorted) a slice of records at a time, so the
+    whole document never exists as Python objects: the text is stored, its hash kept."""
+    parts = [b'{"employees":[']
+    for start in range(0, len(employees), _ENCODE_SLICE):
+        encoded = msgspec.json.encode(employees[start : start + _ENCODE_SLICE], order="sorted")
+        if start:
+            parts.append(b",")
+        parts.append(encoded[1:-1])
+    parts += [b'],"enterprise":', msgspec.json.encode(enterprise, order="sorted"), b"}"]
+    text = b"".join(parts)
+    del parts
+    return EncodedDocument(
+        msgspec.Raw(text), hashlib.sha256(text).hexdigest(), enterprise, employees
+    )
