@@ -11,13 +11,14 @@ from typing import Any
 
 import jsonschema_rs
 import msgspec
-from sqlalchemy import Integer, cast, delete, func, insert, literal, null, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.pay_reference import PayReference
 from survey_service.auth import Principal
 from survey_service.collection.schemas import ReviewOut, SubmissionOut, SubmissionPage
 from survey_service.collection.wages import WAGE_COLUMNS, WageTuple, pay_warnings, wage_rows
+from survey_service.db.engine import JSONText
 from survey_service.db.models import (
     Campaign,
     Enterprise,
@@ -44,7 +45,7 @@ class EncodedDocument:
     text's hash. The workers are read from ``employees`` (records made when asked for),
     so the document never exists as one tree of Python objects."""
 
-    text: msgspec.Raw
+    text: JSONText
     content_hash: str
     enterprise: dict[str, Any]
     employees: Sequence[Mapping[str, Any]]
@@ -87,28 +88,59 @@ class FormContext:
     pay_reference: PayReference | None = None
 
 
+def _workers(data: Document) -> Sequence[Mapping[str, Any]]:
+    if isinstance(data, EncodedDocument):
+        return data.employees
+    employees: Sequence[Mapping[str, Any]] = data.get("employees") or []
+    return employees
+
+
+async def document_warnings(
+    session: AsyncSession,
+    data: Document,
+    status: str,
+    enterprise_id: int | None,
+    campaign: Campaign,
+    ctx: FormContext,
+    origin: SheetOrigin | None,
+) -> list[dict[str, Any]]:
+    """The checks that warn without refusing (a submitted salary survey's pay), located in
+    the sheet for an upload. Found before the submission's row is written, so that the row
+    is written once: SQLite rewrites a whole row, 20 MB of document with it, to change its
+    warnings."""
+    warnings: list[dict[str, Any]] = []
+    if ctx.form.kind == "salary-survey" and status == "submitted" and enterprise_id is not None:
+        enterprise = await session.get(Enterprise, enterprise_id)
+        assert enterprise is not None
+        warnings = pay_warnings(
+            _workers(data),
+            ctx.version.rules,
+            year=campaign.year,
+            district=enterprise.district,
+            reference=ctx.pay_reference,
+        )
+    return warnings if origin is None else origin.locate(warnings)
+
+
 async def sync_wage_rows(
     session: AsyncSession,
     row: Submission,
+    employees: Sequence[Mapping[str, Any]],
     campaign: Campaign,
     ctx: FormContext,
     *,
     new: bool,
-    employees: Sequence[Mapping[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
-    """Replace the submission's rows in the wage table (same transaction) and return the
-    warnings; only a submitted salary survey has rows. ``employees`` are the document's
-    workers when ``row.data`` holds the encoded text (an upload)."""
+) -> None:
+    """Replace the submission's rows in the wage table (same transaction); only a
+    submitted salary survey has rows."""
     if ctx.form.kind != "salary-survey":
-        return []
+        return
     if not new:
         await session.execute(delete(WageRow).where(WageRow.submission_id == row.id))
     if row.status != "submitted" or row.enterprise_id is None:
-        return []
+        return
     enterprise = await session.get(Enterprise, row.enterprise_id)
     assert enterprise is not None
-    if employees is None:
-        employees = row.data.get("employees") or []
     # In slices: the tuples of a 100,000-row upload at once were 25 MB more at the peak.
     for start in range(0, len(employees), WAGE_SLICE):
         part = employees[start : start + WAGE_SLICE]
@@ -116,13 +148,6 @@ async def sync_wage_rows(
             part, enterprise, submission_id=row.id, campaign_id=campaign.id, first_index=start
         )
         await insert_wage_rows(session, records)
-    return pay_warnings(
-        employees,
-        ctx.version.rules,
-        year=campaign.year,
-        district=enterprise.district,
-        reference=ctx.pay_reference,
-    )
 
 
 WAGE_SLICE = 5_000  # worker rows per executemany
@@ -310,6 +335,9 @@ async def create_submission(
             kind="already-submitted",
             submission_id=other,
         )
+    warnings = await document_warnings(
+        session, data, status, principal.enterprise_id, campaign, ctx, origin
+    )
     now = utcnow()
     row = Submission(
         id=sid,
@@ -321,60 +349,52 @@ async def create_submission(
         revision=1,
         data=stored,
         content_hash=digest,
+        warnings=warnings,
         received_at=now,
         updated_at=now,
     )
     session.add(row)
     await session.flush()
     await _keep_revision(session, row, principal)
-    await _check_pay(session, row, campaign, ctx, origin, _employees(data), new=True)
+    await sync_wage_rows(session, row, _workers(data), campaign, ctx, new=True)
     return Stored(submission_out(row, uscc, with_data=False), created=True)
 
 
-def _employees(data: Document) -> Sequence[Mapping[str, Any]] | None:
-    return data.employees if isinstance(data, EncodedDocument) else None
-
-
-async def _keep_revision(session: AsyncSession, row: Submission, principal: Principal) -> None:
-    """The submission as it now stands, kept as its revision ``row.revision``: copied by
-    the database from the submission's row, so a document (an upload's is 20 MB of JSON)
-    is encoded and sent once."""
+async def _keep_revision(
+    session: AsyncSession, row: Submission, principal: Principal
+) -> SubmissionRevision:
+    """The submission as it now stands, kept as its revision ``row.revision``. Its
+    document is the submission's, not repeated (``data`` NULL) until an amendment
+    replaces it (``_set_aside``): an upload's document, 20 MB of JSON, is written once."""
+    revision = SubmissionRevision(
+        submission_id=row.id,
+        revision=row.revision,
+        status=row.status,
+        data=None,
+        content_hash=row.content_hash,
+        warnings=row.warnings,
+        author_token_id=principal.token_id,
+        created_at=row.updated_at,
+    )
+    session.add(revision)
     await session.flush()
-    author = null() if principal.token_id is None else cast(literal(principal.token_id), Integer)
-    await session.execute(
-        insert(SubmissionRevision).from_select(
-            ["submission_id", "revision", "status", "data", "content_hash", "author_token_id",
-             "created_at"],
-            select(Submission.id, Submission.revision, Submission.status, Submission.data,
-                   Submission.content_hash, author, Submission.updated_at)
-            .where(Submission.id == row.id),
-            include_defaults=False,
-        )
-    )  # fmt: skip
+    return revision
 
 
-async def _check_pay(
-    session: AsyncSession,
-    row: Submission,
-    campaign: Campaign,
-    ctx: FormContext,
-    origin: SheetOrigin | None,
-    employees: Sequence[Mapping[str, Any]] | None,
-    *,
-    new: bool,
-) -> None:
-    """Store the wage rows and keep the warnings with the revision (and as the current)."""
-    warnings = await sync_wage_rows(session, row, campaign, ctx, new=new, employees=employees)
-    if origin is not None:
-        warnings = origin.locate(warnings)
-    row.warnings = warnings
+async def _set_aside(session: AsyncSession, row: Submission) -> None:
+    """Before an amendment replaces the submission's document: the revision that shared it
+    gets its own copy, made by the database (the document is never read back here)."""
     await session.execute(
         update(SubmissionRevision)
-        .where(SubmissionRevision.submission_id == row.id)
-        .where(SubmissionRevision.revision == row.revision)
-        .values(warnings=warnings)
+        .where(SubmissionRevision.submission_id == row.id, SubmissionRevision.data.is_(None))
+        .values(data=select(Submission.data).where(Submission.id == row.id).scalar_subquery())
+        .execution_options(synchronize_session=False)
     )
-    await session.flush()
+
+
+def revision_document(revision: SubmissionRevision, row: Submission) -> dict[str, Any]:
+    """The document of a kept revision of ``row``."""
+    return row.data if revision.data is None else revision.data
 
 
 async def visible_submission(
@@ -424,11 +444,15 @@ async def amend_submission(
         )
         or 0
     ) + 1
+    await _set_aside(session, row)
+    row.warnings = await document_warnings(
+        session, data, status, row.enterprise_id, campaign, ctx, origin
+    )
     row.data, row.content_hash = _stored(data)
     row.status, row.revision, row.updated_at = status, revision, now
     row.review_state = "pending"
     await _keep_revision(session, row, principal)
-    await _check_pay(session, row, campaign, ctx, origin, _employees(data), new=False)
+    await sync_wage_rows(session, row, _workers(data), campaign, ctx, new=False)
     return submission_out(row, uscc, with_data=False)
 
 

@@ -4,6 +4,7 @@ Schema as the JSON path, errors by row and column, all or nothing unless ``parti
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from survey_service.collection.spreadsheets import (
     read_rows,
 )
 from survey_service.collection.submissions import EncodedDocument
+from survey_service.db.engine import JSONText
 from survey_service.db.models import Enterprise
 from survey_service.errors import ServiceError
 from survey_service.forms.validation import FieldError
@@ -150,18 +152,43 @@ _ENCODE_SLICE = 5_000  # worker records made and encoded at a time
 
 
 def encode_document(enterprise: dict[str, Any], employees: Records) -> EncodedDocument:
-    """The upload's document ``{"employees": [...], "enterprise": {...}}`` encoded as
-    ``submissions.data_hash`` encodes it (keys sorted) a slice of records at a time, so the
-    whole document never exists as Python objects: the text is stored, its hash kept."""
-    parts = [b'{"employees":[']
+    """The upload's document ``{"employees": [...], "enterprise": {...}}`` encoded a slice
+    of records at a time, so that it never exists as one tree of Python objects. The hash
+    is ``submissions.data_hash``'s (keys sorted); the stored text is the same JSON with
+    every non-ASCII character escaped, which keeps it one byte a character as a Python
+    string and as the text the database driver is given."""
+    digest = hashlib.sha256()
+    parts: list[bytes] = []
+
+    def add(piece: bytes) -> None:
+        digest.update(piece)
+        parts.append(piece if piece.isascii() else _escaped(piece))
+
+    add(b'{"employees":[')
     for start in range(0, len(employees), _ENCODE_SLICE):
         encoded = msgspec.json.encode(employees[start : start + _ENCODE_SLICE], order="sorted")
         if start:
-            parts.append(b",")
-        parts.append(encoded[1:-1])
-    parts += [b'],"enterprise":', msgspec.json.encode(enterprise, order="sorted"), b"}"]
-    text = b"".join(parts)
-    del parts
-    return EncodedDocument(
-        msgspec.Raw(text), hashlib.sha256(text).hexdigest(), enterprise, employees
-    )
+            add(b",")
+        add(encoded[1:-1])
+        del encoded
+    add(b'],"enterprise":')
+    add(msgspec.json.encode(enterprise, order="sorted"))
+    add(b"}")
+    text = JSONText(b"".join(parts).decode("ascii"))
+    return EncodedDocument(text, digest.hexdigest(), enterprise, employees)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _escaped(json: bytes) -> bytes:
+    """JSON text with its non-ASCII characters (only ever inside strings) as \\u escapes."""
+    return _NON_ASCII.sub(_escape, json.decode()).encode("ascii")
