@@ -301,7 +301,7 @@ async def compare_revisions(
     outside ``district``); None when either revision does not exist."""
     row, _ = await submission_in_scope(session, submission_id, district=district)
     kept = {
-        r.revision: r.data
+        r.revision: submissions.revision_document(r, row)
         for r in await session.scalars(
             select(SubmissionRevision).where(
                 SubmissionRevision.submission_id == row.id,

@@ -54,7 +54,7 @@ async def store_document(
     store: ReleaseStore,
     principal: Principal,
     campaign_id: int,
-    data: dict[str, Any],
+    data: submissions.Document,
     status: str,
     *,
     action: str | None = None,
@@ -117,12 +117,14 @@ async def store_salary_upload(
     sheet = await uploads.read_upload(upload, schema)
     reference = await pay_reference(store, db, campaign_id)
     ctx = form_context(form_cache, form, version, reference)
-    document: dict[str, Any] = {
-        "enterprise": uploads.enterprise_part(enterprise),
-        "employees": [row for _, row in sheet.rows],
-    }
+    enterprise_part = uploads.enterprise_part(enterprise)
     check = uploads.check_rows(
-        sheet, validate_document(ctx.validator, document, schema=version.schema)
+        sheet,
+        validate_document(
+            ctx.validator,
+            {"enterprise": enterprise_part, "employees": list(sheet.records)},
+            schema=version.schema,
+        ),
     )
     body: dict[str, Any] = {
         "rows_accepted": 0,
@@ -132,7 +134,14 @@ async def store_salary_upload(
     }
     if (check.errors and not partial) or not check.accepted:
         return 422, body | {"submission_id": None}
-    document["employees"] = check.accepted
+    employees = sheet.records
+    if check.rejected_rows:  # the rows left are checked as they stand
+        employees = employees.subset(check.accepted)
+        submissions.check_document(
+            ctx.validator, version.schema,
+            {"enterprise": enterprise_part, "employees": list(employees)}, "submitted",
+        )  # fmt: skip
+    document = uploads.encode_document(enterprise_part, employees)
     origin = submissions.SheetOrigin(
         check.accepted_rows,
         sheet.columns,
@@ -140,9 +149,7 @@ async def store_salary_upload(
     )
     out = await store_document(
         db, form_cache, store, principal, campaign_id, document, "submitted",
-        action="submission.upload",
-        checked=not check.rejected_rows,  # checked as it stands unless rows were left out
-        origin=origin, reference=reference,
+        action="submission.upload", checked=True, origin=origin, reference=reference,
         rows=len(check.accepted), rejected=len(check.rejected_rows),
     )  # fmt: skip
     body |= {

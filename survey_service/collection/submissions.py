@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema_rs
 import msgspec
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.pay_reference import PayReference
 from survey_service.auth import Principal
 from survey_service.collection.schemas import ReviewOut, SubmissionOut, SubmissionPage
 from survey_service.collection.wages import WAGE_COLUMNS, WageTuple, pay_warnings, wage_rows
+from survey_service.db.engine import JSONText
 from survey_service.db.models import (
     Campaign,
     Enterprise,
@@ -34,6 +36,33 @@ from survey_service.forms.validation import validate_document
 
 def data_hash(data: Any) -> str:
     return hashlib.sha256(msgspec.json.encode(data, order="sorted")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedDocument:
+    """A document checked and encoded already (an upload's): ``text`` is its JSON as
+    ``data_hash`` encodes it (keys sorted), stored as it is, and ``content_hash`` that
+    text's hash. The workers are read from ``employees`` (records made when asked for),
+    so the document never exists as one tree of Python objects."""
+
+    text: JSONText
+    content_hash: str
+    enterprise: dict[str, Any]
+    employees: Sequence[Mapping[str, Any]]
+
+
+Document = dict[str, Any] | EncodedDocument
+
+
+def _stated_enterprise(data: Document) -> Any:
+    return data.enterprise if isinstance(data, EncodedDocument) else data.get("enterprise")
+
+
+def _stored(data: Document) -> tuple[Any, str]:
+    """The column value and the content hash of a document."""
+    if isinstance(data, EncodedDocument):
+        return data.text, data.content_hash
+    return data, data_hash(data)
 
 
 def parse_submission_id(raw: str | None) -> str:
@@ -59,20 +88,59 @@ class FormContext:
     pay_reference: PayReference | None = None
 
 
-async def sync_wage_rows(
-    session: AsyncSession, row: Submission, campaign: Campaign, ctx: FormContext, *, new: bool
+def _workers(data: Document) -> Sequence[Mapping[str, Any]]:
+    if isinstance(data, EncodedDocument):
+        return data.employees
+    employees: Sequence[Mapping[str, Any]] = data.get("employees") or []
+    return employees
+
+
+async def document_warnings(
+    session: AsyncSession,
+    data: Document,
+    status: str,
+    enterprise_id: int | None,
+    campaign: Campaign,
+    ctx: FormContext,
+    origin: SheetOrigin | None,
 ) -> list[dict[str, Any]]:
-    """Replace the submission's rows in the wage table (same transaction) and return the
-    warnings; only a submitted salary survey has rows."""
+    """The checks that warn without refusing (a submitted salary survey's pay), located in
+    the sheet for an upload. Found before the submission's row is written, so that the row
+    is written once: SQLite rewrites a whole row, 20 MB of document with it, to change its
+    warnings."""
+    warnings: list[dict[str, Any]] = []
+    if ctx.form.kind == "salary-survey" and status == "submitted" and enterprise_id is not None:
+        enterprise = await session.get(Enterprise, enterprise_id)
+        assert enterprise is not None
+        warnings = pay_warnings(
+            _workers(data),
+            ctx.version.rules,
+            year=campaign.year,
+            district=enterprise.district,
+            reference=ctx.pay_reference,
+        )
+    return warnings if origin is None else origin.locate(warnings)
+
+
+async def sync_wage_rows(
+    session: AsyncSession,
+    row: Submission,
+    employees: Sequence[Mapping[str, Any]],
+    campaign: Campaign,
+    ctx: FormContext,
+    *,
+    new: bool,
+) -> None:
+    """Replace the submission's rows in the wage table (same transaction); only a
+    submitted salary survey has rows."""
     if ctx.form.kind != "salary-survey":
-        return []
+        return
     if not new:
         await session.execute(delete(WageRow).where(WageRow.submission_id == row.id))
     if row.status != "submitted" or row.enterprise_id is None:
-        return []
+        return
     enterprise = await session.get(Enterprise, row.enterprise_id)
     assert enterprise is not None
-    employees = row.data.get("employees") or []
     # In slices: the tuples of a 100,000-row upload at once were 25 MB more at the peak.
     for start in range(0, len(employees), WAGE_SLICE):
         part = employees[start : start + WAGE_SLICE]
@@ -80,13 +148,6 @@ async def sync_wage_rows(
             part, enterprise, submission_id=row.id, campaign_id=campaign.id, first_index=start
         )
         await insert_wage_rows(session, records)
-    return pay_warnings(
-        employees,
-        ctx.version.rules,
-        year=campaign.year,
-        district=enterprise.district,
-        reference=ctx.pay_reference,
-    )
 
 
 WAGE_SLICE = 5_000  # worker rows per executemany
@@ -109,9 +170,9 @@ async def insert_wage_rows(session: AsyncSession, records: list[WageTuple]) -> N
     await conn.exec_driver_sql(_insert_sql(conn.dialect.paramstyle), records)
 
 
-def check_enterprise(data: dict[str, Any], uscc: str | None) -> None:
+def check_enterprise(data: Document, uscc: str | None) -> None:
     """A salary survey speaks of the invited enterprise, not another one."""
-    stated = (data.get("enterprise") or {}).get("uscc")
+    stated = (_stated_enterprise(data) or {}).get("uscc")
     if uscc is not None and stated is not None and stated != uscc:
         raise unprocessable(
             "The document names another enterprise than the invitation's.",
@@ -235,13 +296,13 @@ async def create_submission(
     ctx: FormContext,
     *,
     submission_id: str | None,
-    data: dict[str, Any],
+    data: Document,
     status: str,
     checked: bool = False,
     origin: SheetOrigin | None = None,
 ) -> Stored:
     sid = parse_submission_id(submission_id)
-    digest = data_hash(data)
+    stored, digest = _stored(data)
     existing = await session.get(Submission, sid)
     if existing is not None:
         if (existing.enterprise_id, existing.campaign_id) != (principal.enterprise_id, campaign.id):
@@ -258,6 +319,7 @@ async def create_submission(
         return Stored(submission_out(existing, uscc, with_data=False), created=False)
     require_open(campaign)
     if not checked:  # an upload's document was validated as a whole already
+        assert not isinstance(data, EncodedDocument)
         check_document(ctx.validator, ctx.version.schema, data, status)
     uscc = await _uscc(session, principal.enterprise_id)
     check_enterprise(data, uscc)
@@ -273,6 +335,9 @@ async def create_submission(
             kind="already-submitted",
             submission_id=other,
         )
+    warnings = await document_warnings(
+        session, data, status, principal.enterprise_id, campaign, ctx, origin
+    )
     now = utcnow()
     row = Submission(
         id=sid,
@@ -282,28 +347,32 @@ async def create_submission(
         status=status,
         review_state="pending",
         revision=1,
-        data=data,
+        data=stored,
         content_hash=digest,
+        warnings=warnings,
         received_at=now,
         updated_at=now,
     )
     session.add(row)
     await session.flush()
-    revision = await _keep_revision(session, row, principal)
-    await _check_pay(session, row, revision, campaign, ctx, origin, new=True)
+    await _keep_revision(session, row, principal)
+    await sync_wage_rows(session, row, _workers(data), campaign, ctx, new=True)
     return Stored(submission_out(row, uscc, with_data=False), created=True)
 
 
 async def _keep_revision(
     session: AsyncSession, row: Submission, principal: Principal
 ) -> SubmissionRevision:
-    """The submission as it now stands, kept as its revision ``row.revision``."""
+    """The submission as it now stands, kept as its revision ``row.revision``. Its
+    document is the submission's, not repeated (``data`` NULL) until an amendment
+    replaces it (``_set_aside``): an upload's document, 20 MB of JSON, is written once."""
     revision = SubmissionRevision(
         submission_id=row.id,
         revision=row.revision,
         status=row.status,
-        data=row.data,
+        data=None,
         content_hash=row.content_hash,
+        warnings=row.warnings,
         author_token_id=principal.token_id,
         created_at=row.updated_at,
     )
@@ -312,22 +381,20 @@ async def _keep_revision(
     return revision
 
 
-async def _check_pay(
-    session: AsyncSession,
-    row: Submission,
-    revision: SubmissionRevision,
-    campaign: Campaign,
-    ctx: FormContext,
-    origin: SheetOrigin | None,
-    *,
-    new: bool,
-) -> None:
-    """Store the wage rows and keep the warnings with the revision (and as the current)."""
-    warnings = await sync_wage_rows(session, row, campaign, ctx, new=new)
-    if origin is not None:
-        warnings = origin.locate(warnings)
-    row.warnings = revision.warnings = warnings
-    await session.flush()
+async def _set_aside(session: AsyncSession, row: Submission) -> None:
+    """Before an amendment replaces the submission's document: the revision that shared it
+    gets its own copy, made by the database (the document is never read back here)."""
+    await session.execute(
+        update(SubmissionRevision)
+        .where(SubmissionRevision.submission_id == row.id, SubmissionRevision.data.is_(None))
+        .values(data=select(Submission.data).where(Submission.id == row.id).scalar_subquery())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def revision_document(revision: SubmissionRevision, row: Submission) -> dict[str, Any]:
+    """The document of a kept revision of ``row``."""
+    return row.data if revision.data is None else revision.data
 
 
 async def visible_submission(
@@ -355,7 +422,7 @@ async def amend_submission(
     campaign: Campaign,
     ctx: FormContext,
     *,
-    data: dict[str, Any],
+    data: Document,
     status: str,
     checked: bool = False,
     origin: SheetOrigin | None = None,
@@ -364,6 +431,7 @@ async def amend_submission(
         raise conflict("A submitted survey cannot go back to draft; amend it as submitted.")
     require_open(campaign)
     if not checked:  # an upload's document was validated as a whole already
+        assert not isinstance(data, EncodedDocument)
         check_document(ctx.validator, ctx.version.schema, data, status)
     uscc = await _uscc(session, row.enterprise_id)
     check_enterprise(data, uscc)
@@ -376,11 +444,15 @@ async def amend_submission(
         )
         or 0
     ) + 1
-    row.data, row.status, row.content_hash = data, status, data_hash(data)
-    row.revision, row.updated_at = revision, now
+    await _set_aside(session, row)
+    row.warnings = await document_warnings(
+        session, data, status, row.enterprise_id, campaign, ctx, origin
+    )
+    row.data, row.content_hash = _stored(data)
+    row.status, row.revision, row.updated_at = status, revision, now
     row.review_state = "pending"
-    kept = await _keep_revision(session, row, principal)
-    await _check_pay(session, row, kept, campaign, ctx, origin, new=False)
+    await _keep_revision(session, row, principal)
+    await sync_wage_rows(session, row, _workers(data), campaign, ctx, new=False)
     return submission_out(row, uscc, with_data=False)
 
 

@@ -3,13 +3,23 @@ Schema as the JSON path, errors by row and column, all or nothing unless ``parti
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
+import msgspec
 from litestar.datastructures import UploadFile
 
-from survey_service.collection.spreadsheets import SheetRows, SpreadsheetError, read_rows
+from survey_service.collection.spreadsheets import (
+    Records,
+    SheetRows,
+    SpreadsheetError,
+    read_rows,
+)
+from survey_service.collection.submissions import EncodedDocument
+from survey_service.db.engine import JSONText
 from survey_service.db.models import Enterprise
 from survey_service.errors import ServiceError
 from survey_service.forms.validation import FieldError
@@ -61,7 +71,7 @@ def enterprise_part(enterprise: Enterprise) -> dict[str, Any]:
 class UploadCheck:
     """The outcome of checking a sheet: the rows that passed and every cell error."""
 
-    accepted: list[dict[str, Any]] = field(default_factory=list)
+    accepted: list[int] = field(default_factory=list)  # the index of each accepted row
     accepted_rows: list[int] = field(default_factory=list)  # the sheet row of each accepted
     rejected_rows: set[int] = field(default_factory=set)
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -103,9 +113,9 @@ def check_rows(sheet: SheetRows, validation_errors: list[FieldError]) -> UploadC
                     + error.get("message_zh", ""),
                 }
             )
-    kept = [(row, data) for row, data in sheet.rows if row not in check.rejected_rows]
-    check.accepted_rows = [row for row, _ in kept]
-    check.accepted = [data for _, data in kept]
+    rejected = check.rejected_rows
+    check.accepted = [i for i, row in enumerate(sheet.numbers) if row not in rejected]
+    check.accepted_rows = [sheet.numbers[i] for i in check.accepted]
     check.errors.sort(key=lambda e: (e["row"], e["column"]))
     return check
 
@@ -136,3 +146,49 @@ def left_out(check: UploadCheck) -> list[dict[str, Any]]:
         }
         for row, errors in sorted(reasons.items())
     ]
+
+
+_ENCODE_SLICE = 5_000  # worker records made and encoded at a time
+
+
+def encode_document(enterprise: dict[str, Any], employees: Records) -> EncodedDocument:
+    """The upload's document ``{"employees": [...], "enterprise": {...}}`` encoded a slice
+    of records at a time, so that it never exists as one tree of Python objects. The hash
+    is ``submissions.data_hash``'s (keys sorted); the stored text is the same JSON with
+    every non-ASCII character escaped, which keeps it one byte a character as a Python
+    string and as the text the database driver is given."""
+    digest = hashlib.sha256()
+    parts: list[bytes] = []
+
+    def add(piece: bytes) -> None:
+        digest.update(piece)
+        parts.append(piece if piece.isascii() else _escaped(piece))
+
+    add(b'{"employees":[')
+    for start in range(0, len(employees), _ENCODE_SLICE):
+        encoded = msgspec.json.encode(employees[start : start + _ENCODE_SLICE], order="sorted")
+        if start:
+            add(b",")
+        add(encoded[1:-1])
+        del encoded
+    add(b'],"enterprise":')
+    add(msgspec.json.encode(enterprise, order="sorted"))
+    add(b"}")
+    text = JSONText(b"".join(parts).decode("ascii"))
+    return EncodedDocument(text, digest.hexdigest(), enterprise, employees)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _escaped(json: bytes) -> bytes:
+    """JSON text with its non-ASCII characters (only ever inside strings) as \\u escapes."""
+    return _NON_ASCII.sub(_escape, json.decode()).encode("ascii")

@@ -13,6 +13,7 @@ outlier check.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -49,7 +50,7 @@ def _monthly_minimum(rules: dict[str, Any], year: int, district: str) -> tuple[f
 
 
 def pay_warnings(
-    employees: list[dict[str, Any]],
+    employees: Sequence[Mapping[str, Any]],
     rules: dict[str, Any],
     *,
     year: int,
@@ -138,7 +139,7 @@ WageTuple = tuple[Any, ...]
 
 
 def wage_rows(
-    employees: list[dict[str, Any]],
+    employees: Sequence[Mapping[str, Any]],
     enterprise: Enterprise,
     *,
     submission_id: str,

@@ -49,7 +49,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class JSONText(str):
+    """A JSON column's value encoded already: stored as it is, not encoded again (an
+    uploaded payroll's document is 20 MB of text)."""
+
+    __slots__ = ()
+
+
 def _json_dumps(value: Any) -> str:
+    if isinstance(value, JSONText):
+        return value
     return msgspec.json.encode(value).decode()
 
 

@@ -186,7 +186,11 @@ class SubmissionRevision(Base):
     )
     revision: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
-    data: Mapped[dict[str, Any]]
+    # NULL while this is the submission's current revision: its document is the
+    # submission's, stored once; it is copied here when a newer revision replaces it.
+    data: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+    )
     content_hash: Mapped[str] = mapped_column(String(64))
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONType, default=list, server_default=text("'[]'")

@@ -4,6 +4,8 @@ stores (revisions, audit records, poll answers) and what it refuses."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from sqlalchemy import select
 
@@ -45,6 +47,7 @@ async def test_storing_a_survey_creates_it_then_amends_it_as_a_revision(
     first = await saving.store_document(
         service.db, forms, releases, principal, campaign_id, document, "draft"
     )
+    drafted = copy.deepcopy(document)
     document["employees"][0]["annual_pay"] += 1000
     second = await saving.store_document(
         service.db, forms, releases, principal, campaign_id, document, "submitted"
@@ -60,6 +63,16 @@ async def test_storing_a_survey_creates_it_then_amends_it_as_a_revision(
                 )
             )
         )
+        # The document is stored once: the current revision's is the submission's, and
+        # the replaced one was set aside with the revision that had it.
+        kept = {
+            revision: data
+            for revision, data in await session.execute(
+                select(SubmissionRevision.revision, SubmissionRevision.data).where(
+                    SubmissionRevision.submission_id == first.id
+                )
+            )
+        }
         actions = list(
             await session.scalars(
                 select(AuditEntry.action)
@@ -69,6 +82,7 @@ async def test_storing_a_survey_creates_it_then_amends_it_as_a_revision(
         )
         progress = await campaign_progress(session, campaign_id)
     assert sorted(revisions) == [1, 2]
+    assert kept == {1: drafted, 2: None}
     assert actions == ["submission.create", "submission.amend"]
     assert (progress.overall.invited, progress.overall.submitted) == (1, 1)
 

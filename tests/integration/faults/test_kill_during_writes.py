@@ -284,12 +284,15 @@ async def _check_database(url: str, plan: Plan, slug: str) -> Stored:
                 )
             }
             revisions: dict[str, list[tuple[int, Any]]] = {}
+            # The current revision's document is the submission's (its data NULL).
             for sid, revision, data in await session.execute(
                 select(
                     SubmissionRevision.submission_id,
                     SubmissionRevision.revision,
-                    SubmissionRevision.data,
-                ).order_by(SubmissionRevision.revision)
+                    func.coalesce(SubmissionRevision.data, Submission.data),
+                )
+                .join(Submission, Submission.id == SubmissionRevision.submission_id)
+                .order_by(SubmissionRevision.revision)
             ):
                 revisions.setdefault(sid, []).append((revision, data))
             audited = sorted(
