@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linprog
 
 CITY = "city"
 
@@ -438,6 +437,8 @@ class _System:
 
     def pinned(self, vectors: Sequence[FloatArray]) -> list[bool]:
         """For each vector: is its value the same everywhere in the polytope?"""
+        from scipy.optimize import linprog  # SciPy loads when a release is made, not at start
+
         n = len(self.low)
         fixed = self.high - self.low <= _TOL
         free = np.zeros(n, dtype=bool)
@@ -485,6 +486,8 @@ class _System:
         ]
 
     def interval(self, vector: FloatArray) -> tuple[float, float]:
+        from scipy.optimize import linprog
+
         bounds = list(zip(self.low, self.high, strict=True))
         ends = []
         for sign in (1.0, -1.0):

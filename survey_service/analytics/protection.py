@@ -32,12 +32,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
-from scipy.sparse.linalg import lsqr
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 Floats = NDArray[np.float64]
 Bools = NDArray[np.bool_]
@@ -117,6 +119,8 @@ def _component_system(
                 rows.append(r)
                 cols.append(column[member])
                 data.append(-1.0 if place == 0 else 1.0)
+    from scipy.sparse import csr_matrix  # SciPy loads when a release is made, not at start
+
     return csr_matrix((data, (rows, cols)), shape=(len(line_ids), len(group))), column
 
 
@@ -201,6 +205,8 @@ class Auditor:
                 rows.append(r)
                 cols.append(member)
                 data.append(-1.0 if place == 0 else 1.0)
+        from scipy.sparse import csr_matrix
+
         self.lines = csr_matrix((data, (rows, cols)), shape=(len(problem.lines), problem.n_cells))
         self.programs: dict[int, _Program] = {}
 
@@ -329,6 +335,8 @@ def _complement_for(problem: Problem, hidden: Bools, cell: int, shortfall: float
 def _determined(problem: Problem, hidden: Bools, cells: Sequence[int]) -> list[int]:
     """The ``cells`` the lines fix: a cell's unit vector lies in the row space of the lines'
     equations over the hidden cells (least squares; a residual of 0 is a certificate)."""
+    from scipy.sparse.linalg import lsqr
+
     fixed: list[int] = []
     wanted = set(cells)
     for group in _components(problem, hidden, cells):
