@@ -22,3 +22,18 @@ database_errors = Counter(
     "Database operations that failed for want of the database, by reason",
     ["reason"],
 )
+submissions = Counter(
+    "survey_submissions_total",
+    "Surveys written (created or amended; JSON, page or spreadsheet), by form kind and status",
+    ["kind", "status"],
+)
+salary_uploads = Counter(
+    "survey_salary_uploads_total",
+    "Salary spreadsheets checked, by outcome (stored, refused)",
+    ["outcome"],
+)
+upload_rows = Counter(
+    "survey_salary_upload_rows_total",
+    "Worker rows of the salary spreadsheets checked, by fate (accepted, rejected)",
+    ["fate"],
+)

@@ -10,6 +10,7 @@ from litestar.datastructures import UploadFile
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service import counters
 from survey_service.analytics.pay_reference import PayReference, published_medians
 from survey_service.analytics.release_store import ReleaseStore
 from survey_service.auth import Principal, audit
@@ -132,7 +133,9 @@ async def store_salary_upload(
         "errors": check.errors,
         "warnings": list(sheet.warnings),
     }
+    counters.upload_rows.labels("rejected").inc(len(check.rejected_rows))
     if (check.errors and not partial) or not check.accepted:
+        counters.salary_uploads.labels("refused").inc()
         return 422, body | {"submission_id": None}
     employees = sheet.records
     if check.rejected_rows:  # the rows left are checked as they stand
@@ -152,6 +155,8 @@ async def store_salary_upload(
         action="submission.upload", checked=True, origin=origin, reference=reference,
         rows=len(check.accepted), rejected=len(check.rejected_rows),
     )  # fmt: skip
+    counters.salary_uploads.labels("stored").inc()
+    counters.upload_rows.labels("accepted").inc(len(check.accepted))
     body |= {
         "submission_id": out.id,
         "rows_accepted": len(check.accepted),

@@ -14,6 +14,7 @@ import msgspec
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service import counters
 from survey_service.analytics.pay_reference import PayReference
 from survey_service.auth import Principal
 from survey_service.collection.schemas import ReviewOut, SubmissionOut, SubmissionPage
@@ -357,6 +358,7 @@ async def create_submission(
     await session.flush()
     await _keep_revision(session, row, principal)
     await sync_wage_rows(session, row, _workers(data), campaign, ctx, new=True)
+    counters.submissions.labels(ctx.form.kind, status).inc()
     return Stored(submission_out(row, uscc, with_data=False), created=True)
 
 
@@ -453,6 +455,7 @@ async def amend_submission(
     row.review_state = "pending"
     await _keep_revision(session, row, principal)
     await sync_wage_rows(session, row, _workers(data), campaign, ctx, new=False)
+    counters.submissions.labels(ctx.form.kind, status).inc()
     return submission_out(row, uscc, with_data=False)
 
 

@@ -11,9 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from survey_service.app import create_app
 from tests.conftest import Service
-from tests.factories import open_poll
+from tests.factories import invited, open_poll, submit, upload_salaries
 from tests.integration.reports.report_helpers import ask, wait_for
-from tests.samples import POLL_ANSWER
+from tests.samples import POLL_ANSWER, salary_document, salary_rows, salary_workbook, uscc
 
 SCHEMA_ROUTE = "/api/v1/forms/{key}/schema"
 ANSWER_ROUTE = "/api/v1/polls/{link}/responses"
@@ -101,3 +101,29 @@ async def test_report_jobs_are_counted_by_kind_and_outcome(service: Service) -> 
             - _value(before, "survey_report_seconds_count", kind="participation")
             == 1
         )
+
+
+async def test_surveys_and_spreadsheets_are_counted(service: Service) -> None:
+    """A spreadsheet refused (a bad row), one stored with its bad row left out, and a JSON
+    survey: counted by outcome, rows by fate, surveys by form kind and status."""
+    campaign_id, token = await invited(service)
+    rows = salary_rows(5)
+    rows[1][1] = 13  # months worked: refused
+    before = await _scrape(service)
+    book = salary_workbook(rows)
+    assert (await upload_salaries(service, campaign_id, token, book, "a.xlsx")).status_code == 422
+    stored = await upload_salaries(service, campaign_id, token, book, "a.xlsx", partial="true")
+    assert stored.status_code == 201
+    other, token2 = await invited(service, 2)
+    await submit(service, other, token2, salary_document(uscc(2)), status="draft")
+    after = await _scrape(service)
+
+    def grew(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    assert grew("survey_salary_uploads_total", outcome="refused") == 1
+    assert grew("survey_salary_uploads_total", outcome="stored") == 1
+    assert grew("survey_salary_upload_rows_total", fate="rejected") == 2  # once each time
+    assert grew("survey_salary_upload_rows_total", fate="accepted") == 4
+    assert grew("survey_submissions_total", kind="salary-survey", status="submitted") == 1
+    assert grew("survey_submissions_total", kind="salary-survey", status="draft") == 1
