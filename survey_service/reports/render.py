@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -134,5 +135,8 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _warm() -> None:
+    # Ctrl+C at a terminal goes to the whole process group: the pool's processes leave it
+    # to their parent, which finishes the sections in flight and then shuts them down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Load WeasyPrint's fonts and styles once per worker, not in the first section.
     render_section("<p>预热</p>", str(TEMPLATES))
