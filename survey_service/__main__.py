@@ -23,7 +23,7 @@ from survey_service.reports.jobs import (
     work_until_signalled,
 )
 from survey_service.reports.kinds import KINDS, ReportError, report_params
-from survey_service.reports.render import process_pool
+from survey_service.reports.render import process_pool, start_processes
 from survey_service.settings import Settings
 from survey_service.tokens import ensure_admin_token
 from survey_service.web.landing import served_addresses
@@ -149,6 +149,7 @@ async def _worker(settings: Settings) -> int:
         return 2
     db = open_database(settings.database_url)
     renderers = process_pool(settings.report_workers)
+    start_processes(renderers, settings.report_workers)
     queue = SharedQueue(db, settings, renderers, procrastinate_conninfo(db))
     try:
         await work_until_signalled(queue)

@@ -134,6 +134,18 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
+def start_processes(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start the pool's processes now (each loading WeasyPrint, see ``_warm``), rather than
+    at the first report: for the worker command, whose only work is rendering. A spawn pool
+    starts one process per task waiting, so one empty task each."""
+    for _ in range(workers):
+        pool.submit(_started)
+
+
+def _started() -> None:
+    """Nothing: the process's initializer has done the work by the time this runs."""
+
+
 def _warm() -> None:
     # Ctrl+C at a terminal goes to the whole process group: the pool's processes leave it
     # to their parent, which finishes the sections in flight and then shuts them down.

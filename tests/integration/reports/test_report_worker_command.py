@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,20 +19,18 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from survey_service.app import create_app
+from survey_service.auth import issue_token
 from survey_service.db.engine import open_database
+from survey_service.db.migrate import upgrade
+from survey_service.forms.registry import load_shipped_forms
 from survey_service.reports import jobs
 from survey_service.settings import Settings
-from tests.integration.faults.server import (
-    Server,
-    open_campaign,
-    private_postgres,
-    server_env,
-)
+from tests.integration.faults.server import open_campaign, private_postgres, server_env
 from tests.paths import PROJECT_ROOT
 
 YEAR = 2024
 WAIT_SECONDS = 60  # a bound on a stuck worker, not a performance figure
-ADMIN = "worker-test-admin-token"
 
 
 def _start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -46,8 +45,10 @@ def _start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes
         )
 
 
-async def _report(client: httpx.AsyncClient, base: str, report_id: str) -> dict[str, Any]:
-    response = await client.get(f"{base}/api/v1/reports/{report_id}", headers=_admin())
+async def _report(
+    client: httpx.AsyncClient, admin: dict[str, str], report_id: str
+) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/reports/{report_id}", headers=admin)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -68,28 +69,38 @@ def _read(log_path: Path) -> str:
     return log_path.read_text() if log_path.exists() else "(none yet)"
 
 
-def _admin() -> dict[str, str]:
-    return {"Authorization": f"Bearer {ADMIN}"}
-
-
 async def test_a_worker_process_renders_what_the_server_queues_and_stops_gracefully(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with private_postgres("survey_worker") as (url, _), httpx.AsyncClient() as client:
-        env = server_env(url, tmp_path / "var", ADMIN)
-        server = Server(env | {"SURVEY_SERVER_RENDERS_REPORTS": "false"}, tmp_path / "server.log")
-        worker_log = tmp_path / "worker.log"
-        worker: subprocess.Popen[bytes] | None = None
+    """The server is the app in this process (told not to render); the worker is the
+    command in a process of its own."""
+    caplog.set_level(logging.INFO)
+    async with private_postgres("survey_worker") as (url, _):
         db = open_database(url)
-        server.start()
+        await upgrade(db.engine)
+        worker_log = tmp_path / "worker.log"
+        worker = _start_worker(server_env(url, tmp_path / "var", admin_token=""), worker_log)
+        settings = Settings(
+            database_url=url,
+            var_dir=tmp_path / "var",
+            form_schemas_dir=PROJECT_ROOT / "form_schemas",
+            server_renders_reports=False,
+        )
+        app = create_app(settings, database=db)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
         try:
-            await server.wait_healthy(client)
-            base = server.base
-            await open_campaign(client, base, _admin(), "salary-survey", YEAR)
+            await load_shipped_forms(db, settings.form_schemas_dir)
+            async with db.transaction() as session:
+                admin_token, _ = await issue_token(session, "admin", label="test admin")
+            admin = {"Authorization": f"Bearer {admin_token}"}
+            # The worker is held still while the reports are asked for, so that it takes
+            # none before the second one's row is locked below.
+            worker.send_signal(signal.SIGSTOP)
+            await open_campaign(client, "", admin, "salary-survey", YEAR)
             ids = []
             for body in ({"type": "participation", "year": YEAR},
                          {"type": "participation", "year": YEAR, "annex": True}):  # fmt: skip
-                response = await client.post(f"{base}/api/v1/reports", json=body, headers=_admin())
+                response = await client.post("/api/v1/reports", json=body, headers=admin)
                 assert response.status_code == 202, response.text
                 ids.append(response.json()["id"])
             first, second = ids
@@ -99,25 +110,20 @@ async def test_a_worker_process_renders_what_the_server_queues_and_stops_gracefu
                 await held.execute(
                     text("SELECT 1 FROM reports WHERE id = :id FOR UPDATE"), {"id": second}
                 )
-                # A worker in the server would have registered as it started, before /health
-                # answered, and taken the first job by now.
-                await asyncio.sleep(0.3)
-                async with db.read() as session:
-                    workers = await session.scalar(
-                        text("SELECT count(*) FROM procrastinate_workers")
-                    )
-                assert workers == 0
-                assert (await _report(client, base, first))["status"] == "queued"
-
-                worker = _start_worker(env, worker_log)
+                worker.send_signal(signal.SIGCONT)
 
                 async def first_done() -> bool:
-                    status = (await _report(client, base, first))["status"]
+                    status = (await _report(client, admin, first))["status"]
                     assert status != "failed"
                     return bool(status == "done")
 
                 await _until(first_done, "the worker did not render the first report", worker_log)
-                pdf = await client.get(f"{base}/api/v1/reports/{first}/pdf", headers=_admin())
+                # The worker command rendered it; the server ran no worker of its own.
+                assert "this process renders none" in caplog.text
+                assert "Starting worker" not in caplog.text
+                assert re.search(rf"Starting job render_report\[\d+\]\(report_id='{first}'\)",
+                                 _read(worker_log))  # fmt: skip
+                pdf = await client.get(f"/api/v1/reports/{first}/pdf", headers=admin)
                 assert pdf.status_code == 200
                 assert pdf.content.startswith(b"%PDF")
 
@@ -145,14 +151,17 @@ async def test_a_worker_process_renders_what_the_server_queues_and_stops_gracefu
             returncode = await asyncio.to_thread(worker.wait, WAIT_SECONDS)
             log = _read(worker_log)
             assert returncode == 0, log
+            assert (await _report(client, admin, second))["status"] == "done", log
             assert "report worker started" in log
             assert "report worker stopped" in log
-            assert (await _report(client, base, second))["status"] == "done", log
+            assert re.search(rf"Starting job render_report\[\d+\]\(report_id='{second}'\)", log)
+            assert "Starting worker" not in caplog.text
         finally:
-            if worker is not None and worker.poll() is None:
+            await client.aclose()
+            if worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait()
-            server.kill()
+            await app.state.reports.close()
             await db.dispose()
 
 
