@@ -1,5 +1,5 @@
 """The command line: ``python -m survey_service
-serve|migrate|load-forms|token|demo|report|backup|restore``."""
+serve|worker|migrate|load-forms|token|demo|report|backup|restore``."""
 
 from __future__ import annotations
 
@@ -16,9 +16,14 @@ from survey_service.db.engine import open_database
 from survey_service.db.migrate import upgrade
 from survey_service.forms.registry import load_shipped_forms
 from survey_service.logs import configure_logging, logging_config
-from survey_service.reports.jobs import build_pdf
+from survey_service.reports.jobs import (
+    SharedQueue,
+    build_pdf,
+    procrastinate_conninfo,
+    work_until_signalled,
+)
 from survey_service.reports.kinds import KINDS, ReportError, report_params
-from survey_service.reports.render import process_pool
+from survey_service.reports.render import process_pool, start_processes
 from survey_service.settings import Settings
 from survey_service.tokens import ensure_admin_token
 from survey_service.web.landing import served_addresses
@@ -131,6 +136,29 @@ def serve(settings: Settings) -> None:
     )
 
 
+async def _worker(settings: Settings) -> int:
+    """Render the reports the servers queue (PostgreSQL), with the servers' process pool
+    and job, until SIGTERM or SIGINT."""
+    if settings.is_sqlite:
+        print(
+            "worker: refused: the report worker runs on PostgreSQL only. The embedded SQLite "
+            "database is served by one process, the server, which renders the reports "
+            "itself; set SURVEY_DATABASE_URL to a PostgreSQL database to run workers apart.",
+            file=sys.stderr,
+        )
+        return 2
+    db = open_database(settings.database_url)
+    renderers = process_pool(settings.report_workers)
+    start_processes(renderers, settings.report_workers)
+    queue = SharedQueue(db, settings, renderers, procrastinate_conninfo(db))
+    try:
+        await work_until_signalled(queue)
+    finally:
+        renderers.shutdown(cancel_futures=True)
+        await db.dispose()
+    return 0
+
+
 async def _report(settings: Settings, args: argparse.Namespace) -> int:
     raw = {"campaign_id": args.campaign, "enterprise": args.enterprise, "year": args.year,
            "annex": args.annex}  # fmt: skip
@@ -199,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="survey_service")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="migrate, load forms, then serve HTTP")
+    commands.add_parser(
+        "worker",
+        help="render the queued PDF reports until SIGTERM/SIGINT (PostgreSQL only; beside "
+        "servers with SURVEY_SERVER_RENDERS_REPORTS=false)",
+    )
     commands.add_parser("migrate", help="apply the database migrations")
     commands.add_parser("load-forms", help="load form_schemas/ (new versions for changes)")
     token = commands.add_parser("token", help="create an admin or analyst token")
@@ -243,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_format)
     if args.command == "serve":
         serve(settings)
+    elif args.command == "worker":
+        return asyncio.run(_worker(settings))
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
     elif args.command == "load-forms":

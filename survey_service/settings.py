@@ -83,6 +83,10 @@ class Settings:
     participation_targets: Path | None = None
     # Processes that render report sections in parallel (WeasyPrint uses one core each).
     report_workers: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
+    # Whether each server process also renders reports (PostgreSQL). False: the servers
+    # only queue them and ``python -m survey_service worker`` processes render. On SQLite
+    # the server is the only process that can render, so False is ignored there.
+    server_renders_reports: bool = True
     # The pages' session cookies are encrypted with a key derived from this secret; when
     # unset, one is generated into var/session-secret (mode 0600) on first start.
     session_secret: str | None = None
@@ -176,6 +180,8 @@ class Settings:
                 else None
             ),
             report_workers=int(env.get("SURVEY_REPORT_WORKERS", defaults.report_workers)),
+            server_renders_reports=env.get("SURVEY_SERVER_RENDERS_REPORTS", "true").lower()
+            not in {"0", "false", "no", "off"},
             session_secret=env.get("SURVEY_SESSION_SECRET") or None,
             secure_cookies=env.get("SURVEY_SECURE_COOKIES", "") in {"1", "true", "yes"},
             time_zone=env.get("SURVEY_TIME_ZONE") or defaults.time_zone,

@@ -4,7 +4,10 @@ Two queues, one lifecycle. On the embedded default (SQLite, one server process) 
 task in the process takes report ids from an in-memory queue; reports still ``queued`` or
 ``rendering`` at start-up (the process stopped) are queued again. On PostgreSQL the ids go
 through procrastinate, whose workers run in every server process and share its job table,
-so several processes share the rendering and a job survives its process.
+so several processes share the rendering and a job survives its process. The servers may
+also only queue (``SURVEY_SERVER_RENDERS_REPORTS=false``) and leave the rendering to
+``python -m survey_service worker`` processes (``work_until_signalled``), so that rendering
+does not compete with requests.
 
 Either way the work is ``run_report``: gather the figures (the analytics functions, on
 the event loop), cut the report into sections, render the sections in a process pool
@@ -24,6 +27,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import signal
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -272,12 +276,14 @@ def procrastinate_conninfo(db: Database) -> str:
 
 @dataclass(slots=True)
 class SharedQueue:
-    """procrastinate on PostgreSQL: jobs in the database, a worker in every process."""
+    """procrastinate on PostgreSQL: jobs in the database, taken by a worker in every process
+    that ``renders`` (the servers unless told otherwise, and the worker command's)."""
 
     db: Database
     settings: Settings
     executor: Executor | None
     conninfo: str
+    renders: bool = True
     app: Any = None
     _worker: asyncio.Task[None] | None = None
 
@@ -330,9 +336,10 @@ class SharedQueue:
         return recovered
 
     async def _run_worker(self) -> None:
-        """This process's worker, until ``close`` cancels it. It stops by itself when the
-        database goes away (its listener's connection is cut, or its pool waits too long):
-        then it is started again after a pause, longer each time it stops again soon."""
+        """This process's worker, until ``close`` cancels it (procrastinate then takes no
+        new job and waits for the one in flight). It stops by itself when the database
+        goes away (its listener's connection is cut, or its pool waits too long): then it
+        is started again after a pause, longer each time it stops again soon."""
         failures = 0
         while True:
             started = time.monotonic()
@@ -351,8 +358,8 @@ class SharedQueue:
             await asyncio.sleep(pause)
 
     async def _start(self) -> None:
-        if self._worker is None or self._worker.done():
-            await self.app.open_async()
+        await self.app.open_async()  # once: a second call finds its pool open
+        if self.renders and (self._worker is None or self._worker.done()):
             self._worker = asyncio.get_running_loop().create_task(self._run_worker())
 
     async def enqueue(self, report_id: str) -> None:
@@ -372,6 +379,38 @@ class SharedQueue:
                 await self.app.close_async()
 
 
+async def work_until_signalled(queue: SharedQueue) -> None:
+    """The worker command: render the queued reports (and run the sweep for lost ones)
+    until SIGTERM or SIGINT; then take no new job, finish the one in flight (procrastinate's
+    graceful shutdown) and return. A second signal ends the process at once; the sweep
+    then gives its job to another worker."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+
+    def stop(received: signal.Signals) -> None:
+        for each in signals:
+            loop.remove_signal_handler(each)  # the next one acts as if we were not here
+        log.info(
+            "report worker: %s received; taking no new job, finishing the one in flight",
+            received.name,
+        )
+        stopping.set()
+
+    for each in signals:
+        loop.add_signal_handler(each, stop, each)
+    await queue.start()
+    log.info(
+        "report worker started (queue 'reports', %d rendering processes)",
+        queue.settings.report_workers,
+    )
+    try:
+        await stopping.wait()
+    finally:
+        await queue.close()
+    log.info("report worker stopped")
+
+
 async def start_queue(queue: Queue) -> None:
     """At server start: pick up what an earlier process left (local) or start this
     process's worker (procrastinate)."""
@@ -382,9 +421,24 @@ async def start_queue(queue: Queue) -> None:
 
 
 def make_queue(db: Database, settings: Settings, executor: Executor | None) -> Queue:
+    """A server process's queue."""
     if db.is_sqlite:
+        if not settings.server_renders_reports:
+            # Ignored rather than refused: the embedded database is this one process's, so
+            # no worker command can render for it, and the reports would never be made.
+            log.warning(
+                "SURVEY_SERVER_RENDERS_REPORTS=false is ignored on SQLite: the embedded "
+                "database is served by this one process, which renders the reports itself"
+            )
         return LocalQueue(db, settings, executor)
-    return SharedQueue(db, settings, executor, procrastinate_conninfo(db))
+    if not settings.server_renders_reports:
+        log.info(
+            "report jobs are queued for `python -m survey_service worker` processes "
+            "(SURVEY_SERVER_RENDERS_REPORTS=false); this process renders none"
+        )
+    return SharedQueue(
+        db, settings, executor, procrastinate_conninfo(db), settings.server_renders_reports
+    )
 
 
 # --- reading the reports' rows (for the routes) ------------------------------------------------

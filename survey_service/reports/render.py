@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -133,6 +134,21 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
+def start_processes(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start the pool's processes now (each loading WeasyPrint, see ``_warm``), rather than
+    at the first report: for the worker command, whose only work is rendering. A spawn pool
+    starts one process per task waiting, so one empty task each."""
+    for _ in range(workers):
+        pool.submit(_started)
+
+
+def _started() -> None:
+    """Nothing: the process's initializer has done the work by the time this runs."""
+
+
 def _warm() -> None:
+    # Ctrl+C at a terminal goes to the whole process group: the pool's processes leave it
+    # to their parent, which finishes the sections in flight and then shuts them down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Load WeasyPrint's fonts and styles once per worker, not in the first section.
     render_section("<p>预热</p>", str(TEMPLATES))
