@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from pypdf import PdfReader, PdfWriter
 
 from survey_service.shipped import report_templates_dir
 
@@ -99,6 +98,8 @@ def compose(
     """Join the sections' PDFs and stamp the running header and page numbers on every page
     from ``numbered_from`` (the cover carries none): the PDF and its page count. ``mark``
     (征求意见稿) is printed in the middle of every header."""
+    from pypdf import PdfReader, PdfWriter  # half a second to import; only reports need it
+
     writer = PdfWriter()
     running: list[str | None] = []
     for section, pdf in parts:

@@ -1,5 +1,5 @@
 """The demo city and its generator (``survey_service.demo``) are no part of serving: the app
-and every other command run without importing them; nor is SciPy imported to serve."""
+and every other command run without importing them; nor are SciPy and pypdf imported to serve."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import survey_service.__main__
 from survey_service.app import create_app
 from survey_service.settings import Settings
 create_app(Settings(var_dir=Path("var"), session_secret="not used"))
-print(sorted(m for m in sys.modules if m.startswith(("survey_service.", "scipy"))))
+print(sorted(m for m in sys.modules if m.startswith(("survey_service.", "scipy", "pypdf"))))
 """
 
 
@@ -41,8 +41,9 @@ def test_building_the_app_imports_no_demo_module(tmp_path: Path) -> None:
     assert "survey_service.app" in loaded
     assert "survey_service.web.pages" in loaded
     assert [m for m in loaded if m.startswith("survey_service.demo")] == []
-    # Nor SciPy (a second of start-up), which only making a release needs.
-    assert [m for m in loaded if m.startswith("scipy")] == []
+    # Nor SciPy (a second of start-up) nor pypdf (half a second), which only making a
+    # release and joining a report's sections need.
+    assert [m for m in loaded if m.startswith(("scipy", "pypdf"))] == []
 
 
 def _imports_of_demo(path: Path) -> list[int]:
