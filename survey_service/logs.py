@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import logging
 import logging.config
-import time
 from typing import Any
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope
 
 from survey_service.collection.polls import POLL_PATHS
+from survey_service.observed import observed
 
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
 requests_log = logging.getLogger("survey_service.requests")
@@ -68,33 +67,18 @@ def configure_logging(log_format: str) -> None:
 def request_log(app: ASGIApp) -> ASGIApp:
     """One record a request, once its answer is sent (or it failed)."""
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
+    def log(scope: HTTPScope, status: int, seconds: float) -> None:
+        path: str = scope["path"]
+        line: dict[str, Any] = {
+            "method": scope["method"],
+            "route": scope.get("path_template"),
+            "path": path,
+            "status": status,
+            "ms": round(seconds * 1000, 1),
+        }
+        client = scope.get("client")
+        if client and not path.startswith(POLL_PATHS):
+            line["client"] = client[0]
+        requests_log.info("request", extra=line)
 
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await app(scope, receive, send_status)
-        finally:
-            path: str = scope["path"]
-            line: dict[str, Any] = {
-                "method": scope["method"],
-                "route": scope.get("path_template"),
-                "path": path,
-                "status": status,
-                "ms": round((time.perf_counter() - start) * 1000, 1),
-            }
-            client = scope.get("client")
-            if client and not path.startswith(POLL_PATHS):
-                line["client"] = client[0]
-            requests_log.info("request", extra=line)
-
-    return middleware
+    return observed(app, log)

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 from litestar import Response, get
-from litestar.enums import ScopeType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -37,6 +35,7 @@ from prometheus_client import (
 )
 
 from survey_service.auth import require
+from survey_service.observed import observed
 from survey_service.openapi import BEARER, problems
 
 PATH = "/metrics"
@@ -77,27 +76,12 @@ def request_metrics(app: ASGIApp) -> ASGIApp:
     per request), a quarter of a bare route's throughput; this one looks its two series
     up once per route and status and costs a few microseconds."""
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
+    def count(scope: HTTPScope, status: int, seconds: float) -> None:
+        total, timing = _of(scope["method"], scope.get("path_template", "?"), status)
+        total.inc()
+        timing.observe(seconds)
 
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await app(scope, receive, send_status)
-        finally:
-            count, seconds = _of(scope["method"], scope.get("path_template", "?"), status)
-            count.inc()
-            seconds.observe(time.perf_counter() - start)
-
-    return middleware
+    return observed(app, count)
 
 
 def share_between_processes(folder: Path) -> None:

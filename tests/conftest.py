@@ -11,7 +11,7 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,11 +78,8 @@ async def create_database(prefix: str) -> tuple[str, str]:
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), name
 
 
-def run_cli(service: Service, var_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m survey_service ARGS`` against the service's database (given as
-    ``SURVEY_DATABASE_URL``, as an operator would), its output captured."""
-    url = service.db.engine.url.render_as_string(hide_password=False)
-    env = os.environ | {"SURVEY_DATABASE_URL": url, "SURVEY_VAR_DIR": str(var_dir)}
+def run_command(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m survey_service ARGS`` from the checkout with ``env``, its output captured."""
     return subprocess.run(
         [sys.executable, "-m", "survey_service", *args],
         cwd=PROJECT_ROOT,
@@ -91,6 +88,15 @@ def run_cli(service: Service, var_dir: Path, *args: str) -> subprocess.Completed
         text=True,
         timeout=300,
         check=False,
+    )
+
+
+def run_cli(service: Service, var_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m survey_service ARGS`` against the service's database (given as
+    ``SURVEY_DATABASE_URL``, as an operator would), its output captured."""
+    url = service.db.engine.url.render_as_string(hide_password=False)
+    return run_command(
+        os.environ | {"SURVEY_DATABASE_URL": url, "SURVEY_VAR_DIR": str(var_dir)}, *args
     )
 
 

@@ -34,10 +34,12 @@ START_TIMEOUT = 20.0
 
 @dataclass
 class Server:
-    """One ``python -m survey_service serve`` process in a session of its own."""
+    """One ``python -m survey_service serve`` (or ``command``) process in a session of its
+    own."""
 
     env: dict[str, str]
     log_path: Path
+    command: str = "serve"  # or another of the CLI's commands (``worker``)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     children_at_kill: list[int] = field(default_factory=list)
@@ -51,7 +53,7 @@ class Server:
         env = self.env | {"SURVEY_PORT": str(self.port)}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "survey_service", "serve"],
+                [sys.executable, "-m", "survey_service", self.command],
                 cwd=PROJECT_ROOT,
                 env=env,
                 stdout=log,

@@ -10,8 +10,6 @@ import logging
 import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +24,12 @@ from survey_service.db.migrate import upgrade
 from survey_service.forms.registry import load_shipped_forms
 from survey_service.reports import jobs
 from survey_service.settings import Settings
-from tests.integration.faults.server import open_campaign, private_postgres, server_env
+from tests.conftest import run_command
+from tests.integration.faults.server import Server, open_campaign, private_postgres, server_env
 from tests.paths import PROJECT_ROOT
 
 YEAR = 2024
 WAIT_SECONDS = 60  # a bound on a stuck worker, not a performance figure
-
-
-def _start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "survey_service", "worker"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 async def _report(
@@ -79,7 +66,10 @@ async def test_a_worker_process_renders_what_the_server_queues_and_stops_gracefu
         db = open_database(url)
         await upgrade(db.engine)
         worker_log = tmp_path / "worker.log"
-        worker = _start_worker(server_env(url, tmp_path / "var", admin_token=""), worker_log)
+        command = Server(server_env(url, tmp_path / "var", ""), worker_log, command="worker")
+        command.start()
+        worker = command.process
+        assert worker is not None
         settings = Settings(
             database_url=url,
             var_dir=tmp_path / "var",
@@ -169,15 +159,7 @@ def test_the_worker_command_refuses_sqlite(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
     env |= {"SURVEY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'survey.db'}",
             "SURVEY_VAR_DIR": str(tmp_path)}  # fmt: skip
-    finished = subprocess.run(
-        [sys.executable, "-m", "survey_service", "worker"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    finished = run_command(env, "worker")
     assert finished.returncode == 2
     assert "refused: the report worker runs on PostgreSQL only" in finished.stderr
     assert not (tmp_path / "survey.db").exists()  # nothing was opened or made
