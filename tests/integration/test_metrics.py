@@ -5,6 +5,7 @@ admins only; nothing in it names a link, a token or an enterprise."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,7 +20,10 @@ SCHEMA_ROUTE = "/api/v1/forms/{key}/schema"
 ANSWER_ROUTE = "/api/v1/polls/{link}/responses"
 
 
-async def _scrape(service: Service) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Scrape = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def _scrape(service: Service) -> Scrape:
     response = await service.client.get("/metrics", headers=service.admin)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -30,14 +34,21 @@ async def _scrape(service: Service) -> dict[tuple[str, tuple[tuple[str, str], ..
     }
 
 
-def _value(
-    scrape: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
-) -> float:
+def _value(scrape: Scrape, name: str, **labels: str) -> float:
     return sum(
         value
         for (sample, found), value in scrape.items()
         if sample == name and labels.items() <= dict(found).items()
     )
+
+
+def _growth(before: Scrape, after: Scrape) -> Callable[..., float]:
+    """How much a series (``name``, ``labels``) grew from one scrape to the next."""
+
+    def grew(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    return grew
 
 
 async def test_requests_and_answers_are_counted_by_route_and_status(service: Service) -> None:
@@ -52,8 +63,7 @@ async def test_requests_and_answers_are_counted_by_route_and_status(service: Ser
     assert answered.status_code == 201
     after = await _scrape(service)
 
-    def grew(name: str, **labels: str) -> float:
-        return _value(after, name, **labels) - _value(before, name, **labels)
+    grew = _growth(before, after)
 
     ok = {"route": SCHEMA_ROUTE, "method": "GET", "status": "200"}
     assert grew("survey_http_requests_total", **ok) == 3
@@ -89,18 +99,10 @@ async def test_report_jobs_are_counted_by_kind_and_outcome(service: Service) -> 
     assert status in (200, 201, 202), asked
     ended = await wait_for(service, service.admin, asked["id"])
     after = await _scrape(service)
-    outcome = {"kind": "participation", "state": ended["status"]}
-    assert (
-        _value(after, "survey_report_jobs_total", **outcome)
-        - _value(before, "survey_report_jobs_total", **outcome)
-        == 1
-    )
+    grew = _growth(before, after)
+    assert grew("survey_report_jobs_total", kind="participation", state=ended["status"]) == 1
     if ended["status"] == "done":
-        assert (
-            _value(after, "survey_report_seconds_count", kind="participation")
-            - _value(before, "survey_report_seconds_count", kind="participation")
-            == 1
-        )
+        assert grew("survey_report_seconds_count", kind="participation") == 1
 
 
 async def test_surveys_and_spreadsheets_are_counted(service: Service) -> None:
@@ -118,8 +120,7 @@ async def test_surveys_and_spreadsheets_are_counted(service: Service) -> None:
     await submit(service, other, token2, salary_document(uscc(2)), status="draft")
     after = await _scrape(service)
 
-    def grew(name: str, **labels: str) -> float:
-        return _value(after, name, **labels) - _value(before, name, **labels)
+    grew = _growth(before, after)
 
     assert grew("survey_salary_uploads_total", outcome="refused") == 1
     assert grew("survey_salary_uploads_total", outcome="stored") == 1
