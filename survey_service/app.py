@@ -18,6 +18,7 @@ from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from survey_service import __version__, metrics
+from survey_service.analytics.guideline_routes import GuidelineController
 from survey_service.analytics.release_routes import ReleaseController
 from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.score_routes import ScoreController
@@ -185,6 +186,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             TokenController,
             AuditController,
             EnterpriseController,
+            GuidelineController,
             CampaignController,
             CampaignChangeController,
             SubmissionController,

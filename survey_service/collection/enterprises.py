@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut
 from survey_service.collection.spreadsheets import SheetRows
-from survey_service.collection.uploads import check_rows
+from survey_service.collection.uploads import refuse_bad_rows, struct_row_schema
 from survey_service.db.models import Enterprise
 from survey_service.errors import ServiceError, conflict, not_found, unprocessable
 from survey_service.forms.formats import is_division_code, is_industry_code, is_uscc
-from survey_service.forms.validation import compile_schema, validate_document
+from survey_service.forms.validation import compile_schema
 from survey_service.reference.codes import districts
 
 # What a new enterprise holds for the fields its first record leaves out.
@@ -289,20 +289,16 @@ def import_row_schema() -> dict[str, Any]:
     """The registry import as a row schema, made from ``EnterpriseIn`` (one definition of
     what a record may hold) with the Chinese headers and the code formats, so that the one
     spreadsheet reader and validator serve it too."""
-    made = msgspec.json.schema(EnterpriseIn)
-    record = made["$defs"]["EnterpriseIn"]
-    labels = {key: (label, kind) for key, label, kind in IMPORT_COLUMNS}
-    properties: dict[str, Any] = {}
-    for key, prop in record["properties"].items():
-        branch = next((b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"), prop)
-        label, kind = labels[key]
-        properties[key] = {**branch, "type": kind, "title": label}
-        if key in _IMPORT_FORMATS:  # the format says it all: one message, not three
-            properties[key]["format"] = _IMPORT_FORMATS[key]
-            properties[key].pop("minLength", None)
-            properties[key].pop("maxLength", None)
+    schema = struct_row_schema(
+        EnterpriseIn, {key: (label, kind) for key, label, kind in IMPORT_COLUMNS}
+    )
+    properties = schema["properties"]
+    for key, format_name in _IMPORT_FORMATS.items():  # the format says it all: one message
+        properties[key]["format"] = format_name
+        properties[key].pop("minLength", None)
+        properties[key].pop("maxLength", None)
     properties["size_class"] |= {"enum": list(SIZE_LABELS), "x-enum-labels": SIZE_LABELS}
-    return {"type": "object", "properties": properties, "required": record["required"]}
+    return schema
 
 
 @cache
@@ -324,13 +320,5 @@ def import_items(sheet: SheetRows) -> list[EnterpriseIn]:
         named = row.get("district")
         if isinstance(named, str) and named.strip() in by_name:
             row["district"] = by_name[named.strip()]
-    document = {"employees": rows}
-    check = check_rows(sheet, validate_document(_import_validator(), document))
-    if check.errors:
-        raise ServiceError(
-            "rows-refused",
-            "Some rows are not valid; nothing was stored.",
-            detail_zh="部分行有错误，未保存任何数据；请按行和列改正后重新上传。",
-            errors=check.errors,
-        )
+    refuse_bad_rows(sheet, rows, _import_validator())
     return [msgspec.convert(row, EnterpriseIn) for row in rows]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
+import jsonschema_rs
 import msgspec
 from litestar.datastructures import UploadFile
 
@@ -22,7 +24,7 @@ from survey_service.collection.submissions import EncodedDocument
 from survey_service.db.engine import JSONText
 from survey_service.db.models import Enterprise
 from survey_service.errors import ServiceError
-from survey_service.forms.validation import FieldError
+from survey_service.forms.validation import FieldError, validate_document
 
 # The enterprise part of an upload comes from the invitation's enterprise (the registry),
 # with the fields the salary survey requires of it.
@@ -118,6 +120,43 @@ def check_rows(sheet: SheetRows, validation_errors: list[FieldError]) -> UploadC
     check.accepted_rows = [sheet.numbers[i] for i in check.accepted]
     check.errors.sort(key=lambda e: (e["row"], e["column"]))
     return check
+
+
+def struct_row_schema(
+    struct: type[msgspec.Struct], columns: Mapping[str, tuple[str, str]]
+) -> dict[str, Any]:
+    """A sheet's row schema made from the request body ``struct`` (one definition of what a
+    record may hold): each field with its Chinese header and its JSON type from ``columns``
+    (key -> (label, type)), ``null`` dropped (a blank cell leaves the key out)."""
+    made = msgspec.json.schema(struct)
+    record = made["$defs"][struct.__name__]
+    properties: dict[str, Any] = {}
+    for key, prop in record["properties"].items():
+        branch = next((b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"), prop)
+        label, kind = columns[key]
+        properties[key] = {**branch, "type": kind, "title": label}
+    return {"type": "object", "properties": properties, "required": record.get("required", [])}
+
+
+def refuse_bad_rows(
+    sheet: SheetRows, rows: list[dict[str, Any]], validator: jsonschema_rs.Draft202012Validator
+) -> None:
+    """A 422 naming every bad cell by row and column when any of ``rows`` (the sheet's
+    records, as the caller prepared them) fails ``validator``, a schema of
+    ``{"employees": [row, ...]}``: an import stores all its rows or none."""
+    check = check_rows(sheet, validate_document(validator, {"employees": rows}))
+    if check.errors:
+        raise rows_refused(check.errors)
+
+
+def rows_refused(errors: list[dict[str, Any]]) -> ServiceError:
+    """The 422 of an import that stores nothing: ``errors`` by row and column."""
+    return ServiceError(
+        "rows-refused",
+        "Some rows are not valid; nothing was stored.",
+        detail_zh="部分行有错误，未保存任何数据；请按行和列改正后重新上传。",
+        errors=sorted(errors, key=lambda e: (e["row"], e["column"])),
+    )
 
 
 def left_out(check: UploadCheck) -> list[dict[str, Any]]:

@@ -385,3 +385,27 @@ class RateLimit(Base):
 
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     tat: Mapped[datetime]
+
+
+class WageGuideline(Base):
+    """A year's wage guideline (工资指导线) for a region (a province or a city, GB/T 2260):
+    the growth of pay, in percent, that the government advises for the year's negotiations:
+    the base line (基准线), the upper line (上线) and the lower line (下线), and where one
+    is published the warning line (预警线); with its source, and ``example`` when the
+    figures are not a published guideline but stand in for one."""
+
+    __tablename__ = "wage_guidelines"
+    __table_args__ = (UniqueConstraint("year", "region"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str] = mapped_column(String(6))
+    base_pct: Mapped[float]
+    upper_pct: Mapped[float]
+    lower_pct: Mapped[float]
+    warning_pct: Mapped[float | None]
+    source: Mapped[str] = mapped_column(String(500))
+    source_url: Mapped[str | None] = mapped_column(String(500))
+    published_on: Mapped[date | None]
+    example: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

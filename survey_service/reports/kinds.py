@@ -15,6 +15,7 @@ tables' own. A campaign without a release has no wage report.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,14 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.analytics import assessments, disclosure, participation, satisfaction, wages
+from survey_service.analytics import (
+    assessments,
+    disclosure,
+    guidelines,
+    participation,
+    satisfaction,
+    wages,
+)
 from survey_service.analytics.disclosure import (
     COMPLEMENTARY,
     DOMINANCE,
@@ -274,6 +282,8 @@ async def gather_wage_guide(
     meta = table.meta
     city_rows = [r for r in rows if r["occupation"] != ALL and r["district"] == ALL]
     return {
+        "guideline_year": campaign.campaign_year,
+        "guideline": await _guideline_text(session, campaign.campaign_year, total.get("p50")),
         "campaign": meta["campaign"],
         "release": _release_text(
             meta["release"],
@@ -302,6 +312,24 @@ async def gather_wage_guide(
             "cells_published": sum(1 for r in cells if not r["suppressed"]),
         },
     }
+
+
+async def _guideline_text(
+    session: AsyncSession, year: int, median: float | None
+) -> dict[str, Any] | None:
+    """The guideline negotiations of ``year`` quote (the city's, else the province's), with
+    its lines applied to the city's median as a worked example (none when it is withheld)."""
+    found = await guidelines.guideline_for(session, year)
+    if found is None:
+        return None
+    shown = msgspec.to_builtins(guidelines.guideline_out(found))
+    shown["applied"] = (
+        [dataclasses.asdict(line) for line in guidelines.applied(found, median)]
+        if median is not None
+        else []
+    )
+    shown["median"] = median
+    return dict(shown)
 
 
 def year_on_year(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
