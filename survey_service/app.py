@@ -57,6 +57,7 @@ from survey_service.web.audit_pages import AuditPageController
 from survey_service.web.campaign_pages import CampaignPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
 from survey_service.web.form_pages import FormPageController
+from survey_service.web.guideline_pages import GuidelinePageController
 from survey_service.web.invitation_pages import InvitationPageController
 from survey_service.web.landing import landing
 from survey_service.web.pages import static_files
@@ -204,6 +205,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             AdminPageController,
             CampaignPageController,
             RegistryPageController,
+            GuidelinePageController,
             InvitationPageController,
             PollLinkPageController,
             TokenPageController,

@@ -20,7 +20,7 @@ from survey_service.analytics.guidelines import (
     Region,
     Year,
 )
-from survey_service.auth import audit, principal_of, require
+from survey_service.auth import principal_of, require
 from survey_service.collection import uploads
 from survey_service.deps import DB
 from survey_service.errors import from_msgspec
@@ -74,7 +74,10 @@ class GuidelineController(Controller):
             items = msgspec.convert(raw if isinstance(raw, list) else [raw], list[GuidelineIn])
         except msgspec.ValidationError as exc:
             raise from_msgspec(exc) from None
-        result = await _store(db, request, items, indexed=isinstance(raw, list))
+        async with db.transaction() as session:
+            result = await guidelines.record_guidelines(
+                session, principal_of(request), items, indexed=isinstance(raw, list)
+            )
         return Response(result, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)
 
     @post("/import", status_code=HTTP_200_OK, guards=[require("admin")],
@@ -88,7 +91,11 @@ class GuidelineController(Controller):
         """Record guidelines from a .xlsx or .csv sheet (Chinese or English headers); any
         bad row stores nothing and is named by row and column."""
         sheet = await uploads.read_upload(uploads.the_file(data), guidelines.sheet_row_schema())
-        return await _store(db, request, guidelines.sheet_items(sheet), indexed=True)
+        items = guidelines.sheet_items(sheet)
+        async with db.transaction() as session:
+            return await guidelines.record_guidelines(
+                session, principal_of(request), items, indexed=True
+            )
 
     @delete(
         "/{year:int}/{region:str}",
@@ -100,18 +107,4 @@ class GuidelineController(Controller):
     ) -> None:
         """Remove a guideline recorded in error."""
         async with db.transaction() as session:
-            await guidelines.delete_guideline(session, year, region)
-            audit(session, principal_of(request), "guideline.delete", f"{year}/{region}")
-
-
-async def _store(
-    db: DB, request: Request[Any, Any, Any], items: list[GuidelineIn], *, indexed: bool
-) -> GuidelineUpsertResult:
-    async with db.transaction() as session:
-        created, updated, rows = await guidelines.upsert_guidelines(session, items, indexed=indexed)
-        audit(session, principal_of(request), "guideline.upsert", None,
-              created=created, updated=updated)  # fmt: skip
-        return GuidelineUpsertResult(
-            created=created, updated=updated,
-            guidelines=[guidelines.guideline_out(r) for r in rows],
-        )  # fmt: skip
+            await guidelines.remove_guideline(session, principal_of(request), year, region)

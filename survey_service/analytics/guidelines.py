@@ -18,6 +18,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.auth import Principal, audit
 from survey_service.collection.spreadsheets import SheetRows
 from survey_service.collection.uploads import check_rows, rows_refused, struct_row_schema
 from survey_service.db.models import WageGuideline
@@ -176,6 +177,17 @@ async def upsert_guidelines(
     return created, updated, rows
 
 
+async def record_guidelines(
+    session: AsyncSession, principal: Principal | None, items: list[GuidelineIn], *, indexed: bool
+) -> GuidelineUpsertResult:
+    """Record guidelines (all or nothing) and say who did, for the API and the page alike."""
+    created, updated, rows = await upsert_guidelines(session, items, indexed=indexed)
+    audit(session, principal, "guideline.upsert", None, created=created, updated=updated)
+    return GuidelineUpsertResult(
+        created=created, updated=updated, guidelines=[guideline_out(r) for r in rows]
+    )
+
+
 async def list_guidelines(
     session: AsyncSession, *, year: int | None = None, region: str | None = None
 ) -> list[WageGuideline]:
@@ -187,13 +199,17 @@ async def list_guidelines(
     return list(await session.scalars(query))
 
 
-async def delete_guideline(session: AsyncSession, year: int, region: str) -> None:
+async def remove_guideline(
+    session: AsyncSession, principal: Principal | None, year: int, region: str
+) -> None:
+    """Remove a guideline recorded in error (404 when there is none)."""
     row = await session.scalar(
         select(WageGuideline).where(WageGuideline.year == year, WageGuideline.region == region)
     )
     if row is None:
         raise not_found("guideline")
     await session.delete(row)
+    audit(session, principal, "guideline.delete", f"{year}/{region}")
 
 
 async def guideline_for(

@@ -121,6 +121,23 @@ async def enterprises_sheet(w: World, role: str) -> Kwargs:
     return {"files": {"file": ("企业.csv", f"{header}\n{values}\n".encode())}}
 
 
+GUIDELINE = {"year": 2024, "region": "610000", "base_pct": 6, "upper_pct": 9, "lower_pct": 3,
+             "source": "示例"}  # fmt: skip
+
+
+async def guideline_sheet(w: World, role: str) -> Kwargs:
+    rows = "年度,地区代码,基准线(%),上线(%),下线(%),来源\n2023,610000,5,8,3,示例\n"
+    return {"files": {"file": ("指导线.csv", rows.encode())}}
+
+
+async def page_guideline_sheet(w: World, role: str) -> Kwargs:
+    return {"data": {"_csrf": await w.csrf(role)}} | await guideline_sheet(w, role)
+
+
+def guideline_fields(w: World, role: str) -> dict[str, str]:
+    return {k: str(v) for k, v in GUIDELINE.items()} | {"year": "2025", "region": "610200"}
+
+
 def registry_record(n: int) -> Callable[[World, str], dict[str, str]]:
     """Enterprise ``n``'s record as the registry's form posts it."""
 
@@ -182,6 +199,7 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/api/v1/audit", (*ADMIN_ONLY, 200)),
     Row("GET", "/metrics", (*ADMIN_ONLY, 200), district=403),  # operators' figures
     Row("GET", "/api/v1/enterprises", (*ADMIN_ONLY, 200)),
+    Row("GET", "/api/v1/wage-guidelines", (401, 401, 200, 200, 200, 200)),  # public figures
     Row("GET", "/api/v1/campaigns", (*STAFF_ONLY, 200, 200), district=403),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}", (401, 401, 200, 200, 200, 200), district=403),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}/submissions", (*ADMIN_ONLY, 200)),
@@ -325,6 +343,13 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/api/v1/enterprises", (*ADMIN_ONLY, 201), body=json_body(enterprise(8))),
     Row("POST", "/api/v1/enterprises/import", (*ADMIN_ONLY, 200), body=enterprises_sheet),
     Row("GET", "/api/v1/enterprises/template.xlsx", (*ADMIN_ONLY, 200)),
+    Row("POST", "/api/v1/wage-guidelines", (*ADMIN_ONLY, 201), body=json_body(GUIDELINE)),
+    Row("POST", "/api/v1/wage-guidelines/import", (*ADMIN_ONLY, 200), body=guideline_sheet),
+    Row(
+        "DELETE",
+        "/api/v1/wage-guidelines/{year:int}/{region:str}",
+        (*ADMIN_ONLY, 204),
+    ),
     Row(
         "POST",
         "/api/v1/campaigns",
@@ -468,6 +493,29 @@ ROWS: tuple[Row, ...] = (
         district=422,
     ),
     Row("GET", "/admin/enterprises/import", (A_SIGNIN,) * 5 + (200,), district=200),
+    Row("GET", "/admin/guidelines", (A_SIGNIN,) * 5 + (200,), district=200),
+    Row(
+        "POST",
+        "/admin/guidelines",
+        (A_SIGNIN,) * 5 + ("303 /admin/guidelines",),
+        body=page_post(guideline_fields),
+        district=A_SIGNIN,
+    ),
+    Row(
+        "POST",
+        "/admin/guidelines/import",
+        (A_SIGNIN,) * 5 + (200,),
+        body=page_guideline_sheet,
+        district=A_SIGNIN,
+    ),
+    Row(
+        "POST",
+        "/admin/guidelines/{year:int}/{region:str}/delete",
+        (A_SIGNIN,) * 5 + ("303 /admin/guidelines",),
+        params=(("year", "2025"), ("region", "610200")),
+        body=page_post(),
+        district=A_SIGNIN,
+    ),
     Row(
         "POST", "/admin/enterprises/import", (A_SIGNIN,) * 5 + (200,), body=page_sheet, district=422
     ),
@@ -691,6 +739,8 @@ def _object(w: World, role: str, name: str, chosen: str | None) -> str:
         "uscc": w.uscc["C"],
         "path": "openapi.yaml",
         "slug": "not-found",  # a problem type
+        "year": "2024",  # a wage guideline's, with its region
+        "region": "610000",
         "file_path": STATIC_URLS["form.js"].removeprefix("/static/").split("?")[0],
     }[name]
 
