@@ -18,6 +18,7 @@ from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from survey_service import __version__, metrics
+from survey_service.analytics.brief_routes import BriefController
 from survey_service.analytics.guideline_routes import GuidelineController
 from survey_service.analytics.release_routes import ReleaseController
 from survey_service.analytics.release_store import ReleaseStore
@@ -188,6 +189,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             AuditController,
             EnterpriseController,
             GuidelineController,
+            BriefController,
             CampaignController,
             CampaignChangeController,
             SubmissionController,

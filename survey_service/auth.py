@@ -32,8 +32,10 @@ from survey_service.guessing import GuessingThrottle
 from survey_service.ratelimit import Rates, too_many_requests
 from survey_service.settings import Settings
 
-Role = Literal["admin", "analyst", "district", "enterprise"]
-ROLES: tuple[Role, ...] = ("admin", "analyst", "district", "enterprise")
+# A negotiator is a union's negotiator of one enterprise: its token reads that enterprise's
+# negotiation brief of one campaign, nothing else, and expires.
+Role = Literal["admin", "analyst", "district", "enterprise", "negotiator"]
+ROLES: tuple[Role, ...] = ("admin", "analyst", "district", "enterprise", "negotiator")
 # Who runs a campaign: the bureau (the whole city) and a district's staff (its district).
 BUREAU_ROLES: tuple[Role, ...] = ("admin", "district")
 

@@ -302,7 +302,7 @@ def own_annual_pay(
     release: WageRelease, enterprise_id: int
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One enterprise's own workers in the release by occupation, for that enterprise
-    alone: the count, the median and the mean of annual pay of the full-year workers, by
+    alone: the count, the quartiles and the mean of annual pay of the full-year workers, by
     the same definitions as the city's table (``grouped_stats``, the release's
     ``annual_min_months``), and how many workers it counted in all and for the full year."""
     columns = release.columns
@@ -312,12 +312,12 @@ def own_annual_pay(
     stats = grouped_stats(
         columns.codes["occupation"][full_year].astype(np.int64), columns.annual[full_year]
     )
-    median = QUANTILE_NAMES.index("p50")
+    at = {name: QUANTILE_NAMES.index(name) for name in ("p25", "p50", "p75")}
     out = [
         {
             "occupation": str(vocabulary[code]),
             "n": int(n),
-            "p50": float(quantiles[median]),
+            **{name: float(quantiles[index]) for name, index in at.items()},
             "mean": float(mean),
         }
         for code, n, quantiles, mean in zip(

@@ -143,7 +143,7 @@ class AccessToken(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))  # admin | analyst | district | enterprise
+    role: Mapped[str] = mapped_column(String(16))  # admin analyst district enterprise negotiator
     label: Mapped[str | None] = mapped_column(String(200))
     # A district's staff: the district (a code of the district list) whose enterprises the
     # token sees and manages.
