@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics import (
     assessments,
+    briefs,
     disclosure,
     guidelines,
     participation,
@@ -564,6 +565,49 @@ def enterprise_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Se
     return [Section("企业报告", html)]
 
 
+# --- the negotiation brief --------------------------------------------------------------------
+
+
+async def gather_brief(
+    session: AsyncSession, params: dict[str, Any], settings: Settings
+) -> dict[str, Any]:
+    """The brief's data as the API serves it, with what the page prints besides."""
+    try:
+        brief = await briefs.negotiation_brief(
+            session, ReleaseStore(), int(params["campaign_id"]), params["enterprise"]
+        )
+    except ServiceError as exc:
+        raise ReportError(exc.detail) from None
+    campaign = brief["campaign"]
+    release = brief["release"]
+    return brief | {
+        "year": campaign["campaign_year"],
+        "release": release | _release_text(
+            release, still_open=await _still_open(session, campaign["id"]), zone=settings.zone
+        ),
+        "enterprise": brief["enterprise"] | {
+            "industry_name": industry_name(brief["enterprise"]["industry"]),
+            "size_name": SIZE_NAMES.get(brief["enterprise"]["size_class"] or "", "未注明"),
+            "section_name": getattr(
+                industries().get(brief["enterprise"]["industry_section"] or ""), "name", "未注明"
+            ),
+        },
+        "generated": _today(settings),
+    }  # fmt: skip
+
+
+SIZE_NAMES = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
+
+
+def brief_title(ctx: dict[str, Any]) -> str:
+    return f"{ctx['enterprise']['name']} {ctx['year']}年工资集体协商参考"
+
+
+def brief_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section]:
+    html = env.get_template("brief/brief.html").render(title=brief_title(ctx), issuer=ISSUER, **ctx)
+    return [Section("工资集体协商参考", html)]
+
+
 def report_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     """The request's parameters for ``kind``, checked and in one canonical form (they
     name the stored PDF)."""
@@ -578,7 +622,7 @@ def report_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
                 raise ReportError(f"a {kind} report needs {wanted} (a positive whole number)")
         elif name == "enterprise":
             if not isinstance(value, str) or not value.strip():
-                raise ReportError("an enterprise report needs enterprise (a credit code)")
+                raise ReportError(f"a {kind} report needs enterprise (a credit code)")
             value = value.strip().upper()
         elif name == "annex":
             value = bool(value)
@@ -589,6 +633,7 @@ def report_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
 NEEDS: dict[str, tuple[str, ...]] = {
     "wage-benchmark": ("campaign_id",),
     "enterprise": ("campaign_id", "enterprise"),
+    "negotiation-brief": ("campaign_id", "enterprise"),
     "participation": ("year", "annex"),
 }
 
@@ -596,6 +641,7 @@ KINDS: dict[str, Kind] = {
     "wage-benchmark": Kind(
         gather_wage_guide, guide_sections, guide_title, cover=True, mark=provisional_mark
     ),
+    "negotiation-brief": Kind(gather_brief, brief_sections, brief_title, mark=provisional_mark),
     "enterprise": Kind(
         gather_enterprise, enterprise_sections, enterprise_title, mark=provisional_mark
     ),

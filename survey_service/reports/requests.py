@@ -24,16 +24,21 @@ class Asked:
     reused: bool
 
 
+# The reports that hold an enterprise's own figures, and what each role may ask for of them.
+OWN_FIGURES = frozenset({"enterprise", "negotiation-brief"})
+ASKED_FOR_ITSELF = {"enterprise": OWN_FIGURES, "negotiator": frozenset({"negotiation-brief"})}
+
+
 def may_read(principal: Principal, row: Report) -> bool:
     """Admins read every report. Analysts read the city-wide ones (never an enterprise's
-    own figures, nor the annex naming enterprises); an enterprise only its own report of
-    the campaign its token is for."""
+    own figures, nor the annex naming enterprises); an enterprise its own reports of the
+    campaign its token is for, its union's negotiator only its brief."""
     if principal.role == "admin":
         return True
     if principal.role == "analyst":
-        return row.kind != "enterprise" and not row.params.get("annex")
+        return row.kind not in OWN_FIGURES and not row.params.get("annex")
     return (
-        row.kind == "enterprise"
+        row.kind in ASKED_FOR_ITSELF.get(principal.role, ())
         and row.enterprise_id == principal.enterprise_id
         and row.params.get("campaign_id") == principal.campaign_id
     )
@@ -67,17 +72,19 @@ async def ask_report(
     parameters the kind does not take. A participation report asked for by campaign is
     the report of the campaign's year."""
     raw = dict(raw)
-    if principal.role == "enterprise":
-        if kind != "enterprise":
+    if principal.role in ASKED_FOR_ITSELF:
+        if kind not in ASKED_FOR_ITSELF[principal.role]:
             raise ServiceError(
-                "forbidden", "An enterprise may ask only for its own enterprise report."
+                "forbidden",
+                f"This token may ask only for {', '.join(sorted(ASKED_FOR_ITSELF[principal.role]))}"
+                " of its own enterprise.",
             )
         if raw.get("campaign_id") not in (None, principal.campaign_id):
             raise not_found(f"Campaign {raw['campaign_id']}")  # its token is for another
         raw["campaign_id"] = principal.campaign_id
-    elif principal.role == "analyst" and kind == "enterprise":
+    elif principal.role == "analyst" and kind in OWN_FIGURES:
         raise ServiceError(
-            "forbidden", "An enterprise's report holds its own figures: admins only."
+            "forbidden", "This report holds an enterprise's own figures: not for analysts."
         )
     if kind == "participation" and raw.get("campaign_id") is not None:
         raw["year"] = await _year_of_campaign(db, raw["campaign_id"], raw.get("year"))
@@ -133,7 +140,7 @@ async def _check_subject(db: Database, principal: Principal, params: dict[str, A
             return None
         enterprise_id = await jobs.enterprise_id(session, params["enterprise"])
     if enterprise_id is None or (
-        principal.role == "enterprise" and enterprise_id != principal.enterprise_id
+        principal.role in ASKED_FOR_ITSELF and enterprise_id != principal.enterprise_id
     ):
         raise not_found(f"Enterprise {params['enterprise']}")
     return int(enterprise_id)

@@ -63,7 +63,7 @@ class ReportController(Controller):
 
     @post(
         "/",
-        guards=[require("admin", "analyst", "enterprise")],
+        guards=[require("admin", "analyst", "enterprise", "negotiator")],
         status_code=HTTP_202_ACCEPTED,
         responses={
             200: ResponseSpec(ReportOut, description="The same report, already rendered."),
@@ -91,7 +91,7 @@ class ReportController(Controller):
 
     @get(
         "/{report_id:str}",
-        guards=[require("admin", "analyst", "enterprise")],
+        guards=[require("admin", "analyst", "enterprise", "negotiator")],
         responses=problems(400, 401, 403, 404),
     )
     async def status(
@@ -102,7 +102,7 @@ class ReportController(Controller):
 
     @get(
         "/{report_id:str}/pdf",
-        guards=[require("admin", "analyst", "enterprise")],
+        guards=[require("admin", "analyst", "enterprise", "negotiator")],
         media_type="application/pdf",
         responses=problems(400, 401, 403, 404, 409),
     )

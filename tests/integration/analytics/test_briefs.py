@@ -6,6 +6,7 @@ negotiator for their own, never an analyst."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,14 @@ from tests.conftest import Service
 from tests.factories import bearer, invite
 from tests.integration.analytics.release_helpers import release
 from tests.integration.analytics.wage_helpers import two_years
-from tests.integration.reports.report_helpers import release_table, released_campaign
+from tests.integration.reports.report_helpers import (
+    ask,
+    pdf_of,
+    release_table,
+    released_campaign,
+    text_of,
+    wait_for,
+)
 from tests.samples import uscc
 
 OWN = ("p25", "p50", "p75")
@@ -174,3 +182,43 @@ async def test_who_may_read_a_brief(service: Service) -> None:
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     assert (await brief(service, campaign_id, uscc(0), negotiator)).status_code == 401
+
+
+async def test_the_brief_as_a_pdf_for_the_negotiator_and_never_for_an_analyst(
+    service: Service,
+) -> None:
+    campaign_id, _, _ = await released_campaign(service)
+    issued = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/negotiator-tokens",
+        json={"enterprise": uscc(0)}, headers=service.admin,
+    )  # fmt: skip
+    negotiator = bearer(issued.json()["token"])
+    asked = {"type": "negotiation-brief", "campaign_id": campaign_id, "enterprise": uscc(0)}
+    status, body = await ask(service, negotiator, **asked)
+    assert status == 202, body
+    done = await wait_for(service, negotiator, body["id"])
+    assert done["status"] == "done", done
+    text = text_of(await pdf_of(service, negotiator, body["id"]))
+    flat = re.sub(r"\s+", "", text)
+    assert "年工资集体协商参考" in flat
+    json_brief = (await brief(service, campaign_id, uscc(0), negotiator)).json()
+    for occupation in json_brief["occupations"]:
+        for name in ("p25", "p50", "p75", "mean"):
+            assert f"{occupation['own'][name]:,.0f}" in flat, (occupation["occupation"], name)
+        city = occupation["reference"]["city"]
+        if city["published"]:
+            assert f"{city['p50']:,.0f}" in flat
+    assert "尚未录入" in flat  # no guideline recorded
+    # The negotiator asks for nothing else, and an analyst never for a brief.
+    other = await ask(service, negotiator, **(asked | {"enterprise": uscc(1)}))
+    assert other[0] == 404
+    report = await ask(service, negotiator, **(asked | {"type": "enterprise"}))
+    assert report[0] == 403
+    analyst = bearer(await service.token("analyst"))
+    assert (await ask(service, analyst, **asked))[0] == 403
+    read = await service.client.get(f"/api/v1/reports/{body['id']}/pdf", headers=analyst)
+    assert read.status_code == 404
+    ent_b = bearer((await invite(service, campaign_id, 1, reissue=True))[1])
+    assert (
+        await service.client.get(f"/api/v1/reports/{body['id']}", headers=ent_b)
+    ).status_code == 404

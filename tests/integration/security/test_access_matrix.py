@@ -27,7 +27,7 @@ import httpx
 from survey_service.web.pages import STATIC_URLS
 from tests.conftest import Service
 from tests.integration.security.world import ROLES, World, unknown_slug, world
-from tests.samples import POLL_ANSWER, enterprise, form_fields, salary_document
+from tests.samples import POLL_ANSWER, enterprise, form_fields, salary_document, uscc
 
 # A redirect is written "303 <where>": the status and the start of its Location.
 E_SIGNIN = "303 /e/signin"
@@ -200,6 +200,13 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/metrics", (*ADMIN_ONLY, 200), district=403),  # operators' figures
     Row("GET", "/api/v1/enterprises", (*ADMIN_ONLY, 200)),
     Row("GET", "/api/v1/wage-guidelines", (401, 401, 200, 200, 200, 200)),  # public figures
+    Row(  # A's own figures: A and admins, never analysts
+        "GET",
+        "/api/v1/campaigns/{campaign_id:int}/briefs/{uscc:str}",
+        (401, 401, 200, 404, 403, 200),
+        params=(("uscc", uscc(1)),),
+        district=403,
+    ),
     Row("GET", "/api/v1/campaigns", (*STAFF_ONLY, 200, 200), district=403),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}", (401, 401, 200, 200, 200, 200), district=403),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}/submissions", (*ADMIN_ONLY, 200)),
@@ -344,6 +351,13 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/api/v1/enterprises/import", (*ADMIN_ONLY, 200), body=enterprises_sheet),
     Row("GET", "/api/v1/enterprises/template.xlsx", (*ADMIN_ONLY, 200)),
     Row("POST", "/api/v1/wage-guidelines", (*ADMIN_ONLY, 201), body=json_body(GUIDELINE)),
+    Row(  # a negotiator's token: the bureau for any enterprise, an enterprise for itself
+        "POST",
+        "/api/v1/campaigns/{campaign_id:int}/negotiator-tokens",
+        (401, 401, 201, 201, 403, 201),
+        body=json_body(lambda w, role: {"enterprise": w.uscc["A"]} if role == "admin" else {}),
+        district=403,
+    ),
     Row("POST", "/api/v1/wage-guidelines/import", (*ADMIN_ONLY, 200), body=guideline_sheet),
     Row(
         "DELETE",
