@@ -1,6 +1,6 @@
 """Render a page of each PDF report of the demo city as PNG for the README.
 
-    .venv/bin/python docs/make_report_pages.py
+    PYTHONPATH=. .venv/bin/python docs/make_report_pages.py
 
 A fresh SQLite database in a temporary directory is filled by the demo (seeded, so the
 pictures change only when the reports or the data generator do), the three reports are
@@ -23,9 +23,9 @@ from survey_service.db.models import Campaign, Enterprise, Submission
 from survey_service.demo.fill import fill_demo
 from survey_service.forms.registry import load_shipped_forms
 from survey_service.reports.jobs import build_pdf
-from survey_service.settings import PROJECT_ROOT, Settings
+from survey_service.settings import Settings
 
-OUT = PROJECT_ROOT / "docs" / "reports"
+OUT = Path(__file__).resolve().parent / "reports"
 SCALE = 1.0  # 595 x 842 pixels for an A4 page
 
 
@@ -50,6 +50,7 @@ async def main() -> None:
         wanted = {
             "wage-guide": ("wage-benchmark", {"campaign_id": campaign_id}, (1, 2)),
             "enterprise": ("enterprise", {"campaign_id": campaign_id, "enterprise": uscc}, (0, 2)),
+            "brief": ("negotiation-brief", {"campaign_id": campaign_id, "enterprise": uscc}, (0,)),
             "circular": ("participation", {"year": summary.year, "annex": True}, (0,)),
         }
         OUT.mkdir(parents=True, exist_ok=True)

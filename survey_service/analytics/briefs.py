@@ -34,7 +34,13 @@ from survey_service.auth import Principal, audit, issue_token
 from survey_service.db.models import AccessToken, Enterprise, utcnow
 from survey_service.errors import ServiceError, not_found
 
-OWN = ("n", "p25", "p50", "p75", "mean")
+# Occupations by middle class (中类, "6-01"): the level negotiations and the published
+# tables work at, where a detailed code would leave most cells hidden.
+BY = "occupation_middle"
+OWN = ("p25", "p50", "p75", "mean")
+# The enterprise's own figures of fewer workers are not printed: a brief goes to the
+# union's side too, and a group of one is one colleague's pay.
+MIN_OWN_WORKERS = 3
 REFERENCE = ("n_enterprises", "n_workers", "p25", "p50", "p75", "mean")
 # The released tables a brief quotes: by occupation in the city, and crossed with the
 # enterprise's industry section and with its size class.
@@ -84,7 +90,7 @@ async def negotiation_brief(
     if number is None:
         raise ServiceError("conflict", f"Campaign {campaign.id} has no release yet.")
     release = await store.wages(session, campaign.id, number)
-    own, totals = own_annual_pay(release, found.id)
+    own, totals = own_annual_pay(release, found.id, BY)
     if not own:
         raise ServiceError(
             "conflict",
@@ -101,7 +107,7 @@ async def negotiation_brief(
         if dimension is not None and picks[dimension] is None:
             references[scope] = None
             continue
-        by = ["occupation"] + ([dimension] if dimension else [])
+        by = [BY] + ([dimension] if dimension else [])
         try:
             table = await release_wage_table(
                 session, store, campaign, number, wages.WageQuery(by=by), detailed=False
@@ -110,9 +116,9 @@ async def negotiation_brief(
             raise ServiceError("conflict", f"The release cannot answer {by}: {exc}") from None
         meta = meta or table.meta
         references[scope] = {
-            r["occupation"]: r
+            r[BY]: r
             for r in table.rows
-            if r["occupation"] != ALL and (dimension is None or r[dimension] == picks[dimension])
+            if r[BY] != ALL and (dimension is None or r[dimension] == picks[dimension])
         }
     before = await _previous_own(session, store, campaign, found.id)
     guideline = await guidelines.guideline_for(session, campaign.campaign_year)
@@ -120,12 +126,14 @@ async def negotiation_brief(
     occupations = []
     for row in own:
         code = row["occupation"]
-        earlier = before.get(code)
+        shown = row["n"] >= MIN_OWN_WORKERS
+        earlier = before.get(code) if shown else None
         occupations.append(
             {
                 "occupation": code,
-                "occupation_name": code_name("occupation", code, labels),
-                "own": {name: row[name] for name in OWN},
+                "occupation_name": code_name("occupation", code, labels) if code else "未注明中类",
+                "own": {"n": row["n"], "shown": shown}
+                | ({name: row[name] for name in OWN} if shown else {}),
                 "previous_own": earlier,
                 "own_growth_pct": None if earlier is None else {
                     "p50": _growth(row["p50"], earlier["p50"]),
@@ -140,7 +148,7 @@ async def negotiation_brief(
                     {"name": line.name, "name_en": line.name_en, "pct": line.pct,
                      "amount": line.amount}
                     for line in guidelines.applied(guideline, row["p50"])
-                ] if guideline is not None else [],
+                ] if guideline is not None and shown else [],
             }
         )  # fmt: skip
     release_meta = meta["release"]
@@ -165,7 +173,10 @@ async def negotiation_brief(
         if guideline
         else None,
         "occupations": occupations,
-        "rules": {"annual_min_months": release.rules["annual_min_months"]},
+        "rules": {
+            "annual_min_months": release.rules["annual_min_months"],
+            "occupation_level": BY, "min_own_workers": MIN_OWN_WORKERS,
+        },
     }  # fmt: skip
 
 
@@ -180,10 +191,11 @@ async def _previous_own(
     if number is None:
         return {}
     release = await store.wages(session, previous.id, number)
-    own, _ = own_annual_pay(release, enterprise_id)
+    own, _ = own_annual_pay(release, enterprise_id, BY)
     return {
         row["occupation"]: {"year": previous.year, "p50": row["p50"], "mean": row["mean"]}
         for row in own
+        if row["n"] >= MIN_OWN_WORKERS
     }
 
 

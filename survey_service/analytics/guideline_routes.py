@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, MultipartBody, QueryParameter
+from litestar.params import FromQuery, MultipartBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from survey_service.analytics import guidelines
@@ -17,16 +17,16 @@ from survey_service.analytics.guidelines import (
     GuidelineIn,
     GuidelineOut,
     GuidelineUpsertResult,
-    Region,
-    Year,
 )
 from survey_service.auth import principal_of, require
 from survey_service.collection import uploads
-from survey_service.deps import DB
+from survey_service.deps import DB, PathId
 from survey_service.errors import from_msgspec
 from survey_service.forms.routes import decode_json
 from survey_service.openapi import BEARER, body_of, problems
 from survey_service.structs import Out
+
+PathRegion = Annotated[str, PathParameter(pattern=r"^[1-9][0-9]{3}00$")]
 
 
 class GuidelineList(Out):
@@ -103,7 +103,7 @@ class GuidelineController(Controller):
         responses=problems(400, 401, 403, 404, 422),
     )
     async def remove(
-        self, request: Request[Any, Any, Any], db: DB, year: Year, region: Region
+        self, request: Request[Any, Any, Any], db: DB, year: PathId, region: PathRegion
     ) -> None:
         """Remove a guideline recorded in error."""
         async with db.transaction() as session:

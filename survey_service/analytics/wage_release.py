@@ -299,23 +299,22 @@ def analyst_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def own_annual_pay(
-    release: WageRelease, enterprise_id: int
+    release: WageRelease, enterprise_id: int, dimension: str = "occupation"
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """One enterprise's own workers in the release by occupation, for that enterprise
-    alone: the count, the quartiles and the mean of annual pay of the full-year workers, by
-    the same definitions as the city's table (``grouped_stats``, the release's
-    ``annual_min_months``), and how many workers it counted in all and for the full year."""
+    """One enterprise's own workers in the release by ``dimension`` (the occupation as
+    reported, or a level of it), for that enterprise alone: the count, the quartiles and
+    the mean of annual pay of the full-year workers, by the same definitions as the city's
+    table (``grouped_stats``, the release's ``annual_min_months``), and how many workers it
+    counted in all and for the full year. A group's key is None for "not stated"."""
     columns = release.columns
     mine = np.flatnonzero(columns.enterprise == enterprise_id)
     full_year = mine[columns.months[mine] >= release.rules["annual_min_months"]]
-    vocabulary = columns.vocab["occupation"]
-    stats = grouped_stats(
-        columns.codes["occupation"][full_year].astype(np.int64), columns.annual[full_year]
-    )
+    groups, index = dimension_codes(columns, dimension)
+    stats = grouped_stats(index[full_year].astype(np.int64), columns.annual[full_year])
     at = {name: QUANTILE_NAMES.index(name) for name in ("p25", "p50", "p75")}
     out = [
         {
-            "occupation": str(vocabulary[code]),
+            "occupation": groups[code],
             "n": int(n),
             **{name: float(quantiles[index]) for name, index in at.items()},
             "mean": float(mean),
@@ -324,7 +323,7 @@ def own_annual_pay(
             stats.codes, stats.n, stats.quantiles, stats.mean, strict=True
         )
     ]
-    out.sort(key=lambda row: str(row["occupation"]))
+    out.sort(key=lambda row: (row["occupation"] is None, str(row["occupation"])))
     return out, {"workers": int(mine.size), "full_year": int(full_year.size)}
 
 

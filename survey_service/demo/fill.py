@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
+from survey_service.analytics import guidelines
+from survey_service.analytics.guidelines import GuidelineIn
 from survey_service.analytics.releases import audit_release, create_release
 from survey_service.auth import Principal
 from survey_service.collection import campaigns, enterprises, polls, submissions
@@ -236,6 +238,18 @@ async def _poll(
     figures.links, figures.answers = len(answering), len(answers)
 
 
+def example_guidelines(year: int) -> list[GuidelineIn]:
+    """Shaanxi's guideline lines for the demo's two years: example figures, marked as such
+    (the province's published ones are for the bureau to enter)."""
+    return [
+        GuidelineIn(
+            year=y, region="610000", base_pct=base, upper_pct=base + 3, lower_pct=base - 3,
+            source="演示用示例数值，并非正式发布的工资指导线", example=True,
+        )
+        for y, base in ((year - 1, 6.5), (year, 6.0))
+    ]  # fmt: skip
+
+
 async def fill_demo(
     db: Database,
     *,
@@ -264,6 +278,9 @@ async def fill_demo(
             session, [EnterpriseIn(**firm.registry()) for firm in firms]
         )
     say(f"{len(firms)} enterprises registered")
+    async with db.transaction() as session:
+        await guidelines.upsert_guidelines(session, example_guidelines(year))
+    say("example wage guidelines recorded (marked as examples)")
 
     last = await _campaign(db, "salary-survey", f"{year - 1}年企业薪酬调查", year - 1)
     await _salary_survey(
