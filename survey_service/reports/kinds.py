@@ -426,7 +426,9 @@ async def _campaign_of_year(
             .join(FormVersion, Campaign.form_version_id == FormVersion.id)
             .join(Form, FormVersion.form_id == Form.id)
             .where(Campaign.campaign_year == campaign_year, Form.kind == form_kind)
-            .order_by(Campaign.id.desc())
+            # Of the year's polls, the satisfaction poll (the six duties), not the workers'
+            # six commitments: the report's section is the workers' view of the enterprise.
+            .order_by((Form.key == "worker-commitments").asc(), Campaign.id.desc())
             .limit(1)
         )
     ).first()

@@ -84,7 +84,7 @@ def test_the_installed_wheel_finds_its_forms_and_report_templates(tmp_path: Path
 
     service("migrate")
     loaded = service("load-forms")
-    assert "new versions: enterprise-self-assessment, salary-survey, worker-satisfaction" in (
+    assert "new versions: enterprise-self-assessment, salary-survey, worker-commitments, " in (
         loaded.stdout
     )
     assert (work / "var" / "survey.db").is_file()

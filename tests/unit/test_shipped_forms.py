@@ -1,4 +1,4 @@
-"""The three shipped forms in ``form_schemas/``: their file format, that their schemas are valid
+"""The shipped forms in ``form_schemas/``: their file format, that their schemas are valid
 JSON Schema 2020-12, that realistic documents pass and typical mistakes fail at the right
 place, and that their UI hints and rules agree with their schemas."""
 
@@ -19,9 +19,12 @@ FORMS_DIR = Path(__file__).resolve().parents[2] / "form_schemas"
 KINDS = {
     "salary-survey": "salary-survey",
     "worker-satisfaction": "poll",
+    "worker-commitments": "poll",
     "enterprise-self-assessment": "self-assessment",
 }
 SIX_DUTIES = ["contracts", "wages", "social_insurance", "safety", "democracy", "rights"]
+# The workers' six commitments (职工"六要"), the notice's counterpart of the six duties.
+SIX_COMMITMENTS = ["dedication", "devotion", "skills", "discipline", "ideas", "rights"]
 WIDGETS = {
     "text",
     "number",
@@ -310,9 +313,15 @@ def assessment_document() -> dict[str, Any]:
     }
 
 
+def commitments_document() -> dict[str, Any]:
+    keys = [f"{d}_{n}" for d in SIX_COMMITMENTS for n in (1, 2)]
+    return {k: 1 + i % 5 for i, k in enumerate(keys)} | {"comment": "希望多组织技能培训。"}
+
+
 DOCUMENTS: dict[str, Callable[[], dict[str, Any]]] = {
     "salary-survey": salary_document,
     "worker-satisfaction": poll_document,
+    "worker-commitments": commitments_document,
     "enterprise-self-assessment": assessment_document,
 }
 
@@ -735,3 +744,20 @@ def test_ui_required_marks_match_the_schema(key: str) -> None:
             assert name not in required, path
         else:
             assert field.get("required", False) == (name in required), path
+
+
+def test_the_commitments_poll_scores_the_six_commitments_and_asks_nothing_identifying() -> None:
+    form = load("worker-commitments")
+    assert list(form["rules"]["dimensions"]) == SIX_COMMITMENTS
+    names = [d["zh"] for d in form["rules"]["dimensions"].values()]
+    assert names == [
+        "工作要敬业",
+        "岗位要奉献",
+        "技能要提升",
+        "纪律要遵守",
+        "发展要献策",
+        "维权要理性",
+    ]
+    scored = [k for d in form["rules"]["dimensions"].values() for k in d["items"]]
+    assert sorted(scored) == sorted(k for k in form["schema"]["properties"] if k != "comment")
+    assert form["rules"]["anonymity"] == load("worker-satisfaction")["rules"]["anonymity"]

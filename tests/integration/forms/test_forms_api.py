@@ -28,6 +28,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 SHIPPED = {
     "enterprise-self-assessment": "self-assessment",
     "salary-survey": "salary-survey",
+    "worker-commitments": "poll",
     "worker-satisfaction": "poll",
 }
 

@@ -253,6 +253,13 @@ async def test_the_report_finds_the_poll_of_its_campaign_year_not_of_its_data_ye
         service, "worker-satisfaction", title="职工满意度", year=2024, campaign_year=2023
     )
     await answer_through_link(service, poll, 0, answers(random.Random(7), 6, 0))
+    # The same year's workers' six-commitments poll, made later, is not the satisfaction poll.
+    commitments = await create_campaign(
+        service, "worker-commitments", title="职工六要", year=2024, campaign_year=2023
+    )
+    six = {f"{c}_{n}": 4 for c in ("dedication", "devotion", "skills", "discipline", "ideas",
+                                   "rights") for n in (1, 2)}  # fmt: skip
+    await answer_through_link(service, commitments, 0, [six] * 8)
     own_token = (await invite(service, campaign_id, 0, reissue=True))[0]
     status, body = await ask(service, bearer(own_token), type="enterprise", enterprise=uscc(0))
     assert status == 202, body
