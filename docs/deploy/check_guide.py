@@ -272,8 +272,8 @@ def step(done: str) -> None:
 
 async def follow(folder: Path, pg: argparse.Namespace) -> None:
     guide = Guide(folder, pg)
-    guide.create_database()
     try:
+        guide.create_database()
         guide.write_env_file()
         step(f"1. database {guide.name} of role {guide.name}; env file from env.example")
         guide.run(guide.cli("migrate"), "migrate")
@@ -323,8 +323,9 @@ async def follow(folder: Path, pg: argparse.Namespace) -> None:
                     if process is not None:
                         process.kill()
     finally:
-        guide.run(["dropdb", *guide.pg_args(pg.user), "--force", guide.name], "dropdb")
-        guide.run(["dropuser", *guide.pg_args(pg.user), guide.name], "dropuser")
+        guide.run(["dropdb", *guide.pg_args(pg.user), "--if-exists", "--force", guide.name],
+                  "dropdb")  # fmt: skip
+        guide.run(["dropuser", *guide.pg_args(pg.user), "--if-exists", guide.name], "dropuser")
         step(f"database {guide.name} and its role dropped")
 
 
