@@ -66,7 +66,8 @@ class Settings:
     port: int = 8000
     workers: int = 1
     # After SIGTERM a server waits this long for the requests in flight, then cancels them
-    # and still shuts down cleanly; below the unit's TimeoutStopSec=30, after which systemd
+    # and still shuts down cleanly; then as long again for the report it is rendering (on
+    # SQLite). Twice this stays below the unit's TimeoutStopSec=60, after which systemd
     # would SIGKILL it.
     shutdown_seconds: int = 25
     var_dir: Path = field(default_factory=_default_var_dir)

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey_service.db.engine import open_database
-from survey_service.db.models import Submission, WageRow
+from survey_service.db.models import Report, Submission, WageRow
 from tests.conftest import BACKENDS
 from tests.factories import bearer
 from tests.integration.faults.server import (
@@ -95,7 +95,6 @@ async def _stored(url: str) -> tuple[int, int]:
 class HeldUpload:
     """An enterprise's salary spreadsheet sent up to its middle, the rest held back."""
 
-    server: Server
     response: asyncio.Task[httpx.Response]
     go_on: asyncio.Event
 
@@ -133,7 +132,7 @@ async def _upload_in_flight(server: Server, admin: dict[str, str]) -> AsyncItera
         # The server has read the headers and the first half: the request is in flight.
         await _until(lambda: _unread_bytes(server.port) == [0], "not read", server)
         try:
-            yield HeldUpload(server, response, go_on)
+            yield HeldUpload(response, go_on)
         finally:
             go_on.set()
             with contextlib.suppress(httpx.TransportError):
@@ -187,5 +186,50 @@ async def test_an_upload_held_past_the_shutdown_timeout_is_cancelled_and_not_sto
         assert "timeout graceful shutdown exceeded" in server.log()
         assert server.stopped_cleanly(), f"ended with {code}:\n{server.log()}"
         assert await _stored(database_url) == (0, 0)
+    finally:
+        server.kill()
+
+
+async def test_sigterm_finishes_the_report_the_server_is_rendering(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A server that renders reports itself (SQLite always; PostgreSQL by default) finishes
+    the one in flight before it ends."""
+    admin_token = secrets.token_urlsafe(32)
+    admin = bearer(admin_token)
+    server = Server(server_env(database_url, tmp_path / "var", admin_token), tmp_path / "s.log")
+    server.start()
+    assert server.process is not None
+    try:
+        async with httpx.AsyncClient(timeout=WAIT_SECONDS) as client:
+            await server.wait_healthy(client)
+            await open_campaign(client, server.base, admin, "salary-survey", YEAR)
+            asked = await client.post(
+                server.base + "/api/v1/reports",
+                json={"type": "participation", "year": YEAR},
+                headers=admin,
+            )
+            assert asked.status_code == 202, asked.text
+            report = f"{server.base}/api/v1/reports/{asked.json()['id']}"
+            deadline = time.monotonic() + WAIT_SECONDS
+            while (await client.get(report, headers=admin)).json()["status"] != "rendering":
+                assert time.monotonic() < deadline, server.log()
+                await asyncio.sleep(0.02)
+        server.terminate()
+        code = await asyncio.to_thread(server.process.wait, WAIT_SECONDS)
+        assert server.stopped_cleanly(), f"ended with {code}:\n{server.log()}"
+        if database_url.startswith("sqlite"):
+            assert "finishing it before this process stops" in server.log()
+        else:  # procrastinate's graceful stop
+            assert "Waiting for job to finish" in server.log()
+        db = open_database(database_url)
+        try:
+            async with db.read() as session:
+                status = await session.scalar(
+                    select(Report.status).where(Report.id == asked.json()["id"])
+                )
+        finally:
+            await db.dispose()
+        assert status == "done", server.log()
     finally:
         server.kill()
