@@ -1,8 +1,9 @@
 """``python -m survey_service serve`` stopped by SIGTERM (``systemctl stop``) while an
 enterprise's salary spreadsheet is still arriving: the server stops taking connections, yet
 receives the rest of that upload, stores it, answers 201 and then ends cleanly; one still
-arriving after SURVEY_SHUTDOWN_SECONDS is cancelled, nothing of it stored. On SQLite and
-PostgreSQL. (The worker command's graceful stop, with a report in flight, is in
+arriving after SURVEY_SHUTDOWN_SECONDS is cancelled, nothing of it stored. A server stopped
+while it renders a report finishes that report first. On SQLite and PostgreSQL. (The worker
+command's graceful stop, with a report in flight, is in
 tests/integration/reports/test_report_worker_command.py.)"""
 
 from __future__ import annotations
