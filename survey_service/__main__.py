@@ -127,6 +127,9 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        # SIGTERM: no new connection; the requests in flight finish, or are cancelled after
+        # this long; then the app's shutdown runs.
+        timeout_graceful_shutdown=settings.shutdown_seconds,
         log_level="info",
         log_config=logging_config(settings.log_format),
         access_log=False,

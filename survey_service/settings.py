@@ -65,6 +65,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # After SIGTERM a server waits this long for the requests in flight, then cancels them
+    # and still shuts down cleanly; then as long again for the report it is rendering (on
+    # SQLite). Twice this stays below the unit's TimeoutStopSec=60, after which systemd
+    # would SIGKILL it.
+    shutdown_seconds: int = 25
     var_dir: Path = field(default_factory=_default_var_dir)
     # The shipped forms: the wheel's copy, or the checkout's form_schemas/ (see shipped.py).
     form_schemas_dir: Path = field(default_factory=form_schemas_dir)
@@ -161,6 +166,7 @@ class Settings:
             host=env.get("SURVEY_HOST", defaults.host),
             port=int(env.get("SURVEY_PORT", defaults.port)),
             workers=int(env.get("SURVEY_WORKERS", defaults.workers)),
+            shutdown_seconds=int(env.get("SURVEY_SHUTDOWN_SECONDS", defaults.shutdown_seconds)),
             var_dir=var_dir,
             form_schemas_dir=Path(env.get("SURVEY_FORM_SCHEMAS", str(defaults.form_schemas_dir))),
             admin_token=env.get("SURVEY_ADMIN_TOKEN") or None,

@@ -68,14 +68,20 @@ async def create_database(prefix: str) -> tuple[str, str]:
     server cannot be reached the test is skipped, and under ``CI=true`` it fails: an
     unreachable PostgreSQL must not pass CI by skipping half of the suite."""
     name = f"{prefix}_{secrets.token_hex(4)}"
+    await require_postgres(f'CREATE DATABASE "{name}"')
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), name
+
+
+async def require_postgres(sql: str = "SELECT 1") -> None:
+    """Run ``sql`` on the test server; skip the test when the server cannot be reached, and
+    fail it under ``CI=true``."""
     try:
-        await _admin(f'CREATE DATABASE "{name}"')
+        await _admin(sql)
     except (OSError, TimeoutError, DBAPIError) as exc:
         message = f"PostgreSQL at {PG_URL} cannot be reached: {exc}"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), name
 
 
 def run_command(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -230,6 +230,8 @@ class LocalQueue:
     executor: Executor | None
     _ids: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     _task: asyncio.Task[None] | None = None
+    _rendering: str | None = None  # the report in flight
+    _closing: bool = False
 
     async def enqueue(self, report_id: str) -> None:
         self._ids.put_nowait(report_id)
@@ -247,8 +249,9 @@ class LocalQueue:
                 await self.enqueue(report_id)
 
     async def _work(self) -> None:
-        while not self._ids.empty():
+        while not self._ids.empty() and not self._closing:
             report_id = self._ids.get_nowait()
+            self._rendering = report_id
             try:
                 await run_report(self.db, self.settings, report_id, self.executor)
             except Exception as exc:
@@ -258,14 +261,31 @@ class LocalQueue:
                     "report %s: the database failed (%s); trying again in %.0f s",
                     report_id, type(exc).__name__, LOCAL_RETRY_SECONDS,
                 )  # fmt: skip
-                await asyncio.sleep(LOCAL_RETRY_SECONDS)
                 self._ids.put_nowait(report_id)
+                self._rendering = None
+                await asyncio.sleep(LOCAL_RETRY_SECONDS)
+            finally:
+                self._rendering = None
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """At shutdown: finish the report in flight (for at most SURVEY_SHUTDOWN_SECONDS),
+        take no other; those still queued keep their status, and the next start renders
+        them (``requeue_unfinished``)."""
+        self._closing = True
+        task = self._task
+        if task is None or task.done():
+            return
+        if self._rendering is not None:
+            log.info(
+                "report %s: finishing it before this process stops (at most %d s)",
+                self._rendering, self.settings.shutdown_seconds,
+            )  # fmt: skip
+            done, _ = await asyncio.wait({task}, timeout=self.settings.shutdown_seconds)
+            if done:
+                return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def procrastinate_conninfo(db: Database) -> str:

@@ -25,10 +25,10 @@ import httpx
 import pytest
 
 from tests.conftest import _admin, create_database
+from tests.deployment import HOST
 from tests.factories import window
 from tests.paths import PROJECT_ROOT
 
-HOST = "127.0.0.1"
 START_TIMEOUT = 20.0
 
 
@@ -40,7 +40,8 @@ class Server:
     env: dict[str, str]
     log_path: Path
     command: str = "serve"  # or another of the CLI's commands (``worker``)
-    port: int = 0
+    port: int = 0  # a free one at start when 0
+    argv: list[str] | None = None  # instead of ``python -m survey_service COMMAND``
     process: subprocess.Popen[bytes] | None = None
     children_at_kill: list[int] = field(default_factory=list)
 
@@ -49,11 +50,11 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
     def start(self) -> None:
-        self.port = free_port()
+        self.port = self.port or free_port()
         env = self.env | {"SURVEY_PORT": str(self.port)}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "survey_service", self.command],
+                self.argv or [sys.executable, "-m", "survey_service", self.command],
                 cwd=PROJECT_ROOT,
                 env=env,
                 stdout=log,
@@ -86,6 +87,22 @@ class Server:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+    def terminate(self) -> None:
+        """SIGTERM, as ``systemctl stop`` sends it (to the process alone)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+
+    def stopped_cleanly(self) -> bool:
+        """Whether the process has ended as a graceful stop ends it: status 0 (the worker),
+        or, for ``serve``, by the SIGTERM itself after the app's shutdown ran: uvicorn raises
+        the signal it caught again once it has shut down, and systemd counts an end by
+        SIGTERM as a clean stop."""
+        assert self.process is not None
+        code = self.process.poll()
+        return code == 0 or (
+            code == -signal.SIGTERM and "Application shutdown complete." in self.log()
+        )
 
     def log(self) -> str:
         try:
