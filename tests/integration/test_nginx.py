@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -33,12 +32,9 @@ from tests.integration.faults.server import (
     refuses_connections,
     server_env,
 )
-from tests.paths import PROJECT_ROOT
+from tests.nginx import INSTALLED, site, start_nginx
 from tests.samples import POLL_ANSWER, enterprise
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-INSTALLED = Path(NGINX).exists()
-SHIPPED = PROJECT_ROOT / "docs" / "deploy" / "nginx.conf"
 ANSWERS = 40
 KILL_AFTER = 10
 
@@ -57,47 +53,6 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     async with private_postgres("survey_nginx") as (url, _):
         yield url
-
-
-def _site(ports: list[int], listen: int, folder: Path) -> str:
-    """The shipped site with this test's ports and log file: nothing else changed."""
-    text = SHIPPED.read_text(encoding="utf-8")
-    upstreams = [line for line in text.splitlines() if line.strip().startswith("server 127.")]
-    assert len(upstreams) == 2
-    text = text.replace(upstreams[0], f"    server {HOST}:{ports[0]} max_fails=1 fail_timeout=10s;")
-    second = f"    server {HOST}:{ports[1]} max_fails=1 fail_timeout=10s;" if len(ports) > 1 else ""
-    text = text.replace(upstreams[1], second)
-    text = text.replace("listen 80;", f"listen {HOST}:{listen};")
-    return text.replace("/var/log/nginx/survey.access.log", str(folder / "access.log"))
-
-
-def _start_nginx(folder: Path, site: str) -> subprocess.Popen[bytes]:
-    (folder / "site.conf").write_text(site, encoding="utf-8")
-    temp = {kind: folder / kind for kind in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    for path in temp.values():
-        path.mkdir()
-    (folder / "nginx.conf").write_text(
-        f"""user root;
-worker_processes 1;
-pid {folder / "nginx.pid"};
-error_log {folder / "error.log"};
-events {{ worker_connections 256; }}
-http {{
-    client_body_temp_path {temp["body"]};
-    proxy_temp_path {temp["proxy"]};
-    fastcgi_temp_path {temp["fastcgi"]};
-    uwsgi_temp_path {temp["uwsgi"]};
-    scgi_temp_path {temp["scgi"]};
-    include {folder / "site.conf"};
-}}
-""",
-        encoding="utf-8",
-    )
-    return subprocess.Popen(
-        [NGINX, "-e", "stderr", "-p", str(folder), "-c", str(folder / "nginx.conf"),
-         "-g", "daemon off;"],
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
 
 
 async def _until_up(client: httpx.AsyncClient, base: str, nginx: subprocess.Popen[bytes]) -> None:
@@ -163,7 +118,7 @@ async def test_nginx_in_front_of_the_servers(database_url: str, tmp_path: Path) 
                 await server.wait_healthy(client)
             folder = tmp_path / "nginx"
             folder.mkdir()
-            nginx = _start_nginx(folder, _site([s.port for s in servers], listen, folder))
+            nginx = start_nginx(folder, site([s.port for s in servers], listen, folder))
             await _until_up(client, base, nginx)
 
             # The API through nginx, with a client that claims another address.
