@@ -17,16 +17,21 @@ The phases, in order: ``warmup`` s at ``rate`` (not measured), then ``seconds`` 
 ``steps`` is set, the saturation search: steps of ``steps.seconds`` s, each after the
 previous one's requests have all been answered, going up by ``steps.delta`` from ``rate``
 while a step keeps up (and down from it while the measured phase did not), until a step
-does not keep up or ``steps.count`` steps have run. A step keeps up when its achieved rate
-(2xx completed within the step, per second) is at least ``KEEP_UP`` of the offered rate
-(arrivals per second), its p99 is at most ``MAX_P99_MS`` and it has no error; the
-saturation rate is the highest offered rate of a step that kept up.
+gives the other answer or ``steps.count`` steps have run, then one step half a delta
+between the last two. A phase keeps up when its achieved rate (2xx completed within it, per
+second) is at least ``KEEP_UP`` of its offered rate (arrivals per second), its p99 is at
+most ``MAX_P99_MS`` and it has no error; the saturation rate is the highest rate asked of a
+phase that kept up. A keep-alive connection the server closed while idle is replaced
+before use, and a request that meets such a close before any byte of an answer is sent
+again once on a new connection, as HTTP clients do (counted; a request stored twice would
+show in the stored-vs-acknowledged check).
 
 Per phase and per kind: offered and achieved rate, p50/p99/max latency, errors (non-2xx,
 timeouts after ``TIMEOUT`` s, broken connections), connections opened, and the CPU seconds
-the processes named in ``cpu_pids`` (and their children) spent within the phase's window,
-read from ``/proc``. Every 2xx of every phase is counted for the stored-vs-acknowledged
-check.
+the processes named in ``cpu_pids`` (and their children), those whose command line holds a
+``cpu_titles`` entry, and this process (it shares the cores) spent within the phase's
+window, read from ``/proc``. Every 2xx of every phase is counted for the stored-vs-
+acknowledged check.
 
 The HTTP client is a few lines over asyncio streams on uvloop rather than httpx: this
 process shares two cores with the server, and httpx spends about ten times the CPU per
@@ -346,7 +351,8 @@ class Generator:
         phase.start = start
         opened = self.pool.opened
         self.pool.peak = self.pool.busy
-        before = cpu_of(self.plan.cpu_pids, self.plan.cpu_titles)
+        groups = self.plan.cpu_pids | {"generator": [os.getpid()]}
+        before = cpu_of(groups, self.plan.cpu_titles)
         due = start + self.arrivals.expovariate(phase.rate)
         while due < phase.end:
             delay = due - time.perf_counter()
@@ -359,7 +365,7 @@ class Generator:
                 task.add_done_callback(phase.tasks.discard)
             due += self.arrivals.expovariate(phase.rate)
         await asyncio.sleep(max(0.0, phase.end - time.perf_counter()))
-        after = cpu_of(self.plan.cpu_pids, self.plan.cpu_titles)
+        after = cpu_of(groups, self.plan.cpu_titles)
         phase.cpu = {name: after[name] - before.get(name, 0.0) for name in after}
         phase.connections_opened = self.pool.opened - opened
         phase.peak_connections = self.pool.peak
