@@ -31,7 +31,8 @@ timeouts after ``TIMEOUT`` s, broken connections), connections opened, and the C
 the processes named in ``cpu_pids`` (and their children), those whose command line holds a
 ``cpu_titles`` entry, and this process (it shares the cores) spent within the phase's
 window, read from ``/proc``. Every 2xx of every phase is counted for the stored-vs-
-acknowledged check.
+acknowledged check, and every request left unanswered (timed out or broken), which the
+server may have stored or not.
 
 The HTTP client is a few lines over asyncio streams on uvloop rather than httpx: this
 process shares two cores with the server, and httpx spends about ten times the CPU per
@@ -278,8 +279,7 @@ def _tree(pid: int) -> list[int]:
 
 
 def _ticks(pid: int) -> int:
-    """User and system CPU of ``pid`` and of its children it has reaped (so that a child
-    that exits between two readings keeps counting, in its parent)."""
+    """User and system CPU of ``pid`` and of the children it has reaped."""
     with contextlib.suppress(OSError):
         stat = Path(f"/proc/{pid}/stat").read_text()
         fields = stat[stat.rindex(")") + 2 :].split()
@@ -299,14 +299,19 @@ def _titled(title: str) -> list[int]:
     return found
 
 
-def cpu_of(groups: dict[str, list[int]], titles: dict[str, str]) -> dict[str, float]:
-    """CPU seconds so far of each group: the processes named and their descendants, or the
-    processes whose command line holds the group's title."""
-    ticks = {
-        name: sum(_ticks(p) for pid in pids for p in _tree(pid)) for name, pids in groups.items()
-    }
-    ticks |= {name: sum(_ticks(p) for p in _titled(title)) for name, title in titles.items()}
-    return {name: n / TICK for name, n in ticks.items()}
+def cpu_ticks(groups: dict[str, list[int]], titles: dict[str, str]) -> dict[str, dict[int, int]]:
+    """CPU ticks so far of each process of each group: the processes named and their
+    descendants, or the processes whose command line holds the group's title."""
+    found = {name: [p for pid in pids for p in _tree(pid)] for name, pids in groups.items()}
+    found |= {name: _titled(title) for name, title in titles.items()}
+    return {name: {pid: _ticks(pid) for pid in pids} for name, pids in found.items()}
+
+
+def cpu_seconds(before: dict[int, int], after: dict[int, int]) -> float:
+    """A group's CPU seconds between two readings: each process's growth, a new process's
+    whole time. A process that ended in between is missed (a PostgreSQL backend whose
+    connection was closed): an undercount, never a negative figure."""
+    return sum(ticks - before.get(pid, 0) for pid, ticks in after.items()) / TICK
 
 
 # --- the arrivals -----------------------------------------------------------------------------
@@ -321,6 +326,8 @@ class Generator:
         # Every 2xx, warm-up and all: what the database must hold afterwards.
         self.acknowledged: dict[str, int] = defaultdict(int)
         self.done: list[Outcome] = []  # every phase's, for the rates achieved in a window
+        # Timed out or broken: the server may have stored them or not.
+        self.unanswered: dict[str, int] = defaultdict(int)
 
     async def request(self, phase: Phase, kind: str, head: bytes, body: bytes, due: float) -> None:
         connection = await self.pool.acquire()
@@ -340,7 +347,9 @@ class Generator:
         finally:
             self.pool.release(connection)
         outcome.finished = time.perf_counter()
-        if outcome.status is not None and 200 <= outcome.status < 300:
+        if outcome.status is None:
+            self.unanswered[kind] += 1
+        elif 200 <= outcome.status < 300:
             self.acknowledged[kind] += 1
         phase.outcomes.append(outcome)
         self.done.append(outcome)
@@ -352,7 +361,7 @@ class Generator:
         opened = self.pool.opened
         self.pool.peak = self.pool.busy
         groups = self.plan.cpu_pids | {"generator": [os.getpid()]}
-        before = cpu_of(groups, self.plan.cpu_titles)
+        before = cpu_ticks(groups, self.plan.cpu_titles)
         due = start + self.arrivals.expovariate(phase.rate)
         while due < phase.end:
             delay = due - time.perf_counter()
@@ -365,8 +374,8 @@ class Generator:
                 task.add_done_callback(phase.tasks.discard)
             due += self.arrivals.expovariate(phase.rate)
         await asyncio.sleep(max(0.0, phase.end - time.perf_counter()))
-        after = cpu_of(groups, self.plan.cpu_titles)
-        phase.cpu = {name: after[name] - before.get(name, 0.0) for name in after}
+        after = cpu_ticks(groups, self.plan.cpu_titles)
+        phase.cpu = {name: cpu_seconds(before[name], after[name]) for name in after}
         phase.connections_opened = self.pool.opened - opened
         phase.peak_connections = self.pool.peak
 
@@ -520,6 +529,7 @@ async def run(plan: Plan) -> dict[str, Any]:
         "steps": steps,
         "saturation_per_s": saturation(steps, fixed),
         "acknowledged": {kind: generator.acknowledged.get(kind, 0) for kind in KINDS},
+        "unanswered": {kind: generator.unanswered.get(kind, 0) for kind in KINDS},
         "connections_opened": generator.pool.opened,
         "peak_connections": max([p.peak_connections for p in phases]),
         "resent_on_stale_connections": generator.pool.resent,
