@@ -437,6 +437,15 @@ def _cpu(phase: dict[str, Any]) -> str:
     )
 
 
+def _others(phase: dict[str, Any]) -> str:
+    """What else the cores did in the window: the machine is shared."""
+    available = phase["seconds"] * (phase["cores"] or 1)
+    return (
+        f"other processes {phase['other_cpu_seconds']:.1f} CPU s and steal "
+        f"{phase['steal_seconds']:.1f} s of the {available:.0f} s the cores had"
+    )
+
+
 def _step(step: dict[str, Any]) -> str:
     total = step["total"]
     kept = "kept up" if keeps_up(step) else "did NOT keep up"
@@ -471,10 +480,11 @@ def _lines(outcome: Outcome, seconds: float) -> list[str]:
         f"requests sent again on a stale keep-alive connection"
     )
     lines.append(f"  CPU within the window: {_cpu(fixed)}")
+    lines.append(f"  {_others(fixed)}")
     for what, sample in fixed["error_samples"].items():
         lines.append(f"  e.g. {what}: {sample[:160]}")
     for step in result["steps"]:
-        lines.append(f"  step {_step(step)}; {_cpu(step)}")
+        lines.append(f"  step {_step(step)}; {_cpu(step)}; {_others(step)}")
     saturation = outcome.saturation
     lines.append(
         "  saturation: "
@@ -508,9 +518,9 @@ def result(sqlite: Outcome, postgres: list[Outcome]) -> BenchResult:
             ratio = f"{two.saturation / one.saturation:.2f}x"
         else:
             ratio = "n/a"
-        baseline = "; ".join(
-            f"PG ×{o.workers} behind nginx: p99 {o.fixed['p99_ms']:,.0f} ms at "
-            f"{PG_RATE:.0f}/s, {o.fixed['errors']} errors, saturation {_rate(o.saturation)}, "
+        baseline = f"PG behind nginx at {PG_RATE:.0f}/s: " + "; ".join(
+            f"×{o.workers} p99 {o.fixed['p99_ms']:,.0f} ms, {o.fixed['errors']} errors, "
+            f"saturation {_rate(o.saturation)}, "
             f"{o.result['fixed']['cpu_ms_per_request']['servers']:.2f} CPU ms/request"
             for o in postgres
         )

@@ -28,11 +28,13 @@ show in the stored-vs-acknowledged check).
 
 Per phase and per kind: offered and achieved rate, p50/p99/max latency, errors (non-2xx,
 timeouts after ``TIMEOUT`` s, broken connections), connections opened, and the CPU seconds
-the processes named in ``cpu_pids`` (and their children), those whose command line holds a
-``cpu_titles`` entry, and this process (it shares the cores) spent within the phase's
-window, read from ``/proc``. Every 2xx of every phase is counted for the stored-vs-
-acknowledged check, and every request left unanswered (timed out or broken), which the
-server may have stored or not.
+spent within the phase's window (from ``/proc``) by the processes named in ``cpu_pids``
+and their children, by those whose command line holds a ``cpu_titles`` entry, and by this
+process (it shares the cores); beside them what else the machine's cores did (their busy
+time beyond those processes, and the time a hypervisor gave to other machines), so that a
+run slowed by neighbours says so. Every 2xx of every phase is counted for the
+stored-vs-acknowledged check, and every request left unanswered (timed out or broken),
+which the server may have stored or not.
 
 The HTTP client is a few lines over asyncio streams on uvloop rather than httpx: this
 process shares two cores with the server, and httpx spends about ten times the CPU per
@@ -116,6 +118,8 @@ class Phase:
     outcomes: list[Outcome] = field(default_factory=list)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     cpu: dict[str, float] = field(default_factory=dict)
+    machine_busy: float = 0.0  # CPU seconds of every process on the machine
+    steal: float = 0.0  # CPU seconds the hypervisor gave to other machines
     connections_opened: int = 0
     peak_connections: int = 0
 
@@ -307,6 +311,14 @@ def cpu_ticks(groups: dict[str, list[int]], titles: dict[str, str]) -> dict[str,
     return {name: {pid: _ticks(pid) for pid in pids} for name, pids in found.items()}
 
 
+def machine_ticks() -> tuple[int, int]:
+    """All cores' busy ticks so far (user, nice, system, irq, softirq) and the ticks the
+    hypervisor gave to other machines (steal), from /proc/stat."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return user + nice + system + irq + softirq, steal
+
+
 def cpu_seconds(before: dict[int, int], after: dict[int, int]) -> float:
     """A group's CPU seconds between two readings: each process's growth, a new process's
     whole time. A process that ended in between is missed (a PostgreSQL backend whose
@@ -362,6 +374,7 @@ class Generator:
         self.pool.peak = self.pool.busy
         groups = self.plan.cpu_pids | {"generator": [os.getpid()]}
         before = cpu_ticks(groups, self.plan.cpu_titles)
+        busy, steal = machine_ticks()
         due = start + self.arrivals.expovariate(phase.rate)
         while due < phase.end:
             delay = due - time.perf_counter()
@@ -376,6 +389,9 @@ class Generator:
         await asyncio.sleep(max(0.0, phase.end - time.perf_counter()))
         after = cpu_ticks(groups, self.plan.cpu_titles)
         phase.cpu = {name: cpu_seconds(before[name], after[name]) for name in after}
+        busy_after, steal_after = machine_ticks()
+        phase.machine_busy = (busy_after - busy) / TICK
+        phase.steal = (steal_after - steal) / TICK
         phase.connections_opened = self.pool.opened - opened
         phase.peak_connections = self.pool.peak
 
@@ -497,6 +513,10 @@ def summary(phase: Phase, done: list[Outcome]) -> dict[str, Any]:
         "peak_connections": phase.peak_connections,
         "answered_within": answered,
         "cpu_seconds": phase.cpu,
+        # What else ran: the machine's busy time beyond the groups above, and steal.
+        "other_cpu_seconds": phase.machine_busy - sum(phase.cpu.values()),
+        "steal_seconds": phase.steal,
+        "cores": os.cpu_count(),
         "cpu_ms_per_request": {
             name: (seconds * 1000 / answered if answered else float("nan"))
             for name, seconds in phase.cpu.items()
