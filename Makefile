@@ -55,7 +55,7 @@ browser: ## Debian's chromium for the end-to-end page tests (installed when miss
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
 	}
 
-nginx: ## Debian's nginx for the test of the deployment's proxy configuration (installed when missing)
+nginx: ## Debian's nginx for the deployment's proxy configuration: its test and bench.load (installed when missing)
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
 	  echo "installing: nginx-light"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) >/dev/null; \
@@ -98,7 +98,7 @@ format: .venv/.synced-lint ## format the code
 	.venv/bin/ruff format survey_service tests bench
 	.venv/bin/ruff check --fix survey_service tests bench
 
-bench: .venv/.synced-bench system-deps ## print every figure beside its baseline
+bench: .venv/.synced-bench system-deps nginx ## print every figure beside its baseline
 	$(PY) -m bench
 
 clean: ## remove the virtual environment and local data

@@ -1,6 +1,6 @@
 """The shipped deployment files (docs/deploy/) run from a folder of one's own: the systemd
 units' command lines and environment, the env file as systemd reads it, and Debian's nginx
-with the shipped site. Used by tests/integration/test_nginx.py and by
+with the shipped site. Used by tests/integration/test_nginx.py, bench.load and
 docs/deploy/check_guide.py (the README's deployment guide followed step by step)."""
 
 from __future__ import annotations
@@ -82,9 +82,12 @@ def nginx_site(ports: list[int], listen: int, folder: Path) -> str:
     return text.replace("/var/log/nginx/survey.access.log", str(folder / "access.log"))
 
 
-def start_nginx(folder: Path, site: str) -> subprocess.Popen[bytes]:
+def start_nginx(
+    folder: Path, site: str, *, worker_connections: int = 256
+) -> subprocess.Popen[bytes]:
     """Debian's nginx in the foreground, everything it writes in ``folder``, serving
-    ``site`` as its only site (as sites-enabled/ would hold it)."""
+    ``site`` as its only site (as sites-enabled/ would hold it); the load bench asks for
+    more ``worker_connections``."""
     (folder / "site.conf").write_text(site, encoding="utf-8")
     temp = {kind: folder / kind for kind in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp.values():
@@ -94,7 +97,7 @@ def start_nginx(folder: Path, site: str) -> subprocess.Popen[bytes]:
 worker_processes 1;
 pid {folder / "nginx.pid"};
 error_log {folder / "error.log"};
-events {{ worker_connections 256; }}
+events {{ worker_connections {worker_connections}; }}
 http {{
     client_body_temp_path {temp["body"]};
     proxy_temp_path {temp["proxy"]};
