@@ -159,10 +159,10 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-def body_of(body_type: Any) -> type[Operation]:
+def body_of(body_type: Any, *, required: bool = True) -> type[Operation]:
     """An operation whose route reads its JSON body itself (for its own error pointers):
     the body documented as ``body_type`` (msgspec's JSON Schema of it, inlined; ``Any``:
-    any JSON document)."""
+    any JSON document); ``required=False`` when the route takes none too."""
     if body_type is Any:
         schema: Any = _ANY_JSON
     else:
@@ -172,7 +172,7 @@ def body_of(body_type: Any) -> type[Operation]:
     @dataclass
     class ReadsBody(Operation):
         def __post_init__(self) -> None:
-            self.request_body = RequestBody(content=_content(schema), required=True)
+            self.request_body = RequestBody(content=_content(schema), required=required)
 
     return ReadsBody
 

@@ -7,14 +7,15 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from survey_service.analytics import releases
 from survey_service.analytics.releases import ReleaseInfo
 from survey_service.auth import Principal, require
 from survey_service.deps import DB, PathId
-from survey_service.openapi import BEARER, problems
+from survey_service.errors import from_msgspec
+from survey_service.forms.routes import decode_json
+from survey_service.openapi import BEARER, body_of, problems
 from survey_service.structs import Body, Out
 
 
@@ -62,6 +63,7 @@ class ReleaseController(Controller):
         "/",
         guards=[require("admin")],
         status_code=HTTP_201_CREATED,
+        operation_class=body_of(ReleaseIn, required=False),
         responses=problems(400, 401, 403, 404, 409, 413, 422),
     )
     async def create(
@@ -69,12 +71,15 @@ class ReleaseController(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         campaign_id: PathId,
-        data: JSONBody[ReleaseIn | None] = None,
     ) -> ReleaseOut:
         """Freeze and protect the campaign's data as its next release (1, 2, ...). A
         campaign still open is refused (409) unless `during_collection` is true; one with
-        nothing counted yet is 422."""
-        body = data or ReleaseIn()
+        nothing counted yet is 422. The body may be left out."""
+        raw = await request.body()
+        try:
+            body = msgspec.convert(decode_json(raw), ReleaseIn) if raw.strip() else ReleaseIn()
+        except msgspec.ValidationError as exc:
+            raise from_msgspec(exc) from None
         principal: Principal = request.state.principal
         info = await releases.create_release(
             db,
