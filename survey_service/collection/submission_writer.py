@@ -122,7 +122,9 @@ class SubmissionWriter:
             campaign, version, form = await campaigns.load_campaign(session, campaign_id)
             reference = None
             if form.kind == "salary-survey":
-                reference = await published_medians(session, self.releases, campaign_id)
+                reference = await published_medians(
+                    session, self.releases, campaign_id, year_and_form=(campaign.year, form.key)
+                )
             found = campaign, form_context(self.forms, form, version, reference)
             contexts[campaign_id] = found
         return found
