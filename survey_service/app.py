@@ -34,6 +34,7 @@ from survey_service.collection.routes import (
     EnterpriseController,
     SubmissionController,
 )
+from survey_service.collection.submission_writer import SubmissionWriter
 from survey_service.collection.upload_routes import SalaryUploadController, TemplateController
 from survey_service.db.engine import Database, open_database
 from survey_service.db.faults import NO_ANSWER, outage_log, unavailable_reason
@@ -134,6 +135,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     def provide_poll_desk() -> PollDesk:
         return cast("ProcessState", state.process).poll_desk
 
+    def provide_submission_writer() -> SubmissionWriter:
+        return cast("ProcessState", state.process).submission_writer
+
     def provide_wage_tables() -> WageTableCache:
         return cast("ProcessState", state.process).wage_tables
 
@@ -231,6 +235,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             "form_cache": Provide(provide_form_cache, sync_to_thread=False),
             "poll_desk": Provide(provide_poll_desk, sync_to_thread=False),
             "wage_tables": Provide(provide_wage_tables, sync_to_thread=False),
+            "submission_writer": Provide(provide_submission_writer, sync_to_thread=False),
             "app_settings": Provide(provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],

@@ -11,6 +11,7 @@ from litestar.params import PathParameter, QueryParameter
 from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.collection.poll_answers import PollDesk
+from survey_service.collection.submission_writer import SubmissionWriter
 from survey_service.db.engine import Database
 from survey_service.forms.service import FormCache
 from survey_service.settings import Settings
@@ -28,6 +29,8 @@ Config: TypeAlias = NamedDependency[Settings]
 WageTables: TypeAlias = NamedDependency[WageTableCache]
 # Opening polls and taking their answers in this process (one per app).
 Polls: TypeAlias = NamedDependency[PollDesk]
+# New submissions stored together with those arriving at the same time (one per app).
+Submissions: TypeAlias = NamedDependency[SubmissionWriter]
 # An id or version number in a path: within the database's integer (see structs.RowId).
 PathId: TypeAlias = Annotated[int, PathParameter(ge=1, le=INT4_MAX)]
 # Which release of a campaign's scores to read.

@@ -10,6 +10,7 @@ from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.table_cache import WageTableCache
 from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.polls import LinkRateLimiter, PollCache
+from survey_service.collection.submission_writer import SubmissionWriter
 from survey_service.db.engine import Database
 from survey_service.forms.service import FormCache
 from survey_service.guessing import GuessingThrottle
@@ -25,10 +26,12 @@ class ProcessState:
     poll_desk: PollDesk
     release_store: ReleaseStore  # wage releases loaded and their tables: a release never changes
     wage_tables: WageTableCache
+    submission_writer: SubmissionWriter  # new submissions, group-committed
 
     @classmethod
     def new(cls, settings: Settings) -> ProcessState:
         form_cache = FormCache(ttl=settings.form_cache_seconds)
+        release_store = ReleaseStore()
         return cls(
             form_cache=form_cache,
             token_limiter=Rates("token"),
@@ -40,8 +43,9 @@ class ProcessState:
                 forms=form_cache,
                 zone=settings.zone,
             ),
-            release_store=ReleaseStore(),
+            release_store=release_store,
             wage_tables=WageTableCache(),
+            submission_writer=SubmissionWriter(form_cache, release_store),
         )
 
     def attach(self, db: Database) -> None:
@@ -49,9 +53,12 @@ class ProcessState:
         is PostgreSQL (``survey_service.ratelimit``)."""
         self.form_cache.attach(db)
         self.poll_desk.attach(db)
+        self.submission_writer.attach(db)
         self.token_limiter.attach(db)
         self.guessing.attach(db)
 
     async def close(self) -> None:
-        """Answers handed in are committed and answered before the engine goes."""
+        """Answers and submissions handed in are committed and answered before the
+        engine goes."""
         await self.poll_desk.close()
+        await self.submission_writer.close()

@@ -42,17 +42,20 @@ class PayReference:
 
 
 async def _released_campaign(
-    session: AsyncSession, campaign_id: int
+    session: AsyncSession, campaign_id: int, known: tuple[int, str] | None
 ) -> tuple[int, int, int] | None:
     """(campaign id, year, release number) of the release to compare with."""
     found = (
-        await session.execute(
-            select(Campaign.year, Form.key)
-            .join(FormVersion, Campaign.form_version_id == FormVersion.id)
-            .join(Form, FormVersion.form_id == Form.id)
-            .where(Campaign.id == campaign_id)
-        )
-    ).first()
+        known
+        or (
+            await session.execute(
+                select(Campaign.year, Form.key)
+                .join(FormVersion, Campaign.form_version_id == FormVersion.id)
+                .join(Form, FormVersion.form_id == Form.id)
+                .where(Campaign.id == campaign_id)
+            )
+        ).first()
+    )
     if found is None:
         return None
     year, form_key = found
@@ -74,10 +77,15 @@ async def _released_campaign(
 
 
 async def published_medians(
-    session: AsyncSession, store: ReleaseStore, campaign_id: int
+    session: AsyncSession,
+    store: ReleaseStore,
+    campaign_id: int,
+    *,
+    year_and_form: tuple[int, str] | None = None,
 ) -> PayReference | None:
-    """The reference for a survey of ``campaign_id``; None where no release gives one."""
-    found = await _released_campaign(session, campaign_id)
+    """The reference for a survey of ``campaign_id``; None where no release gives one.
+    ``year_and_form``: the campaign's year and form key, when the caller has them."""
+    found = await _released_campaign(session, campaign_id, year_and_form)
     if found is None:
         return None
     released, year, number = found

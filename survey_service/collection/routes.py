@@ -40,11 +40,12 @@ from survey_service.collection.schemas import (
     SubmissionOut,
     SubmissionPage,
 )
+from survey_service.collection.submission_writer import NewSubmission
 from survey_service.collection.template import XLSX, template_workbook
 from survey_service.db.models import (
     Campaign,
 )
-from survey_service.deps import DB, Config, Forms, PathId, Polls, Releases
+from survey_service.deps import DB, Config, Forms, PathId, Polls, Releases, Submissions
 from survey_service.errors import ServiceError, from_msgspec, not_found
 from survey_service.forms.routes import decode_json
 from survey_service.openapi import BEARER, body_of, problems
@@ -293,29 +294,18 @@ class CampaignController(Controller):
     async def submit(
         self,
         request: Request[Any, Any, Any],
-        db: DB,
-        form_cache: Forms,
-        release_store: Releases,
+        submission_writer: Submissions,
         campaign_id: PathId,
         data: JSONBody[SubmissionIn],
     ) -> Response[SubmissionOut]:
         """201 for a new submission; the same id with the same data again is 200 (a retry);
         the same id with other data is 409."""
         principal = _own_campaign(request, campaign_id)
-        reference = await saving.pay_reference(release_store, db, campaign_id)
-        async with db.transaction() as session:
-            campaign, version, form = await campaigns.load_campaign(session, campaign_id)
-            stored = await submissions.create_submission(
-                session,
-                principal,
-                campaign,
-                saving.form_context(form_cache, form, version, reference),
-                submission_id=data.id,
-                data=data.data,
-                status=data.status,
-            )
-            if stored.created:
-                audit(session, principal, "submission.create", f"submission:{stored.submission.id}")
+        # Stored with the submissions arriving at the same time, in one transaction;
+        # answered once that has committed (a 503 problem if it failed), never before.
+        stored = await submission_writer.create(
+            NewSubmission(principal, campaign_id, data.id, data.data, data.status)
+        )
         return Response(stored.submission, status_code=201 if stored.created else 200)
 
     @get(

@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonschema_rs
 import msgspec
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service import counters
@@ -60,10 +60,12 @@ def _stated_enterprise(data: Document) -> Any:
 
 
 def _stored(data: Document) -> tuple[Any, str]:
-    """The column value and the content hash of a document."""
+    """The column value and the content hash of a document: the text hashed is the text
+    stored (keys sorted), so a document is encoded once."""
     if isinstance(data, EncodedDocument):
         return data.text, data.content_hash
-    return data, data_hash(data)
+    text = msgspec.json.encode(data, order="sorted")
+    return JSONText(text.decode()), hashlib.sha256(text).hexdigest()
 
 
 def parse_submission_id(raw: str | None) -> str:
@@ -304,8 +306,20 @@ async def create_submission(
 ) -> Stored:
     sid = parse_submission_id(submission_id)
     stored, digest = _stored(data)
-    existing = await session.get(Submission, sid)
-    if existing is not None:
+    # One query for this id and for the enterprise's submission in the campaign.
+    query = select(Submission.id).where(
+        or_(
+            Submission.id == sid,
+            and_(
+                Submission.campaign_id == campaign.id,
+                Submission.enterprise_id == principal.enterprise_id,
+            ),
+        )
+    )
+    found = set(await session.scalars(query))
+    if sid in found:
+        existing = await session.get(Submission, sid)
+        assert existing is not None
         if (existing.enterprise_id, existing.campaign_id) != (principal.enterprise_id, campaign.id):
             raise not_found("Submission")  # another's: never say that it exists
         first = await session.scalar(
@@ -322,14 +336,15 @@ async def create_submission(
     if not checked:  # an upload's document was validated as a whole already
         assert not isinstance(data, EncodedDocument)
         check_document(ctx.validator, ctx.version.schema, data, status)
-    uscc = await _uscc(session, principal.enterprise_id)
-    check_enterprise(data, uscc)
-    other = await session.scalar(
-        select(Submission.id).where(
-            Submission.campaign_id == campaign.id,
-            Submission.enterprise_id == principal.enterprise_id,
-        )
+    # The enterprise itself (not only its code): the pay checks and the wage rows read it.
+    enterprise = (
+        None
+        if principal.enterprise_id is None
+        else await session.get(Enterprise, principal.enterprise_id)
     )
+    uscc = enterprise.uscc if enterprise is not None else None
+    check_enterprise(data, uscc)
+    other = next(iter(found), None)
     if other is not None:
         raise conflict(
             "This enterprise has a submission in this campaign already; amend it instead.",
