@@ -76,17 +76,22 @@ def salary_rows(n: int) -> list[list[Any]]:
 
 def salary_workbook(rows: list[list[Any]], header: list[str] = SALARY_HEADER) -> bytes:
     """An XLSX workbook with one sheet, 工资: the header, then the rows."""
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet("工资")
-    for r, row in enumerate([header, *rows]):
-        for c, value in enumerate(row):
-            sheet.write(r, c, value)
-    book.close()
-    return out.getvalue()
+    return sheet([header, *rows], "工资")
 
 
 def local_day(instant: str, zone: ZoneInfo) -> str:
     """The day (YYYY-MM-DD) an RFC 3339 instant the API gave falls on in ``zone``: what the
     pages and file names show (the service's time zone, not UTC)."""
     return datetime.fromisoformat(instant).astimezone(zone).date().isoformat()
+
+
+def sheet(rows: list[list[Any]], name: str = "Sheet1") -> bytes:
+    """An .xlsx workbook of one sheet holding ``rows`` (the header first), as Excel writes it."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    worksheet = book.add_worksheet(name)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            worksheet.write(r, c, value)
+    book.close()
+    return out.getvalue()

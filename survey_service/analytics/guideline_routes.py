@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.openapi.datastructures import ResponseSpec
@@ -21,8 +20,7 @@ from survey_service.analytics.guidelines import (
 from survey_service.auth import principal_of, require
 from survey_service.collection import uploads
 from survey_service.deps import DB, PathId
-from survey_service.errors import from_msgspec
-from survey_service.forms.routes import decode_json
+from survey_service.forms.routes import decode_items
 from survey_service.openapi import BEARER, body_of, problems
 from survey_service.structs import Out
 
@@ -69,14 +67,10 @@ class GuidelineController(Controller):
     ) -> Response[GuidelineUpsertResult]:
         """Record guidelines, one object or a list (all or nothing); one of the same year
         and region is replaced. 201 when at least one is new, 200 when all replaced one."""
-        raw = decode_json(await request.body())
-        try:
-            items = msgspec.convert(raw if isinstance(raw, list) else [raw], list[GuidelineIn])
-        except msgspec.ValidationError as exc:
-            raise from_msgspec(exc) from None
+        items, indexed = decode_items(await request.body(), GuidelineIn)
         async with db.transaction() as session:
             result = await guidelines.record_guidelines(
-                session, principal_of(request), items, indexed=isinstance(raw, list)
+                session, principal_of(request), items, indexed=indexed
             )
         return Response(result, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)
 

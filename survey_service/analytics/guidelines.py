@@ -20,10 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import Principal, audit
 from survey_service.collection.spreadsheets import SheetRows
-from survey_service.collection.uploads import check_rows, rows_refused, struct_row_schema
+from survey_service.collection.uploads import (
+    check_rows,
+    rows_refused,
+    sheet_validator,
+    struct_row_schema,
+)
 from survey_service.db.models import WageGuideline
 from survey_service.errors import not_found, unprocessable
-from survey_service.forms.validation import compile_schema, validate_document
+from survey_service.forms.validation import validate_document
 from survey_service.structs import Body, Out
 
 # The city the service serves, and the province whose guideline applies where the city
@@ -266,12 +271,7 @@ def sheet_row_schema() -> dict[str, Any]:
 
 @cache
 def _sheet_validator() -> jsonschema_rs.Draft202012Validator:
-    return compile_schema(
-        {
-            "type": "object",
-            "properties": {"employees": {"type": "array", "items": sheet_row_schema()}},
-        }
-    )
+    return sheet_validator(sheet_row_schema())
 
 
 def sheet_items(sheet: SheetRows) -> list[GuidelineIn]:

@@ -17,11 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut
 from survey_service.collection.spreadsheets import SheetRows
-from survey_service.collection.uploads import refuse_bad_rows, struct_row_schema
+from survey_service.collection.uploads import refuse_bad_rows, sheet_validator, struct_row_schema
 from survey_service.db.models import Enterprise
 from survey_service.errors import ServiceError, conflict, not_found, unprocessable
 from survey_service.forms.formats import is_division_code, is_industry_code, is_uscc
-from survey_service.forms.validation import compile_schema
 from survey_service.reference.codes import districts
 
 # What a new enterprise holds for the fields its first record leaves out.
@@ -303,12 +302,7 @@ def import_row_schema() -> dict[str, Any]:
 
 @cache
 def _import_validator() -> jsonschema_rs.Draft202012Validator:
-    return compile_schema(
-        {
-            "type": "object",
-            "properties": {"employees": {"type": "array", "items": import_row_schema()}},
-        }
-    )
+    return sheet_validator(import_row_schema())
 
 
 def import_items(sheet: SheetRows) -> list[EnterpriseIn]:

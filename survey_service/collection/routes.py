@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio.to_thread
-import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.openapi.datastructures import ResponseSpec
@@ -46,8 +45,8 @@ from survey_service.db.models import (
     Campaign,
 )
 from survey_service.deps import DB, Config, Forms, PathId, Polls, Releases, Submissions
-from survey_service.errors import ServiceError, from_msgspec, not_found
-from survey_service.forms.routes import decode_json
+from survey_service.errors import ServiceError, not_found
+from survey_service.forms.routes import decode_items
 from survey_service.openapi import BEARER, body_of, problems
 from survey_service.structs import INT4_MAX
 
@@ -87,14 +86,10 @@ class EnterpriseController(Controller):
     ) -> Response[EnterpriseUpsertResult]:
         """Create or update enterprises by `uscc`: one object or a list (all or nothing).
         201 when at least one enterprise was created, 200 when all were updates."""
-        raw = decode_json(await request.body())
-        try:
-            items = msgspec.convert(raw if isinstance(raw, list) else [raw], list[EnterpriseIn])
-        except msgspec.ValidationError as exc:
-            raise from_msgspec(exc) from None
+        items, indexed = decode_items(await request.body(), EnterpriseIn)
         async with db.transaction() as session:
             created, updated, rows = await enterprises.upsert_enterprises(
-                session, items, indexed=isinstance(raw, list)
+                session, items, indexed=indexed
             )
             audit(
                 session,

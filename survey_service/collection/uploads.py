@@ -24,7 +24,7 @@ from survey_service.collection.submissions import EncodedDocument
 from survey_service.db.engine import JSONText
 from survey_service.db.models import Enterprise
 from survey_service.errors import ServiceError
-from survey_service.forms.validation import FieldError, validate_document
+from survey_service.forms.validation import FieldError, compile_schema, validate_document
 
 # The enterprise part of an upload comes from the invitation's enterprise (the registry),
 # with the fields the salary survey requires of it.
@@ -136,6 +136,14 @@ def struct_row_schema(
         label, kind = columns[key]
         properties[key] = {**branch, "type": kind, "title": label}
     return {"type": "object", "properties": properties, "required": record.get("required", [])}
+
+
+def sheet_validator(row_schema: dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
+    """A validator of ``{"employees": [row, ...]}`` for a sheet's rows of ``row_schema``:
+    the shape ``check_rows`` maps errors back from."""
+    return compile_schema(
+        {"type": "object", "properties": {"employees": {"type": "array", "items": row_schema}}}
+    )
 
 
 def refuse_bad_rows(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from survey_service.auth import Principal, audit, require
 from survey_service.deps import DB, Forms, PathId
-from survey_service.errors import ServiceError
+from survey_service.errors import ServiceError, from_msgspec
 from survey_service.forms import service
 from survey_service.forms.schemas import (
     FormCreate,
@@ -34,6 +34,23 @@ def decode_json(body: bytes) -> Any:
         return _any_json.decode(body)
     except msgspec.DecodeError as exc:
         raise ServiceError("invalid-json", f"The request body is not valid JSON: {exc}") from None
+
+
+T = TypeVar("T")
+
+
+def decode_items(body: bytes, item_type: type[T]) -> tuple[list[T], bool]:
+    """A body of one object or a list of them, as a list of ``item_type``; and whether it
+    was a list (its errors' pointers then start with the item's index)."""
+    raw = decode_json(body)
+    try:
+        items: list[T] = msgspec.convert(
+            raw if isinstance(raw, list) else [raw],
+            list[item_type],  # type: ignore[valid-type]
+        )
+    except msgspec.ValidationError as exc:
+        raise from_msgspec(exc) from None
+    return items, isinstance(raw, list)
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

@@ -21,7 +21,7 @@ from survey_service.web.admin_access import SIGN_IN, see_other
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page
 from survey_service.web.sessions import csrf_token, signed_in
-from survey_service.web.staff_access import field, signed_post
+from survey_service.web.staff_access import field, field_errors, signed_post
 
 GUIDELINES = "/admin/guidelines"
 REGIONS = ("610000", guidelines.CITY)
@@ -46,14 +46,6 @@ def _from_post(posted: Any) -> dict[str, Any]:
         else:
             raw[key] = text
     return raw
-
-
-def _errors_by_field(exc: ServiceError) -> dict[str, str]:
-    by_field: dict[str, str] = {}
-    for error in (exc.extra or {}).get("errors") or []:
-        key = str(error.get("path", "")).strip("/").split("/")[-1] or "_"
-        by_field[key] = f"{error.get('message_zh') or ''} {error.get('message') or ''}".strip()
-    return by_field
 
 
 class GuidelinePageController(Controller):
@@ -86,9 +78,10 @@ class GuidelinePageController(Controller):
             async with db.transaction() as session:
                 await guidelines.record_guidelines(session, principal, [item], indexed=False)
         except ServiceError as exc:
+            by_field, detail = field_errors(exc)
             return await _page(
                 request, db, True, status=exc.status_code, values=raw,
-                errors=_errors_by_field(exc), problem=_detail(request, exc),
+                errors=by_field, problem=detail and _detail(request, exc),
             )  # fmt: skip
         return see_other(f"{GUIDELINES}?saved={item.year}-{item.region}")
 

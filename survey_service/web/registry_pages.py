@@ -34,6 +34,7 @@ from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page
 from survey_service.web.sessions import csrf_token, signed_in
+from survey_service.web.staff_access import field_errors
 
 REGISTRY = "/admin/enterprises"
 PAGE_SIZE = 100
@@ -92,17 +93,6 @@ def _from_post(fields: dict[str, list[str]], uscc: str | None) -> dict[str, Any]
         else:
             raw[key] = text or None
     return raw
-
-
-def _field_errors(exc: ServiceError) -> tuple[dict[str, str], str]:
-    """The problem's errors by field (``/uscc`` -> ``uscc``), and its detail for the rest."""
-    extra = exc.extra if isinstance(exc.extra, dict) else {}
-    by_field: dict[str, str] = {}
-    for error in extra.get("errors") or []:
-        key = str(error.get("path", "")).strip("/").split("/")[0]
-        message = str(error.get("message_zh") or "") + " " + str(error.get("message") or "")
-        by_field[key] = message.strip()
-    return by_field, "" if by_field else str(exc.detail)
 
 
 class RegistryPageController(Controller):
@@ -332,7 +322,7 @@ async def _save(request: Request[Any, Any, Any], db: DB, uscc: str | None) -> Re
     except ServiceError as exc:
         if exc.status_code == 404:
             return _not_found(request)
-        by_field, detail = _field_errors(exc)
+        by_field, detail = field_errors(exc)
         return _form_page(
             request, raw, new=uscc is None, scope=scope, status=exc.status_code,
             errors=by_field, problem=detail,

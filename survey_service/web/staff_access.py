@@ -10,6 +10,7 @@ from litestar import Request, Response
 from litestar.response import Redirect
 
 from survey_service.auth import Principal
+from survey_service.errors import ServiceError
 from survey_service.web.i18n import lang_of, translate
 from survey_service.web.pages import PAGE_HEADERS, message_page
 from survey_service.web.posting import Posted, read_post
@@ -43,3 +44,14 @@ async def signed_post(
 def field(posted: Posted, name: str) -> str:
     """A posted text field's first value, stripped ('' when absent)."""
     return (posted.fields.get(name) or [""])[0].strip()
+
+
+def field_errors(exc: ServiceError) -> tuple[dict[str, str], str]:
+    """The problem's errors by field (``/uscc`` -> ``uscc``), and its detail for the rest."""
+    extra = exc.extra if isinstance(exc.extra, dict) else {}
+    by_field: dict[str, str] = {}
+    for error in extra.get("errors") or []:
+        key = str(error.get("path", "")).strip("/").split("/")[0]
+        message = str(error.get("message_zh") or "") + " " + str(error.get("message") or "")
+        by_field[key] = message.strip()
+    return by_field, "" if by_field else str(exc.detail)

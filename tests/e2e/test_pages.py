@@ -4,16 +4,15 @@ with a show-if question, publishes it and answers it, and the dashboard shows th
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import sqlite3
 from typing import Any
 
-import xlsxwriter
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Server, new_page, screenshot
+from tests.samples import salary_workbook
 
 
 def _poll_answers(server: Server, link_id_slug: str) -> list[dict[str, Any]]:
@@ -59,17 +58,6 @@ def test_a_worker_answers_the_poll_on_a_phone(server: Server, browser: Browser) 
     page.context.close()
 
 
-def _workbook(rows: list[list[Any]]) -> bytes:
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet("工资")
-    for r, row in enumerate([["职业代码", "工作月数", "年度应发工资", "学历"], *rows]):
-        for c, value in enumerate(row):
-            sheet.write(r, c, value)
-    book.close()
-    return out.getvalue()
-
-
 def test_an_enterprise_uploads_sees_the_errors_fixes_and_submits(
     server: Server, browser: Browser
 ) -> None:
@@ -87,7 +75,7 @@ def test_an_enterprise_uploads_sees_the_errors_fixes_and_submits(
     rows[4][0] = "9-99"  # spreadsheet row 6: no such occupation
     page.get_by_label("工资表（.xlsx 或 .csv）").set_input_files(
         files=[{"name": "工资.xlsx", "mimeType": "application/octet-stream",
-                "buffer": _workbook(rows)}]
+                "buffer": salary_workbook(rows)}]
     )  # fmt: skip
     page.get_by_role("button", name="上传并提交").click()
     errors = page.locator("#upload-errors")
@@ -100,7 +88,7 @@ def test_an_enterprise_uploads_sees_the_errors_fixes_and_submits(
     rows[2][2] = 19200  # spreadsheet row 4: under the minimum wage, a warning
     page.get_by_label("工资表（.xlsx 或 .csv）").set_input_files(
         files=[{"name": "工资.xlsx", "mimeType": "application/octet-stream",
-                "buffer": _workbook(rows)}]
+                "buffer": salary_workbook(rows)}]
     )  # fmt: skip
     page.get_by_role("button", name="上传并提交").click()
     expect(page.locator(".flash")).to_contain_text("工资表已上传并提交：6 行")
@@ -113,7 +101,7 @@ def test_an_enterprise_uploads_sees_the_errors_fixes_and_submits(
     rows[5][1] = 13  # spreadsheet row 7
     page.get_by_label("工资表（.xlsx 或 .csv）").set_input_files(
         files=[{"name": "工资.xlsx", "mimeType": "application/octet-stream",
-                "buffer": _workbook(rows)}]
+                "buffer": salary_workbook(rows)}]
     )  # fmt: skip
     page.get_by_label("只保存无误的行").check()
     page.get_by_role("button", name="上传并提交").click()

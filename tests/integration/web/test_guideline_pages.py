@@ -4,13 +4,11 @@ named by row and column, nothing stored), removes one; a district's staff only r
 
 from __future__ import annotations
 
-import io
 from typing import Any
-
-import xlsxwriter
 
 from tests.conftest import Service
 from tests.integration.web.helpers import assert_well_formed, page_csrf, sign_in
+from tests.samples import sheet
 
 
 async def _guidelines(service: Service) -> list[dict[str, Any]]:
@@ -20,14 +18,7 @@ async def _guidelines(service: Service) -> list[dict[str, Any]]:
 
 
 def _workbook(rows: list[list[Any]]) -> bytes:
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet("指导线")
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            sheet.write(r, c, value)
-    book.close()
-    return out.getvalue()
+    return sheet(rows, "指导线")
 
 
 async def test_an_admin_records_loads_and_removes_guidelines(service: Service) -> None:

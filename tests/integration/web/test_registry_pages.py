@@ -10,12 +10,11 @@ import re
 import zipfile
 from typing import Any
 
-import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from tests.conftest import Service
 from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
-from tests.samples import enterprise, uscc
+from tests.samples import enterprise, sheet, uscc
 
 FORMULA_NAME = '=HYPERLINK("http://x.test","点我")'
 
@@ -44,14 +43,7 @@ def _shown(html: str) -> set[str]:
 
 
 def _workbook(rows: list[list[Any]]) -> bytes:
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet("企业名录")
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            sheet.write(r, c, value)
-    book.close()
-    return out.getvalue()
+    return sheet(rows, "企业名录")
 
 
 async def test_the_registry_is_searched_by_name_code_district_and_industry(
