@@ -5,8 +5,13 @@ wage contracts of unionized enterprises with 100 or more staff.
 An enterprise **took part** in a year when it has at least one submitted survey (status
 ``submitted``: a draft does not count; review state does not matter) in any campaign of that
 year (``campaigns.year``), whatever the form: salary survey or self-assessment. Its
-workers' poll answers do not count: they are not the enterprise's doing. The registry
-(``enterprises``) as it stands gives who counts: its district, size, union and contract.
+workers' poll answers do not count: they are not the enterprise's doing.
+
+Everything is counted **as it stood at an instant** (``at``; by default now): the registry
+as its history had it then gives who counts (district, size, union, contract), a survey
+counts when its latest revision by then was submitted, a campaign when it had been created.
+So a year's participation, and its circular, can be made again as of the same instant and
+come out the same, whatever changed since.
 
 The targets are data: ``reference/data/participation-targets.json`` (the notice's 2023
 figures), or the file ``SURVEY_PARTICIPATION_TARGETS`` names. Each entry applies from its
@@ -16,8 +21,10 @@ figures), or the file ``SURVEY_PARTICIPATION_TARGETS`` names. Each entry applies
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import msgspec
 import numpy as np
@@ -26,13 +33,25 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.districts import city_districts, competition_ranks, district_name
-from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, Submission
+from survey_service.collection.registry_history import registry_at
+from survey_service.db.models import (
+    Campaign,
+    EnterpriseHistory,
+    Form,
+    FormVersion,
+    Submission,
+    SubmissionRevision,
+    utcnow,
+)
+from survey_service.errors import unprocessable
+from survey_service.local_time import NotAnInstant, instant_from_text
 from survey_service.structs import Out
 
 DEFINITION = (
     "An enterprise took part in a year when it has at least one submitted survey (not a "
     "draft) in any campaign of that year, whatever the form; its workers' poll answers do "
-    "not count. Rates are participating / enterprises counted; null when none are counted."
+    "not count. Rates are participating / enterprises counted; null when none are counted. "
+    "Everything is counted as it stood at the instant as_of."
 )
 
 
@@ -69,6 +88,40 @@ def targets_for(targets: TargetsFile, year: int) -> TargetEntry | None:
     """The entry in force in ``year``: the latest that starts in or before it."""
     applying = [t for t in targets.targets if t.from_year <= year]
     return max(applying, key=lambda t: t.from_year) if applying else None
+
+
+# --- the instant ----------------------------------------------------------------------------
+
+
+def as_of_instant(text: str | None, zone: ZoneInfo, now: datetime) -> datetime:
+    """The instant to count at: a date (``2023-12-31``) is its last moment in ``zone``, an
+    RFC 3339 date-time that instant, nothing ``now``. Not after ``now``: what is not yet
+    known cannot be counted as it will stand."""
+    if text is None:
+        return now
+    try:
+        at = instant_from_text(text, zone, end_of_day=True)
+    except NotAnInstant as exc:
+        raise unprocessable(
+            str(exc), [{"path": "/as_of", "message": str(exc), "keyword": "format"}]
+        ) from None
+    if len(text.strip()) == 10:
+        at -= timedelta(microseconds=1)
+    if at > now:
+        raise unprocessable(
+            f"{text} is in the future: participation can be counted as it stood, not as it "
+            "will stand.",
+            [{"path": "/as_of", "message": "in the future", "keyword": "maximum"}],
+        )
+    return at
+
+
+def as_of_text(text: str | None, at: datetime, zone: ZoneInfo) -> str:
+    """How a circular prints the instant it counts at: the date it was asked for, else the
+    instant in ``zone`` to the second."""
+    if text is not None and len(text.strip()) == 10:
+        return text.strip()
+    return f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S}"
 
 
 # --- the response ----------------------------------------------------------------------------
@@ -130,6 +183,7 @@ class ParticipationOut(Out, kw_only=True):
     (unionized large enterprises without one) are for admins; null for analysts."""
 
     year: int
+    as_of: datetime
     definition: str
     campaigns: list[CampaignRef]
     targets: TargetsOut
@@ -148,7 +202,7 @@ Mask = npt.NDArray[np.bool_]
 class Registry:
     """The enterprises as columns."""
 
-    rows: list[Enterprise]
+    rows: list[tuple[str, EnterpriseHistory]]
     district: npt.NDArray[np.str_]
     above_designated_size: Mask
     unionized: Mask
@@ -159,6 +213,35 @@ class Registry:
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+async def _participants(session: AsyncSession, year: int, at: datetime) -> set[int]:
+    """The enterprises with a survey of the year whose latest revision by ``at`` was
+    submitted."""
+    latest: dict[str, tuple[int | None, int, str]] = {}
+    for submission_id, enterprise_id, revision, status in await session.execute(
+        select(
+            SubmissionRevision.submission_id,
+            Submission.enterprise_id,
+            SubmissionRevision.revision,
+            SubmissionRevision.status,
+        )
+        .join(Submission, SubmissionRevision.submission_id == Submission.id)
+        .join(Campaign, Submission.campaign_id == Campaign.id)
+        .where(
+            Campaign.campaign_year == year,
+            Submission.enterprise_id.is_not(None),
+            SubmissionRevision.created_at <= at,
+        )
+    ):
+        seen = latest.get(submission_id)
+        if seen is None or revision > seen[1]:
+            latest[submission_id] = (enterprise_id, revision, status)
+    return {
+        enterprise_id
+        for enterprise_id, _, status in latest.values()
+        if enterprise_id is not None and status == "submitted"
+    }
 
 
 def participation_row(
@@ -196,12 +279,12 @@ def participation_row(
     )
 
 
-def _listed(rows: list[Enterprise], mask: Mask) -> list[MissingEnterprise]:
+def _listed(rows: list[tuple[str, EnterpriseHistory]], mask: Mask) -> list[MissingEnterprise]:
     picked = [rows[i] for i in np.flatnonzero(mask)]
-    picked.sort(key=lambda e: (e.district, e.uscc))
+    picked.sort(key=lambda row: (row[1].district, row[0]))
     return [
         MissingEnterprise(
-            uscc=e.uscc,
+            uscc=uscc,
             name=e.name,
             district=e.district,
             district_name=district_name(e.district),
@@ -209,45 +292,41 @@ def _listed(rows: list[Enterprise], mask: Mask) -> list[MissingEnterprise]:
             above_designated_size=e.above_designated_size,
             has_union=e.has_union,
         )
-        for e in picked
+        for uscc, e in picked
     ]
 
 
 async def year_participation(
-    session: AsyncSession, year: int, targets: TargetsFile, *, with_lists: bool
+    session: AsyncSession,
+    year: int,
+    targets: TargetsFile,
+    *,
+    with_lists: bool,
+    at: datetime | None = None,
 ) -> ParticipationOut:
+    """The year's participation as it stood at ``at`` (now when None)."""
+    at = at or utcnow()
     campaigns = [
         CampaignRef(id=cid, title=title, form_key=key)
         for cid, title, key in await session.execute(
             select(Campaign.id, Campaign.title, Form.key)
             .join(FormVersion, Campaign.form_version_id == FormVersion.id)
             .join(Form, FormVersion.form_id == Form.id)
-            .where(Campaign.campaign_year == year)
+            .where(Campaign.campaign_year == year, Campaign.created_at <= at)
             .order_by(Campaign.id)
         )
     ]
-    participants = set(
-        await session.scalars(
-            select(Submission.enterprise_id)
-            .join(Campaign, Submission.campaign_id == Campaign.id)
-            .where(
-                Campaign.campaign_year == year,
-                Submission.status == "submitted",
-                Submission.enterprise_id.is_not(None),
-            )
-            .distinct()
-        )
-    )
-    rows = list(await session.scalars(select(Enterprise).order_by(Enterprise.id)))
+    participants = await _participants(session, year, at)
+    rows = await registry_at(session, at)
     min_staff = targets.collective_contract_min_staff
     registry = Registry(
         rows=rows,
-        district=np.array([e.district for e in rows], dtype=np.str_),
-        above_designated_size=np.array([e.above_designated_size for e in rows], dtype=bool),
-        unionized=np.array([e.has_union for e in rows], dtype=bool),
-        large=np.array([(e.staff_count or 0) >= min_staff for e in rows], dtype=bool),
-        contract=np.array([e.has_collective_contract for e in rows], dtype=bool),
-        participating=np.array([e.id in participants for e in rows], dtype=bool),
+        district=np.array([e.district for _, e in rows], dtype=np.str_),
+        above_designated_size=np.array([e.above_designated_size for _, e in rows], dtype=bool),
+        unionized=np.array([e.has_union for _, e in rows], dtype=bool),
+        large=np.array([(e.staff_count or 0) >= min_staff for _, e in rows], dtype=bool),
+        contract=np.array([e.has_collective_contract for _, e in rows], dtype=bool),
+        participating=np.array([e.enterprise_id in participants for _, e in rows], dtype=bool),
     )
     target = targets_for(targets, year)
     everyone = np.ones(len(rows), dtype=bool)
@@ -262,6 +341,7 @@ async def year_participation(
     districts.sort(key=lambda d: (d.rank is None, d.rank, d.district))
     return ParticipationOut(
         year=year,
+        as_of=at,
         definition=DEFINITION,
         campaigns=campaigns,
         targets=TargetsOut(

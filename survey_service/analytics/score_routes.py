@@ -10,11 +10,17 @@ from litestar.params import FromQuery, QueryParameter
 
 from survey_service.analytics import assessments, participation, satisfaction, score_reads
 from survey_service.auth import principal_of, require
+from survey_service.db.models import utcnow
 from survey_service.deps import DB, Config, PathId, ReleaseChoice
 from survey_service.errors import ServiceError
 from survey_service.openapi import BEARER, problems
 
 Year = Annotated[int, QueryParameter(ge=2000, le=2100, description="the campaigns' year")]
+AS_OF = (
+    "Count as everything stood at this instant (not in the future): a date alone "
+    "(`2023-12-31`) is the end of that day in the service's time zone; an RFC 3339 "
+    "date-time with its offset is that instant. Default: now, to the second."
+)
 
 
 class ScoreController(Controller):
@@ -84,11 +90,18 @@ class ScoreController(Controller):
         responses=problems(400, 401, 403, 422),
     )
     async def get_participation(
-        self, request: Request[Any, Any, Any], db: DB, app_settings: Config, year: FromQuery[Year]
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        app_settings: Config,
+        year: FromQuery[Year],
+        as_of: Annotated[str | None, QueryParameter(description=AS_OF)] = None,
     ) -> participation.ParticipationOut:
         """Who took part in the year's campaigns, by district (ranked by participation rate)
         and for the city, each rate beside its target; admins also get the enterprises
-        still missing."""
+        still missing. Counted as everything stood at `as_of` (now by default): the
+        registry's history, the surveys' revisions, the contract records known then."""
+        at = participation.as_of_instant(as_of, app_settings.zone, utcnow())
         try:
             targets = participation.load_targets(app_settings.participation_targets)
         except (OSError, msgspec.DecodeError) as exc:
@@ -96,5 +109,5 @@ class ScoreController(Controller):
             raise ServiceError("internal-error", detail) from None
         async with db.read() as session:
             return await participation.year_participation(
-                session, year, targets, with_lists=principal_of(request).role == "admin"
+                session, year, targets, with_lists=principal_of(request).role == "admin", at=at
             )

@@ -15,10 +15,11 @@ import msgspec
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.collection.registry_history import facts_of, record_periods
 from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut
 from survey_service.collection.spreadsheets import SheetRows
 from survey_service.collection.uploads import refuse_bad_rows, sheet_validator, struct_row_schema
-from survey_service.db.models import Enterprise
+from survey_service.db.models import Enterprise, utcnow
 from survey_service.errors import ServiceError, conflict, not_found, unprocessable
 from survey_service.forms.formats import is_division_code, is_industry_code, is_uscc
 from survey_service.reference.codes import districts
@@ -96,6 +97,7 @@ async def upsert_enterprises(
     }
     created = updated = 0
     rows: list[Enterprise] = []
+    before = {uscc: facts_of(row) for uscc, row in existing.items()}
     for item in items:
         named = {f: getattr(item, f) for f in item.__struct_fields__}
         values = {f: v for f, v in named.items() if v is not msgspec.UNSET}
@@ -111,6 +113,9 @@ async def upsert_enterprises(
             updated += 1
         rows.append(row)
     await session.flush()
+    changed = {row.uscc: row for row in rows if before.get(row.uscc) != facts_of(row)}
+    if changed:
+        await record_periods(session, list(changed.values()), utcnow())
     return created, updated, rows
 
 

@@ -121,6 +121,32 @@ class Enterprise(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class EnterpriseHistory(Base):
+    """The registry as it stood: one row per enterprise and period in which the facts that
+    count (name, district, industry, size, staff, union, above-designated-size, the
+    registry's contract flag) held, from ``valid_from`` up to ``valid_to`` (exclusive; NULL:
+    still holds). Written with every change of those facts, never edited after, so that a
+    year's participation can be recomputed as it stood on any date."""
+
+    __tablename__ = "enterprise_history"
+    __table_args__ = (Index("ix_enterprise_history_valid", "valid_from", "valid_to"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    valid_from: Mapped[datetime]
+    valid_to: Mapped[datetime | None]
+    name: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(String(6))
+    industry: Mapped[str] = mapped_column(String(5))
+    size_class: Mapped[str | None] = mapped_column(String(16))
+    staff_count: Mapped[int | None] = mapped_column(Integer)
+    has_union: Mapped[bool] = mapped_column(Boolean)
+    above_designated_size: Mapped[bool] = mapped_column(Boolean)
+    has_collective_contract: Mapped[bool] = mapped_column(Boolean)
+
+
 class Campaign(Base):
     __tablename__ = "campaigns"
 

@@ -54,6 +54,7 @@ from survey_service.analytics.wage_release import own_annual_pay
 from survey_service.analytics.wage_structure import CONFIDENTIAL
 from survey_service.db.models import Campaign, Enterprise, Form, FormVersion, utcnow
 from survey_service.errors import ServiceError
+from survey_service.local_time import NotAnInstant, instant_from_text
 from survey_service.reference.codes import industries, industry_division
 from survey_service.reports import charts
 from survey_service.reports.render import Section
@@ -116,13 +117,20 @@ async def gather_participation(
         targets = participation.load_targets(settings.participation_targets)
     except (OSError, msgspec.DecodeError) as exc:
         raise ReportError(f"the participation targets cannot be read: {exc}") from None
+    try:
+        at = participation.as_of_instant(params.get("as_of"), settings.zone, utcnow())
+    except ServiceError as exc:
+        raise ReportError(exc.detail) from None
     out = await participation.year_participation(
-        session, year, targets, with_lists=bool(params.get("annex"))
+        session, year, targets, with_lists=bool(params.get("annex")), at=at
     )
     if not out.campaigns:
-        raise ReportError(f"there is no campaign in {year}")
+        raise ReportError(f"there is no campaign in {year} as of {params.get('as_of') or 'now'}")
     data: dict[str, Any] = _plain(out)
-    return data | {"annex": bool(params.get("annex")), "as_of": _today(settings)}
+    return data | {
+        "annex": bool(params.get("annex")),
+        "as_of": participation.as_of_text(params.get("as_of"), at, settings.zone),
+    }
 
 
 def participation_sections(env: jinja2.Environment, ctx: dict[str, Any]) -> list[Section]:
@@ -629,7 +637,34 @@ def report_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         elif name == "annex":
             value = bool(value)
         params[name] = value
+    for name in MAY_TAKE.get(kind, ()):
+        value = raw.get(name)
+        if value is not None:
+            params[name] = _as_of_param(value)
     return params
+
+
+def stamped(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a report is made with: a participation report asked for without
+    ``as_of`` counts as everything stood when it was asked for, and keeps that instant, so
+    that asking again with it makes the same report."""
+    if kind in MAY_TAKE and "as_of" in MAY_TAKE[kind] and "as_of" not in params:
+        return params | {"as_of": utcnow().isoformat()}
+    return params
+
+
+def _as_of_param(value: Any) -> str:
+    """``as_of``: a date or an RFC 3339 date-time, not in the future (checked again, in the
+    city's zone, when the report is made)."""
+    if not isinstance(value, str):
+        raise ReportError("as_of is a date (YYYY-MM-DD) or an RFC 3339 date-time")
+    try:
+        at = instant_from_text(value, ZoneInfo("UTC"))
+    except NotAnInstant as exc:
+        raise ReportError(f"as_of: {exc}") from None
+    if at > utcnow():
+        raise ReportError("as_of is in the future")
+    return value.strip()
 
 
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -638,6 +673,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "negotiation-brief": ("campaign_id", "enterprise"),
     "participation": ("year", "annex"),
 }
+# Parameters a kind may take besides.
+MAY_TAKE: dict[str, tuple[str, ...]] = {"participation": ("as_of",)}
 
 KINDS: dict[str, Kind] = {
     "wage-benchmark": Kind(

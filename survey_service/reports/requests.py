@@ -12,7 +12,7 @@ from survey_service.db.engine import Database
 from survey_service.db.models import Campaign, Report
 from survey_service.errors import ServiceError, not_found
 from survey_service.reports import jobs
-from survey_service.reports.kinds import report_params
+from survey_service.reports.kinds import report_params, stamped
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +101,7 @@ async def ask_report(
         row = Report(
             id=str(uuid.uuid4()),
             kind=kind,
-            params=params,
+            params=stamped(kind, params),
             params_key=key,
             data_version=version,
             status="queued",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
@@ -26,6 +27,8 @@ class ReportIn(Body, kw_only=True):
     enterprise: str | None = None  # credit code (an enterprise report)
     year: RowId | None = None  # compared with a stored int4 column
     annex: bool | None = None  # participation: list the enterprises still missing (admin)
+    # participation: count as everything stood then (a date, or an RFC 3339 date-time)
+    as_of: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
 class ReportOut(Out, kw_only=True):
@@ -75,12 +78,14 @@ class ReportController(Controller):
     ) -> Response[ReportOut]:
         """202 with the report's id at once; rendering goes on in a worker. The same request
         on unchanged data is answered with the stored report (200 when done). A
-        participation report takes a year, or a campaign_id (then the campaign's year)."""
+        participation report takes a year, or a campaign_id (then the campaign's year), and
+        may take as_of: it counts as everything stood then and says so."""
         raw = {
             "campaign_id": data.campaign_id,
             "enterprise": data.enterprise,
             "year": data.year,
             "annex": data.annex,
+            "as_of": data.as_of,
         }
         queue: jobs.Queue = request.app.state.reports
         asked = await ask_report(db, queue, principal_of(request), data.type, raw)

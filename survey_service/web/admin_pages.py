@@ -21,6 +21,7 @@ from survey_service.auth import BUREAU_ROLES, CSRF_HEADER, audit, csrf_matches, 
 from survey_service.collection import campaigns
 from survey_service.collection.progress import campaign_progress, poll_answers_by_district
 from survey_service.collection.schemas import CampaignOut, ProgressOut
+from survey_service.db.models import utcnow
 from survey_service.deps import DB, PathId, ReleaseChoice
 from survey_service.errors import ServiceError
 from survey_service.forms.builder import (
@@ -30,6 +31,7 @@ from survey_service.forms.builder import (
     check_builder_fields,
     decode_builder_fields,
 )
+from survey_service.local_time import local_time
 from survey_service.reference.codes import districts
 from survey_service.settings import Settings
 from survey_service.web.charts import Bar, bar_chart
@@ -235,6 +237,7 @@ class AdminPageController(Controller):
             participation_charts=participation_charts(figures, lang) if figures else [],
             csrf=csrf_token(request),
             district_name=district_name,
+            today=local_time(utcnow(), request.app.state.settings.zone, "day"),
         )
 
     @get("/campaigns/{campaign_id:int}/scores", media_type=MediaType.HTML)

@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -119,8 +120,15 @@ async def _fill(service: Service) -> dict[str, Any]:
     )
     assert response.status_code == 202, response.text
     report = response.json()["id"]
-    assert (await wait_for(service, admin, report))["status"] == "done"
-    return {"salary": salary, "poll": poll, "submissions": submissions, "report": report}
+    done = await wait_for(service, admin, report)
+    assert done["status"] == "done"
+    return {
+        "salary": salary,
+        "poll": poll,
+        "submissions": submissions,
+        "report": report,
+        "as_of": done["params"]["as_of"],  # the instant the circular counted at
+    }
 
 
 def _paths(ids: dict[str, Any]) -> list[str]:
@@ -141,7 +149,7 @@ def _paths(ids: dict[str, Any]) -> list[str]:
         f"/api/v1/campaigns/{salary}/releases/1",
         f"/api/v1/campaigns/{poll}/poll-links",
         f"/api/v1/campaigns/{poll}/satisfaction?by=enterprise",
-        f"/api/v1/participation?year={YEAR}",
+        f"/api/v1/participation?year={YEAR}&as_of={quote(ids['as_of'])}",
         "/api/v1/tokens",
         f"/api/v1/reports/{ids['report']}",
         f"/api/v1/reports/{ids['report']}/pdf",

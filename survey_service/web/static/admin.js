@@ -32,6 +32,8 @@
     var body = { type: button.getAttribute("data-report"), campaign_id: Number(campaign) };
     if (button.hasAttribute("data-year")) body.year = Number(button.getAttribute("data-year"));
     if (button.hasAttribute("data-annex")) body.annex = true;
+    var asOf = document.querySelector("[data-as-of='" + campaign + "']");
+    if (button.getAttribute("data-report") === "participation" && asOf && asOf.value) body.as_of = asOf.value;
     say(campaign, zh ? "正在生成报告…" : "Making the report…");
     fetch("/api/v1/reports", {
       method: "POST", credentials: "same-origin",

@@ -5,7 +5,9 @@ gives a new one; a report that cannot be made fails with a reason."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from tests.conftest import Service
@@ -171,3 +173,92 @@ async def test_asked_by_campaign_a_rate_with_no_enterprise_is_a_dash_in_text_and
     assert status == 422, problem
     status, _ = await ask(service, service.admin, type="participation", campaign_id=99999)
     assert status == 404
+
+
+def _without_creation_date(pdf: bytes) -> bytes:
+    return re.sub(rb"/CreationDate \(D[^)]*\)", b"/CreationDate ()", pdf)
+
+
+async def _pdf_bytes(service: Service, report_id: str) -> bytes:
+    response = await service.client.get(f"/api/v1/reports/{report_id}/pdf", headers=service.admin)
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+async def test_a_circular_made_again_as_of_its_instant_is_the_same_pdf(service: Service) -> None:
+    """The circular of an instant, made again after the registry, the surveys and the
+    campaigns changed, is the same PDF byte for byte but its creation date; made as of now
+    it tells the new figures. The API counts the same way; a day is its last moment, and
+    what is not yet known cannot be asked for."""
+    tokens = await _year(service)
+    then = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    await asyncio.sleep((then - datetime.now(UTC)).total_seconds() + 0.05)
+    as_of = then.strftime("%Y-%m-%dT%H:%M:%SZ")
+    _, first = await ask(
+        service, service.admin, type="participation", year=2023, annex=True, as_of=as_of
+    )
+    assert (await wait_for(service, service.admin, first["id"]))["status"] == "done"
+    made_then = await _pdf_bytes(service, first["id"])
+    api_then = (
+        await service.client.get(
+            f"/api/v1/participation?year=2023&as_of={quote(as_of)}", headers=service.admin
+        )
+    ).json()
+
+    # Everything that counts changes: a survey handed in, an enterprise renamed, joined by
+    # a union and grown, another registered, a new campaign of the year.
+    campaign_id = (await service.client.get("/api/v1/campaigns", headers=service.admin)).json()
+    campaign_id = (campaign_id if isinstance(campaign_id, list) else campaign_id["items"])[0]["id"]
+    await submit(service, campaign_id, tokens[2], assessment_document(2))
+    await register_enterprises(
+        service,
+        enterprise(3, "610203", name="改名后的企业", has_union=True, staff_count=300,
+                   above_designated_size=True, has_collective_contract=True),
+        enterprise(4, "610204"),
+    )  # fmt: skip
+    await create_campaign(service, "salary-survey", year=2023)
+
+    _, again = await ask(
+        service, service.admin, type="participation", year=2023, annex=True, as_of=as_of
+    )
+    assert again["id"] != first["id"]  # the data changed: made again, not the stored one
+    assert (await wait_for(service, service.admin, again["id"]))["status"] == "done"
+    made_again = await _pdf_bytes(service, again["id"])
+    assert _without_creation_date(made_again) == _without_creation_date(made_then)
+    local = then.astimezone(service.settings.zone).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"截至 {local}" in text_of(await pdf_of(service, service.admin, again["id"]))
+    api_again = (
+        await service.client.get(
+            f"/api/v1/participation?year=2023&as_of={quote(as_of)}", headers=service.admin
+        )
+    ).json()
+    assert api_again == api_then
+    assert (api_then["city"]["enterprises"], api_then["city"]["participating"]) == (3, 1)
+
+    _, now = await ask(service, service.admin, type="participation", year=2023, annex=True)
+    assert (await wait_for(service, service.admin, now["id"]))["status"] == "done"
+    text_now = text_of(await pdf_of(service, service.admin, now["id"]))
+    assert "全市登记企业 4 家，2 家参加" in text_now
+    assert "改名后的企业" not in text_of(await pdf_of(service, service.admin, first["id"]))
+    api_now = (
+        await service.client.get("/api/v1/participation?year=2023", headers=service.admin)
+    ).json()
+    assert (api_now["city"]["enterprises"], api_now["city"]["participating"]) == (4, 2)
+    assert len(api_now["campaigns"]) == len(api_then["campaigns"]) + 1
+
+    # A date is the end of that day: the day before everything was registered had nothing.
+    yesterday = (datetime.now(service.settings.zone) - timedelta(days=1)).date().isoformat()
+    before = (
+        await service.client.get(
+            f"/api/v1/participation?year=2023&as_of={yesterday}", headers=service.admin
+        )
+    ).json()
+    assert (before["city"]["enterprises"], before["campaigns"]) == (0, [])
+    tomorrow = (datetime.now(service.settings.zone) + timedelta(days=1)).date().isoformat()
+    for bad in (tomorrow, "2023-13-01", "yesterday"):
+        response = await service.client.get(
+            f"/api/v1/participation?year=2023&as_of={bad}", headers=service.admin
+        )
+        assert response.status_code == 422, bad
+        status, _ = await ask(service, service.admin, type="participation", year=2023, as_of=bad)
+        assert status == 422, bad
