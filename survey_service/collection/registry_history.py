@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.collection.schemas import RegistryPeriodOut
 from survey_service.db.models import Enterprise, EnterpriseHistory
 
 FACTS = (
@@ -72,3 +73,20 @@ async def registry_at(session: AsyncSession, at: datetime) -> list[tuple[str, En
         .order_by(EnterpriseHistory.enterprise_id)
     )
     return [(uscc, period) for uscc, period in rows]
+
+
+async def periods_of(session: AsyncSession, enterprise_id: int) -> list[RegistryPeriodOut]:
+    """An enterprise's history, the latest period first."""
+    periods = await session.scalars(
+        select(EnterpriseHistory)
+        .where(EnterpriseHistory.enterprise_id == enterprise_id)
+        .order_by(EnterpriseHistory.valid_from.desc(), EnterpriseHistory.id.desc())
+    )
+    return [
+        RegistryPeriodOut(
+            valid_from=p.valid_from,
+            valid_to=p.valid_to,
+            **{name: getattr(p, name) for name in FACTS},
+        )
+        for p in periods
+    ]

@@ -23,6 +23,7 @@ from survey_service.collection import (
     submissions,
     uploads,
 )
+from survey_service.collection.registry_history import periods_of
 from survey_service.collection.schemas import (
     AmendmentIn,
     CampaignIn,
@@ -33,6 +34,7 @@ from survey_service.collection.schemas import (
     InvitationOut,
     InvitationsIn,
     ProgressOut,
+    RegistryPeriodOut,
     ReviewIn,
     ReviewOut,
     SubmissionIn,
@@ -159,6 +161,15 @@ class EnterpriseController(Controller):
             items=[enterprises.enterprise_out(r) for r in rows],
             next_cursor=str(next_id) if next_id is not None else None,
         )
+
+    @get("/{uscc:str}/history", responses=problems(401, 403, 404))
+    async def enterprise_history(self, db: DB, uscc: FromPath[str]) -> list[RegistryPeriodOut]:
+        """What the registry said of the enterprise, period by period (latest first): the
+        facts participation is counted by, so that a past year's figures can be made again
+        as they stood."""
+        async with db.read() as session:
+            row = await enterprises.enterprise_in_scope(session, uscc, district=None)
+            return await periods_of(session, row.id)
 
 
 class CampaignController(Controller):

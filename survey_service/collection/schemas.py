@@ -67,6 +67,22 @@ class EnterpriseOut(Out, kw_only=True):
     updated_at: datetime
 
 
+class RegistryPeriodOut(Out, kw_only=True):
+    """What the registry said of an enterprise from ``valid_from`` up to ``valid_to``
+    (exclusive; null: it still says so)."""
+
+    valid_from: datetime
+    valid_to: datetime | None
+    name: str
+    district: str
+    industry: str
+    size_class: str | None
+    staff_count: int | None
+    has_union: bool
+    above_designated_size: bool
+    has_collective_contract: bool
+
+
 class EnterpriseUpsertResult(Out, kw_only=True):
     created: int
     updated: int

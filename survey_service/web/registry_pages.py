@@ -22,7 +22,8 @@ from survey_service.collection.enterprises import (
     enterprise_out,
 )
 from survey_service.collection.registry_export import registry_workbook
-from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut
+from survey_service.collection.registry_history import periods_of
+from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut, RegistryPeriodOut
 from survey_service.collection.template import XLSX
 from survey_service.db.models import utcnow
 from survey_service.deps import DB
@@ -239,10 +240,11 @@ class RegistryPageController(Controller):
         try:
             async with db.read() as session:
                 row = await enterprises.enterprise_in_scope(session, uscc, district=scope)
+                history = await periods_of(session, row.id)
         except ServiceError:
             return _not_found(request)
         values = msgspec.to_builtins(enterprise_out(row))
-        return _form_page(request, values, new=False, scope=scope)
+        return _form_page(request, values, new=False, scope=scope, history=history)
 
     @post("/{uscc:str}", media_type=MediaType.HTML)
     async def edit(
@@ -270,12 +272,14 @@ def _form_page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     problem: str = "",
+    history: list[RegistryPeriodOut] | None = None,
 ) -> Response[str]:
     return page(
         request,
         "admin_enterprise_form.html",
         status,
         new=new,
+        history=history or [],
         values=values,
         errors=errors or {},
         problem=problem,

@@ -350,6 +350,12 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/api/v1/enterprises", (*ADMIN_ONLY, 201), body=json_body(enterprise(8))),
     Row("POST", "/api/v1/enterprises/import", (*ADMIN_ONLY, 200), body=enterprises_sheet),
     Row("GET", "/api/v1/enterprises/template.xlsx", (*ADMIN_ONLY, 200)),
+    Row(
+        "GET",
+        "/api/v1/enterprises/{uscc:str}/history",
+        (*ADMIN_ONLY, 200),
+        params=(("uscc", uscc(1)),),
+    ),
     Row("POST", "/api/v1/wage-guidelines", (*ADMIN_ONLY, 201), body=json_body(GUIDELINE)),
     Row(  # a negotiator's token: the bureau for any enterprise, an enterprise for itself
         "POST",

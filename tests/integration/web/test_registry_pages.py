@@ -13,6 +13,7 @@ from typing import Any
 from python_calamine import CalamineWorkbook
 
 from tests.conftest import Service
+from tests.factories import register_enterprises
 from tests.integration.web.helpers import assert_well_formed, csrf_of, page_csrf, sign_in
 from tests.samples import enterprise, sheet, uscc
 
@@ -145,6 +146,44 @@ async def test_an_enterprise_is_added_and_edited_from_the_page(service: Service)
     registry = await _registry(service)
     assert registry[uscc(7)]["name"] == "改名后的企业"
     assert uscc(8) not in registry
+
+    # The registry kept what it said before: two periods, the second from the edit on;
+    # a change of contact details alone is not a period of its own.
+    history = await service.client.get(
+        f"/api/v1/enterprises/{uscc(7)}/history", headers=service.admin
+    )
+    assert history.status_code == 200, history.text
+    periods = history.json()
+    assert [(p["name"], p["has_union"]) for p in periods] == [
+        ("改名后的企业", False),
+        ("新登记的企业", True),
+    ]
+    assert periods[1]["valid_to"] == periods[0]["valid_from"]
+    assert periods[0]["valid_to"] is None
+    await register_enterprises(service, enterprise(7, "610203", contact_name="李四"))
+    after = (
+        await service.client.get(f"/api/v1/enterprises/{uscc(7)}/history", headers=service.admin)
+    ).json()
+    assert len(after) == 3  # enterprise() also sets size, staff and union: facts that count
+    await register_enterprises(service, enterprise(7, "610203", contact_name="王五"))
+    assert (
+        len(
+            (
+                await service.client.get(
+                    f"/api/v1/enterprises/{uscc(7)}/history", headers=service.admin
+                )
+            ).json()
+        )
+        == 3
+    )  # only the contact changed
+    page = await service.client.get(f"/admin/enterprises/{uscc(7)}")
+    assert_well_formed(page.text)
+    assert "登记变更记录" in page.text
+    assert page.text.count("新登记的企业") == 1  # the first period's name, in the table
+    missing = await service.client.get(
+        f"/api/v1/enterprises/{uscc(9)}/history", headers=service.admin
+    )
+    assert missing.status_code == 404
 
 
 async def test_the_pages_refuse_a_post_without_the_session_token(service: Service) -> None:
