@@ -27,6 +27,7 @@ from survey_service.analytics.table_cache import WageTableCache
 from survey_service.analytics.wage_routes import WageBenchmarkController
 from survey_service.audit_routes import AuditController
 from survey_service.collection.campaign_routes import CampaignChangeController
+from survey_service.collection.contract_routes import ContractController
 from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.poll_routes import PollController, PollLinkController
 from survey_service.collection.routes import (
@@ -57,6 +58,7 @@ from survey_service.web.admin_pages import AdminPageController
 from survey_service.web.analyst_pages import AnalystPageController
 from survey_service.web.audit_pages import AuditPageController
 from survey_service.web.campaign_pages import CampaignPageController
+from survey_service.web.contract_pages import ContractPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
 from survey_service.web.form_pages import FormPageController
 from survey_service.web.guideline_pages import GuidelinePageController
@@ -194,6 +196,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             EnterpriseController,
             GuidelineController,
             BriefController,
+            ContractController,
             CampaignController,
             CampaignChangeController,
             SubmissionController,
@@ -212,6 +215,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             CampaignPageController,
             RegistryPageController,
             GuidelinePageController,
+            ContractPageController,
             InvitationPageController,
             PollLinkPageController,
             TokenPageController,

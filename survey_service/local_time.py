@@ -38,6 +38,11 @@ def local_time(moment: datetime, zone: ZoneInfo, style: Style = "minute") -> str
     return f"{here:%Y-%m-%d}" if style != "minute" else f"{here:%Y-%m-%d %H:%M}"
 
 
+def local_today(zone: ZoneInfo) -> date:
+    """Today's date in ``zone``."""
+    return datetime.now(zone).date()
+
+
 def zone_label(zone: ZoneInfo, lang: str) -> str:
     """What to write after a time: 北京时间 / Beijing time, or the zone's IANA name."""
     labels = _ZONE_LABELS.get(zone.key)

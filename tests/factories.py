@@ -11,7 +11,7 @@ answer to a refused request posts the request itself (``post_campaign`` gives th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
@@ -97,6 +97,25 @@ async def register_enterprises(
     items = [enterprise(e, **extra) if isinstance(e, int) else e for e in enterprises]
     response = await service.client.post("/api/v1/enterprises", json=items, headers=service.admin)
     assert response.status_code in (200, 201), response.text
+
+
+A_YEAR_AGO = (date.today() - timedelta(days=365)).isoformat()
+
+
+async def record_contract(
+    service: Service, n: int, *, signed_on: str | None = A_YEAR_AGO, **fields: Any
+) -> dict[str, Any]:
+    """The bureau records enterprise ``n``'s collective contract: by default a mechanism
+    and a three-year contract signed a year ago (so in force today)."""
+    body = {"uscc": uscc(n), "has_mechanism": True, "signed_on": signed_on}
+    if signed_on is not None:
+        body["term_months"] = 36
+    response = await service.client.post(
+        "/api/v1/collective-contracts", json=body | fields, headers=service.admin
+    )
+    assert response.status_code == 201, response.text
+    out: dict[str, Any] = response.json()
+    return out
 
 
 async def invite(

@@ -5,7 +5,10 @@ wage contracts of unionized enterprises with 100 or more staff.
 An enterprise **took part** in a year when it has at least one submitted survey (status
 ``submitted``: a draft does not count; review state does not matter) in any campaign of that
 year (``campaigns.year``), whatever the form: salary survey or self-assessment. Its
-workers' poll answers do not count: they are not the enterprise's doing.
+workers' poll answers do not count: they are not the enterprise's doing. A unionized
+enterprise of 100 or more staff counts as having a collective contract when the bureau's
+contract records (``collection.contracts``) give it a negotiation mechanism and a signed
+contract holding that day; the registry's own flag is a statement to check, not the count.
 
 Everything is counted **as it stood at an instant** (``at``; by default now): the registry
 as its history had it then gives who counts (district, size, union, contract), a survey
@@ -33,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.districts import city_districts, competition_ranks, district_name
+from survey_service.collection.contracts import contracts_in_force
 from survey_service.collection.registry_history import registry_at
 from survey_service.db.models import (
     Campaign,
@@ -302,9 +306,11 @@ async def year_participation(
     targets: TargetsFile,
     *,
     with_lists: bool,
+    zone: ZoneInfo,
     at: datetime | None = None,
 ) -> ParticipationOut:
-    """The year's participation as it stood at ``at`` (now when None)."""
+    """The year's participation as it stood at ``at`` (now when None); a contract counts
+    when the records known then had it holding on that day in ``zone``."""
     at = at or utcnow()
     campaigns = [
         CampaignRef(id=cid, title=title, form_key=key)
@@ -318,6 +324,7 @@ async def year_participation(
     ]
     participants = await _participants(session, year, at)
     rows = await registry_at(session, at)
+    signed = await contracts_in_force(session, at.astimezone(zone).date(), at)
     min_staff = targets.collective_contract_min_staff
     registry = Registry(
         rows=rows,
@@ -325,7 +332,7 @@ async def year_participation(
         above_designated_size=np.array([e.above_designated_size for _, e in rows], dtype=bool),
         unionized=np.array([e.has_union for _, e in rows], dtype=bool),
         large=np.array([(e.staff_count or 0) >= min_staff for _, e in rows], dtype=bool),
-        contract=np.array([e.has_collective_contract for _, e in rows], dtype=bool),
+        contract=np.array([e.enterprise_id in signed for _, e in rows], dtype=bool),
         participating=np.array([e.enterprise_id in participants for _, e in rows], dtype=bool),
     )
     target = targets_for(targets, year)

@@ -109,5 +109,10 @@ class ScoreController(Controller):
             raise ServiceError("internal-error", detail) from None
         async with db.read() as session:
             return await participation.year_participation(
-                session, year, targets, with_lists=principal_of(request).role == "admin", at=at
+                session,
+                year,
+                targets,
+                with_lists=principal_of(request).role == "admin",
+                zone=app_settings.zone,
+                at=at,
             )

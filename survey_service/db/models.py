@@ -435,3 +435,30 @@ class WageGuideline(Base):
     published_on: Mapped[date | None]
     example: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CollectiveContract(Base):
+    """The bureau's record of an enterprise's collective wage contract (工资专项集体合同):
+    whether it has a standing negotiation mechanism, when a contract was signed and until
+    when it holds, whom it covers and the pay growth it agrees. One record per enterprise is
+    current; a newer record (a correction, a renewal) or a withdrawal supersedes it at
+    ``superseded_at``, and records are never edited after, so that what was known on a past
+    date can be counted again."""
+
+    __tablename__ = "collective_contracts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    has_mechanism: Mapped[bool] = mapped_column(Boolean)
+    signed_on: Mapped[date | None]
+    term_months: Mapped[int | None] = mapped_column(Integer)
+    expires_on: Mapped[date | None]
+    coverage_workers: Mapped[int | None] = mapped_column(Integer)
+    wage_growth_pct: Mapped[float | None]
+    wage_clauses: Mapped[str | None] = mapped_column(String(1000))
+    note: Mapped[str | None] = mapped_column(String(500))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[datetime | None]

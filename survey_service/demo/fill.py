@@ -26,12 +26,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics import guidelines
 from survey_service.analytics.guidelines import GuidelineIn
 from survey_service.analytics.releases import audit_release, create_release
 from survey_service.auth import Principal
-from survey_service.collection import campaigns, enterprises, polls, submissions
+from survey_service.collection import campaigns, contracts, enterprises, polls, submissions
 from survey_service.collection.schemas import CampaignIn, EnterpriseIn, PollLinkIn
 from survey_service.db.engine import Database
 from survey_service.db.models import AccessToken, Campaign, Enterprise, PollLink, utcnow
@@ -250,6 +251,31 @@ def example_guidelines(year: int) -> list[GuidelineIn]:
     ]  # fmt: skip
 
 
+async def _contracts(session: AsyncSession, firms: Sequence[Firm], rng: random.Random) -> int:
+    """The bureau's records of the firms' contracts (a generator of its own, so the rest of
+    the demo stays as it was): a three-year contract signed in the last three years for
+    each firm with one, a mechanism alone for a few others with a union."""
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    count = 0
+    for firm in firms:
+        if firm.has_collective_contract:
+            item = contracts.ContractIn(
+                uscc=firm.uscc,
+                has_mechanism=True,
+                signed_on=today - timedelta(days=rng.randrange(30, 3 * 365 - 30)),
+                term_months=36,
+                coverage_workers=max(1, round(firm.staff_count * rng.uniform(0.8, 1.0))),
+                wage_growth_pct=round(rng.uniform(4.0, 8.0), 1),
+            )
+        elif firm.has_union and rng.random() < 0.2:
+            item = contracts.ContractIn(uscc=firm.uscc, has_mechanism=True)
+        else:
+            continue
+        await contracts.record_contract(session, item, district=None, by="demo", today=today)
+        count += 1
+    return count
+
+
 async def fill_demo(
     db: Database,
     *,
@@ -278,6 +304,9 @@ async def fill_demo(
             session, [EnterpriseIn(**firm.registry()) for firm in firms]
         )
     say(f"{len(firms)} enterprises registered")
+    async with db.transaction() as session:
+        recorded = await _contracts(session, firms, make_rng(seed + 1))
+    say(f"{recorded} collective-contract records")
     async with db.transaction() as session:
         await guidelines.upsert_guidelines(session, example_guidelines(year))
     say("example wage guidelines recorded (marked as examples)")

@@ -44,6 +44,7 @@ from survey_service.db.engine import Database
 from survey_service.db.faults import unavailable_reason
 from survey_service.db.models import (
     Campaign,
+    CollectiveContract,
     Enterprise,
     PollResponse,
     Release,
@@ -86,12 +87,15 @@ async def data_version(db: Database) -> str:
             (Submission, Submission.updated_at),
             (Enterprise, Enterprise.updated_at),
             (Review, Review.at),
+            (CollectiveContract, CollectiveContract.recorded_at),
         ):
             row = (
                 await session.execute(select(func.count(), func.max(stamp)).select_from(table))
             ).one()
             parts.append([row[0], row[1].isoformat() if row[1] else None])
         parts.append(await session.scalar(select(func.count()).select_from(PollResponse)))
+        # A withdrawn contract record changes no recorded_at.
+        parts.append(str(await session.scalar(select(func.max(CollectiveContract.superseded_at)))))
         releases = await session.execute(
             select(Release.campaign_id, Release.number, Release.content_hash).order_by(
                 Release.campaign_id, Release.number

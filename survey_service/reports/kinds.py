@@ -122,7 +122,7 @@ async def gather_participation(
     except ServiceError as exc:
         raise ReportError(exc.detail) from None
     out = await participation.year_participation(
-        session, year, targets, with_lists=bool(params.get("annex")), at=at
+        session, year, targets, with_lists=bool(params.get("annex")), zone=settings.zone, at=at
     )
     if not out.campaigns:
         raise ReportError(f"there is no campaign in {year} as of {params.get('as_of') or 'now'}")

@@ -118,7 +118,9 @@ async def _participation(
     except (OSError, msgspec.DecodeError):
         return None
     async with db.read() as session:
-        return await participation.year_participation(session, year, targets, with_lists=False)
+        return await participation.year_participation(
+            session, year, targets, with_lists=False, zone=settings.zone
+        )
 
 
 async def _summaries(db: DB, lang: Lang, only: int | None = None) -> list[CampaignSummary]:

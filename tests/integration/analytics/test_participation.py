@@ -13,12 +13,19 @@ import httpx
 from survey_service.app import create_app
 from survey_service.settings import Settings
 from tests.conftest import Service
-from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
+from tests.factories import (
+    bearer,
+    create_campaign,
+    invite,
+    record_contract,
+    register_enterprises,
+    submit,
+)
 from tests.integration.analytics.score_helpers import assessment_document
 from tests.paths import PROJECT_ROOT
 from tests.samples import enterprise, salary_document, uscc
 
-# n: (district, above designated size, union, staff, collective contract)
+# n: (district, above designated size, union, staff, a contract in force by the records)
 REGISTRY = {
     1: ("610202", True, True, 150, True),
     2: ("610202", True, False, 60, False),
@@ -39,14 +46,30 @@ def _enterprise(n: int) -> dict[str, Any]:
         above_designated_size=ads,
         has_union=union,
         staff_count=staff,
-        has_collective_contract=contract,
+        # The registry's flag says the opposite: the rate comes from the records.
+        has_collective_contract=not contract,
     )
+
+
+async def _contracts(service: Service) -> None:
+    """Records that hold for 1, 4 and 6; 3's expired in 2021, 7 has a mechanism and no
+    contract, 2's was recorded and then withdrawn."""
+    for n in (1, 4, 6):
+        await record_contract(service, n)
+    await record_contract(service, 3, signed_on="2019-01-01")
+    await record_contract(service, 7, signed_on=None)
+    await record_contract(service, 2)
+    response = await service.client.delete(
+        f"/api/v1/collective-contracts/{uscc(2)}", headers=service.admin
+    )
+    assert response.status_code == 204, response.text
 
 
 async def _year_of_campaigns(service: Service) -> None:
     """2023: 1 and 7 submit salary surveys, 3 and 6 self-assessments, 2 leaves a draft,
     5's workers answer the poll; 4 took part in 2022 only."""
     await register_enterprises(service, *(_enterprise(n) for n in REGISTRY))
+    await _contracts(service)
     salary = await create_campaign(service, "salary-survey", year=2023)
     tokens = await invite(service, salary, 1, 2, 7)
     await submit(service, salary, tokens[1], salary_document(uscc(1)))

@@ -11,7 +11,14 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from tests.conftest import Service
-from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
+from tests.factories import (
+    bearer,
+    create_campaign,
+    invite,
+    record_contract,
+    register_enterprises,
+    submit,
+)
 from tests.integration.analytics.score_helpers import assessment_document
 from tests.integration.reports.report_helpers import (
     ENGLISH,
@@ -31,6 +38,7 @@ async def _year(service: Service) -> dict[int, str]:
         enterprise(2, "610202", has_union=True, staff_count=120),
         enterprise(3, "610203", above_designated_size=True),
     )
+    await record_contract(service, 1)
     assessment = await create_campaign(service, "enterprise-self-assessment", year=2023)
     tokens = await invite(service, assessment, 1, 2, 3)
     await submit(service, assessment, tokens[1], assessment_document(1))
@@ -147,6 +155,7 @@ async def test_asked_by_campaign_a_rate_with_no_enterprise_is_a_dash_in_text_and
                    above_designated_size=False),
         enterprise(2, "610203", has_union=False, above_designated_size=False),
     )  # fmt: skip
+    await record_contract(service, 1)
     assessment = await create_campaign(service, "enterprise-self-assessment", year=2023)
     tokens = await invite(service, assessment, 1, 2)
     await submit(service, assessment, tokens[1], assessment_document(1))
@@ -216,6 +225,8 @@ async def test_a_circular_made_again_as_of_its_instant_is_the_same_pdf(service: 
                    above_designated_size=True, has_collective_contract=True),
         enterprise(4, "610204"),
     )  # fmt: skip
+    await record_contract(service, 3)
+    await record_contract(service, 1, signed_on=None, note="the contract was recorded in error")
     await create_campaign(service, "salary-survey", year=2023)
 
     _, again = await ask(
@@ -244,6 +255,16 @@ async def test_a_circular_made_again_as_of_its_instant_is_the_same_pdf(service: 
         await service.client.get("/api/v1/participation?year=2023", headers=service.admin)
     ).json()
     assert (api_now["city"]["enterprises"], api_now["city"]["participating"]) == (4, 2)
+    # The contracts as the records known then and now had them: 1's then, 3's now.
+    contracts = ("unionized_large", "collective_contracts")
+    assert tuple(api_then["city"][k] for k in contracts) == (3, 1)
+    assert tuple(api_now["city"][k] for k in contracts) == (4, 1)
+    assert [m["uscc"] for m in api_then["without_collective_contract"]] == [uscc(2), uscc(3)]
+    assert [m["uscc"] for m in api_now["without_collective_contract"]] == [
+        uscc(1),
+        uscc(2),
+        uscc(4),
+    ]
     assert len(api_now["campaigns"]) == len(api_then["campaigns"]) + 1
 
     # A date is the end of that day: the day before everything was registered had nothing.

@@ -365,6 +365,38 @@ ROWS: tuple[Row, ...] = (
         district=403,
     ),
     Row("POST", "/api/v1/wage-guidelines/import", (*ADMIN_ONLY, 200), body=guideline_sheet),
+    # Contract records: the bureau and a district's staff (for its district; the world's
+    # enterprises are in none of theirs).
+    Row("GET", "/api/v1/collective-contracts", (*ADMIN_ONLY, 200), district=200),
+    Row(
+        "POST",
+        "/api/v1/collective-contracts",
+        (*ADMIN_ONLY, 201),
+        body=json_body(lambda w, role: {"uscc": w.uscc["A"], "has_mechanism": True}),
+        district=404,
+    ),
+    Row("GET", "/api/v1/collective-contracts/expiring", (*ADMIN_ONLY, 200), district=200),
+    Row(
+        "GET",
+        "/api/v1/collective-contracts/mismatches",
+        (*ADMIN_ONLY, 200),
+        query=(("year", "2023"),),
+        district=200,
+    ),
+    Row(
+        "GET",
+        "/api/v1/collective-contracts/{uscc:str}",
+        (*ADMIN_ONLY, 200),
+        params=(("uscc", uscc(1)),),
+        district=404,
+    ),
+    Row(  # A's record, made by the row above
+        "DELETE",
+        "/api/v1/collective-contracts/{uscc:str}",
+        (*ADMIN_ONLY, 204),
+        params=(("uscc", uscc(1)),),
+        district=404,
+    ),
     Row(
         "DELETE",
         "/api/v1/wage-guidelines/{year:int}/{region:str}",
@@ -514,6 +546,22 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("GET", "/admin/enterprises/import", (A_SIGNIN,) * 5 + (200,), district=200),
     Row("GET", "/admin/guidelines", (A_SIGNIN,) * 5 + (200,), district=200),
+    Row("GET", "/admin/contracts", (A_SIGNIN,) * 5 + (200,), district=200),
+    Row(  # A is in none of the district staff's district
+        "POST",
+        "/admin/contracts",
+        (A_SIGNIN,) * 5 + ("303 /admin/contracts?saved=",),
+        body=page_post(lambda w, role: {"uscc": w.uscc["A"], "has_mechanism": "true"}),
+        district=404,
+    ),
+    Row(
+        "POST",
+        "/admin/contracts/{uscc:str}/withdraw",
+        (A_SIGNIN,) * 5 + ("303 /admin/contracts",),
+        params=(("uscc", uscc(1)),),
+        body=page_post(),
+        district=404,
+    ),
     Row(
         "POST",
         "/admin/guidelines",
