@@ -57,6 +57,11 @@ from survey_service.tokens import TokenController
 from survey_service.web.admin_pages import AdminPageController
 from survey_service.web.analyst_pages import AnalystPageController
 from survey_service.web.audit_pages import AuditPageController
+from survey_service.web.brief_pages import (
+    AdminBriefController,
+    EnterpriseBriefController,
+    NegotiatorPageController,
+)
 from survey_service.web.campaign_pages import CampaignPageController
 from survey_service.web.contract_pages import ContractPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
@@ -216,6 +221,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             RegistryPageController,
             GuidelinePageController,
             ContractPageController,
+            EnterpriseBriefController,
+            NegotiatorPageController,
+            AdminBriefController,
             InvitationPageController,
             PollLinkPageController,
             TokenPageController,

@@ -48,7 +48,7 @@ class ContractController(Controller):
             )
         return ContractList(contracts=found)
 
-    @post("/", status_code=HTTP_201_CREATED, responses=problems(400, 401, 403, 404, 422))
+    @post("/", status_code=HTTP_201_CREATED, responses=problems(400, 401, 403, 404, 413, 422))
     async def record(
         self,
         request: Request[Any, Any, Any],
@@ -71,7 +71,7 @@ class ContractController(Controller):
             audit(session, principal, "contract.record", f"enterprise:{out.uscc}")
         return out
 
-    @get("/expiring", responses=problems(400, 401, 403))
+    @get("/expiring", responses=problems(400, 401, 403, 422))
     async def expiring(
         self, request: Request[Any, Any, Any], db: DB, app_settings: Config, within: Within = 90
     ) -> ContractList:
@@ -85,7 +85,7 @@ class ContractController(Controller):
             )
         return ContractList(contracts=found)
 
-    @get("/mismatches", responses=problems(400, 401, 403))
+    @get("/mismatches", responses=problems(400, 401, 403, 422))
     async def mismatches(
         self, request: Request[Any, Any, Any], db: DB, app_settings: Config, year: Year
     ) -> MismatchList:
@@ -100,7 +100,7 @@ class ContractController(Controller):
             )
         return MismatchList(mismatches=found)
 
-    @get("/{uscc:str}", responses=problems(401, 403, 404))
+    @get("/{uscc:str}", responses=problems(400, 401, 403, 404))
     async def history(
         self, request: Request[Any, Any, Any], db: DB, app_settings: Config, uscc: FromPath[str]
     ) -> ContractList:
@@ -115,7 +115,7 @@ class ContractController(Controller):
             )
         return ContractList(contracts=found)
 
-    @delete("/{uscc:str}", status_code=HTTP_204_NO_CONTENT, responses=problems(401, 403, 404))
+    @delete("/{uscc:str}", status_code=HTTP_204_NO_CONTENT, responses=problems(400, 401, 403, 404))
     async def withdraw(
         self, request: Request[Any, Any, Any], db: DB, uscc: FromPath[str]
     ) -> Response[None]:

@@ -162,7 +162,7 @@ class EnterpriseController(Controller):
             next_cursor=str(next_id) if next_id is not None else None,
         )
 
-    @get("/{uscc:str}/history", responses=problems(401, 403, 404))
+    @get("/{uscc:str}/history", responses=problems(400, 401, 403, 404))
     async def enterprise_history(self, db: DB, uscc: FromPath[str]) -> list[RegistryPeriodOut]:
         """What the registry said of the enterprise, period by period (latest first): the
         facts participation is counted by, so that a past year's figures can be made again

@@ -496,6 +496,45 @@ ROWS: tuple[Row, ...] = (
         body=page_upload,
     ),
     Row("GET", "/e/submission", (E_SIGNIN, E_SIGNIN, 200, 200, E_SIGNIN, E_SIGNIN)),
+    # The brief in the browser: an enterprise its own, its negotiator (none in the world:
+    # every token here is refused at /n), the bureau any.
+    Row("GET", "/e/brief", (E_SIGNIN, E_SIGNIN, 200, 200, E_SIGNIN, E_SIGNIN)),
+    Row("GET", "/e/brief/pdf", (E_SIGNIN, E_SIGNIN, 202, 202, E_SIGNIN, E_SIGNIN)),
+    Row(
+        "POST",
+        "/e/brief/negotiator",
+        (E_SIGNIN, E_SIGNIN, 201, 201, E_SIGNIN, E_SIGNIN),
+        body=page_post(),
+    ),
+    Row("GET", "/n/signin", (200,) * 6, district=200),
+    Row("POST", "/n/signin", (401,) * 6, body=page_post(own_token), district=401),
+    Row("GET", "/n", ("303 /n/signin",) * 6, district="303 /n/signin"),
+    Row("GET", "/n/pdf", ("303 /n/signin",) * 6, district="303 /n/signin"),
+    # C's (no survey of C in the release: its brief cannot be made, and each PDF asked is
+    # queued anew; its token can be issued). A's or B's PDF would race with the worker
+    # rendering the one they asked for above.
+    Row(
+        "GET",
+        "/admin/campaigns/{campaign_id:int}/briefs/{uscc:str}",
+        (A_SIGNIN,) * 5 + (409,),
+        params=(("uscc", uscc(3)),),
+        district=A_SIGNIN,
+    ),
+    Row(
+        "GET",
+        "/admin/campaigns/{campaign_id:int}/briefs/{uscc:str}/pdf",
+        (A_SIGNIN,) * 5 + (202,),
+        params=(("uscc", uscc(3)),),
+        district=A_SIGNIN,
+    ),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/briefs/{uscc:str}/negotiator",
+        (A_SIGNIN,) * 5 + (201,),
+        params=(("uscc", uscc(3)),),
+        body=page_post(),
+        district=A_SIGNIN,
+    ),
     # --- the bureau's pages
     Row("GET", "/admin", (A_SIGNIN,) * 5 + (200,), district="303 /admin/review"),
     Row("GET", "/admin/signin", (200,) * 5 + ("303 /admin",)),
@@ -781,6 +820,7 @@ ROWS: tuple[Row, ...] = (
         district=401,
     ),
     Row("POST", "/e/signout", (E_SIGNIN,) * 6, body=page_post()),
+    Row("POST", "/n/signout", ("303 /n/signin",) * 6, body=page_post(), district="303 /n/signin"),
     Row("POST", "/admin/signout", (A_SIGNIN,) * 6, body=page_post()),
     Row("POST", "/analyst/signout", (AN_SIGNIN,) * 6, body=page_post()),
 )
