@@ -53,7 +53,9 @@ def nesting_depth(body: bytes, *, stop_above: int | None = None) -> int:
     Escaped backslashes, then escaped quotes are dropped (left to right, as JSON reads
     them), then everything but quotes and brackets: what is left between an odd and the
     next even quote was inside a string."""
-    skeleton = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    if b"\\" in body:  # most bodies have no escape: two copies of a 0.4 MB body saved
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = body.translate(None, _NOT_STRUCTURE)
     deepest = level = quotes = 0
     for start in range(0, len(skeleton), _CHUNK):
         chars = np.frombuffer(skeleton, dtype=np.uint8, count=min(_CHUNK, len(skeleton) - start),

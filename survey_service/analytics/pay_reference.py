@@ -7,25 +7,26 @@ cell gives no reference). The release is the campaign's latest, else the latest 
 form's campaign of the year before (the one ``wages.previous_campaign`` names). Where
 neither has a release, or an occupation's cell is hidden, there is no reference and no
 outlier check. Releases and their tables are cached per process (``release_store``), so a
-submission costs two or three small queries.
+submission costs one small query.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from survey_service.analytics.disclosure import ALL
 from survey_service.analytics.release_store import (
     CorruptRelease,
     ReleaseStore,
-    latest_wage_number,
 )
 from survey_service.analytics.wages import WageQuery
-from survey_service.db.models import Campaign, Form, FormVersion
+from survey_service.db.models import Campaign, Form, FormVersion, Release
 
 REFERENCE_QUERY = WageQuery(["occupation"], measure="monthly")
 log = logging.getLogger(__name__)
@@ -41,51 +42,74 @@ class PayReference:
     medians: dict[str, float]
 
 
-async def _released_campaign(
-    session: AsyncSession, campaign_id: int, known: tuple[int, str] | None
-) -> tuple[int, int, int] | None:
-    """(campaign id, year, release number) of the release to compare with."""
-    found = (
-        known
-        or (
-            await session.execute(
-                select(Campaign.year, Form.key)
-                .join(FormVersion, Campaign.form_version_id == FormVersion.id)
-                .join(Form, FormVersion.form_id == Form.id)
-                .where(Campaign.id == campaign_id)
-            )
-        ).first()
+def _latest_wage_number(campaign_id: Any) -> ScalarSelect[int | None]:
+    return (
+        select(func.max(Release.number))
+        .where(Release.campaign_id == campaign_id, Release.kind == "wages")
+        .scalar_subquery()
     )
-    if found is None:
-        return None
-    year, form_key = found
-    number = await latest_wage_number(session, campaign_id)
-    if number is not None:
-        return campaign_id, year, number
-    previous = await session.scalar(
-        select(Campaign.id)
-        .join(FormVersion, Campaign.form_version_id == FormVersion.id)
-        .join(Form, FormVersion.form_id == Form.id)
-        .where(Form.key == form_key, Campaign.year == year - 1)
-        .order_by(Campaign.id.desc())
+
+
+ReleaseChoice = tuple[int, int, int]  # (campaign id, year, release number)
+
+
+def release_columns(
+    campaign_id: Any, year: Any, form_key: Any
+) -> tuple[ScalarSelect[Any], ScalarSelect[Any], ScalarSelect[Any]]:
+    """The campaign's latest wage release number, the same form's campaign of the year
+    before and that one's latest release number, as scalar subqueries: one statement finds
+    them (each submission asks), beside the campaign's own row when the caller reads it."""
+    before, version, form = aliased(Campaign), aliased(FormVersion), aliased(Form)
+    previous = (
+        select(before.id)
+        .join(version, before.form_version_id == version.id)
+        .join(form, version.form_id == form.id)
+        .where(form.key == form_key, before.year == year - 1)
+        .order_by(before.id.desc())
         .limit(1)
+        .correlate(Campaign, Form)  # to the outer query also when nested one level deeper
+        .scalar_subquery()
     )
-    if previous is None:
+    return _latest_wage_number(campaign_id), previous, _latest_wage_number(previous)
+
+
+def chosen_release(
+    campaign_id: int, year: int, own: int | None, previous_id: int | None, previous: int | None
+) -> ReleaseChoice | None:
+    """The release to compare with, from ``release_columns``: the campaign's own latest,
+    else last year's campaign's latest, else none."""
+    if own is not None:
+        return campaign_id, year, own
+    if previous_id is None or previous is None:
         return None
-    number = await latest_wage_number(session, previous)
-    return (previous, year - 1, number) if number is not None else None
+    return previous_id, year - 1, previous
+
+
+async def _released_campaign(session: AsyncSession, campaign_id: int) -> ReleaseChoice | None:
+    found = (
+        await session.execute(
+            select(Campaign.year, *release_columns(Campaign.id, Campaign.year, Form.key))
+            .join(FormVersion, Campaign.form_version_id == FormVersion.id)
+            .join(Form, FormVersion.form_id == Form.id)
+            .where(Campaign.id == campaign_id)
+        )
+    ).first()
+    return None if found is None else chosen_release(campaign_id, *found)
 
 
 async def published_medians(
-    session: AsyncSession,
-    store: ReleaseStore,
-    campaign_id: int,
-    *,
-    year_and_form: tuple[int, str] | None = None,
+    session: AsyncSession, store: ReleaseStore, campaign_id: int
 ) -> PayReference | None:
-    """The reference for a survey of ``campaign_id``; None where no release gives one.
-    ``year_and_form``: the campaign's year and form key, when the caller has them."""
-    found = await _released_campaign(session, campaign_id, year_and_form)
+    """The reference for a survey of ``campaign_id``; None where no release gives one."""
+    found = await _released_campaign(session, campaign_id)
+    return await medians_of(session, store, campaign_id, found)
+
+
+async def medians_of(
+    session: AsyncSession, store: ReleaseStore, campaign_id: int, found: ReleaseChoice | None
+) -> PayReference | None:
+    """The reference published by the release ``found`` (``chosen_release``) for a survey
+    of ``campaign_id``."""
     if found is None:
         return None
     released, year, number = found

@@ -17,18 +17,19 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.analytics.pay_reference import published_medians
+from survey_service.analytics.pay_reference import chosen_release, medians_of, release_columns
 from survey_service.analytics.release_store import ReleaseStore
 from survey_service.auth import Principal, audit
-from survey_service.collection import campaigns, submissions
+from survey_service.collection import submissions
 from survey_service.collection.group_commit import GroupCommit
 from survey_service.collection.saving import form_context
 from survey_service.db.engine import Database
-from survey_service.db.models import Campaign
-from survey_service.errors import ServiceError
+from survey_service.db.models import Campaign, Form, FormVersion
+from survey_service.errors import ServiceError, not_found
 from survey_service.forms.service import FormCache
 
 MAX_BATCH = 16  # documents per transaction: a 1,000-row survey is 0.4 MB of JSON
@@ -119,12 +120,28 @@ class SubmissionWriter:
     ) -> tuple[Campaign, submissions.FormContext]:
         found = contexts.get(campaign_id)
         if found is None:
-            campaign, version, form = await campaigns.load_campaign(session, campaign_id)
+            # The campaign, its form and the release the outlier warning compares with, in
+            # one statement.
+            row = (
+                await session.execute(
+                    select(
+                        Campaign,
+                        FormVersion,
+                        Form,
+                        *release_columns(Campaign.id, Campaign.year, Form.key),
+                    )
+                    .join(FormVersion, Campaign.form_version_id == FormVersion.id)
+                    .join(Form, FormVersion.form_id == Form.id)
+                    .where(Campaign.id == campaign_id)
+                )
+            ).first()
+            if row is None:
+                raise not_found(f"Campaign {campaign_id}")
+            campaign, version, form, own, previous_id, previous = row
             reference = None
             if form.kind == "salary-survey":
-                reference = await published_medians(
-                    session, self.releases, campaign_id, year_and_form=(campaign.year, form.key)
-                )
+                release = chosen_release(campaign_id, campaign.year, own, previous_id, previous)
+                reference = await medians_of(session, self.releases, campaign_id, release)
             found = campaign, form_context(self.forms, form, version, reference)
             contexts[campaign_id] = found
         return found

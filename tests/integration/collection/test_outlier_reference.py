@@ -77,3 +77,16 @@ async def test_a_campaign_without_a_release_compares_with_last_years(service: Se
         f"2023年第{made['number']}次发布的该职业中位数 {published['p50']:.2f}"
         in (warning["message_zh"])
     )
+
+
+async def test_only_the_year_befores_campaign_of_this_one_counts(service: Service) -> None:
+    # Made first, so the lowest id: last year's campaign of the probed one, without a release.
+    year_before = await create_campaign(service, year=2029)
+    other, _ = await seeded_campaign(service, year=2023)
+    made = await release(service, other)
+    rows = await _monthly_by_occupation(service, other, made["number"])
+    published = next(r for r in rows if not r["suppressed"])
+    await create_campaign(service, year=2024)  # 2023's release is the year before of 2024's
+    probed = await create_campaign(service, year=2030)
+    assert year_before < probed
+    assert await _probe(service, probed, published["occupation"], published["p50"] / 10) == []
