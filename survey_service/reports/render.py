@@ -100,6 +100,8 @@ def compose(
     (征求意见稿) is printed in the middle of every header."""
     from pypdf import PdfReader, PdfWriter  # half a second to import; only reports need it
 
+    from survey_service.reports.fonts import share_fonts
+
     writer = PdfWriter()
     running: list[str | None] = []
     for section, pdf in parts:
@@ -111,6 +113,7 @@ def compose(
     for page, stamp, label in zip(writer.pages, overlay.pages, running, strict=True):
         if label is not None:
             page.merge_page(stamp)
+        page.compress_content_streams()  # stamping leaves them uncompressed
     writer.add_metadata(
         {
             "/Title": title,
@@ -119,6 +122,7 @@ def compose(
             "/CreationDate": datetime.now().strftime("D:%Y%m%d%H%M%S"),
         }
     )
+    share_fonts(writer)
     writer.compress_identical_objects()
     out = io.BytesIO()
     writer.write(out)
