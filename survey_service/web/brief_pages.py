@@ -103,6 +103,45 @@ async def _pdf(
     return message_page(request, 202, "正在生成 PDF" if zh else "Making the PDF", wait, refresh=2)
 
 
+async def _own_brief(
+    request: Request[Any, Any, Any],
+    db: Database,
+    store: ReleaseStore,
+    role: Role,
+    *,
+    sign_in_at: str,
+    back: str,
+    pdf: str,
+    issue: str | None,
+) -> Response[Any]:
+    """The brief of the signed-in enterprise's (or negotiator's) own enterprise and
+    campaign."""
+    principal = await signed_in(request, role)
+    if principal is None:
+        return see_other(sign_in_at)
+    try:
+        uscc = await _own_uscc(db, principal)
+        assert principal.campaign_id is not None
+        brief = await _brief(db, store, principal, principal.campaign_id, uscc)
+    except ServiceError as exc:
+        return _refused(request, exc, back)
+    return _brief_page(request, brief, role=role, pdf=pdf, issue=issue)
+
+
+async def _own_pdf(
+    request: Request[Any, Any, Any], db: Database, role: Role, *, sign_in_at: str, here: str
+) -> Response[Any]:
+    principal = await signed_in(request, role)
+    if principal is None:
+        return see_other(sign_in_at)
+    try:
+        assert principal.campaign_id is not None
+        uscc = await _own_uscc(db, principal)
+        return await _pdf(request, db, principal, principal.campaign_id, uscc, here)
+    except ServiceError as exc:
+        return _refused(request, exc, here)
+
+
 class EnterpriseBriefController(Controller):
     """The enterprise's own brief and its negotiator's token."""
 
@@ -114,31 +153,16 @@ class EnterpriseBriefController(Controller):
     async def show(
         self, request: Request[Any, Any, Any], db: DB, release_store: Releases
     ) -> Response[Any]:
-        principal = await signed_in(request, "enterprise")
-        if principal is None:
-            return see_other("/e/signin")
-        try:
-            uscc = await _own_uscc(db, principal)
-            assert principal.campaign_id is not None
-            brief = await _brief(db, release_store, principal, principal.campaign_id, uscc)
-        except ServiceError as exc:
-            return _refused(request, exc, "/e")
-        return _brief_page(
-            request, brief, role="enterprise", pdf=f"{ENTERPRISE_BRIEF}/pdf",
-            issue=f"{ENTERPRISE_BRIEF}/negotiator",
+        return await _own_brief(
+            request, db, release_store, "enterprise", sign_in_at="/e/signin", back="/e",
+            pdf=f"{ENTERPRISE_BRIEF}/pdf", issue=f"{ENTERPRISE_BRIEF}/negotiator",
         )  # fmt: skip
 
     @get("/pdf", media_type=MediaType.HTML)
     async def pdf(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
-        principal = await signed_in(request, "enterprise")
-        if principal is None:
-            return see_other("/e/signin")
-        try:
-            assert principal.campaign_id is not None
-            uscc = await _own_uscc(db, principal)
-            return await _pdf(request, db, principal, principal.campaign_id, uscc, ENTERPRISE_BRIEF)
-        except ServiceError as exc:
-            return _refused(request, exc, ENTERPRISE_BRIEF)
+        return await _own_pdf(
+            request, db, "enterprise", sign_in_at="/e/signin", here=ENTERPRISE_BRIEF
+        )
 
     @post("/negotiator", media_type=MediaType.HTML)
     async def issue(
@@ -262,30 +286,16 @@ class NegotiatorPageController(Controller):
     async def show(
         self, request: Request[Any, Any, Any], db: DB, release_store: Releases
     ) -> Response[Any]:
-        principal = await signed_in(request, "negotiator")
-        if principal is None:
-            return see_other(NEGOTIATOR_SIGN_IN)
-        try:
-            uscc = await _own_uscc(db, principal)
-            assert principal.campaign_id is not None
-            brief = await _brief(db, release_store, principal, principal.campaign_id, uscc)
-        except ServiceError as exc:
-            return _refused(request, exc, NEGOTIATOR_SIGN_IN)
-        return _brief_page(
-            request, brief, role="negotiator", pdf=f"{NEGOTIATOR_HOME}/pdf", issue=None
-        )
+        return await _own_brief(
+            request, db, release_store, "negotiator", sign_in_at=NEGOTIATOR_SIGN_IN,
+            back=NEGOTIATOR_SIGN_IN, pdf=f"{NEGOTIATOR_HOME}/pdf", issue=None,
+        )  # fmt: skip
 
     @get("/pdf", media_type=MediaType.HTML)
     async def pdf(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:
-        principal = await signed_in(request, "negotiator")
-        if principal is None:
-            return see_other(NEGOTIATOR_SIGN_IN)
-        try:
-            assert principal.campaign_id is not None
-            uscc = await _own_uscc(db, principal)
-            return await _pdf(request, db, principal, principal.campaign_id, uscc, NEGOTIATOR_HOME)
-        except ServiceError as exc:
-            return _refused(request, exc, NEGOTIATOR_HOME)
+        return await _own_pdf(
+            request, db, "negotiator", sign_in_at=NEGOTIATOR_SIGN_IN, here=NEGOTIATOR_HOME
+        )
 
 
 class AdminBriefController(Controller):
