@@ -80,7 +80,7 @@ restore: $(SERVE_ENV) ## load an archive into an empty database (FILE=backup.zip
 # One worker per core (pytest-xdist); a file's tests stay together, so a module's server and
 # browser start once. Each worker has its own PostgreSQL databases and SQLite files.
 test: .venv/.synced-test fonts browser nginx ## the whole suite, on SQLite and PostgreSQL, with the pages in Chromium
-	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile
+	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile --durations=15
 
 test-unit: .venv/.synced-test ## the tests that need no database
 	$(PY) -m pytest -q tests/unit
