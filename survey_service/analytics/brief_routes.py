@@ -5,26 +5,18 @@ itself). The PDF is the ``negotiation-brief`` report (``POST /api/v1/reports``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from survey_service.analytics import briefs
+from survey_service.analytics.briefs import NegotiatorIn
 from survey_service.auth import principal_of, require
 from survey_service.deps import DB, PathId, Releases
 from survey_service.openapi import BEARER, problems
-from survey_service.structs import Body, Out
-
-
-class NegotiatorIn(Body):
-    """``enterprise``: its credit code (an enterprise's own token may leave it out)."""
-
-    enterprise: Annotated[str, msgspec.Meta(min_length=18, max_length=18)] | None = None
-    days: Annotated[int, msgspec.Meta(ge=1, le=briefs.MAX_NEGOTIATOR_DAYS)] = 90
-    label: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+from survey_service.structs import Out
 
 
 class NegotiatorOut(Out):

@@ -13,7 +13,7 @@ release's protection: a hidden cell is hidden here too.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import numpy as np
@@ -33,6 +33,7 @@ from survey_service.analytics.wage_release import WageRelease, own_annual_pay
 from survey_service.auth import Principal, audit, issue_token
 from survey_service.db.models import AccessToken, Enterprise, utcnow
 from survey_service.errors import ServiceError, not_found
+from survey_service.structs import Body
 
 # Occupations by middle class (中类, "6-01"): the level negotiations and the published
 # tables work at, where a detailed code would leave most cells hidden.
@@ -202,6 +203,15 @@ async def _previous_own(
 # --- who may read a brief ----------------------------------------------------------------
 
 MAX_NEGOTIATOR_DAYS = 366
+
+
+class NegotiatorIn(Body):
+    """A negotiator's token asked for: ``enterprise`` its credit code (an enterprise's own
+    token may leave it out), how many days it holds, whose it is."""
+
+    enterprise: Annotated[str, msgspec.Meta(min_length=18, max_length=18)] | None = None
+    days: Annotated[int, msgspec.Meta(ge=1, le=MAX_NEGOTIATOR_DAYS)] = 90
+    label: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
 async def brief_subject(

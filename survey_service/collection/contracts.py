@@ -188,13 +188,18 @@ async def withdraw_contract(session: AsyncSession, uscc: str, *, district: str |
     await session.flush()
 
 
-def in_force(row: CollectiveContract, on: date) -> bool:
+def holds(row: CollectiveContract, first: date, last: date) -> bool:
+    """A mechanism and a signed contract holding on some day from ``first`` to ``last``."""
     return (
         row.has_mechanism
         and row.signed_on is not None
-        and row.signed_on <= on
-        and (row.expires_on is None or row.expires_on >= on)
+        and row.signed_on <= last
+        and (row.expires_on is None or row.expires_on >= first)
     )
+
+
+def in_force(row: CollectiveContract, on: date) -> bool:
+    return holds(row, on, on)
 
 
 def contract_out(row: CollectiveContract, enterprise: Enterprise, today: date) -> ContractOut:
@@ -290,18 +295,6 @@ def _statement(kind: str, data: dict[str, Any]) -> bool | None:
     return said if isinstance(said, bool) else None
 
 
-def _held_in(records: list[CollectiveContract], year: int) -> bool:
-    """A mechanism and a signed contract holding on some day of ``year``."""
-    first, last = date(year, 1, 1), date(year, 12, 31)
-    return any(
-        r.has_mechanism
-        and r.signed_on is not None
-        and r.signed_on <= last
-        and (r.expires_on is None or r.expires_on >= first)
-        for r in records
-    )
-
-
 async def mismatches(
     session: AsyncSession, year: int, *, district: str | None, today: date
 ) -> list[Mismatch]:
@@ -331,9 +324,10 @@ async def mismatches(
         enterprises_q = enterprises_q.where(Enterprise.district == district)
     registered = {e.id: e for e in await session.scalars(enterprises_q)}
     records: dict[int, list[CollectiveContract]] = {}
-    for row in await session.scalars(
-        select(CollectiveContract).where(CollectiveContract.superseded_at.is_(None))
-    ):
+    current = select(CollectiveContract).where(CollectiveContract.superseded_at.is_(None))
+    if district is not None:
+        current = current.join(Enterprise).where(Enterprise.district == district)
+    for row in await session.scalars(current):
         records.setdefault(row.enterprise_id, []).append(row)
     out: list[Mismatch] = []
     for enterprise_id, enterprise in registered.items():
@@ -342,7 +336,8 @@ async def mismatches(
             Statement(source=s.source, campaign_id=s.campaign_id, year=s.data_year,
                       says=s.says, record=not s.says)
             for s in said.get(enterprise_id, [])
-            if s.says != _held_in(mine, s.data_year)
+            if s.says != any(holds(r, date(s.data_year, 1, 1), date(s.data_year, 12, 31))
+                             for r in mine)
         ]  # fmt: skip
         now_in_force = any(in_force(r, today) for r in mine)
         if enterprise.has_collective_contract != now_in_force:

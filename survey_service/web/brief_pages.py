@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
 
@@ -18,7 +19,7 @@ from survey_service.auth import Principal, Role, audit, verified_principal
 from survey_service.db.engine import Database
 from survey_service.db.models import Enterprise
 from survey_service.deps import DB, PathId, Releases
-from survey_service.errors import ServiceError
+from survey_service.errors import ServiceError, from_msgspec
 from survey_service.reports.requests import ask_report
 from survey_service.web import admin_access
 from survey_service.web.i18n import lang_of
@@ -173,8 +174,9 @@ class EnterpriseBriefController(Controller):
         if isinstance(sent, Response):
             return sent
         principal, posted = sent
+        assert principal.campaign_id is not None
         return await _issue(
-            request, db, release_store, principal, posted, None,
+            request, db, release_store, principal, posted, principal.campaign_id, None,
             pdf=f"{ENTERPRISE_BRIEF}/pdf", issue=f"{ENTERPRISE_BRIEF}/negotiator",
             back=ENTERPRISE_BRIEF,
         )  # fmt: skip
@@ -186,29 +188,27 @@ async def _issue(
     store: ReleaseStore,
     principal: Principal,
     posted: Any,
+    campaign_id: int,
     uscc: str | None,
     *,
     pdf: str,
     issue: str,
     back: str,
 ) -> Response[Any]:
-    days_text = field(posted, "days") or "90"
+    raw: dict[str, Any] = {"enterprise": uscc}
+    if days := field(posted, "days"):
+        raw["days"] = int(days) if days.isdigit() else days
+    if label := field(posted, "label"):
+        raw["label"] = label
     try:
-        days = int(days_text) if days_text.isdigit() else 0
-        if not 1 <= days <= briefs.MAX_NEGOTIATOR_DAYS:
-            raise ServiceError(
-                "unprocessable",
-                f"The token holds for 1 to {briefs.MAX_NEGOTIATOR_DAYS} days.",
-                detail_zh=f"有效期须为 1 至 {briefs.MAX_NEGOTIATOR_DAYS} 天。",
-            )
-        campaign_id = principal.campaign_id
-        if principal.role == "admin":
-            campaign_id = int(request.path_params["campaign_id"])
-        assert campaign_id is not None
+        try:
+            asked = msgspec.convert(raw, briefs.NegotiatorIn)
+        except msgspec.ValidationError as exc:
+            raise from_msgspec(exc) from None
         async with db.transaction() as session:
             token, row, found = await briefs.issue_negotiator_token(
-                session, principal, campaign_id, uscc, days=days,
-                label=field(posted, "label")[:200] or None,
+                session, principal, campaign_id, asked.enterprise, days=asked.days,
+                label=asked.label,
             )  # fmt: skip
     except ServiceError as exc:
         return _refused(request, exc, back)
@@ -354,6 +354,6 @@ class AdminBriefController(Controller):
         principal, posted = sent
         here = f"/admin/campaigns/{campaign_id}/briefs/{uscc.upper()}"
         return await _issue(
-            request, db, release_store, principal, posted, uscc,
+            request, db, release_store, principal, posted, campaign_id, uscc,
             pdf=f"{here}/pdf", issue=f"{here}/negotiator", back=here,
         )  # fmt: skip
