@@ -32,10 +32,11 @@ $(SERVE_ENV): pyproject.toml uv.lock | $(UV)
 
 venv: .venv/.synced-dev ## the virtual environment from the lock file, with every tool (group dev)
 
-fonts: ## Debian's CJK fonts and HarfBuzz's subsetter for the Chinese PDFs (installed when missing)
+fonts: ## Debian's CJK fonts, HarfBuzz's subsetter and fc-match (one font per face) for the Chinese PDFs (installed when missing)
 	@missing=""; \
 	  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
 	  ldconfig -p 2>/dev/null | grep -q "libharfbuzz-subset.so.0" || missing="$$missing libharfbuzz-subset0"; \
+	  command -v fc-match >/dev/null || missing="$$missing fontconfig"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
