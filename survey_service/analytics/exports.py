@@ -1,23 +1,16 @@
-"""Downloads of a wage table: CSV (UTF-8 with BOM, Chinese headers, streamed row by row,
-safe to open in a spreadsheet) and XLSX (xlsxwriter in constant-memory mode, a second sheet
-stating the rules, the percentile definition and the data's date)."""
+"""Downloads of a wage table: CSV and XLSX (survey_service/tabular.py), Chinese headers,
+the XLSX with a notes sheet stating the rules, the percentile definition and the data's
+date."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
 from survey_service.analytics.wage_dimensions import DIMENSIONS, code_name, enum_labels
 from survey_service.analytics.wages import WageTable
-
-BOM = "\ufeff"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-ROWS_PER_CHUNK = 500
+from survey_service.tabular import Column, Kind, Sheet, csv_chunks, write_xlsx
 
 FIGURES: tuple[tuple[str, str], ...] = (
     ("n_enterprises", "企业数"),
@@ -47,11 +40,6 @@ REASONS_ZH = {
 }
 
 
-def safe_text(value: str) -> str:
-    """A text cell that a spreadsheet will not run as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def headers(table: WageTable) -> list[str]:
     out: list[str] = []
     for d in table.dimensions:
@@ -77,25 +65,27 @@ def cells(table: WageTable, row: dict[str, Any], labels: dict[str, dict[str, str
     return out
 
 
-def _csv_text(lines: list[list[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows([safe_text(v) if isinstance(v, str) else v for v in line] for line in lines)
-    return buffer.getvalue()
+def _kind(key: str) -> Kind:
+    if key in MONEY:
+        return "money"
+    if key in PERCENT:
+        return "percent"
+    return "text" if key in ("suppressed", "suppression_reason") else "count"
 
 
-def csv_chunks(table: WageTable) -> Iterator[bytes]:
-    """The table as CSV, a few hundred rows per chunk."""
-    yield (BOM + _csv_text([headers(table)])).encode()
+def sheet(table: WageTable) -> Sheet:
+    """The table as one sheet: two text columns (code, name) per dimension, then the figures."""
     labels = enum_labels(table.campaign.schema)
-    for start in range(0, len(table.rows), ROWS_PER_CHUNK):
-        batch = table.rows[start : start + ROWS_PER_CHUNK]
-        yield _csv_text([cells(table, row, labels) for row in batch]).encode()
+    titles = headers(table)
+    dims = 2 * len(table.dimensions)
+    columns = [Column(t) for t in titles[:dims]]
+    columns += [Column(zh, _kind(key)) for key, zh in FIGURES]
+    return Sheet("工资价位", columns, (cells(table, row, labels) for row in table.rows))
 
 
-async def csv_stream(table: WageTable) -> AsyncIterator[bytes]:
-    for chunk in csv_chunks(table):
-        yield chunk
+def wage_csv_chunks(table: WageTable) -> Iterator[bytes]:
+    """The table as CSV, a few hundred rows per chunk."""
+    return csv_chunks(sheet(table))
 
 
 def population_zh(rules: dict[str, Any]) -> str:
@@ -170,43 +160,6 @@ def release_notes(release: dict[str, Any] | None) -> list[tuple[str, str]]:
     ]
 
 
-def write_xlsx(path: Path, table: WageTable) -> None:
-    """The table and its notes as an XLSX file at ``path`` (rows written in order, in
-    constant-memory mode)."""
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-    try:
-        bold = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
-        formats = {
-            "money": workbook.add_format({"num_format": "#,##0.00"}),
-            "percent": workbook.add_format({"num_format": "0.00"}),
-            "count": workbook.add_format({"num_format": "#,##0"}),
-        }
-        sheet = workbook.add_worksheet("工资价位")
-        names = headers(table)
-        keys = [None] * (2 * len(table.dimensions)) + [k for k, _ in FIGURES]
-        for col, name in enumerate(names):
-            sheet.write_string(0, col, name, bold)
-        sheet.set_column(0, len(names) - 1, 14)
-        labels = enum_labels(table.campaign.schema)
-        for r, row in enumerate(table.rows, start=1):
-            for col, value in enumerate(cells(table, row, labels)):
-                key = keys[col]
-                if isinstance(value, str):
-                    if value:
-                        sheet.write_string(r, col, value)
-                elif key in MONEY:
-                    sheet.write_number(r, col, value, formats["money"])
-                elif key in PERCENT:
-                    sheet.write_number(r, col, value, formats["percent"])
-                else:
-                    sheet.write_number(r, col, value, formats["count"])
-        about = workbook.add_worksheet("说明")
-        about.set_column(0, 0, 16)
-        about.set_column(1, 1, 90)
-        about.write_string(0, 0, "项目", bold)
-        about.write_string(0, 1, "说明", bold)
-        for r, (name, text) in enumerate(notes(table), start=1):
-            about.write_string(r, 0, name, bold)
-            about.write_string(r, 1, text)
-    finally:
-        workbook.close()
+def write_wage_xlsx(path: Path, table: WageTable) -> None:
+    """The table and its notes as an XLSX file at ``path``."""
+    write_xlsx(path, [sheet(table)], notes(table))

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, Literal
 
-import anyio
 from litestar import Controller, Request, get
 from litestar.params import FromQuery
-from litestar.response import Response, Stream
+from litestar.response import Response
 
 from survey_service.analytics import exports
 from survey_service.analytics.wage_dimensions import FILTERS
@@ -19,28 +14,9 @@ from survey_service.analytics.wage_reads import LIVE, WageAsk, read_wage_table
 from survey_service.analytics.wages import WageTable
 from survey_service.auth import require
 from survey_service.deps import DB, PathId, Releases, WageTables
+from survey_service.downloads import Format, chosen_format, csv_response, file_response
 from survey_service.openapi import BEARER, downloads, problems
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-Format = Literal["json", "csv", "xlsx"]
-
-
-def _format(request: Request[Any, Any, Any], asked: Format | None) -> Format:
-    if asked is not None:
-        return asked
-    accept = request.headers.get("accept", "")
-    if "text/csv" in accept:
-        return "csv"
-    return "xlsx" if XLSX in accept else "json"
-
-
-async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
-    try:
-        async with await anyio.open_file(path, "rb") as handle:
-            while chunk := await handle.read(64 * 1024):
-                yield chunk
-    finally:
-        await anyio.Path(path).unlink(missing_ok=True)
+from survey_service.tabular import XLSX
 
 
 class WageBenchmarkController(Controller):
@@ -102,27 +78,13 @@ class WageBenchmarkController(Controller):
             db, release_store, wage_tables, request.state.principal,
             campaign_id, ask,
         )  # fmt: skip
-        chosen = _format(request, format)
+        chosen = chosen_format(request, format)
         name = _file_name(table)
         if chosen == "csv":
-            return Stream(
-                exports.csv_stream(table),
-                media_type="text/csv",  # Litestar adds "; charset=utf-8" to a text type
-                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-            )
+            return csv_response(name, exports.wage_csv_chunks(table))
         if chosen == "xlsx":
-            handle, raw = tempfile.mkstemp(suffix=".xlsx")
-            os.close(handle)
-            path = Path(raw)
-            try:
-                await anyio.to_thread.run_sync(exports.write_xlsx, path, table)
-            except BaseException:
-                await anyio.Path(path).unlink(missing_ok=True)
-                raise
-            return Stream(
-                _file_chunks(path),
-                media_type=XLSX,
-                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            return await file_response(
+                name, ".xlsx", XLSX, lambda path: exports.write_wage_xlsx(path, table)
             )
         return Response({"rows": table.rows, "rules": table.rules, "meta": table.meta})
 

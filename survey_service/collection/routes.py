@@ -42,7 +42,7 @@ from survey_service.collection.schemas import (
     SubmissionPage,
 )
 from survey_service.collection.submission_writer import NewSubmission
-from survey_service.collection.template import XLSX, template_workbook
+from survey_service.collection.template import template_workbook
 from survey_service.db.models import (
     Campaign,
 )
@@ -51,6 +51,7 @@ from survey_service.errors import ServiceError, not_found
 from survey_service.forms.routes import decode_items
 from survey_service.openapi import BEARER, body_of, problems
 from survey_service.structs import INT4_MAX
+from survey_service.tabular import XLSX
 
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 

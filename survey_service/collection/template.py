@@ -24,7 +24,6 @@ from survey_service.collection.spreadsheets import (
 from survey_service.forms.form_posts import json_type
 from survey_service.reference.codes import districts, industries, occupations
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INSTRUCTIONS_SHEET = "说明"
 CHOICES_SHEET = "选项"  # hidden: the drop-down lists, which may be longer than Excel's 255
 DATA_SHEET_FALLBACK = "数据"

@@ -12,11 +12,12 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from survey_service.auth import Principal, require
 from survey_service.collection import saving, uploads
-from survey_service.collection.template import XLSX, template_workbook
+from survey_service.collection.template import template_workbook
 from survey_service.deps import DB, Forms, PathId, Releases
 from survey_service.errors import PROBLEM_JSON, not_found, problem_body
 from survey_service.forms import service as forms
 from survey_service.openapi import BEARER, problems
+from survey_service.tabular import XLSX
 
 
 class SalaryUploadController(Controller):

@@ -26,7 +26,6 @@ from survey_service.collection import campaigns, invitations, polls
 from survey_service.collection.codes_export import codes_workbook
 from survey_service.collection.invitations import IssuedCode
 from survey_service.collection.registry_export import district_label
-from survey_service.collection.template import XLSX
 from survey_service.db.models import Campaign, utcnow
 from survey_service.deps import DB, PathId
 from survey_service.errors import ServiceError
@@ -38,6 +37,7 @@ from survey_service.reports.letters import (
     letters_html,
     zone_text,
 )
+from survey_service.tabular import XLSX
 from survey_service.web.admin_access import SIGN_IN, admin_post, see_other
 from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of

@@ -24,12 +24,12 @@ from survey_service.collection.enterprises import (
 from survey_service.collection.registry_export import registry_workbook
 from survey_service.collection.registry_history import periods_of
 from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut, RegistryPeriodOut
-from survey_service.collection.template import XLSX
 from survey_service.db.models import utcnow
 from survey_service.deps import DB
 from survey_service.errors import ServiceError, from_msgspec
 from survey_service.reference.codes import districts
 from survey_service.reports.files import content_disposition
+from survey_service.tabular import XLSX
 from survey_service.web.admin_access import SIGN_IN, admin_post, see_other
 from survey_service.web.admin_pages import district_name
 from survey_service.web.i18n import lang_of

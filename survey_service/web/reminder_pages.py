@@ -18,13 +18,13 @@ from survey_service.auth import BUREAU_ROLES
 from survey_service.collection import campaigns, reminders
 from survey_service.collection.reminder_export import STATE_LABELS, outstanding_workbook
 from survey_service.collection.reminders import OUTSTANDING_STATES, OutstandingState
-from survey_service.collection.template import XLSX
 from survey_service.db.models import Campaign, utcnow
 from survey_service.deps import DB, PathId
 from survey_service.errors import ServiceError
 from survey_service.local_time import local_time, zone_label
 from survey_service.reports.files import content_disposition
 from survey_service.settings import Settings
+from survey_service.tabular import XLSX
 from survey_service.web.admin_access import admin_post
 from survey_service.web.admin_pages import SIGN_IN, district_name
 from survey_service.web.district_scope import district_asked, district_choices

@@ -255,7 +255,8 @@ def check_table(example: Example, table: WageTable) -> None:
     hidden = [i for i, key in enumerate(keys) if rows[key]["suppressed"]]
     assert not _determined(list(equations(keys)), hidden)
     # The download carries no more than the rows.
-    lines = list(csv.reader(io.StringIO(b"".join(exports.csv_chunks(table)).decode("utf-8-sig"))))
+    text = b"".join(exports.wage_csv_chunks(table)).decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
     header, body = lines[0], lines[1:]
     figure_columns = [header.index(zh) for name, zh in exports.FIGURES if name in FIGURES]
     assert len(body) == len(table.rows)

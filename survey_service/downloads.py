@@ -1,0 +1,81 @@
+"""A table as an HTTP download: the format asked for (``format=``, else the Accept header),
+CSV streamed as it is written, XLSX written to a temporary file off the event loop and
+streamed from it (the file removed once sent).
+
+Typed as ``Response[Any]`` so that a route documented as JSON (``Response[SomeOut]``)
+may answer with a file too."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+from litestar import Request
+from litestar.response import Response, Stream
+
+from survey_service.tabular import XLSX, Sheet, csv_chunks, write_xlsx
+
+Format = Literal["json", "csv", "xlsx"]
+
+
+def chosen_format(request: Request[Any, Any, Any], asked: Format | None) -> Format:
+    if asked is not None:
+        return asked
+    accept = request.headers.get("accept", "")
+    if "text/csv" in accept:
+        return "csv"
+    return "xlsx" if XLSX in accept else "json"
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+async def _chunks(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+def csv_response(name: str, chunks: Iterable[bytes]) -> Response[Any]:
+    """``chunks`` (CSV with its BOM) as ``name``.csv."""
+    # Litestar adds "; charset=utf-8" to a text type.
+    return Stream(_chunks(chunks), media_type="text/csv", headers=_attachment(f"{name}.csv"))
+
+
+def sheet_csv_response(name: str, sheet: Sheet) -> Response[Any]:
+    return csv_response(name, csv_chunks(sheet))
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    try:
+        async with await anyio.open_file(path, "rb") as handle:
+            while chunk := await handle.read(64 * 1024):
+                yield chunk
+    finally:
+        await anyio.Path(path).unlink(missing_ok=True)
+
+
+async def file_response(
+    name: str, suffix: str, media_type: str, write: Callable[[Path], None]
+) -> Response[Any]:
+    """What ``write`` writes to a temporary file (in a worker thread), streamed as
+    ``name`` + ``suffix`` and removed once sent or when writing fails."""
+    handle, raw = tempfile.mkstemp(suffix=suffix)
+    os.close(handle)
+    path = Path(raw)
+    try:
+        await anyio.to_thread.run_sync(write, path)
+    except BaseException:
+        await anyio.Path(path).unlink(missing_ok=True)
+        raise
+    return Stream(_file_chunks(path), media_type=media_type, headers=_attachment(name + suffix))
+
+
+async def xlsx_response(
+    name: str, sheets: Sequence[Sheet], notes: Sequence[tuple[str, str]]
+) -> Response[Any]:
+    return await file_response(name, ".xlsx", XLSX, lambda path: write_xlsx(path, sheets, notes))
