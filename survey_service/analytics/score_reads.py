@@ -21,6 +21,12 @@ async def _campaign(session: AsyncSession, campaign_id: int) -> tuple[Campaign, 
     return found
 
 
+async def campaign_label(session: AsyncSession, campaign_id: int) -> str:
+    """「title（year年）」, as a download's notes name its campaign."""
+    campaign, _, _ = await _campaign(session, campaign_id)
+    return f"{campaign.title}（{campaign.year}年）"
+
+
 async def _form_version(session: AsyncSession, form: Form, number: int) -> FormVersion:
     """The form version a release was scored with (form versions never change)."""
     found = await session.scalar(
