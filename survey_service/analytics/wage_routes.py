@@ -34,7 +34,7 @@ def _format(request: Request[Any, Any, Any], asked: Format | None) -> Format:
     return "xlsx" if XLSX in accept else "json"
 
 
-async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+async def file_chunks(path: Path) -> AsyncIterator[bytes]:
     try:
         async with await anyio.open_file(path, "rb") as handle:
             while chunk := await handle.read(64 * 1024):
@@ -120,7 +120,7 @@ class WageBenchmarkController(Controller):
                 await anyio.Path(path).unlink(missing_ok=True)
                 raise
             return Stream(
-                _file_chunks(path),
+                file_chunks(path),
                 media_type=XLSX,
                 headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
             )
