@@ -20,6 +20,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from survey_service import __version__, metrics
 from survey_service.analytics.brief_routes import BriefController
 from survey_service.analytics.guideline_routes import GuidelineController
+from survey_service.analytics.national_routes import NationalLayoutController
 from survey_service.analytics.release_routes import ReleaseController
 from survey_service.analytics.release_store import ReleaseStore
 from survey_service.analytics.score_routes import ScoreController
@@ -213,6 +214,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             ReportController,
             ScoreController,
             WageBenchmarkController,
+            NationalLayoutController,
             ReleaseController,
             PollLinkQRController,
             EnterprisePageController,

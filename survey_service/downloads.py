@@ -31,6 +31,9 @@ def chosen_format(request: Request[Any, Any, Any], asked: Format | None) -> Form
     return "xlsx" if XLSX in accept else "json"
 
 
+ZIP = "application/zip"
+
+
 def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
@@ -72,7 +75,12 @@ async def file_response(
     except BaseException:
         await anyio.Path(path).unlink(missing_ok=True)
         raise
-    return Stream(_file_chunks(path), media_type=media_type, headers=_attachment(name + suffix))
+    return file_stream(path, name + suffix, media_type)
+
+
+def file_stream(path: Path, name: str, media_type: str) -> Response[Any]:
+    """The file at ``path`` (a temporary one: removed once sent) as the download ``name``."""
+    return Stream(_file_chunks(path), media_type=media_type, headers=_attachment(name))
 
 
 async def xlsx_response(

@@ -44,6 +44,7 @@ ProblemKind = Literal[
     "spreadsheet-refused",
     "rows-refused",
     "not-releasable",
+    "edit-checks-failed",
     "too-many-requests",
     "too-many-failed-attempts",
     "too-many-answers",
@@ -187,6 +188,12 @@ _TYPES = (
         "not-releasable", 422, "Not releasable", "无法发布",
         "The campaign cannot be released: nothing counted yet, unusable settings, or a "
         "form kind without releases.",
+    ),
+    ProblemType(
+        "edit-checks-failed", 422, "Edit checks failed", "未通过审核",
+        "Records fail the official edit checks of the national layout, so nothing was "
+        "exported: `errors` lists each failure (enterprise `uscc`, employee `row`, `field`, "
+        "`rule`, `value`), `failure_count` how many there are.",
     ),
     # 429
     ProblemType(

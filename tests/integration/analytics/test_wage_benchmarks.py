@@ -259,7 +259,7 @@ async def test_csv_download_is_excel_ready_and_parses_back(service: Service) -> 
     by_code = {line[0]: dict(zip(header, line, strict=True)) for line in data}
     published = by_code["6-15-01-01"]
     assert float(published["中位数(P50)"]) == rows_by(body, "occupation")[("6-15-01-01",)]["p50"]
-    assert published["中位数同比增减"] == "-1000.0"  # a number, not a neutralised formula
+    assert published["中位数同比增减"] == "-1000.00"  # a number (yuan and fen), not a formula
     assert published["职业名称"] == f"6-15-01-01（属“{occupations()['6-15'].name}”中类）"
     assert by_code["2-02-01-01"]["是否保密"] == "是"
     assert by_code["2-02-01-01"]["中位数(P50)"] == ""

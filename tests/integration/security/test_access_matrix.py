@@ -215,6 +215,14 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/api/v1/submissions/{submission_id:str}", (401, 401, 200, 404, 403, 200)),
     Row("GET", "/api/v1/submissions/{submission_id:str}/reviews", (401, 401, 200, 404, 403, 200)),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}/benchmarks/wages", (*STAFF_ONLY, 200, 200)),
+    # The bureau and a district's staff (of a district with none of the world's surveys:
+    # an export of headers only); never analysts, who read only released figures.
+    Row(
+        "GET",
+        "/api/v1/campaigns/{campaign_id:int}/national-layout",
+        (*ADMIN_ONLY, 200),
+        district=200,
+    ),
     Row("GET", "/api/v1/campaigns/{campaign_id:int}/releases", (*STAFF_ONLY, 200, 200)),
     Row(
         "GET", "/api/v1/campaigns/{campaign_id:int}/releases/{number:int}", (*STAFF_ONLY, 200, 200)
