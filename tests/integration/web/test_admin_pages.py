@@ -4,6 +4,8 @@ session only with the CSRF header, and a poll page that carries nothing per visi
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -354,3 +356,13 @@ async def test_the_satisfaction_button_opens_a_table_not_json(service: Service) 
     released = await service.client.get(link)
     assert released.status_code == 200
     assert f"第 {number} 次数据发布" in released.text
+    # The page's downloads open with the session and carry the page's figures.
+    href = released.text.split('id="download-csv" href="', 1)[1].split('"', 1)[0]
+    download = await service.client.get(href.replace("&amp;", "&"))
+    assert download.status_code == 200, download.text
+    assert download.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert {r["分组代码"] for r in rows} >= {"610202", "610204"}
+    assert f"release={number}" in href
+    xlsx = released.text.split('id="download-xlsx" href="', 1)[1].split('"', 1)[0]
+    assert (await service.client.get(xlsx.replace("&amp;", "&"))).status_code == 200
