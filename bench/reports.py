@@ -17,8 +17,11 @@ same rows (occupation, district, enterprises, workers, P10-P90, mean; suppressed
 empty) in the same CJK font, no other page: pages/s over ``RUNS`` runs (median).
 
 Targets: the guide at least 2x the plain render's pages/s; an enterprise report under
-1.5 s warm (the median of ``RUNS`` runs after a first one); the guide's PDF under 1 MB. The
-sizes are printed beside those of the same reports joined with each section's own fonts.
+1.5 s warm (the median of ``RUNS`` runs after a first one) and under 5 s the first time
+after the rendering processes started; the guide's PDF under 1 MB, and the guide of a small
+campaign (a demo city of ``SMALL_ENTERPRISES`` enterprises, on a file of its own) under
+400 kB. The sizes are printed beside those of the same reports joined with each section's
+own fonts (as WeasyPrint embeds them).
 """
 
 from __future__ import annotations
@@ -52,10 +55,13 @@ from survey_service.reports.render import process_pool
 from survey_service.settings import Settings
 
 ENTERPRISES = 270
+SMALL_ENTERPRISES = 8
 RUNS = 3
 TARGET_RATIO = 2.0
 TARGET_ENTERPRISE_SECONDS = 1.5
 TARGET_GUIDE_BYTES = 1_000_000
+TARGET_SMALL_GUIDE_BYTES = 400_000
+TARGET_FIRST_SECONDS = 5.0
 
 PLAIN = jinja2.Template(
     """<!doctype html><html><head><meta charset="utf-8"><style>
@@ -141,8 +147,11 @@ async def main() -> BenchResult:
                 )
                 guide.append(time.perf_counter() - started)
             sizes = await _sizes(db, settings, pool, campaign_id, guide_params, len(guide_pdf))
+            sizes |= await _small_guide(Path(tmp), pool)
             ent_params = {"campaign_id": campaign_id, "enterprise": uscc}
+            started = time.perf_counter()
             await build_pdf(db, settings, "enterprise", ent_params, pool)  # the first, cold
+            first = time.perf_counter() - started
             enterprise: list[float] = []
             ent_pages = 0
             for _ in range(RUNS):
@@ -153,7 +162,34 @@ async def main() -> BenchResult:
             pool.shutdown()
             await db.dispose()
         plain = [plain_render(rows) for _ in range(RUNS)]
-    return result(len(rows), pages, guide, plain, ent_pages, enterprise, workers, sizes)
+    return result(len(rows), pages, guide, plain, ent_pages, enterprise, first, workers, sizes)
+
+
+async def _small_guide(tmp: Path, pool: Any) -> dict[str, int]:
+    """The wage guide of a small campaign (``SMALL_ENTERPRISES``), and its size with each
+    section's own fonts."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp / 'small.db'}", var_dir=tmp / "small"
+    )
+    db = open_database(settings.database_url)
+    try:
+        await upgrade(db.engine)
+        await load_shipped_forms(db, PROJECT_ROOT / "form_schemas")
+        await fill_demo(db, enterprises_count=SMALL_ENTERPRISES, releases=False, say=lambda _: None)
+        campaign_id, _ = await _campaigns(db)
+        await _table_rows(db, campaign_id)  # its release
+        params = {"campaign_id": campaign_id}
+        small, pages = await build_pdf(db, settings, "wage-benchmark", params, pool)
+        original = fonts.share_fonts
+        fonts.share_fonts = lambda writer: 0
+        try:
+            apart, _ = await build_pdf(db, settings, "wage-benchmark", params, pool)
+        finally:
+            fonts.share_fonts = original
+    finally:
+        await db.dispose()
+    return {"small_guide": len(small), "small_guide_fonts_apart": len(apart),
+            "small_guide_pages": pages}  # fmt: skip
 
 
 async def _sizes(
@@ -193,6 +229,7 @@ def result(
     plain: list[tuple[float, int]],
     ent_pages: int,
     enterprise: list[float],
+    first: float,
     workers: int,
     sizes: dict[str, int],
 ) -> BenchResult:
@@ -206,6 +243,8 @@ def result(
         ratio >= TARGET_RATIO
         and ent_s < TARGET_ENTERPRISE_SECONDS
         and sizes["guide"] < TARGET_GUIDE_BYTES
+        and sizes["small_guide"] < TARGET_SMALL_GUIDE_BYTES
+        and first < TARGET_FIRST_SECONDS
     )
     lines = (
         f"reports     wage guide {pages} pages ({rows:,} table rows) in {guide_s:.2f} s = "
@@ -214,24 +253,32 @@ def result(
         f"{plain_s:.2f} s = {theirs:.1f} pages/s",
         f"            guide {ratio:.1f}x the plain render's pages/s (target ≥ {TARGET_RATIO:.0f}x)",
         f"            enterprise report {ent_pages} pages in {ent_s:.2f} s warm "
-        f"(target < {TARGET_ENTERPRISE_SECONDS} s); medians of {RUNS} runs",
+        f"(target < {TARGET_ENTERPRISE_SECONDS} s); medians of {RUNS} runs; the first "
+        f"{first:.2f} s (target < {TARGET_FIRST_SECONDS:.0f} s)",
         f"            guide PDF {sizes['guide'] / 1e6:.2f} MB (target < "
         f"{TARGET_GUIDE_BYTES / 1e6:.0f} MB; {sizes['guide_fonts_apart'] / 1e6:.2f} MB with each "
         "section's own fonts)",
+        f"            small campaign's guide ({SMALL_ENTERPRISES} enterprises, "
+        f"{sizes['small_guide_pages']} pages) {sizes['small_guide'] / 1e3:.0f} kB (target < "
+        f"{TARGET_SMALL_GUIDE_BYTES / 1e3:.0f} kB; {sizes['small_guide_fonts_apart'] / 1e3:.0f} kB "
+        "with each section's own fonts)",
         f"            participation circular {sizes['circular'] / 1e3:.0f} kB "
         f"({sizes['circular_fonts_apart'] / 1e3:.0f} kB with each section's own fonts)",
     )
     return BenchResult(
         name="reports",
-        figure=f"guide {mine:.1f} pages/s, {sizes['guide'] / 1e6:.2f} MB; enterprise {ent_s:.2f} s",
+        figure=f"guide {mine:.1f} pages/s, {sizes['guide'] / 1e6:.2f} MB, small "
+        f"{sizes['small_guide'] / 1e3:.0f} kB; enterprise {ent_s:.2f} s, first {first:.2f} s",
         baseline=f"plain {theirs:.1f} pages/s",
         ratio=f"{ratio:.1f}x",
-        target=f"≥ {TARGET_RATIO:.0f}x, < 1 MB, enterprise < {TARGET_ENTERPRISE_SECONDS} s",
+        target=f"≥ {TARGET_RATIO:.0f}x, < 1 MB, small < 400 kB, enterprise < "
+        f"{TARGET_ENTERPRISE_SECONDS} s, first < {TARGET_FIRST_SECONDS:.0f} s",
         met=met,
         lines=lines,
         data={"table_rows": rows, "guide_pages": pages, "guide_seconds": guide,
               "plain_pages": plain_pages, "plain_seconds": [s for s, _ in plain],
               "enterprise_pages": ent_pages, "enterprise_seconds": enterprise,
+              "enterprise_first_seconds": first,
               "render_processes": workers, "pdf_bytes": sizes},
     )  # fmt: skip
 

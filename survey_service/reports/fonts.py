@@ -1,11 +1,13 @@
-"""One embedded font per face in a joined report.
+"""One embedded font per face in a joined report, holding only the glyphs it prints.
 
 Sections are rendered apart (``render``), so each embeds its own subset of every face it
-uses, and a CJK subset is large even for a few glyphs: WeasyPrint keeps the glyphs at their
-original ids (HarfBuzz's ``RETAIN_GIDS``), so a subset holds offsets for every id up to the
-highest used. Because the ids are the original font's in every section, the sections can
-share one subset of the union of their glyphs: ``share_fonts`` subsets each face's
-original file once more, as WeasyPrint does, and points every page at one font per face.
+uses, and WeasyPrint keeps the glyphs at their original ids (HarfBuzz's ``RETAIN_GIDS``):
+a CJK subset holds an offset for every id up to the highest used, about 140 kB even for a
+few glyphs. Because the ids are the original font's in every section, the sections can
+share one font of the union of their glyphs: ``share_fonts`` cuts each face's original file
+once more and points every page at one font per face. A CJK face is CID-keyed, and a bare
+CFF program of it (``CIDFontType0C``) finds each glyph by the CID the pages print through
+its charset, so it needs none of the empty ids: the glyphs alone are embedded.
 
 A face is left as it is when its file cannot be found, when HarfBuzz cannot subset it, or
 when the file's advance widths disagree with what the sections printed (another file than
@@ -14,12 +16,14 @@ the one they were set in): a report never breaks for the sake of its size.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import shutil
 import subprocess
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -101,6 +105,7 @@ const char *hb_blob_get_data (hb_blob_t *blob, unsigned int *length);
 hb_face_t *hb_face_create (hb_blob_t *blob, unsigned int index);
 void hb_face_destroy (hb_face_t *face);
 hb_blob_t *hb_face_reference_blob (hb_face_t *face);
+hb_blob_t *hb_face_reference_table (const hb_face_t *face, hb_tag_t tag);
 unsigned int hb_face_get_upem (const hb_face_t *face);
 hb_font_t *hb_font_create (hb_face_t *face);
 void hb_font_destroy (hb_font_t *font);
@@ -144,10 +149,21 @@ def _harfbuzz() -> tuple[Any, Any, Any] | None:
         return None
 
 
-def _subset(path: str, index: int, glyphs: set[int]) -> tuple[bytes, dict[int, int]] | None:
-    """The face subset to ``glyphs`` at their own ids, as WeasyPrint subsets it (and the
-    empty ids after the last one dropped), and the glyphs' advance widths in the file (in
-    thousandths of an em, as ``/W`` has them)."""
+@dataclass(frozen=True, slots=True)
+class Subset:
+    data: bytes
+    subtype: str  # the font file stream's /Subtype
+    advances: dict[int, int]  # each glyph's advance width in thousandths of an em
+
+
+def _subset(path: str, index: int, glyphs: set[int]) -> Subset | None:
+    """The face cut down to ``glyphs``, and their advance widths in the file.
+
+    A CID-keyed CFF face (the CJK faces) becomes a bare CFF program (``CIDFontType0C``)
+    holding the glyphs alone: its charset keeps each glyph's CID, which is the id the pages
+    print, so nothing else changes. Any other face is cut as WeasyPrint cuts it, the glyphs
+    at their own ids (``RETAIN_GIDS``) in an OpenType file, which costs an offset for every
+    id up to the highest used: about 140 kB for a CJK face, more than its glyphs."""
     from weasyprint.text.ffi import harfbuzz_subset as flags_of  # the flags' values
 
     bound = _harfbuzz()
@@ -158,43 +174,62 @@ def _subset(path: str, index: int, glyphs: set[int]) -> tuple[bytes, dict[int, i
     face = ffi.gc(hb.hb_face_create(blob, index), hb.hb_face_destroy)
     upem = hb.hb_face_get_upem(face)
     font = ffi.gc(hb.hb_font_create(face), hb.hb_font_destroy)
-    advances = {g: hb.hb_font_get_glyph_h_advance(font, g) * 1000 / upem for g in glyphs}
+    advances = {g: round(hb.hb_font_get_glyph_h_advance(font, g) * 1000 / upem) for g in glyphs}
     flags = (
-        flags_of.HB_SUBSET_FLAGS_PASSTHROUGH_UNRECOGNIZED | flags_of.HB_SUBSET_FLAGS_DESUBROUTINIZE
+        flags_of.HB_SUBSET_FLAGS_PASSTHROUGH_UNRECOGNIZED
+        | flags_of.HB_SUBSET_FLAGS_DESUBROUTINIZE
+        | flags_of.HB_SUBSET_FLAGS_NO_HINTING
     )
-    current = face
-    for retain in (True, False):
+
+    def cut(source: Any, wanted: set[int] | None, extra: int) -> Any:
         plan = ffi.gc(sub.hb_subset_input_create_or_fail(), sub.hb_subset_input_destroy)
         if plan == ffi.NULL:
             return None
-        wanted = sub.hb_subset_input_glyph_set(plan)
-        if retain:
-            for glyph in glyphs:
-                hb.hb_set_add(wanted, glyph)
+        kept = sub.hb_subset_input_glyph_set(plan)
+        if wanted is None:
+            hb.hb_set_add_range(kept, 0, max(glyphs))
         else:
-            hb.hb_set_add_range(wanted, 0, max(glyphs))
-        sub.hb_subset_input_set_flags(
-            plan,
-            flags
-            | (
-                flags_of.HB_SUBSET_FLAGS_RETAIN_GIDS
-                if retain
-                else flags_of.HB_SUBSET_FLAGS_NO_HINTING  # WeasyPrint's default
-            ),
-        )
+            for glyph in wanted:
+                hb.hb_set_add(kept, glyph)
+        sub.hb_subset_input_set_flags(plan, flags | extra)
         drop = sub.hb_subset_input_set(plan, flags_of.HB_SUBSET_SETS_DROP_TABLE_TAG)
         for tag in _DROPPED:
             hb.hb_set_add(drop, hb.hb_tag_from_string(tag, -1))
-        made = sub.hb_subset_or_fail(current, plan)
-        if made == ffi.NULL:
-            return None
-        current = ffi.gc(made, hb.hb_face_destroy)
-    out = ffi.gc(hb.hb_face_reference_blob(current), hb.hb_blob_destroy)
-    length = ffi.new("unsigned int *")
-    data = hb.hb_blob_get_data(out, length)
-    if not length[0]:
+        made = sub.hb_subset_or_fail(source, plan)
+        return None if made == ffi.NULL else ffi.gc(made, hb.hb_face_destroy)
+
+    def data(blob: Any) -> bytes:
+        blob = ffi.gc(blob, hb.hb_blob_destroy)
+        length = ffi.new("unsigned int *")
+        start = hb.hb_blob_get_data(blob, length)
+        return bytes(ffi.buffer(start, length[0])) if length[0] else b""
+
+    compact = cut(face, glyphs, 0)
+    if compact is None:
         return None
-    return bytes(ffi.buffer(data, length[0])), {g: round(a) for g, a in advances.items()}
+    cff = data(hb.hb_face_reference_table(compact, hb.hb_tag_from_string(b"CFF ", -1)))
+    if cff and _cid_keyed(cff):
+        return Subset(cff, "/CIDFontType0C", advances)
+    retained = cut(face, glyphs, flags_of.HB_SUBSET_FLAGS_RETAIN_GIDS)
+    # A second pass drops the empty ids after the last glyph, as WeasyPrint does.
+    trimmed = None if retained is None else cut(retained, None, 0)
+    if trimmed is None:
+        return None
+    whole = data(hb.hb_face_reference_blob(trimmed))
+    return Subset(whole, "/OpenType", advances) if whole else None
+
+
+def _cid_keyed(cff: bytes) -> bool:
+    """Whether a CFF program is CID-keyed (its top dict has a ROS): then a PDF reader
+    finds a CID's glyph through its charset."""
+    from fontTools.cffLib import CFFFontSet
+
+    fonts = CFFFontSet()
+    try:
+        fonts.decompile(io.BytesIO(cff), None)
+    except Exception:
+        return False
+    return "ROS" in fonts.topDictIndex[0].rawDict
 
 
 def _widths(array: Any) -> dict[int, float]:
@@ -238,8 +273,9 @@ def _cmap(pairs: dict[int, bytes]) -> bytes:
 
 
 def share_fonts(writer: PdfWriter) -> int:
-    """Point every page's fonts of one face at one font holding the union of their glyphs;
-    the number of faces shared. The fonts no page uses any longer are emptied: the writer's
+    """Point every page's fonts of one face at one font holding the union of their glyphs
+    (a face one section alone prints is cut down too); the number of faces so embedded.
+    The fonts no page uses any longer are emptied: the writer's
     ``compress_identical_objects`` drops them."""
     uses: dict[str, list[tuple[DictionaryObject, NameObject, IndirectObject]]] = defaultdict(list)
     for page in writer.pages:
@@ -257,8 +293,6 @@ def share_fonts(writer: PdfWriter) -> int:
     shared = 0
     for face, found in uses.items():
         refs = {ref.idnum: ref for _, _, ref in found}
-        if len(refs) < 2:
-            continue
         try:
             if _share_face(writer, face, list(refs.values()), found):
                 shared += 1
@@ -290,8 +324,7 @@ def _share_face(
     made = _subset(where[0], where[1], set(widths))
     if made is None:
         return False
-    data, advances = made
-    if any(abs(advances[g] - w) > 1 for g, w in widths.items()):
+    if any(abs(made.advances[g] - w) > 1 for g, w in widths.items()):
         log.warning("%s: %s is not the file the sections were set in", face, where[0])
         return False
     keep = refs[0]
@@ -304,8 +337,8 @@ def _share_face(
     if "/ToUnicode" in font:
         _drop_data(font["/ToUnicode"])
     file_stream = StreamObject()
-    file_stream.set_data(data)
-    file_stream[NameObject("/Subtype")] = NameObject("/OpenType")
+    file_stream.set_data(made.data)
+    file_stream[NameObject("/Subtype")] = NameObject(made.subtype)
     descriptor[NameObject("/FontFile3")] = writer._add_object(file_stream.flate_encode())
     cid[NameObject("/W")] = _w_array(widths)
     cmap = DecodedStreamObject()
