@@ -68,8 +68,10 @@ def test_sections_share_one_font_per_face_and_print_the_same(
         # Another glyph would differ by up to 255 over its strokes.
         assert np.abs(a.astype(int) - b).max() <= 40
     programs = {
-        str(font["/BaseFont"]): font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
-        .get_object()["/FontFile3"].get_object()["/Subtype"]
+        str(font["/BaseFont"]): font["/DescendantFonts"][0]
+        .get_object()["/FontDescriptor"]
+        .get_object()["/FontFile3"]
+        .get_object()["/Subtype"]
         for page in PdfReader(io.BytesIO(shared)).pages
         for font in (ref.get_object() for ref in page["/Resources"]["/Font"].values())
     }
