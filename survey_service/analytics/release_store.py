@@ -6,6 +6,7 @@ campaign's latest release (never live data)."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import anyio
 from sqlalchemy import func, select
@@ -28,7 +29,7 @@ from survey_service.analytics.wages import (
     add_changes,
     previous_campaign,
 )
-from survey_service.db.models import Release, utcnow
+from survey_service.db.models import Campaign, Release, utcnow
 
 
 class CorruptRelease(RuntimeError):
@@ -145,3 +146,31 @@ async def release_wage_table(
     return WageTable(
         campaign, query.dimensions, rows if detailed else analyst_rows(rows), current.rules, meta
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasedCampaign:
+    """A campaign with releases of one kind, as an analyst chooses it."""
+
+    id: int
+    title: str
+    year: int
+    kind: str
+    numbers: list[int]  # its releases of the kind, newest first
+
+
+async def released_campaigns(session: AsyncSession, *kinds: str) -> list[ReleasedCampaign]:
+    """Every campaign with a release of one of ``kinds`` (one entry per campaign and kind),
+    the newest campaign first."""
+    rows = await session.execute(
+        select(Campaign.id, Campaign.title, Campaign.year, Release.kind, Release.number)
+        .join(Release, Release.campaign_id == Campaign.id)
+        .where(Release.kind.in_(kinds))
+        .order_by(Campaign.id.desc(), Release.number.desc())
+    )
+    found: dict[tuple[int, str], ReleasedCampaign] = {}
+    for campaign_id, title, year, kind, number in rows:
+        key = (campaign_id, kind)
+        found.setdefault(key, ReleasedCampaign(campaign_id, title, year, kind, []))
+        found[key].numbers.append(number)
+    return list(found.values())

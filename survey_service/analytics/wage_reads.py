@@ -8,9 +8,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from survey_service.analytics.disclosure import SettingsError
 from survey_service.analytics.release_store import (
     ReleaseStore,
@@ -28,7 +25,6 @@ from survey_service.analytics.wages import (
 )
 from survey_service.auth import Principal, audit
 from survey_service.db.engine import Database
-from survey_service.db.models import Campaign, Release
 from survey_service.errors import ServiceError, not_found
 from survey_service.structs import INT4_MAX
 
@@ -133,28 +129,3 @@ async def read_wage_table(
                 by=query.by, filters=query.filters, measure=ask.measure,
             )  # fmt: skip
     return table
-
-
-@dataclass(frozen=True, slots=True)
-class ReleasedCampaign:
-    """A campaign with wage releases, as an analyst chooses it."""
-
-    id: int
-    title: str
-    year: int
-    numbers: list[int]  # its wage releases, newest first
-
-
-async def released_wage_campaigns(session: AsyncSession) -> list[ReleasedCampaign]:
-    """Every campaign with a wage release, the newest campaign first."""
-    rows = await session.execute(
-        select(Campaign.id, Campaign.title, Campaign.year, Release.number)
-        .join(Release, Release.campaign_id == Campaign.id)
-        .where(Release.kind == "wages")
-        .order_by(Campaign.id.desc(), Release.number.desc())
-    )
-    found: dict[int, ReleasedCampaign] = {}
-    for campaign_id, title, year, number in rows:
-        found.setdefault(campaign_id, ReleasedCampaign(campaign_id, title, year, []))
-        found[campaign_id].numbers.append(number)
-    return list(found.values())

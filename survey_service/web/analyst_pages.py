@@ -18,14 +18,12 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from markupsafe import Markup
 
+from survey_service.analytics import score_reads
 from survey_service.analytics.exports import REASONS_ZH
+from survey_service.analytics.release_store import ReleasedCampaign, released_campaigns
+from survey_service.analytics.score_releases import ASSESSMENT, SATISFACTION
 from survey_service.analytics.wage_dimensions import DIMENSIONS, code_name, enum_labels
-from survey_service.analytics.wage_reads import (
-    ReleasedCampaign,
-    WageAsk,
-    read_wage_table,
-    released_wage_campaigns,
-)
+from survey_service.analytics.wage_reads import WageAsk, read_wage_table
 from survey_service.analytics.wages import WageTable
 from survey_service.auth import Principal, audit, verified_principal
 from survey_service.deps import DB, Releases, WageTables
@@ -33,7 +31,8 @@ from survey_service.errors import ServiceError
 from survey_service.reference.codes import districts
 from survey_service.reports import jobs
 from survey_service.reports.requests import ask_report, readable_report
-from survey_service.web.i18n import Lang, lang_of, translate
+from survey_service.web.admin_pages import district_name
+from survey_service.web.i18n import Lang, lang_of, pick, translate
 from survey_service.web.pages import page, signin_throttled
 from survey_service.web.posting import read_post
 from survey_service.web.sessions import csrf_ok, csrf_token, sign_in, sign_out, signed_in
@@ -271,7 +270,7 @@ class AnalystPageController(Controller):
                    "size_class": size_class}  # fmt: skip
         chosen = _choice(campaign, release, by1, by2, measure, filters)
         async with db.read() as session:
-            released = await released_wage_campaigns(session)
+            released = await released_campaigns(session, "wages")
         current: ReleasedCampaign | None = next(
             (c for c in released if c.id == chosen.campaign), None
         )
@@ -348,6 +347,57 @@ class AnalystPageController(Controller):
                     "size_labels": enum_labels(table.campaign.schema).get("size_class", {}),
                 }
         return page(request, "analyst_tables.html", status, **context)
+
+    @get("/scores", media_type=MediaType.HTML)
+    async def scores(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        campaign: FromQuery[str | None] = None,
+        release: FromQuery[str | None] = None,
+    ) -> Response[Any]:
+        """The released worker-satisfaction and self-assessment figures by district, the
+        same as the API gives an analyst, with their downloads."""
+        principal = await _reader(request)
+        if principal is None:
+            return see_other(SIGN_IN)
+        async with db.read() as session:
+            released = await released_campaigns(session, SATISFACTION, ASSESSMENT)
+            chosen = next((c for c in released if str(c.id) == campaign), None)
+            current = chosen or (released[0] if released and campaign is None else None)
+            context: dict[str, Any] = {
+                "released": released, "current": current, "figures": None, "error": "",
+                "pick": pick, "district_name": district_name, "csrf": csrf_token(request),
+                "is_admin": principal.role == "admin",
+            }  # fmt: skip
+            if current is None:
+                status = 404 if campaign is not None else 200
+                if campaign is not None:
+                    context["error"] = (
+                        "这个调查活动没有已发布的得分。"
+                        if lang_of(request) == "zh"
+                        else "This campaign has no released scores."
+                    )
+                return page(request, "analyst_scores.html", status, **context)
+            number = release if release and release.isascii() and release.isdigit() else None
+            try:
+                if current.kind == SATISFACTION:
+                    figures: Any = await score_reads.read_satisfaction(
+                        session, principal, current.id, "district",
+                        release=number or str(current.numbers[0]), comments=False,
+                    )  # fmt: skip
+                else:
+                    figures = await score_reads.read_assessments(
+                        session, principal, current.id, release=number or str(current.numbers[0])
+                    )
+            except ServiceError as exc:
+                context["error"] = str(exc.detail)
+                return page(request, "analyst_scores.html", exc.status_code, **context)
+        context |= {
+            "figures": figures,
+            "kind": "poll" if current.kind == SATISFACTION else "self-assessment",
+        }
+        return page(request, "analyst_scores.html", **context)
 
     @post("/guide", media_type=MediaType.HTML)
     async def guide(self, request: Request[Any, Any, Any], db: DB) -> Response[Any]:

@@ -724,6 +724,7 @@ ROWS: tuple[Row, ...] = (
     # --- the analyst's page (an admin's session opens it too)
     Row("GET", "/analyst", (AN_SIGNIN,) * 4 + (200, 200), district=AN_SIGNIN),
     Row("GET", "/analyst/signin", (200,) * 4 + ("303 /analyst",) * 2, district=200),
+    Row("GET", "/analyst/scores", (AN_SIGNIN,) * 4 + (200, 200), district=AN_SIGNIN),
     Row(
         "POST",
         "/analyst/guide",

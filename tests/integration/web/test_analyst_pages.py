@@ -19,6 +19,8 @@ from python_calamine import CalamineWorkbook
 from tests.conftest import Service
 from tests.factories import invited
 from tests.integration.analytics.release_helpers import release
+from tests.integration.analytics.score_helpers import poll as score_poll
+from tests.integration.analytics.score_helpers import release as score_release
 from tests.integration.analytics.wage_helpers import submit_workers, worker
 from tests.integration.reports.report_helpers import released_campaign
 from tests.integration.web.helpers import assert_well_formed, csrf_of, english_words, sign_in
@@ -259,3 +261,33 @@ async def test_a_table_the_release_does_not_answer_is_said(service: Service) -> 
         data={"_csrf": csrf_of(response.text), "campaign_id": "99999"},
     )
     assert bad_guide.status_code == 404
+
+
+async def test_an_analyst_reads_and_downloads_the_released_scores(service: Service) -> None:
+    districts = {n: "610202" for n in range(1, 5)} | {n: "610203" for n in range(5, 9)}
+    districts |= {9: "610204", 10: "610222"}  # one enterprise each: hidden
+    poll_id, _ = await score_poll(service, {n: 10 for n in districts} | {9: 2, 10: 2}, districts)
+    number = await score_release(service, poll_id)
+    await _analyst_session(service)
+    html = (await service.client.get("/analyst/scores")).text
+    assert_well_formed(html)
+    assert english_words(html) == []
+    api = await service.client.get(
+        f"/api/v1/campaigns/{poll_id}/satisfaction?by=district&release={number}",
+        headers=_bearer(await service.token("analyst", label="a")),
+    )
+    groups = {g["key"]: g for g in api.json()["groups"]}
+    table = html.split('id="scores"', 1)[1].split("</table>", 1)[0]
+    wangyi = table.split("王益区", 1)[1].split("</tr>", 1)[0]
+    assert f"{groups['610202']['dimensions'][0]['favourable'] * 100:.0f}%" in wangyi
+    assert "答卷不足" in table.split("耀州区", 1)[1].split("</tr>", 1)[0]
+    href = html.split('id="download-xlsx" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    download = await service.client.get(href)
+    assert download.status_code == 200
+    book = CalamineWorkbook.from_filelike(io.BytesIO(download.content))
+    rows = book.get_sheet_by_name("职工满意度").to_python()
+    assert {r[0] for r in rows[1:]} >= {"610202", "610204"}
+    # A campaign without a score release is said, not shown.
+    missing = await service.client.get("/analyst/scores?campaign=999")
+    assert missing.status_code == 404
+    assert "没有已发布的得分" in missing.text
