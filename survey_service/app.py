@@ -80,6 +80,8 @@ from survey_service.web.reminder_pages import ReminderPageController
 from survey_service.web.review_pages import ReviewPageController
 from survey_service.web.sessions import session_config
 from survey_service.web.token_pages import TokenPageController
+from survey_service.webhooks.delivery import Policy, Worker
+from survey_service.webhooks.routes import WebhookController
 
 # How long /health waits for the database (a host that drops packets never refuses).
 HEALTH_TIMEOUT = 5.0
@@ -174,6 +176,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         renderers = process_pool(settings.report_workers)
         app.state.reports = make_queue(app.state.db, settings, renderers)
         await start_queue(app.state.reports)
+        webhooks = Worker(app.state.db, Policy(settings.webhooks_allow_private,
+                                               settings.webhook_retry_scale))  # fmt: skip
+        if settings.webhooks_deliver:
+            webhooks.start()
         # A server process: what start-up built (modules, routes, mappings, schemas) lives
         # as long as the process, so move it out of the collector's way. Scanning it in
         # each full collection stopped the event loop for 60-80 ms (on the bench machine),
@@ -185,6 +191,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             yield
         finally:
             await app.state.process.close()
+            await webhooks.close()
             await app.state.reports.close()
             renderers.shutdown(cancel_futures=True)
             await close_shared_rates(app.state.db)
@@ -215,6 +222,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             ScoreController,
             WageBenchmarkController,
             NationalLayoutController,
+            WebhookController,
             ReleaseController,
             PollLinkQRController,
             EnterprisePageController,

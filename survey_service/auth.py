@@ -31,6 +31,7 @@ from survey_service.db.models import AccessToken, AuditEntry, utcnow
 from survey_service.guessing import GuessingThrottle
 from survey_service.ratelimit import Rates, too_many_requests
 from survey_service.settings import Settings
+from survey_service.webhooks import events as webhook_events
 
 # A negotiator is a union's negotiator of one enterprise: its token reads that enterprise's
 # negotiation brief of one campaign, nothing else, and expires.
@@ -256,6 +257,11 @@ async def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Prin
     return await authenticate(request)
 
 
+def recorder(principal: Principal) -> str:
+    """Who did something, as a record names them: ``admin #12``."""
+    return f"{principal.role} #{principal.token_id}"
+
+
 def audit(
     session: AsyncSession,
     principal: Principal | None,
@@ -272,3 +278,4 @@ def audit(
             detail=detail,
         )
     )
+    webhook_events.record_audited(session, action, target, detail)

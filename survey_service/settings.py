@@ -115,6 +115,13 @@ class Settings:
     # "text" (the default) or "json": every log record as one JSON object a line, and one
     # line per request (survey_service.logs), for a log collector.
     log_format: str = "text"
+    # Webhooks may point at private, loopback and link-local addresses and plain http (a
+    # test receiver, an intranet system); off, only https on public addresses.
+    webhooks_allow_private: bool = False
+    # Whether this process sends webhook deliveries (False: it only records the events,
+    # which another process sends); and a factor on the pauses between attempts.
+    webhooks_deliver: bool = True
+    webhook_retry_scale: float = 1.0
     debug: bool = False
 
     def __post_init__(self) -> None:
@@ -198,5 +205,12 @@ class Settings:
             ),
             metrics=env.get("SURVEY_METRICS", "true").lower() not in {"0", "false", "no", "off"},
             log_format=env.get("SURVEY_LOG_FORMAT", "").strip().lower() or defaults.log_format,
+            webhooks_allow_private=env.get("SURVEY_WEBHOOKS_ALLOW_PRIVATE", "").lower()
+            in {"1", "true", "yes", "on"},
+            webhooks_deliver=env.get("SURVEY_WEBHOOKS_DELIVER", "true").lower()
+            not in {"0", "false", "no", "off"},
+            webhook_retry_scale=float(
+                env.get("SURVEY_WEBHOOK_RETRY_SCALE", defaults.webhook_retry_scale)
+            ),
             debug=env.get("SURVEY_DEBUG", "") in {"1", "true", "yes"},
         )

@@ -9,7 +9,14 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from survey_service.auth import BUREAU_ROLES, audit, district_scope, principal_of, require
+from survey_service.auth import (
+    BUREAU_ROLES,
+    audit,
+    district_scope,
+    principal_of,
+    recorder,
+    require,
+)
 from survey_service.collection import contracts
 from survey_service.collection.contracts import ContractIn, ContractOut, Mismatch
 from survey_service.deps import DB, Config
@@ -65,7 +72,7 @@ class ContractController(Controller):
                 session,
                 data,
                 district=district_scope(principal),
-                by=contracts.recorder(principal),
+                by=recorder(principal),
                 today=local_today(app_settings.zone),
             )
             audit(session, principal, "contract.record", f"enterprise:{out.uscc}")

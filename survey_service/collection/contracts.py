@@ -28,7 +28,6 @@ import msgspec
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.auth import Principal
 from survey_service.collection.enterprises import enterprise_in_scope
 from survey_service.db.models import (
     Campaign,
@@ -128,10 +127,6 @@ def _checked(item: ContractIn, enterprise: Enterprise, today: date) -> date | No
     if errors:
         raise unprocessable("The contract record does not hold together.", errors)
     return expires
-
-
-def recorder(principal: Principal) -> str:
-    return f"{principal.role} #{principal.token_id}"
 
 
 async def _current(session: AsyncSession, enterprise_id: int) -> CollectiveContract | None:

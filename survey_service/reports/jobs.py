@@ -56,6 +56,7 @@ from survey_service.db.models import (
 from survey_service.reports import kinds
 from survey_service.reports.render import TEMPLATES, compose, environment, render_section
 from survey_service.settings import Settings
+from survey_service.webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,9 @@ async def _finish(db: Database, report_id: str, **values: Any) -> None:
                     .where(Report.id == report_id)
                     .values(finished_at=utcnow(), **values)
                 )
+                if values.get("status") == "done":
+                    kind = await session.scalar(select(Report.kind).where(Report.id == report_id))
+                    webhook_events.report_done(session, report_id, str(kind))
             return
         except Exception as exc:
             if pause is None or unavailable_reason(exc) is None:

@@ -12,7 +12,7 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
-from survey_service.auth import BUREAU_ROLES, Principal, audit, district_scope
+from survey_service.auth import BUREAU_ROLES, Principal, audit, district_scope, recorder
 from survey_service.collection import contracts
 from survey_service.collection.contracts import ContractIn
 from survey_service.deps import DB
@@ -78,7 +78,7 @@ class ContractPageController(Controller):
             async with db.transaction() as session:
                 out = await contracts.record_contract(
                     session, item, district=district_scope(principal),
-                    by=contracts.recorder(principal), today=_today(request),
+                    by=recorder(principal), today=_today(request),
                 )  # fmt: skip
                 audit(session, principal, "contract.record", f"enterprise:{out.uscc}")
         except ServiceError as exc:

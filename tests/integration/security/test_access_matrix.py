@@ -375,6 +375,40 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/api/v1/wage-guidelines/import", (*ADMIN_ONLY, 200), body=guideline_sheet),
     # Contract records: the bureau and a district's staff (for its district; the world's
     # enterprises are in none of theirs).
+    # Webhooks: admins only. The world's service allows no private target, so the admin's
+    # registration of a loopback address is refused (422) and there is no webhook to read
+    # (tests/integration/test_webhooks.py registers and delivers).
+    Row("GET", "/api/v1/webhooks", (*ADMIN_ONLY, 200)),
+    Row(
+        "POST",
+        "/api/v1/webhooks",
+        (*ADMIN_ONLY, 422),
+        body=json_body({"url": "https://127.0.0.1:9/hook", "events": ["report.done"]}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/webhooks/{webhook_id:int}",
+        (*ADMIN_ONLY, 404),
+        params=(("webhook_id", "1"),),
+    ),
+    Row(
+        "GET",
+        "/api/v1/webhooks/{webhook_id:int}/deliveries",
+        (*ADMIN_ONLY, 404),
+        params=(("webhook_id", "1"),),
+    ),
+    Row(
+        "POST",
+        "/api/v1/webhooks/{webhook_id:int}/deliveries/{delivery_id:str}/replay",
+        (*ADMIN_ONLY, 404),
+        params=(("webhook_id", "1"), ("delivery_id", "msg_0")),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/webhooks/{webhook_id:int}",
+        (*ADMIN_ONLY, 404),
+        params=(("webhook_id", "1"),),
+    ),
     Row("GET", "/api/v1/collective-contracts", (*ADMIN_ONLY, 200), district=200),
     Row(
         "POST",
@@ -852,6 +886,8 @@ def _object(w: World, role: str, name: str, chosen: str | None) -> str:
         "number": "1",
         "submission_id": w.submission_a,
         "report_id": w.report_a,
+        "webhook_id": "1",
+        "delivery_id": "msg_0",
         "token_id": str(w.spare_token_id),
         "uscc": w.uscc["C"],
         "path": "openapi.yaml",

@@ -1,0 +1,227 @@
+"""Sending the outbox: each event becomes one delivery per endpoint listening, each delivery
+is POSTed with the Standard Webhooks headers (``webhook-id``, ``webhook-timestamp``,
+``webhook-signature``: ``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body`` under the
+endpoint's secret) until the endpoint answers 2xx, with growing pauses between attempts,
+and is ``failed`` after the last.
+
+Every server process runs the worker (``run_worker``); several never send one delivery
+twice at once: a worker claims a due delivery by moving its ``next_attempt_at`` past a
+lease with a conditional update, and only the worker whose update matched sends it. A
+process killed between the commit of an event and its delivery leaves the event (or the
+claimed delivery, once its lease ends) for the next worker: delivery is at least once, and
+the ``webhook-id`` lets a receiver drop a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import msgspec
+from sqlalchemy import select, update
+from standardwebhooks.webhooks import Webhook
+
+from survey_service.db.engine import Database
+from survey_service.db.faults import unavailable_reason
+from survey_service.db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
+from survey_service.webhooks.targets import TargetRefused, check_target
+
+log = logging.getLogger(__name__)
+
+# Pauses before the 2nd, 3rd, ... attempt (seconds, times SURVEY_WEBHOOK_RETRY_SCALE);
+# after the last attempt the delivery is failed (about a day of trying in all).
+PAUSES = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 3600.0 * 3, 3600.0 * 6)
+LEASE_SECONDS = 60.0  # a claimed delivery is due again after this, should its worker die
+TIMEOUT_SECONDS = 10.0
+BATCH = 20
+IDLE_SECONDS = 2.0  # between looks at the outbox
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    allow_private: bool
+    retry_scale: float = 1.0
+
+
+def new_secret() -> str:
+    """A signing secret as the specification writes one: ``whsec_`` and base64 bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _delivery_id() -> str:
+    return "msg_" + secrets.token_hex(12)
+
+
+async def dispatch(db: Database) -> int:
+    """Turn the events not yet dispatched into deliveries to the endpoints listening to
+    them; how many deliveries were made."""
+    made = 0
+    async with db.transaction() as session:
+        query = select(WebhookEvent).where(WebhookEvent.dispatched.is_(False)).limit(100)
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        events = list(await session.scalars(query.order_by(WebhookEvent.id)))
+        if not events:
+            return 0
+        endpoints = list(
+            await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+        )
+        now = utcnow()
+        for event in events:
+            for endpoint in endpoints:
+                if event.type in endpoint.events:
+                    session.add(
+                        WebhookDelivery(
+                            id=_delivery_id(), endpoint_id=endpoint.id, event_id=event.id,
+                            status="pending", attempts=0, next_attempt_at=now, created_at=now,
+                        )
+                    )  # fmt: skip
+                    made += 1
+            event.dispatched = True
+    return made
+
+
+async def _claim(db: Database, delivery_id: str, seen: datetime) -> bool:
+    async with db.transaction() as session:
+        claimed = await session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == delivery_id,
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at == seen,
+            )
+            .values(
+                next_attempt_at=utcnow() + timedelta(seconds=LEASE_SECONDS),
+                attempts=WebhookDelivery.attempts + 1,
+            )
+        )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def signed_headers(secret: str, delivery_id: str, at: datetime, body: bytes) -> dict[str, str]:
+    signature = Webhook(secret).sign(delivery_id, at, body)
+    return {
+        "content-type": "application/json",
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature,
+        "user-agent": "survey_service-webhooks",
+    }
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    policy: Policy,
+    endpoint: WebhookEndpoint,
+    delivery_id: str,
+    body: bytes,
+) -> tuple[int | None, str | None]:
+    """POST one delivery: (status code, error) — an error None means delivered."""
+    try:
+        await check_target(endpoint.url, allow_private=policy.allow_private)
+    except TargetRefused as exc:
+        return None, f"refused: {exc}"
+    at = utcnow().replace(microsecond=0)
+    headers = signed_headers(endpoint.secret, delivery_id, at, body)
+    try:
+        answer = await client.post(endpoint.url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+    if 200 <= answer.status_code < 300:
+        return answer.status_code, None
+    return answer.status_code, f"answered {answer.status_code}"
+
+
+async def deliver_due(db: Database, client: httpx.AsyncClient, policy: Policy) -> int:
+    """Send the deliveries that are due (claimed first); how many were tried."""
+    now = utcnow()
+    async with db.read() as session:
+        due = (
+            await session.execute(
+                select(WebhookDelivery.id, WebhookDelivery.next_attempt_at)
+                .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(BATCH)
+            )
+        ).all()
+    tried = 0
+    for delivery_id, seen in due:
+        if not await _claim(db, delivery_id, seen):
+            continue  # another worker has it
+        tried += 1
+        async with db.read() as session:
+            delivery = await session.get(WebhookDelivery, delivery_id)
+            assert delivery is not None
+            endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
+            event = await session.get(WebhookEvent, delivery.event_id)
+        if endpoint is None or event is None or not endpoint.active:
+            await _record(db, delivery_id, status="failed", error="the endpoint was removed")
+            continue
+        body = msgspec.json.encode(event.payload)
+        code, error = await _send(client, policy, endpoint, delivery_id, body)
+        if error is None:
+            await _record(db, delivery_id, status="delivered", code=code)
+        elif delivery.attempts + 1 > len(PAUSES):
+            await _record(db, delivery_id, status="failed", code=code, error=error)
+        else:
+            pause = PAUSES[delivery.attempts] * policy.retry_scale
+            await _record(db, delivery_id, status="pending", code=code, error=error, pause=pause)
+    return tried
+
+
+async def _record(
+    db: Database,
+    delivery_id: str,
+    *,
+    status: str,
+    code: int | None = None,
+    error: str | None = None,
+    pause: float = 0.0,
+) -> None:
+    now = utcnow()
+    values: dict[str, object] = {"status": status, "last_status_code": code, "last_error": error}
+    if status == "delivered":
+        values["delivered_at"] = now
+    if status == "pending":
+        values["next_attempt_at"] = now + timedelta(seconds=pause)
+    async with db.transaction() as session:
+        await session.execute(
+            update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(**values)
+        )
+
+
+@dataclass(slots=True)
+class Worker:
+    """This process's sender: it looks at the outbox every ``IDLE_SECONDS``."""
+
+    db: Database
+    policy: Policy
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        timeout = httpx.Timeout(TIMEOUT_SECONDS)
+        async with httpx.AsyncClient(follow_redirects=False, timeout=timeout) as client:
+            while True:
+                try:
+                    await dispatch(self.db)
+                    while await deliver_due(self.db, client, self.policy) == BATCH:
+                        pass  # more are due
+                except Exception as exc:
+                    if unavailable_reason(exc) is None:
+                        log.exception("webhook deliveries: an error; trying again soon")
+                await asyncio.sleep(IDLE_SECONDS)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,305 @@
+"""Webhooks on SQLite and PostgreSQL: events written with what they tell of, sent to the
+endpoints listening with the Standard Webhooks signature (checked here with hmac, not with
+the library that signs), retried while the receiver is down, replayable, never carrying
+answers; addresses inside the network refused; and a server killed between the commit of
+an event and its delivery delivers it once it runs again."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from survey_service.webhooks.delivery import Policy, deliver_due, dispatch
+from tests.conftest import BACKENDS, Service
+from tests.factories import bearer, invited, submit
+from tests.integration.faults.server import (
+    Server,
+    free_port,
+    invite,
+    open_campaign,
+    private_postgres,
+    server_env,
+)
+from tests.integration.security.world import service_with
+from tests.samples import enterprise, salary_document, uscc
+
+HOOKS = "/api/v1/webhooks"
+
+
+@dataclass
+class Receiver:
+    """An HTTP endpoint on 127.0.0.1 that records what is POSTed to it and answers
+    ``status`` (500 while "down")."""
+
+    status: int = 200
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    port: int = 0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in head[1:] if h)}
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        if self.status == 200:
+            self.received.append((headers, body))
+            self.arrived.set()
+        writer.write(f"HTTP/1.1 {self.status} X\r\ncontent-length: 0\r\n\r\n".encode())
+        await writer.drain()
+        writer.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+
+@asynccontextmanager
+async def receiving(port: int = 0) -> AsyncIterator[Receiver]:
+    receiver = Receiver()
+    server = await asyncio.start_server(receiver._handle, "127.0.0.1", port)
+    receiver.port = server.sockets[0].getsockname()[1]
+    try:
+        yield receiver
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def verified(secret: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """The body, once its signature is checked as the specification says: HMAC-SHA256 of
+    ``id.timestamp.body`` under the secret's base64-decoded bytes, ``v1,`` + base64."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    signatures = [s.partition(",")[2] for s in headers["webhook-signature"].split()]
+    assert expected in signatures
+    assert abs(time.time() - int(headers["webhook-timestamp"])) < 300
+    found: dict[str, Any] = json.loads(body)
+    return found
+
+
+def only_ids_and_links(payload: dict[str, Any]) -> None:
+    assert set(payload) == {"type", "timestamp", "data"}
+    allowed = {"submission_id", "revision", "state", "links", "report_id", "kind",
+               "campaign_id", "release"}  # fmt: skip
+    assert set(payload["data"]) <= allowed, payload
+    text = json.dumps(payload, ensure_ascii=False)
+    for secret in ("employees", "annual_pay", "铜川示例企业"):
+        assert secret not in text
+
+
+async def register(service: Service, url: str, *events: str) -> dict[str, Any]:
+    response = await service.client.post(
+        HOOKS, json={"url": url, "events": list(events)}, headers=service.admin
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    assert body["secret"].startswith("whsec_")
+    return body
+
+
+async def deliveries(service: Service, hook: int) -> list[dict[str, Any]]:
+    response = await service.client.get(f"{HOOKS}/{hook}/deliveries", headers=service.admin)
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()["deliveries"]
+    return found
+
+
+async def send(service: Service, client: httpx.AsyncClient) -> int:
+    """What a server's worker does each time round: dispatch, then send what is due."""
+    await dispatch(service.db)
+    policy = Policy(allow_private=True, retry_scale=0.001)
+    return await deliver_due(service.db, client, policy)
+
+
+async def test_events_are_signed_deliveries_retried_and_replayed(service: Service) -> None:
+    async with (
+        service_with(service, webhooks_allow_private=True) as open_,
+        receiving() as receiver,
+        httpx.AsyncClient() as client,
+    ):
+        hook = await register(open_, receiver.url, "submission.received", "submission.amended",
+                              "submission.reviewed")  # fmt: skip
+        other = await register(open_, receiver.url + "?reports", "report.done")
+        listed = (await open_.client.get(HOOKS, headers=open_.admin)).json()["webhooks"]
+        assert {h["id"] for h in listed} == {hook["id"], other["id"]}
+        assert all(h["secret"] is None for h in listed)  # shown once only
+
+        campaign_id, token = await invited(open_, 1)
+        sid = await submit(open_, campaign_id, token, salary_document(uscc(1)))
+        amended = await open_.client.put(
+            f"/api/v1/submissions/{sid}",
+            json={"data": salary_document(uscc(1)), "status": "submitted"},
+            headers=bearer(token),
+        )
+        assert amended.status_code == 200, amended.text
+        reviewed = await open_.client.post(
+            f"/api/v1/submissions/{sid}/review", json={"state": "accepted"}, headers=open_.admin
+        )
+        assert reviewed.status_code == 200, reviewed.text
+        assert await send(open_, client) == 3
+        payloads = [verified(hook["secret"], h, b) for h, b in receiver.received]
+        assert [p["type"] for p in payloads] == [
+            "submission.received", "submission.amended", "submission.reviewed",
+        ]  # fmt: skip
+        for payload in payloads:
+            only_ids_and_links(payload)
+            assert payload["data"]["submission_id"] == sid
+        assert payloads[1]["data"]["revision"] == 2
+        assert payloads[2]["data"]["state"] == "accepted"
+        assert {h["webhook-id"] for h, _ in receiver.received} == {
+            d["id"] for d in await deliveries(open_, hook["id"])
+        }
+        assert await deliveries(open_, other["id"]) == []  # not its events
+
+        # The receiver is down: the delivery waits and is sent again once it is up.
+        receiver.status = 500
+        again = await open_.client.put(
+            f"/api/v1/submissions/{sid}",
+            json={"data": salary_document(uscc(1)), "status": "submitted"},
+            headers=bearer(token),
+        )
+        assert again.status_code == 200, again.text
+        for _ in range(3):
+            await send(open_, client)
+            await asyncio.sleep(0.05)
+        waiting = (await deliveries(open_, hook["id"]))[0]
+        assert waiting["status"] == "pending"
+        assert waiting["attempts"] >= 2
+        assert waiting["last_status_code"] == 500
+        receiver.status = 200
+        await asyncio.sleep(0.2)
+        await send(open_, client)
+        done = (await deliveries(open_, hook["id"]))[0]
+        assert (done["status"], done["id"]) == ("delivered", waiting["id"])
+        assert receiver.received[-1][0]["webhook-id"] == waiting["id"]
+        assert verified(hook["secret"], *receiver.received[-1])["data"]["revision"] == 3
+
+        # Replayed: the same id and body, sent again.
+        first = receiver.received[0]
+        replay = await open_.client.post(
+            f"{HOOKS}/{hook['id']}/deliveries/{first[0]['webhook-id']}/replay",
+            headers=open_.admin,
+        )
+        assert replay.status_code == 202, replay.text
+        await send(open_, client)
+        assert receiver.received[-1][0]["webhook-id"] == first[0]["webhook-id"]
+        assert receiver.received[-1][1] == first[1]
+
+        # Removed: nothing more is sent to it.
+        removed = await open_.client.delete(f"{HOOKS}/{hook['id']}", headers=open_.admin)
+        assert removed.status_code == 204
+        count = len(receiver.received)
+        await submit(open_, *(await invited(open_, 2)), salary_document(uscc(2)))
+        await send(open_, client)
+        assert len(receiver.received) == count
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
+        "https://169.254.169.254/",
+        "https://10.0.0.7/hook",
+        "https://127.0.0.1/hook",
+        "https://[::1]/hook",
+        "https://[::ffff:192.168.1.1]/hook",
+        "https://localhost/hook",
+        "https://user:secret@127.0.0.1/hook",
+        "ftp://example.org/hook",
+    ],
+)
+async def test_addresses_inside_the_network_are_refused(service: Service, url: str) -> None:
+    response = await service.client.post(
+        HOOKS, json={"url": url, "events": ["release.made"]}, headers=service.admin
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["type"] == "/problems/validation-failed"
+    assert body["errors"][0]["path"] == "/url"
+    assert (await service.client.get(HOOKS, headers=service.admin)).json()["webhooks"] == []
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'hooks.db'}"
+        return
+    async with private_postgres("survey_hooks") as (url, _):
+        yield url
+
+
+@pytest.mark.slow
+async def test_a_kill_between_commit_and_delivery_and_a_receiver_down_lose_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    admin = {"Authorization": "Bearer " + "k" * 43}
+    env = server_env(database_url, tmp_path / "var", "k" * 43) | {
+        "SURVEY_WEBHOOKS_ALLOW_PRIVATE": "true",
+        "SURVEY_WEBHOOK_RETRY_SCALE": "0.02",
+    }
+    # The first server records events and sends none, as one killed before its worker's
+    # turn would; the receiver is down when the second starts.
+    first = Server(env | {"SURVEY_WEBHOOKS_DELIVER": "false"}, tmp_path / "first.log")
+    second = Server(env, tmp_path / "second.log")
+    port = free_port()  # the receiver's, which listens only later
+    async with httpx.AsyncClient(timeout=10) as client:
+        first.start()
+        try:
+            await first.wait_healthy(client)
+            url = f"http://127.0.0.1:{port}/hook"
+            made = await client.post(
+                first.base + HOOKS, json={"url": url, "events": ["submission.received"]},
+                headers=admin,
+            )  # fmt: skip
+            assert made.status_code == 201, made.text
+            secret, hook = made.json()["secret"], made.json()["id"]
+            registered = await client.post(
+                first.base + "/api/v1/enterprises", json=[enterprise(1)], headers=admin
+            )
+            assert registered.status_code in (200, 201), registered.text
+            campaign_id = await open_campaign(client, first.base, admin, "salary-survey", 2023)
+            tokens = await invite(client, first.base, admin, campaign_id, [uscc(1)])
+            stored = await client.post(
+                f"{first.base}/api/v1/campaigns/{campaign_id}/submissions",
+                json={"data": salary_document(uscc(1)), "status": "submitted"},
+                headers=bearer(tokens[uscc(1)]),
+            )
+            assert stored.status_code == 201, stored.text
+        finally:
+            first.kill()
+        second.start()
+        try:
+            await second.wait_healthy(client)
+            listed = f"{second.base}{HOOKS}/{hook}/deliveries"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                found = (await client.get(listed, headers=admin)).json()["deliveries"]
+                if found and found[0]["attempts"] >= 2:
+                    break
+                await asyncio.sleep(0.2)
+            assert found[0]["status"] == "pending", found
+            assert found[0]["last_error"]
+            async with receiving(port) as receiver:
+                await asyncio.wait_for(receiver.arrived.wait(), deadline - time.monotonic())
+                await asyncio.sleep(0.5)  # no second copy follows
+                assert len(receiver.received) == 1, second.log()
+                payload = verified(secret, *receiver.received[0])
+            assert payload["type"] == "submission.received"
+            assert payload["data"]["submission_id"] == stored.json()["id"]
+            only_ids_and_links(payload)
+            done = (await client.get(listed, headers=admin)).json()["deliveries"]
+            assert done[0]["status"] == "delivered"
+        finally:
+            second.kill()
