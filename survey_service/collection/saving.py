@@ -21,6 +21,7 @@ from survey_service.db.models import Enterprise, Form, FormVersion, Submission
 from survey_service.errors import ServiceError, not_found
 from survey_service.forms.service import FormCache
 from survey_service.forms.validation import validate_document
+from survey_service.webhooks import events as webhook_events
 
 
 def form_context(
@@ -90,6 +91,8 @@ async def store_document(
             audit(session, principal, default[0], default[1], **audited)
         else:
             audit(session, principal, action, f"submission:{out.id}", **audited)
+            # An upload is also the survey received or amended, for whoever listens to that.
+            webhook_events.record_audited(session, default[0], default[1], {})
     return out
 
 

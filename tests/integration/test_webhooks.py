@@ -23,7 +23,7 @@ import pytest
 
 from survey_service.webhooks.delivery import Policy, deliver_due, dispatch
 from tests.conftest import BACKENDS, Service
-from tests.factories import bearer, invited, submit
+from tests.factories import bearer, invited, submit, upload_salaries
 from tests.integration.faults.server import (
     Server,
     free_port,
@@ -197,13 +197,32 @@ async def test_events_are_signed_deliveries_retried_and_replayed(service: Servic
         assert receiver.received[-1][0]["webhook-id"] == first[0]["webhook-id"]
         assert receiver.received[-1][1] == first[1]
 
+        # A spreadsheet stored is an upload and the survey received.
+        uploads = await register(open_, receiver.url + "?uploads", "upload.stored",
+                                 "submission.received")  # fmt: skip
+        upload_campaign, upload_token = await invited(open_, 3)
+        sheet = "occupation,months_worked,annual_pay,education\n6-01-02-03,12,60000,bachelor\n"
+        stored = await upload_salaries(
+            open_, upload_campaign, upload_token, sheet.encode(), "payroll.csv"
+        )
+        assert stored.status_code == 201, stored.text
+        count = len(receiver.received)
+        await send(open_, client)
+        told = [
+            verified(uploads["secret"], h, b)
+            for h, b in receiver.received[count:]
+            if h["webhook-id"] in {d["id"] for d in await deliveries(open_, uploads["id"])}
+        ]
+        assert sorted(p["type"] for p in told) == ["submission.received", "upload.stored"]
+        assert {p["data"]["submission_id"] for p in told} == {stored.json()["submission_id"]}
+
         # Removed: nothing more is sent to it.
         removed = await open_.client.delete(f"{HOOKS}/{hook['id']}", headers=open_.admin)
         assert removed.status_code == 204
-        count = len(receiver.received)
+        before = await deliveries(open_, hook["id"])
         await submit(open_, *(await invited(open_, 2)), salary_document(uscc(2)))
         await send(open_, client)
-        assert len(receiver.received) == count
+        assert await deliveries(open_, hook["id"]) == before
 
 
 @pytest.mark.parametrize(
