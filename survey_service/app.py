@@ -29,6 +29,8 @@ from survey_service.analytics.wage_routes import WageBenchmarkController
 from survey_service.audit_routes import AuditController
 from survey_service.collection.campaign_routes import CampaignChangeController
 from survey_service.collection.contract_routes import ContractController
+from survey_service.collection.export_jobs import resume_exports
+from survey_service.collection.export_routes import ExportController
 from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.poll_routes import PollController, PollLinkController
 from survey_service.collection.routes import (
@@ -180,6 +182,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
                                                settings.webhook_retry_scale))  # fmt: skip
         if settings.webhooks_deliver:
             webhooks.start()
+        await resume_exports(app.state.db, settings.var_dir)
         # A server process: what start-up built (modules, routes, mappings, schemas) lives
         # as long as the process, so move it out of the collector's way. Scanning it in
         # each full collection stopped the event loop for 60-80 ms (on the bench machine),
@@ -223,6 +226,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             WageBenchmarkController,
             NationalLayoutController,
             WebhookController,
+            ExportController,
             ReleaseController,
             PollLinkQRController,
             EnterprisePageController,

@@ -37,6 +37,7 @@ ProblemKind = Literal[
     "campaign-still-open",
     "no-release-yet",
     "report-not-ready",
+    "export-not-ready",
     "link-withdrawn",
     "payload-too-large",
     "unprocessable",
@@ -156,6 +157,10 @@ _TYPES = (
     ProblemType(
         "report-not-ready", 409, "Report not ready", "报告尚未生成",
         "The report is still queued or rendering, or it failed (`detail` says why).",
+    ),
+    ProblemType(
+        "export-not-ready", 409, "Export not ready", "导出文件尚未生成",
+        "The export is still queued or being written, or it failed (`detail` says why).",
     ),
     # 410, 413
     ProblemType(

@@ -512,3 +512,24 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+
+
+class Export(Base):
+    """A microdata export asked for over HTTP: made in the background by the process that
+    took the request (again at the next start if that process stopped), its file kept under
+    ``var/exports`` (``survey_service.collection.export_jobs``)."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    format: Mapped[str] = mapped_column(String(8))
+    district: Mapped[str | None] = mapped_column(String(6))  # a district's staff: theirs only
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    reason: Mapped[str | None] = mapped_column(String(500))
+    surveys: Mapped[int | None] = mapped_column(Integer)
+    rows: Mapped[int | None] = mapped_column(Integer)  # the repeated groups' rows
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -409,6 +409,16 @@ ROWS: tuple[Row, ...] = (
         (*ADMIN_ONLY, 404),
         params=(("webhook_id", "1"),),
     ),
+    # Microdata exports: the bureau (the city) and a district's staff (their district's).
+    Row(
+        "POST",
+        "/api/v1/campaigns/{campaign_id:int}/exports",
+        (*ADMIN_ONLY, 202),
+        body=json_body({"format": "csv"}),
+        district=202,
+    ),
+    Row("GET", "/api/v1/exports/{export_id:str}", (*ADMIN_ONLY, 404), district=404),
+    Row("GET", "/api/v1/exports/{export_id:str}/file", (*ADMIN_ONLY, 404), district=404),
     Row("GET", "/api/v1/collective-contracts", (*ADMIN_ONLY, 200), district=200),
     Row(
         "POST",
@@ -888,6 +898,7 @@ def _object(w: World, role: str, name: str, chosen: str | None) -> str:
         "report_id": w.report_a,
         "webhook_id": "1",
         "delivery_id": "msg_0",
+        "export_id": "00000000-0000-4000-8000-000000000000",
         "token_id": str(w.spare_token_id),
         "uscc": w.uscc["C"],
         "path": "openapi.yaml",

@@ -1,0 +1,218 @@
+"""Microdata exports as background jobs: asked for over HTTP (202 at once), made by the
+process that took the request, one at a time, and kept as a file under ``var/exports``
+(the processes of one deployment share its var/ folder).
+
+The surveys are read a few at a time (``BATCH``) and their rows handed to the file's writer
+in a worker thread, so a CSV or XLSX export holds a few surveys in memory, never the
+campaign; SPSS and Stata files are written from whole columns (``microdata``). An export
+left queued or running when its process stopped is made again at the next start.
+
+Live data: every survey of the campaign (drafts too, with their status), its current
+revision; a district's staff get their district's enterprises. A release holds protected
+tables, not microdata, so there is no export "of a release". Worker polls are never
+exported: their answers are anonymous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import anyio
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.auth import Principal, district_scope, recorder
+from survey_service.collection import microdata
+from survey_service.db.engine import Database
+from survey_service.db.lookups import campaign_with_form
+from survey_service.db.models import Enterprise, Export, Submission, utcnow
+from survey_service.errors import ServiceError, not_found
+from survey_service.structs import Body, Out
+
+log = logging.getLogger(__name__)
+
+BATCH = 10  # surveys read at a time (a salary survey may hold 100,000 employees)
+SUFFIX = {"csv": ".zip", "xlsx": ".xlsx", "sav": ".zip", "dta": ".zip"}
+MEDIA_TYPES = {
+    ".zip": "application/zip",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_running: set[asyncio.Task[None]] = set()  # held so that the loop does not drop them
+_one_at_a_time: dict[int, asyncio.Semaphore] = {}  # per event loop
+
+
+class ExportIn(Body, kw_only=True, forbid_unknown_fields=True):
+    format: Literal["csv", "xlsx", "sav", "dta"]
+
+
+class ExportOut(Out, kw_only=True):
+    id: str
+    campaign_id: int
+    format: str
+    district: str | None
+    status: str  # queued | running | done | failed
+    reason: str | None
+    surveys: int | None
+    rows: int | None  # the repeated groups' rows (employees)
+    size: int | None
+    created_at: datetime
+    finished_at: datetime | None
+    file: str | None  # where to download it, once done
+
+
+def export_out(row: Export) -> ExportOut:
+    return ExportOut(
+        id=row.id, campaign_id=row.campaign_id, format=row.format, district=row.district,
+        status=row.status, reason=row.reason, surveys=row.surveys, rows=row.rows,
+        size=row.size, created_at=row.created_at, finished_at=row.finished_at,
+        file=f"/api/v1/exports/{row.id}/file" if row.status == "done" else None,
+    )  # fmt: skip
+
+
+def folder(var_dir: Path) -> Path:
+    return var_dir / "exports"
+
+
+def file_of(var_dir: Path, row: Export) -> Path:
+    return folder(var_dir) / f"{row.id}{SUFFIX[row.format]}"
+
+
+async def ask_export(
+    db: Database, var_dir: Path, principal: Principal, campaign_id: int, data: ExportIn
+) -> ExportOut:
+    """Record the export and start making it."""
+    async with db.transaction() as session:
+        found = await campaign_with_form(session, campaign_id)
+        if found is None:
+            raise not_found(f"Campaign {campaign_id}")
+        _, _, form = found
+        if form.kind == "poll":
+            raise ServiceError(
+                "unprocessable",
+                "A worker poll's answers are anonymous and are never exported one by one; "
+                "its figures are in the satisfaction tables.",
+            )
+        row = Export(
+            id=str(uuid.uuid4()), campaign_id=campaign_id, format=data.format,
+            district=district_scope(principal), status="queued",
+            requested_by=recorder(principal), created_at=utcnow(),
+        )  # fmt: skip
+        session.add(row)
+        await session.flush()
+        out = export_out(row)
+    start(db, var_dir, out.id)
+    return out
+
+
+async def readable_export(session: AsyncSession, principal: Principal, export_id: str) -> Export:
+    """The export, to the bureau or to the district's staff who may read it."""
+    row = await session.get(Export, export_id)
+    scope = district_scope(principal)
+    if row is None or (scope is not None and row.district != scope):
+        raise not_found(f"Export {export_id}")
+    return row
+
+
+def start(db: Database, var_dir: Path, export_id: str) -> None:
+    task = asyncio.get_running_loop().create_task(run_export(db, var_dir, export_id))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+
+
+async def resume_exports(db: Database, var_dir: Path) -> None:
+    """At start-up: make again the exports an earlier process left unfinished."""
+    async with db.read() as session:
+        left = list(
+            await session.scalars(
+                select(Export.id)
+                .where(Export.status.in_(("queued", "running")))
+                .order_by(Export.created_at)
+            )
+        )
+    for export_id in left:
+        start(db, var_dir, export_id)
+
+
+async def run_export(db: Database, var_dir: Path, export_id: str) -> None:
+    lock = _one_at_a_time.setdefault(id(asyncio.get_running_loop()), asyncio.Semaphore(1))
+    async with lock:
+        async with db.transaction() as session:
+            await session.execute(
+                update(Export).where(Export.id == export_id).values(status="running")
+            )
+            row = await session.get(Export, export_id)
+        if row is None:
+            return
+        try:
+            surveys, rows, size = await _write(db, var_dir, row)
+        except Exception as exc:
+            log.exception("export %s failed", export_id)
+            await _finish(
+                db, export_id, status="failed", reason=f"{type(exc).__name__}: {exc}"[:500]
+            )
+            return
+        await _finish(db, export_id, status="done", surveys=surveys, rows=rows, size=size)
+
+
+async def _finish(db: Database, export_id: str, **values: Any) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(Export).where(Export.id == export_id).values(finished_at=utcnow(), **values)
+        )
+
+
+async def _write(db: Database, var_dir: Path, row: Export) -> tuple[int, int, int]:
+    async with db.read() as session:
+        found = await campaign_with_form(session, row.campaign_id)
+    if found is None:
+        raise ValueError("the campaign is gone")
+    _, version, _ = found
+    tables = microdata.layout(version.schema)
+    final = file_of(var_dir, row)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_suffix(final.suffix + ".part")
+    fmt = cast(microdata.Format, row.format)
+    writer = await anyio.to_thread.run_sync(microdata.TableWriter, partial, fmt, tables)
+    surveys = repeated = 0
+    query = (
+        select(Submission, Enterprise)
+        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+        .where(Submission.campaign_id == row.campaign_id)
+        .order_by(Enterprise.uscc)
+        .execution_options(yield_per=BATCH)
+    )
+    if row.district is not None:
+        query = query.where(Enterprise.district == row.district)
+    try:
+        async with db.read() as session:
+            result = await session.stream(query)
+            async for batch in result.partitions(BATCH):
+                by_table: dict[int, list[list[Any]]] = defaultdict(list)
+                for submission, enterprise in batch:
+                    survey = {
+                        "id": submission.id, "uscc": enterprise.uscc, "name": enterprise.name,
+                        "district": enterprise.district, "industry": enterprise.industry,
+                        "size_class": enterprise.size_class, "status": submission.status,
+                        "review_state": submission.review_state,
+                        "revision": submission.revision,
+                        "updated_at": submission.updated_at.isoformat(),
+                    }  # fmt: skip
+                    for table, cells in microdata.rows_of(tables, survey, submission.data):
+                        by_table[table].append(cells)
+                    surveys += 1
+                    session.expunge(submission)
+                for table, cells in by_table.items():
+                    repeated += len(cells) if table else 0
+                    await anyio.to_thread.run_sync(writer.add, table, cells)
+        await anyio.to_thread.run_sync(writer.close)
+        partial.replace(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return surveys, repeated, final.stat().st_size

@@ -1,0 +1,329 @@
+"""Microdata: a campaign's enterprise surveys as the tables statisticians load, one row per
+survey (its current revision, with the enterprise as the registry has it and the review
+state) and one table per repeating group of the form (the salary survey's employees), joined
+by ``submission_id``.
+
+The tables' variables come from the form's JSON Schema: nested objects are flattened
+(``enterprise_staff_count``), an array of objects becomes its own table, a list of values
+one text cell; each variable keeps its Chinese title as its label, and a choice its codes
+with their Chinese labels. Names are ASCII and at most 31 characters (Stata: 32, and 31 for
+the value labels named after a variable).
+
+Files (``write_*``): a zip of CSV files (codes as the form stores them), an XLSX workbook
+(one sheet per table, the choices' Chinese labels), SPSS ``.sav`` or Stata ``.dta`` files in
+a zip (choices as numbers 1..k and booleans as 0/1, each with its value labels; via
+pyreadstat, which writes a whole table from a dataframe: the peak memory is the largest
+table's columns).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from survey_service.tabular import Column, CsvZipWriter, Kind, XlsxWriter
+
+Format = Literal["csv", "xlsx", "sav", "dta"]
+VarKind = Literal["text", "number", "integer", "boolean", "choice"]
+MAX_NAME = 31  # Stata allows 32, but a value label set (named as its variable) only 31
+YES_NO = {True: "是", False: "否"}
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str  # ASCII, unique in its table
+    path: tuple[str, ...]  # where the value is, in the document or in a repeated item
+    label: str  # the form's Chinese title (a nested one under its parent's)
+    kind: VarKind = "text"
+    choices: tuple[tuple[str, str], ...] = ()  # (code, Chinese label), in the form's order
+
+
+@dataclass(slots=True)
+class Table:
+    name: str
+    label: str
+    variables: list[Variable] = field(default_factory=list)
+    path: tuple[str, ...] = ()  # a repeated group's array in the document
+
+
+# Who the survey is from and where it stands: the first columns of the main table.
+SURVEY_COLUMNS: tuple[Variable, ...] = (
+    Variable("submission_id", ("_", "id"), "问卷编号"),
+    Variable("reg_uscc", ("_", "uscc"), "统一社会信用代码（名录）"),
+    Variable("reg_name", ("_", "name"), "企业名称（名录）"),
+    Variable("reg_district", ("_", "district"), "所在区县代码（名录）"),
+    Variable("reg_industry", ("_", "industry"), "行业代码（名录）"),
+    Variable("reg_size_class", ("_", "size_class"), "企业规模（名录）"),
+    Variable("status", ("_", "status"), "填报状态"),
+    Variable("review_state", ("_", "review_state"), "审核状态"),
+    Variable("revision", ("_", "revision"), "版本号", "integer"),
+    Variable("updated_at", ("_", "updated_at"), "最后提交时间"),
+)
+REPEAT_KEYS: tuple[Variable, ...] = (
+    Variable("submission_id", ("_", "id"), "问卷编号"),
+    Variable("row", ("_", "row"), "行号", "integer"),
+)
+
+
+def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
+    """A schema node with a local ``$ref`` merged under its own keywords."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        return dict(node)
+    target: Any = root
+    for part in ref[2:].split("/"):
+        target = target.get(part, {}) if isinstance(target, Mapping) else {}
+    return _resolve(target, root) | {k: v for k, v in node.items() if k != "$ref"}
+
+
+def _choices(node: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    labels = node.get("x-enum-labels") or {}
+    if isinstance(node.get("enum"), list):
+        return tuple(
+            (str(code), str((labels.get(str(code)) or {}).get("zh", code))) for code in node["enum"]
+        )
+    options = node.get("oneOf") or node.get("anyOf") or []
+    if options and all(isinstance(o, Mapping) and "const" in o for o in options):
+        return tuple((str(o["const"]), str(o.get("title", o["const"]))) for o in options)
+    return ()
+
+
+def _kind(node: Mapping[str, Any]) -> VarKind:
+    if _choices(node):
+        return "choice"
+    types = node.get("type")
+    kinds = set(types) if isinstance(types, list) else {types}
+    kinds.discard("null")
+    if kinds == {"boolean"}:
+        return "boolean"
+    if kinds == {"integer"}:
+        return "integer"
+    if kinds <= {"number", "integer"} and kinds:
+        return "number"
+    return "text"
+
+
+def _name(path: Sequence[str], taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", "_".join(path)).strip("_") or "v"
+    if not base[0].isalpha():
+        base = "v_" + base
+    name, n = base[:MAX_NAME], 1
+    while name in taken:
+        n += 1
+        name = f"{base[: MAX_NAME - len(str(n)) - 1]}_{n}"
+    taken.add(name)
+    return name
+
+
+def layout(schema: Mapping[str, Any]) -> list[Table]:
+    """The tables of a form: the surveys', then one per repeating group."""
+    main = Table("submissions", "问卷", list(SURVEY_COLUMNS))
+    tables = [main]
+    taken = {v.name for v in SURVEY_COLUMNS}
+
+    def walk(node: Mapping[str, Any], path: tuple[str, ...], parents: tuple[str, ...],
+             table: Table, names: set[str], inside: tuple[str, ...]) -> None:  # fmt: skip
+        node = _resolve(node, schema)
+        title = str(node.get("title") or (path[-1] if path else ""))
+        if node.get("type") == "object" or "properties" in node:
+            below = (*parents, title) if len(path) > len(inside) else parents
+            for key, child in (node.get("properties") or {}).items():
+                walk(child, (*path, key), below, table, names, inside)
+            return
+        items = node.get("items")
+        if node.get("type") == "array" and isinstance(items, Mapping) and table is main:
+            item = _resolve(items, schema)
+            if item.get("type") == "object" or "properties" in item:
+                name = _name(path, {t.name for t in tables})
+                repeat = Table(name, title, list(REPEAT_KEYS), path=path)
+                tables.append(repeat)
+                walk(item, path, (), repeat, {v.name for v in REPEAT_KEYS}, path)
+                return
+        own = path[len(inside) :]
+        label = " - ".join((*parents[-1:], title))
+        table.variables.append(Variable(_name(own, names), own, label, _kind(node), _choices(node)))
+
+    walk(schema, (), (), main, taken, ())
+    return tables
+
+
+def _at(document: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        if not isinstance(document, Mapping):
+            return None
+        document = document.get(key)
+    return document
+
+
+def _value(variable: Variable, raw: Any) -> Any:
+    if isinstance(raw, list):
+        return ";".join(str(v) for v in raw)
+    if isinstance(raw, dict):
+        return None
+    return raw
+
+
+def rows_of(
+    tables: Sequence[Table], survey: Mapping[str, Any], document: Mapping[str, Any]
+) -> Iterator[tuple[int, list[Any]]]:
+    """(table index, row) for one survey: its row of the main table, then its repeated
+    items' rows. ``survey``: the ``_`` values (id, registry fields, status...)."""
+    own = {"_": survey}
+    main = tables[0]
+    yield 0, [_value(v, _at(own if v.path[0] == "_" else document, v.path)) for v in main.variables]
+    for index, table in enumerate(tables[1:], start=1):
+        items = _at(document, table.path)
+        for n, item in enumerate(items if isinstance(items, list) else [], start=1):
+            keys = {"_": {"id": survey["id"], "row": n}}
+            yield (
+                index,
+                [
+                    _value(v, _at(keys if v.path[0] == "_" else item, v.path))
+                    for v in table.variables
+                ],
+            )
+
+
+# --- the files ---------------------------------------------------------------------------------
+
+
+def _column_kind(variable: Variable) -> Kind:
+    if variable.kind == "integer":
+        return "integer"
+    return "number" if variable.kind == "number" else "text"
+
+
+class TableWriter:
+    """Rows of the tables, as they come, into one of the four formats at ``path``."""
+
+    def __init__(self, path: Path, fmt: Format, tables: Sequence[Table]) -> None:
+        self.path, self.fmt, self.tables = path, fmt, tables
+        specs = [
+            (t.name if fmt == "csv" else t.label[:31],
+             [Column(f"{v.label}（{v.name}）", _column_kind(v)) for v in t.variables])
+            for t in tables
+        ]  # fmt: skip
+        self.out: CsvZipWriter | XlsxWriter | None = None
+        self.columns: list[list[list[Any]]] = []
+        if fmt == "csv":
+            self.out = CsvZipWriter(path, specs)
+        elif fmt == "xlsx":
+            notes = [
+                (f"{t.label}（{t.name}）", "、".join(v.name for v in t.variables)) for t in tables
+            ]
+            self.out = XlsxWriter(path, specs, [("说明", _XLSX_NOTE), *notes])
+        else:
+            self.columns = [[[] for _ in t.variables] for t in tables]
+
+    def add(self, table: int, rows: Sequence[list[Any]]) -> None:
+        variables = self.tables[table].variables
+        if self.fmt == "csv" and self.out is not None:
+            self.out.add(table, ([_csv(v, x) for v, x in zip(variables, row, strict=True)]
+                                 for row in rows))  # fmt: skip
+        elif self.fmt == "xlsx" and self.out is not None:
+            self.out.add(table, ([_labelled(v, x) for v, x in zip(variables, row, strict=True)]
+                                 for row in rows))  # fmt: skip
+        else:
+            columns = self.columns[table]
+            for row in rows:
+                for column, variable, value in zip(columns, variables, row, strict=True):
+                    column.append(_coded(variable, value))
+
+    def close(self) -> None:
+        if self.out is not None:
+            self.out.close()
+            return
+        _write_stat_files(self.path, self.fmt, self.tables, self.columns)
+        self.columns = []
+
+
+_XLSX_NOTE = (
+    "每个工作表一张表：问卷表每份问卷一行；重复组（如职工明细）各成一表，以问卷编号（submission_id）"
+    "和行号（row）与问卷表关联。列名为表单中的中文名称及变量名；选项显示为中文标签。"
+)
+
+
+def _csv(variable: Variable, value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _labelled(variable: Variable, value: Any) -> Any:
+    if isinstance(value, bool):
+        return YES_NO[value]
+    if variable.kind == "choice" and value is not None:
+        return dict(variable.choices).get(str(value), str(value))
+    return value
+
+
+def _coded(variable: Variable, value: Any) -> Any:
+    """A value as SPSS and Stata hold it: a choice as its number (1..k), a boolean 0/1."""
+    if value is None:
+        return None
+    if variable.kind == "choice":
+        codes = [code for code, _ in variable.choices]
+        return codes.index(str(value)) + 1 if str(value) in codes else None
+    if variable.kind == "boolean":
+        return int(bool(value))
+    if variable.kind in ("integer", "number"):
+        return float(value) if isinstance(value, int | float) else None
+    return str(value)
+
+
+def value_labels(variable: Variable) -> dict[int | float, str] | None:
+    if variable.kind == "choice":
+        return {n: label for n, (_, label) in enumerate(variable.choices, start=1)}
+    if variable.kind == "boolean":
+        return {0: "否", 1: "是"}
+    return None
+
+
+def _write_stat_files(
+    path: Path, fmt: Format, tables: Sequence[Table], columns: list[list[list[Any]]]
+) -> None:
+    import polars as pl
+    import pyreadstat
+
+    parts = []
+    try:
+        for table, data in zip(tables, columns, strict=True):
+            frame = pl.DataFrame(
+                {v.name: pl.Series(v.name, values, dtype=_dtype(v), strict=False)
+                 for v, values in zip(table.variables, data, strict=True)}
+            )  # fmt: skip
+            part = path.with_suffix(f".{table.name}.{fmt}")
+            labels: dict[str, dict[int | float, str]] = {
+                v.name: found for v in table.variables if (found := value_labels(v))
+            }
+            column_labels: list[str | None] = [v.label for v in table.variables]
+            if fmt == "sav":
+                pyreadstat.write_sav(
+                    frame, str(part), column_labels=column_labels,
+                    variable_value_labels=labels, file_label=table.label,
+                )  # fmt: skip
+            else:
+                pyreadstat.write_dta(
+                    frame, str(part), column_labels=column_labels,
+                    variable_value_labels=labels, file_label=table.label, version=15,
+                )  # fmt: skip
+            parts.append((part, f"{table.name}.{fmt}"))
+            data.clear()
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for part, name in parts:
+                archive.write(part, name)
+    finally:
+        for part, _ in parts:
+            part.unlink(missing_ok=True)
+
+
+def _dtype(variable: Variable) -> Any:
+    import polars as pl
+
+    if variable.kind in ("choice", "boolean", "integer", "number"):
+        return pl.Float64
+    return pl.String

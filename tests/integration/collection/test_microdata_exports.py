@@ -1,0 +1,185 @@
+"""Microdata exports on SQLite and PostgreSQL, every format read back (the csv module,
+calamine, pyreadstat) and compared with the surveys as the API returns them: one row per
+survey with its enterprise and status, the employees as their own table joined by
+submission id; text never a formula; a district's staff get their district only; polls
+are never exported."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import math
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pyreadstat
+from python_calamine import CalamineWorkbook
+
+from tests.conftest import Service
+from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
+from tests.samples import enterprise, salary_document, uscc
+
+HOSTILE = "=cmd|' /C calc'!A0"
+NAME = re.compile(r"（([A-Za-z0-9_]+)）$")
+
+
+async def _export(service: Service, campaign_id: int, fmt: str, headers: dict[str, str]) -> Any:
+    asked = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/exports", json={"format": fmt}, headers=headers
+    )
+    assert asked.status_code == 202, asked.text
+    export = asked.json()
+    for _ in range(200):
+        export = (
+            await service.client.get(f"/api/v1/exports/{export['id']}", headers=headers)
+        ).json()
+        if export["status"] in ("done", "failed"):
+            break
+        await asyncio.sleep(0.05)
+    assert export["status"] == "done", export
+    got = await service.client.get(export["file"], headers=headers)
+    assert got.status_code == 200, got.text
+    return export, got.content
+
+
+def _csv_tables(content: bytes) -> dict[str, list[dict[str, str]]]:
+    tables = {}
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for name in archive.namelist():
+            text = archive.read(name).decode("utf-8")
+            assert text.startswith("\ufeff")
+            reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+            header = [NAME.search(h).group(1) for h in next(reader)]  # type: ignore[union-attr]
+            tables[name] = [dict(zip(header, row, strict=True)) for row in reader]
+    return tables
+
+
+def _stat_tables(content: bytes, fmt: str) -> dict[str, tuple[Any, Any]]:
+    found = {}
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for name in archive.namelist():
+            path = Path(tmp) / name
+            path.write_bytes(archive.read(name))
+            read = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+            frame, meta = read(str(path), output_format="dict")
+            found[name] = (frame, meta)
+    return found
+
+
+async def test_every_format_reads_back_as_the_api_gives_the_surveys(service: Service) -> None:
+    await register_enterprises(service, enterprise(1, "610202"), enterprise(2, "610203"))
+    campaign_id = await create_campaign(service)
+    tokens = await invite(service, campaign_id, 1, 2)
+    ids = {}
+    for n in (1, 2):
+        document = salary_document(uscc(n))
+        document["enterprise"]["legal_representative"] = HOSTILE if n == 1 else "王建国"
+        document["employees"][0]["annual_pay"] = 68000 + n
+        ids[n] = await submit(service, campaign_id, tokens[n], document)
+    api = {
+        n: (await service.client.get(f"/api/v1/submissions/{sid}", headers=service.admin)).json()
+        for n, sid in ids.items()
+    }
+    form = (await service.client.get("/api/v1/forms/salary-survey", headers=service.admin)).json()
+    education = form["schema"]["properties"]["employees"]["items"]["properties"]["education"]
+    codes = education["enum"]
+    labels = {c: education["x-enum-labels"][c]["zh"] for c in codes}
+
+    _, content = await _export(service, campaign_id, "csv", service.admin)
+    tables = _csv_tables(content)
+    assert set(tables) == {"submissions.csv", "employees.csv"}
+    surveys = {row["submission_id"]: row for row in tables["submissions.csv"]}
+    assert set(surveys) == set(ids.values())
+    for n, sid in ids.items():
+        data = api[n]["data"]
+        row = surveys[sid]
+        assert row["reg_uscc"] == uscc(n)
+        assert row["status"] == api[n]["status"]
+        assert row["revision"] == str(api[n]["revision"])
+        assert float(row["enterprise_wage_bill"]) == data["enterprise"]["wage_bill"]
+        employees = [r for r in tables["employees.csv"] if r["submission_id"] == sid]
+        assert len(employees) == len(data["employees"])
+        for row, sent in zip(employees, data["employees"], strict=True):
+            assert row["occupation"] == sent["occupation"]
+            assert float(row["annual_pay"]) == sent["annual_pay"]
+            assert row["education"] == sent.get("education", "")
+            assert (
+                row["union_member"]
+                == {True: "true", False: "false", None: ""}[sent.get("union_member")]
+            )
+    assert surveys[ids[1]]["enterprise_legal_representative"] == "'" + HOSTILE
+
+    _, content = await _export(service, campaign_id, "xlsx", service.admin)
+    book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    assert book.sheet_names[:2] == ["问卷", "职工工资明细"]
+    sheet = book.get_sheet_by_name("职工工资明细").to_python()
+    header = [NAME.search(h).group(1) for h in sheet[0]]  # type: ignore[union-attr]
+    rows = [dict(zip(header, r, strict=True)) for r in sheet[1:]]
+    first = next(r for r in rows if r["submission_id"] == ids[2] and r["row"] == 1)
+    sent = api[2]["data"]["employees"][0]
+    assert first["annual_pay"] == sent["annual_pay"] == 68002
+    assert first["education"] == labels[sent["education"]]  # the Chinese label
+    assert first["union_member"] == "是"
+    assert "职业代码（occupation）" in sheet[0]
+
+    for fmt in ("sav", "dta"):
+        _, content = await _export(service, campaign_id, fmt, service.admin)
+        found = _stat_tables(content, fmt)
+        assert set(found) == {f"submissions.{fmt}", f"employees.{fmt}"}
+        frame, meta = found[f"employees.{fmt}"]
+        assert (
+            dict(zip(meta.column_names, meta.column_labels, strict=True))["annual_pay"]
+            == "年度应发工资"
+        )
+        assert meta.variable_value_labels["education"] == {
+            float(i) if fmt == "sav" else i: labels[c] for i, c in enumerate(codes, start=1)
+        }
+        order = [i for i, s in enumerate(frame["submission_id"]) if s == ids[2]]
+        for i, sent in zip(order, api[2]["data"]["employees"], strict=True):
+            assert frame["annual_pay"][i] == sent["annual_pay"]
+            if "education" in sent:
+                assert codes[int(frame["education"][i]) - 1] == sent["education"]
+            if "union_member" in sent:
+                assert frame["union_member"][i] == int(sent["union_member"])
+            else:  # missing
+                assert frame["union_member"][i] is None or math.isnan(frame["union_member"][i])
+        surveys_frame, survey_meta = found[f"submissions.{fmt}"]
+        assert sorted(surveys_frame["submission_id"]) == sorted(ids.values())
+        assert "企业基本情况 - 从业人员数" in survey_meta.column_labels
+
+
+async def test_district_staff_export_their_district_and_polls_are_never_exported(
+    service: Service,
+) -> None:
+    await register_enterprises(service, enterprise(1, "610202"), enterprise(2, "610203"))
+    campaign_id = await create_campaign(service)
+    tokens = await invite(service, campaign_id, 1, 2)
+    ids = {n: await submit(service, campaign_id, tokens[n], salary_document(uscc(n)))
+           for n in (1, 2)}  # fmt: skip
+    staff = bearer(await service.token("district", district="610202"))
+    export, content = await _export(service, campaign_id, "csv", staff)
+    assert export["district"] == "610202"
+    assert export["surveys"] == 1
+    surveys = _csv_tables(content)["submissions.csv"]
+    assert [row["submission_id"] for row in surveys] == [ids[1]]
+    # Another district's staff cannot read it; the bureau's export is the city's.
+    other = bearer(await service.token("district", district="610203"))
+    hidden = await service.client.get(f"/api/v1/exports/{export['id']}", headers=other)
+    assert hidden.status_code == 404
+    assert (await service.client.get(export["file"], headers=other)).status_code == 404
+    city, _ = await _export(service, campaign_id, "csv", service.admin)
+    assert city["surveys"] == 2
+    assert (
+        await service.client.get(f"/api/v1/exports/{city['id']}", headers=staff)
+    ).status_code == 404
+
+    poll = await create_campaign(service, "worker-satisfaction")
+    refused = await service.client.post(
+        f"/api/v1/campaigns/{poll}/exports", json={"format": "csv"}, headers=service.admin
+    )
+    assert refused.status_code == 422
+    assert "anonymous" in refused.json()["detail"]
