@@ -31,6 +31,7 @@ BENCHES: tuple[str, ...] = (
     "bench.aggregate",
     "bench.release",
     "bench.reports",
+    "bench.exports",
     "bench.load",
 )
 OUT = PROJECT_ROOT / "bench" / "out" / "latest.json"

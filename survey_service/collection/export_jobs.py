@@ -2,9 +2,9 @@
 process that took the request, one at a time, and kept as a file under ``var/exports``
 (the processes of one deployment share its var/ folder).
 
-The surveys are read a few at a time (``BATCH``) and their rows handed to the file's writer
-in a worker thread, so a CSV or XLSX export holds a few surveys in memory, never the
-campaign; SPSS and Stata files are written from whole columns (``microdata``). An export
+The surveys are read one at a time and their rows handed to the file's writer in a worker
+thread, so a CSV or XLSX export holds one survey in memory, never the campaign; SPSS and
+Stata files are written from whole columns, kept as compact dataframes (``microdata``). An export
 left queued or running when its process stopped is made again at the next start.
 
 Live data: every survey of the campaign (drafts too, with their status), its current
@@ -37,7 +37,6 @@ from survey_service.structs import Body, Out
 
 log = logging.getLogger(__name__)
 
-BATCH = 10  # surveys read at a time (a salary survey may hold 100,000 employees)
 SUFFIX = {"csv": ".zip", "xlsx": ".xlsx", "sav": ".zip", "dta": ".zip"}
 MEDIA_TYPES = {
     ".zip": "application/zip",
@@ -181,35 +180,33 @@ async def _write(db: Database, var_dir: Path, row: Export) -> tuple[int, int, in
     writer = await anyio.to_thread.run_sync(microdata.TableWriter, partial, fmt, tables)
     surveys = repeated = 0
     query = (
-        select(Submission, Enterprise)
+        select(Submission.id, Submission.status, Submission.review_state, Submission.revision,
+               Submission.updated_at, Enterprise.uscc, Enterprise.name, Enterprise.district,
+               Enterprise.industry, Enterprise.size_class)
         .join(Enterprise, Enterprise.id == Submission.enterprise_id)
         .where(Submission.campaign_id == row.campaign_id)
         .order_by(Enterprise.uscc)
-        .execution_options(yield_per=BATCH)
-    )
+    )  # fmt: skip
     if row.district is not None:
         query = query.where(Enterprise.district == row.district)
     try:
         async with db.read() as session:
-            result = await session.stream(query)
-            async for batch in result.partitions(BATCH):
-                by_table: dict[int, list[list[Any]]] = defaultdict(list)
-                for submission, enterprise in batch:
-                    survey = {
-                        "id": submission.id, "uscc": enterprise.uscc, "name": enterprise.name,
-                        "district": enterprise.district, "industry": enterprise.industry,
-                        "size_class": enterprise.size_class, "status": submission.status,
-                        "review_state": submission.review_state,
-                        "revision": submission.revision,
-                        "updated_at": submission.updated_at.isoformat(),
-                    }  # fmt: skip
-                    for table, cells in microdata.rows_of(tables, survey, submission.data):
-                        by_table[table].append(cells)
-                    surveys += 1
-                    session.expunge(submission)
-                for table, cells in by_table.items():
-                    repeated += len(cells) if table else 0
-                    await anyio.to_thread.run_sync(writer.add, table, cells)
+            listed = (await session.execute(query)).all()
+        # One survey's document at a time: a salary survey may hold 100,000 employees.
+        for listing in listed:
+            async with db.read() as session:
+                data = await session.scalar(
+                    select(Submission.data).where(Submission.id == listing.id)
+                )
+            survey = listing._asdict() | {"updated_at": listing.updated_at.isoformat()}
+            by_table: dict[int, list[list[Any]]] = defaultdict(list)
+            for table, cells in microdata.rows_of(tables, survey, data or {}):
+                by_table[table].append(cells)
+            del data
+            surveys += 1
+            for table, cells in by_table.items():
+                repeated += len(cells) if table else 0
+                await anyio.to_thread.run_sync(writer.add, table, cells)
         await anyio.to_thread.run_sync(writer.close)
         partial.replace(final)
     except BaseException:

@@ -208,7 +208,7 @@ class TableWriter:
             for t in tables
         ]  # fmt: skip
         self.out: CsvZipWriter | XlsxWriter | None = None
-        self.columns: list[list[list[Any]]] = []
+        self.frames: list[list[Any]] = []  # SPSS, Stata: each table's batches, columnar
         if fmt == "csv":
             self.out = CsvZipWriter(path, specs)
         elif fmt == "xlsx":
@@ -217,7 +217,7 @@ class TableWriter:
             ]
             self.out = XlsxWriter(path, specs, [("说明", _XLSX_NOTE), *notes])
         else:
-            self.columns = [[[] for _ in t.variables] for t in tables]
+            self.frames = [[] for _ in tables]
 
     def add(self, table: int, rows: Sequence[list[Any]]) -> None:
         variables = self.tables[table].variables
@@ -228,17 +228,14 @@ class TableWriter:
             self.out.add(table, ([_labelled(v, x) for v, x in zip(variables, row, strict=True)]
                                  for row in rows))  # fmt: skip
         else:
-            columns = self.columns[table]
-            for row in rows:
-                for column, variable, value in zip(columns, variables, row, strict=True):
-                    column.append(_coded(variable, value))
+            self.frames[table].append(_frame(variables, rows))
 
     def close(self) -> None:
         if self.out is not None:
             self.out.close()
             return
-        _write_stat_files(self.path, self.fmt, self.tables, self.columns)
-        self.columns = []
+        _write_stat_files(self.path, self.fmt, self.tables, self.frames)
+        self.frames = []
 
 
 _XLSX_NOTE = (
@@ -283,19 +280,28 @@ def value_labels(variable: Variable) -> dict[int | float, str] | None:
     return None
 
 
+def _frame(variables: Sequence[Variable], rows: Sequence[list[Any]]) -> Any:
+    """A batch of rows as a polars dataframe, coded (held as columns, not Python objects)."""
+    import polars as pl
+
+    return pl.DataFrame(
+        {v.name: pl.Series(v.name, [_coded(v, row[i]) for row in rows], dtype=_dtype(v),
+                           strict=False)
+         for i, v in enumerate(variables)}
+    )  # fmt: skip
+
+
 def _write_stat_files(
-    path: Path, fmt: Format, tables: Sequence[Table], columns: list[list[list[Any]]]
+    path: Path, fmt: Format, tables: Sequence[Table], frames: list[list[Any]]
 ) -> None:
     import polars as pl
     import pyreadstat
 
     parts = []
     try:
-        for table, data in zip(tables, columns, strict=True):
-            frame = pl.DataFrame(
-                {v.name: pl.Series(v.name, values, dtype=_dtype(v), strict=False)
-                 for v, values in zip(table.variables, data, strict=True)}
-            )  # fmt: skip
+        for table, batches in zip(tables, frames, strict=True):
+            frame = pl.concat(batches) if batches else _frame(table.variables, [])
+            batches.clear()
             part = path.with_suffix(f".{table.name}.{fmt}")
             labels: dict[str, dict[int | float, str]] = {
                 v.name: found for v in table.variables if (found := value_labels(v))
@@ -311,8 +317,8 @@ def _write_stat_files(
                     frame, str(part), column_labels=column_labels,
                     variable_value_labels=labels, file_label=table.label, version=15,
                 )  # fmt: skip
+            del frame
             parts.append((part, f"{table.name}.{fmt}"))
-            data.clear()
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             for part, name in parts:
                 archive.write(part, name)
