@@ -68,6 +68,7 @@ from survey_service.web.brief_pages import (
 from survey_service.web.campaign_pages import CampaignPageController
 from survey_service.web.contract_pages import ContractPageController
 from survey_service.web.enterprise_pages import EnterprisePageController
+from survey_service.web.export_pages import ExportPageController
 from survey_service.web.form_pages import FormPageController
 from survey_service.web.guideline_pages import GuidelinePageController
 from survey_service.web.invitation_pages import InvitationPageController
@@ -227,6 +228,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             NationalLayoutController,
             WebhookController,
             ExportController,
+            ExportPageController,
             ReleaseController,
             PollLinkQRController,
             EnterprisePageController,

@@ -27,7 +27,7 @@ import anyio
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.auth import Principal, district_scope, recorder
+from survey_service.auth import Principal, audit, district_scope, recorder
 from survey_service.collection import microdata
 from survey_service.db.engine import Database
 from survey_service.db.lookups import campaign_with_form
@@ -85,7 +85,7 @@ def file_of(var_dir: Path, row: Export) -> Path:
 async def ask_export(
     db: Database, var_dir: Path, principal: Principal, campaign_id: int, data: ExportIn
 ) -> ExportOut:
-    """Record the export and start making it."""
+    """Record the export (audited) and start making it."""
     async with db.transaction() as session:
         found = await campaign_with_form(session, campaign_id)
         if found is None:
@@ -105,6 +105,8 @@ async def ask_export(
         session.add(row)
         await session.flush()
         out = export_out(row)
+        audit(session, principal, "export.request", f"export:{out.id}",
+              campaign_id=campaign_id, format=data.format)  # fmt: skip
     start(db, var_dir, out.id)
     return out
 

@@ -43,12 +43,9 @@ class ExportController(Controller):
         or `dta` (Stata), both in a zip with Chinese variable and value labels. The surveys
         are one table, each repeating group of the form (the employees) another, joined by
         `submission_id`. Made in the background: follow `GET /api/v1/exports/{id}`."""
-        principal = principal_of(request)
-        out = await export_jobs.ask_export(db, app_settings.var_dir, principal, campaign_id, data)
-        async with db.transaction() as session:
-            audit(session, principal, "export.request", f"export:{out.id}",
-                  campaign_id=campaign_id, format=data.format)  # fmt: skip
-        return out
+        return await export_jobs.ask_export(
+            db, app_settings.var_dir, principal_of(request), campaign_id, data
+        )
 
     @get("/exports/{export_id:str}", responses=problems(400, 401, 403, 404))
     async def status(

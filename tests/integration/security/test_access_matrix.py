@@ -637,6 +637,14 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("GET", "/admin/enterprises/import", (A_SIGNIN,) * 5 + (200,), district=200),
     Row("GET", "/admin/guidelines", (A_SIGNIN,) * 5 + (200,), district=200),
+    Row(
+        "POST",
+        "/admin/campaigns/{campaign_id:int}/exports",
+        (A_SIGNIN,) * 5 + ("303 /admin/exports/",),
+        body=page_post(lambda w, role: {"format": "csv"}),
+        district="303 /admin/exports/",
+    ),
+    Row("GET", "/admin/exports/{export_id:str}", (A_SIGNIN,) * 5 + (404,), district=404),
     Row("GET", "/admin/contracts", (A_SIGNIN,) * 5 + (200,), district=200),
     Row(  # A is in none of the district staff's district
         "POST",
