@@ -83,6 +83,7 @@ from survey_service.web.reminder_pages import ReminderPageController
 from survey_service.web.review_pages import ReviewPageController
 from survey_service.web.sessions import session_config
 from survey_service.web.token_pages import TokenPageController
+from survey_service.web.webhook_pages import WebhookPageController
 from survey_service.webhooks.delivery import Policy, Worker
 from survey_service.webhooks.routes import WebhookController
 
@@ -229,6 +230,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             WebhookController,
             ExportController,
             ExportPageController,
+            WebhookPageController,
             ReleaseController,
             PollLinkQRController,
             EnterprisePageController,

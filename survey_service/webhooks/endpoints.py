@@ -4,16 +4,19 @@ list, remove (deactivate: the deliveries stay readable), read the deliveries, re
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.auth import Principal, audit, recorder
+from survey_service.db.engine import Database
 from survey_service.db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from survey_service.errors import not_found
 from survey_service.structs import Body, Out
 from survey_service.webhooks.delivery import new_secret
+from survey_service.webhooks.targets import registrable
 
 EventType = Literal[
     "submission.received",
@@ -23,6 +26,7 @@ EventType = Literal[
     "report.done",
     "release.made",
 ]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
 
@@ -61,15 +65,22 @@ def _out(row: WebhookEndpoint, *, secret: bool = False) -> WebhookOut:
     )  # fmt: skip
 
 
-async def register(session: AsyncSession, data: WebhookIn, by: str) -> WebhookOut:
-    """The endpoint (its address checked by the caller) with a new secret."""
-    row = WebhookEndpoint(
-        url=data.url, secret=new_secret(), events=sorted(set(data.events)),
-        description=data.description, active=True, created_by=by, created_at=utcnow(),
-    )  # fmt: skip
-    session.add(row)
-    await session.flush()
-    return _out(row, secret=True)
+async def register(
+    db: Database, principal: Principal, data: WebhookIn, *, allow_private: bool
+) -> WebhookOut:
+    """The endpoint, its address checked first (outside the transaction: a name is looked
+    up), with a new secret; audited."""
+    await registrable(data.url, allow_private=allow_private)
+    async with db.transaction() as session:
+        row = WebhookEndpoint(
+            url=data.url, secret=new_secret(), events=sorted(set(data.events)),
+            description=data.description, active=True, created_by=recorder(principal),
+            created_at=utcnow(),
+        )  # fmt: skip
+        session.add(row)
+        await session.flush()
+        audit(session, principal, "webhook.register", f"webhook:{row.id}", url=data.url)
+        return _out(row, secret=True)
 
 
 async def _endpoint(session: AsyncSession, endpoint_id: int) -> WebhookEndpoint:
@@ -88,9 +99,11 @@ async def get_endpoint(session: AsyncSession, endpoint_id: int) -> WebhookOut:
     return _out(await _endpoint(session, endpoint_id))
 
 
-async def deactivate(session: AsyncSession, endpoint_id: int) -> None:
-    """No more deliveries to it; those not sent yet fail when their turn comes."""
-    (await _endpoint(session, endpoint_id)).active = False
+async def deactivate(db: Database, principal: Principal, endpoint_id: int) -> None:
+    """No more deliveries to it; those not sent yet fail when their turn comes. Audited."""
+    async with db.transaction() as session:
+        (await _endpoint(session, endpoint_id)).active = False
+        audit(session, principal, "webhook.remove", f"webhook:{endpoint_id}")
 
 
 async def deliveries(
@@ -118,13 +131,18 @@ def _delivery(row: WebhookDelivery, event: str) -> DeliveryOut:
     )  # fmt: skip
 
 
-async def replay(session: AsyncSession, endpoint_id: int, delivery_id: str) -> DeliveryOut:
-    """Send a delivery again, now, with a fresh count of attempts (same id, same body)."""
-    endpoint = await _endpoint(session, endpoint_id)
-    row = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
-    if row is None or row.endpoint_id != endpoint.id:
-        raise not_found(f"Delivery {delivery_id}")
-    row.status, row.attempts, row.next_attempt_at = "pending", 0, utcnow()
-    row.last_error = None
-    event = await session.get(WebhookEvent, row.event_id)
-    return _delivery(row, event.type if event else "")
+async def replay(
+    db: Database, principal: Principal, endpoint_id: int, delivery_id: str
+) -> DeliveryOut:
+    """Send a delivery again, now, with a fresh count of attempts (same id, same body).
+    Audited."""
+    async with db.transaction() as session:
+        endpoint = await _endpoint(session, endpoint_id)
+        row = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+        if row is None or row.endpoint_id != endpoint.id:
+            raise not_found(f"Delivery {delivery_id}")
+        row.status, row.attempts, row.next_attempt_at = "pending", 0, utcnow()
+        row.last_error = None
+        event = await session.get(WebhookEvent, row.event_id)
+        audit(session, principal, "webhook.replay", f"delivery:{delivery_id}")
+        return _delivery(row, event.type if event else "")

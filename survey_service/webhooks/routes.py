@@ -9,13 +9,12 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from survey_service.auth import audit, principal_of, recorder, require
+from survey_service.auth import principal_of, require
 from survey_service.deps import DB, Config, PathId
 from survey_service.openapi import BEARER, problems
 from survey_service.structs import Out
 from survey_service.webhooks import endpoints
 from survey_service.webhooks.endpoints import DeliveryOut, DeliveryStatus, WebhookIn, WebhookOut
-from survey_service.webhooks.targets import registrable
 
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="at most this many, newest first")]
 
@@ -51,12 +50,9 @@ class WebhookController(Controller):
         SURVEY_WEBHOOKS_ALLOW_PRIVATE is set. Events: `submission.received`,
         `submission.amended`, `submission.reviewed`, `upload.stored`, `report.done`,
         `release.made`."""
-        await registrable(data.url, allow_private=app_settings.webhooks_allow_private)
-        principal = principal_of(request)
-        async with db.transaction() as session:
-            out = await endpoints.register(session, data, recorder(principal))
-            audit(session, principal, "webhook.register", f"webhook:{out.id}", url=data.url)
-        return out
+        return await endpoints.register(
+            db, principal_of(request), data, allow_private=app_settings.webhooks_allow_private
+        )
 
     @get("/", responses=problems(401, 403))
     async def list_webhooks(self, db: DB) -> WebhookList:
@@ -76,9 +72,7 @@ class WebhookController(Controller):
     )
     async def remove(self, request: Request[Any, Any, Any], db: DB, webhook_id: PathId) -> None:
         """Deactivate the endpoint: nothing more is sent to it; its deliveries stay."""
-        async with db.transaction() as session:
-            await endpoints.deactivate(session, webhook_id)
-            audit(session, principal_of(request), "webhook.remove", f"webhook:{webhook_id}")
+        await endpoints.deactivate(db, principal_of(request), webhook_id)
 
     @get("/{webhook_id:int}/deliveries", responses=problems(400, 401, 403, 404, 422))
     async def list_deliveries(
@@ -107,7 +101,4 @@ class WebhookController(Controller):
         delivery_id: FromPath[str],
     ) -> DeliveryOut:
         """Send a delivery again (delivered or failed), now, with the same id and body."""
-        async with db.transaction() as session:
-            out = await endpoints.replay(session, webhook_id, delivery_id)
-            audit(session, principal_of(request), "webhook.replay", f"delivery:{delivery_id}")
-        return out
+        return await endpoints.replay(db, principal_of(request), webhook_id, delivery_id)

@@ -645,6 +645,30 @@ ROWS: tuple[Row, ...] = (
         district="303 /admin/exports/",
     ),
     Row("GET", "/admin/exports/{export_id:str}", (A_SIGNIN,) * 5 + (404,), district=404),
+    # The webhooks' pages: admins only (no webhook exists: the private target is refused).
+    Row("GET", "/admin/webhooks", (A_SIGNIN,) * 5 + (200,), district=A_SIGNIN),
+    Row(
+        "POST",
+        "/admin/webhooks",
+        (A_SIGNIN,) * 5 + (422,),
+        body=page_post(lambda w, role: {"url": "https://10.0.0.1/", "events": "report.done"}),
+        district=A_SIGNIN,
+    ),
+    Row("GET", "/admin/webhooks/{webhook_id:int}", (A_SIGNIN,) * 5 + (404,), district=A_SIGNIN),
+    Row(
+        "POST",
+        "/admin/webhooks/{webhook_id:int}/deliveries/{delivery_id:str}/replay",
+        (A_SIGNIN,) * 5 + (404,),
+        body=page_post(),
+        district=A_SIGNIN,
+    ),
+    Row(
+        "POST",
+        "/admin/webhooks/{webhook_id:int}/remove",
+        (A_SIGNIN,) * 5 + (404,),
+        body=page_post(),
+        district=A_SIGNIN,
+    ),
     Row("GET", "/admin/contracts", (A_SIGNIN,) * 5 + (200,), district=200),
     Row(  # A is in none of the district staff's district
         "POST",
