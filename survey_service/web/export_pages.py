@@ -14,10 +14,10 @@ from survey_service.auth import BUREAU_ROLES
 from survey_service.collection import export_jobs
 from survey_service.collection.export_jobs import ExportIn
 from survey_service.deps import DB, Config, PathId
-from survey_service.errors import ServiceError
+from survey_service.errors import ServiceError, from_msgspec
 from survey_service.web.admin_access import SIGN_IN, see_other
 from survey_service.web.i18n import lang_of
-from survey_service.web.pages import message_page, page
+from survey_service.web.pages import page, refusal_page
 from survey_service.web.sessions import csrf_token, signed_in
 from survey_service.web.staff_access import field, signed_post
 
@@ -34,19 +34,18 @@ class ExportPageController(Controller):
         if isinstance(sent, Response):
             return sent
         principal, posted = sent
+        zh = lang_of(request) == "zh"
         try:
-            data = msgspec.convert({"format": field(posted, "format")}, ExportIn)
+            try:
+                data = msgspec.convert({"format": field(posted, "format")}, ExportIn)
+            except msgspec.ValidationError as exc:
+                raise from_msgspec(exc) from None
             out = await export_jobs.ask_export(
                 db, app_settings.var_dir, principal, campaign_id, data
             )
-        except (ServiceError, msgspec.ValidationError) as exc:
-            status = exc.status_code if isinstance(exc, ServiceError) else 422
-            detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
-            zh = lang_of(request) == "zh"
-            return message_page(
-                request, status, "无法导出" if zh else "Nothing was exported", detail,
-                csrf=csrf_token(request),
-            )  # fmt: skip
+        except ServiceError as exc:
+            return refusal_page(request, exc, link=f"/admin/campaigns/{campaign_id}#exports",
+                                link_text="返回活动" if zh else "Back to the campaign")  # fmt: skip
         return see_other(f"/admin/exports/{out.id}")
 
     @get("/exports/{export_id:str}", media_type=MediaType.HTML)
@@ -61,10 +60,7 @@ class ExportPageController(Controller):
                 row = await export_jobs.readable_export(session, principal, export_id)
         except ServiceError as exc:
             zh = lang_of(request) == "zh"
-            return message_page(
-                request, exc.status_code, "没有这个导出" if zh else "No such export", exc.detail,
-                csrf=csrf_token(request),
-            )  # fmt: skip
+            return refusal_page(request, exc, link="/admin", link_text="返回" if zh else "Back")
         return page(
             request, "admin_export.html", export=export_jobs.export_out(row),
             csrf=csrf_token(request),

@@ -11,16 +11,21 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
 
 from survey_service.deps import DB, Config, PathId
-from survey_service.errors import ServiceError
+from survey_service.errors import ServiceError, from_msgspec
 from survey_service.web.admin_access import SIGN_IN, see_other
 from survey_service.web.i18n import lang_of
-from survey_service.web.pages import message_page, page
+from survey_service.web.pages import page, refusal_page
 from survey_service.web.sessions import csrf_token, signed_in
 from survey_service.web.staff_access import field, signed_post
 from survey_service.webhooks import endpoints
 from survey_service.webhooks.endpoints import EVENT_TYPES, WebhookIn
 
 HOOKS = "/admin/webhooks"
+
+
+def _refused(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
+    zh = lang_of(request) == "zh"
+    return refusal_page(request, exc, link=HOOKS, link_text="返回数据推送" if zh else "Webhooks")
 
 
 class WebhookPageController(Controller):
@@ -51,17 +56,18 @@ class WebhookPageController(Controller):
         raw = {"url": field(posted, "url"), "events": posted.fields.get("events") or [],
                "description": field(posted, "description") or None}  # fmt: skip
         try:
-            data = msgspec.convert(raw, WebhookIn)
+            try:
+                data = msgspec.convert(raw, WebhookIn)
+            except msgspec.ValidationError as exc:
+                raise from_msgspec(exc) from None
             made = await endpoints.register(
                 db, principal, data, allow_private=app_settings.webhooks_allow_private
             )
-        except (ServiceError, msgspec.ValidationError) as exc:
+        except ServiceError as exc:
             zh = lang_of(request) == "zh"
-            problem = exc.detail if isinstance(exc, ServiceError) else str(exc)
-            errors = exc.extra.get("errors") if isinstance(exc, ServiceError) else None
-            if errors:
-                problem = str(errors[0]["message_zh" if zh else "message"])
-            return await self._list(request, db, 422, problem=problem, posted=raw)
+            errors = exc.extra.get("errors") or [{}]
+            problem = str(errors[0].get("message_zh" if zh else "message") or exc.detail)
+            return await self._list(request, db, exc.status_code, problem=problem, posted=raw)
         return await self._list(request, db, 201, made=made)
 
     @get("/{webhook_id:int}", media_type=MediaType.HTML)
@@ -75,8 +81,7 @@ class WebhookPageController(Controller):
                 hook = await endpoints.get_endpoint(session, webhook_id)
                 found = await endpoints.deliveries(session, webhook_id, None, 200)
         except ServiceError as exc:
-            return message_page(request, exc.status_code, exc.detail, "",
-                                csrf=csrf_token(request))  # fmt: skip
+            return _refused(request, exc)
         return page(request, "admin_webhook.html", hook=hook, deliveries=found,
                     csrf=csrf_token(request))  # fmt: skip
 
@@ -92,8 +97,7 @@ class WebhookPageController(Controller):
         try:
             await endpoints.replay(db, principal, webhook_id, delivery_id)
         except ServiceError as exc:
-            return message_page(request, exc.status_code, exc.detail, "",
-                                csrf=csrf_token(request))  # fmt: skip
+            return _refused(request, exc)
         return see_other(f"{HOOKS}/{webhook_id}?replayed={delivery_id}")
 
     @post("/{webhook_id:int}/remove", media_type=MediaType.HTML)
@@ -107,6 +111,5 @@ class WebhookPageController(Controller):
         try:
             await endpoints.deactivate(db, principal, webhook_id)
         except ServiceError as exc:
-            return message_page(request, exc.status_code, exc.detail, "",
-                                csrf=csrf_token(request))  # fmt: skip
+            return _refused(request, exc)
         return see_other(HOOKS)
