@@ -30,7 +30,7 @@ from standardwebhooks.webhooks import Webhook
 from survey_service.db.engine import Database
 from survey_service.db.faults import unavailable_reason
 from survey_service.db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
-from survey_service.webhooks.targets import TargetRefused, check_target
+from survey_service.webhooks.targets import TargetRefused, pinned
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +124,15 @@ async def _send(
 ) -> tuple[int | None, str | None]:
     """POST one delivery: (status code, error) — an error None means delivered."""
     try:
-        await check_target(endpoint.url, allow_private=policy.allow_private)
+        target = await pinned(endpoint.url, allow_private=policy.allow_private)
     except TargetRefused as exc:
         return None, f"refused: {exc}"
     at = utcnow().replace(microsecond=0)
-    headers = signed_headers(endpoint.secret, delivery_id, at, body)
+    headers = signed_headers(endpoint.secret, delivery_id, at, body) | target.headers
     try:
-        answer = await client.post(endpoint.url, content=body, headers=headers)
+        answer = await client.post(
+            target.url, content=body, headers=headers, extensions=target.extensions
+        )
     except httpx.HTTPError as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= answer.status_code < 300:

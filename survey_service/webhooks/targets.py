@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from survey_service.errors import unprocessable
@@ -30,8 +31,9 @@ def _public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-async def check_target(url: str, *, allow_private: bool) -> None:
-    """Refuse ``url`` as a webhook target (``TargetRefused``) unless it may be one."""
+async def check_target(url: str, *, allow_private: bool) -> str:
+    """Refuse ``url`` as a webhook target (``TargetRefused``) unless it may be one; the
+    address its host resolved to (every one of them was checked)."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise TargetRefused("not an http(s) address", "不是 http(s) 地址")
@@ -51,15 +53,39 @@ async def check_target(url: str, *, allow_private: bool) -> None:
         raise TargetRefused(
             f"the host {parts.hostname} cannot be resolved", f"无法解析主机 {parts.hostname}"
         ) from None
-    if allow_private:
-        return
-    for *_, sockaddr in found:
-        if not _public(str(sockaddr[0])):
-            raise TargetRefused(
-                f"the host resolves to {sockaddr[0]}, a private, loopback, link-local or "
-                "reserved address",
-                f"主机解析到 {sockaddr[0]}，属于内网、本机、链路本地或保留地址",
-            )
+    addresses = [str(sockaddr[0]) for *_, sockaddr in found]
+    if not allow_private:
+        for address in addresses:
+            if not _public(address):
+                raise TargetRefused(
+                    f"the host resolves to {address}, a private, loopback, link-local or "
+                    "reserved address",
+                    f"主机解析到 {address}，属于内网、本机、链路本地或保留地址",
+                )
+    return addresses[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Pinned:
+    """A request to the address that was checked, not to a name looked up again (which a
+    DNS server could answer differently the second time): the URL with that address, the
+    Host header and the TLS server name of the original host."""
+
+    url: str
+    headers: dict[str, str]
+    extensions: dict[str, str]
+
+
+async def pinned(url: str, *, allow_private: bool) -> Pinned:
+    address = await check_target(url, allow_private=allow_private)
+    parts = urlsplit(url)
+    shown = f"[{address}]" if ":" in address else address
+    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
+    return Pinned(
+        parts._replace(netloc=netloc).geturl(),
+        {"host": parts.netloc},
+        {"sni_hostname": parts.hostname or ""} if parts.scheme == "https" else {},
+    )
 
 
 async def registrable(url: str, *, allow_private: bool) -> None:
