@@ -19,12 +19,12 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, cast
 
 import anyio
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import Principal, audit, district_scope, recorder
@@ -42,6 +42,8 @@ MEDIA_TYPES = {
     ".zip": "application/zip",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+KEEP_DAYS = 7  # an export's file is deleted after this (status "expired")
+AT_ONCE = 3  # exports one person may have queued or being made
 _running: set[asyncio.Task[None]] = set()  # held so that the loop does not drop them
 _one_at_a_time: dict[int, asyncio.Semaphore] = {}  # per event loop
 
@@ -55,7 +57,7 @@ class ExportOut(Out, kw_only=True):
     campaign_id: int
     format: str
     district: str | None
-    status: str  # queued | running | done | failed
+    status: str  # queued | running | done | failed | expired
     reason: str | None
     surveys: int | None
     rows: int | None  # the repeated groups' rows (employees)
@@ -86,7 +88,21 @@ async def ask_export(
     db: Database, var_dir: Path, principal: Principal, campaign_id: int, data: ExportIn
 ) -> ExportOut:
     """Record the export (audited) and start making it."""
+    await expire_old(db, var_dir)
     async with db.transaction() as session:
+        busy = await session.scalar(
+            select(func.count())
+            .select_from(Export)
+            .where(
+                Export.requested_by == recorder(principal),
+                Export.status.in_(("queued", "running")),
+            )
+        )
+        if (busy or 0) >= AT_ONCE:
+            raise ServiceError(
+                "conflict",
+                f"{busy} of your exports are still being made; ask again when one is done.",
+            )
         found = await campaign_with_form(session, campaign_id)
         if found is None:
             raise not_found(f"Campaign {campaign_id}")
@@ -126,8 +142,25 @@ def start(db: Database, var_dir: Path, export_id: str) -> None:
     task.add_done_callback(_running.discard)
 
 
+async def expire_old(db: Database, var_dir: Path) -> None:
+    """Delete the files of exports made more than ``KEEP_DAYS`` ago (microdata should not
+    lie about); their rows stay, ``expired``."""
+    cutoff = utcnow() - timedelta(days=KEEP_DAYS)
+    async with db.transaction() as session:
+        old = list(
+            await session.scalars(
+                select(Export).where(Export.status == "done", Export.created_at < cutoff)
+            )
+        )
+        for row in old:
+            file_of(var_dir, row).unlink(missing_ok=True)
+            row.status = "expired"
+
+
 async def resume_exports(db: Database, var_dir: Path) -> None:
-    """At start-up: make again the exports an earlier process left unfinished."""
+    """At start-up: delete the expired files, and make again the exports an earlier process
+    left unfinished."""
+    await expire_old(db, var_dir)
     async with db.read() as session:
         left = list(
             await session.scalars(

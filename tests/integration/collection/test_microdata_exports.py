@@ -12,13 +12,16 @@ import io
 import math
 import re
 import tempfile
+import uuid
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pyreadstat
 from python_calamine import CalamineWorkbook
 
+from survey_service.db.models import Export, utcnow
 from tests.conftest import Service
 from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
 from tests.samples import enterprise, salary_document, uscc
@@ -183,3 +186,35 @@ async def test_district_staff_export_their_district_and_polls_are_never_exported
     )
     assert refused.status_code == 422
     assert "anonymous" in refused.json()["detail"]
+
+
+async def test_old_files_expire_and_one_person_has_few_exports_at_once(service: Service) -> None:
+    await register_enterprises(service, 1)
+    campaign_id = await create_campaign(service)
+    tokens = await invite(service, campaign_id, 1)
+    await submit(service, campaign_id, tokens[1], salary_document(uscc(1)))
+    old, _ = await _export(service, campaign_id, "csv", service.admin)
+    files = list((service.settings.var_dir / "exports").glob(f"{old['id']}.*"))
+    assert len(files) == 1
+    async with service.db.transaction() as session:
+        row = await session.get(Export, old["id"])
+        assert row is not None
+        row.created_at = utcnow() - timedelta(days=8)
+        who = row.requested_by
+    await _export(service, campaign_id, "csv", service.admin)
+    expired = (
+        await service.client.get(f"/api/v1/exports/{old['id']}", headers=service.admin)
+    ).json()
+    assert (expired["status"], expired["file"]) == ("expired", None)
+    assert not files[0].exists()
+    gone = await service.client.get(f"/api/v1/exports/{old['id']}/file", headers=service.admin)
+    assert gone.status_code == 409
+    # Three still being made (as a stopped process would leave them): no fourth.
+    async with service.db.transaction() as session:
+        for _ in range(3):
+            session.add(Export(id=str(uuid.uuid4()), campaign_id=campaign_id, format="csv",
+                               status="queued", requested_by=who, created_at=utcnow()))  # fmt: skip
+    busy = await service.client.post(
+        f"/api/v1/campaigns/{campaign_id}/exports", json={"format": "csv"}, headers=service.admin
+    )
+    assert busy.status_code == 409, busy.text
