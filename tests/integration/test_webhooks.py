@@ -32,7 +32,7 @@ from tests.integration.faults.server import (
     private_postgres,
     server_env,
 )
-from tests.integration.security.world import service_with
+from tests.integration.security.world import service_with, wait_for_report
 from tests.samples import enterprise, salary_document, uscc
 
 HOOKS = "/api/v1/webhooks"
@@ -322,3 +322,38 @@ async def test_a_kill_between_commit_and_delivery_and_a_receiver_down_lose_nothi
             assert done[0]["status"] == "delivered"
         finally:
             second.kill()
+
+
+async def test_a_release_and_a_finished_report_are_told(service: Service) -> None:
+    async with (
+        service_with(service, webhooks_allow_private=True) as open_,
+        receiving() as receiver,
+        httpx.AsyncClient() as client,
+    ):
+        hook = await register(open_, receiver.url, "release.made", "report.done")
+        campaign_id, token = await invited(open_, 1)
+        await submit(open_, campaign_id, token, salary_document(uscc(1)))
+        released = await open_.client.post(
+            f"/api/v1/campaigns/{campaign_id}/releases",
+            json={"during_collection": True}, headers=open_.admin,
+        )  # fmt: skip
+        assert released.status_code == 201, released.text
+        open_.client.headers.update(open_.admin)
+        asked = await open_.client.post("/api/v1/reports", json={"type": "participation",
+                                                                  "year": 2023})  # fmt: skip
+        assert asked.status_code in (200, 202), asked.text
+        report = await wait_for_report(open_.client, asked.json()["id"])
+        assert report["status"] == "done"
+        await send(open_, client)
+        told = {p["type"]: p for p in (verified(hook["secret"], *r) for r in receiver.received)}
+        assert set(told) == {"release.made", "report.done"}
+        release = told["release.made"]["data"]
+        assert (release["campaign_id"], release["release"]) == (campaign_id, 1)
+        assert release["links"]["release"] == f"/api/v1/campaigns/{campaign_id}/releases/1"
+        done = told["report.done"]["data"]
+        assert done["report_id"] == report["id"]
+        assert done["kind"] == "participation"
+        pdf = await open_.client.get(done["links"]["pdf"])
+        assert pdf.content.startswith(b"%PDF")
+        for payload in told.values():
+            only_ids_and_links(payload)
