@@ -74,16 +74,19 @@ async def dispatch(db: Database) -> int:
         )
         now = utcnow()
         for event in events:
-            for endpoint in endpoints:
-                if event.type in endpoint.events:
-                    session.add(
-                        WebhookDelivery(
-                            id=_delivery_id(), endpoint_id=endpoint.id, event_id=event.id,
-                            status="pending", attempts=0, next_attempt_at=now, created_at=now,
-                        )
-                    )  # fmt: skip
-                    made += 1
-            event.dispatched = True
+            listening = [e for e in endpoints if event.type in e.events]
+            for endpoint in listening:
+                session.add(
+                    WebhookDelivery(
+                        id=_delivery_id(), endpoint_id=endpoint.id, event_id=event.id,
+                        status="pending", attempts=0, next_attempt_at=now, created_at=now,
+                    )
+                )  # fmt: skip
+            made += len(listening)
+            if listening:
+                event.dispatched = True
+            else:  # nobody listens: the outbox keeps nothing of it
+                await session.delete(event)
     return made
 
 

@@ -20,7 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from survey_service.db.models import WebhookEvent
 from survey_service.webhooks.delivery import Policy, deliver_due, dispatch
 from tests.conftest import BACKENDS, Service
 from tests.factories import bearer, invited, submit, upload_salaries
@@ -357,3 +359,7 @@ async def test_a_release_and_a_finished_report_are_told(service: Service) -> Non
         assert pdf.content.startswith(b"%PDF")
         for payload in told.values():
             only_ids_and_links(payload)
+        # The survey received had no listener: the outbox kept nothing of it.
+        async with open_.db.read() as session:
+            kept = list(await session.scalars(select(WebhookEvent.type)))
+        assert sorted(kept) == ["release.made", "report.done"]
