@@ -202,11 +202,11 @@ class TableWriter:
 
     def __init__(self, path: Path, fmt: Format, tables: Sequence[Table]) -> None:
         self.path, self.fmt, self.tables = path, fmt, tables
+        names = [t.name for t in tables] if fmt == "csv" else sheet_names(tables)
         specs = [
-            (t.name if fmt == "csv" else t.label[:31],
-             [Column(f"{v.label}（{v.name}）", _column_kind(v)) for v in t.variables])
-            for t in tables
-        ]  # fmt: skip
+            (name, [Column(f"{v.label}（{v.name}）", _column_kind(v)) for v in t.variables])
+            for name, t in zip(names, tables, strict=True)
+        ]
         self.out: CsvZipWriter | XlsxWriter | None = None
         self.frames: list[list[Any]] = []  # SPSS, Stata: each table's batches, columnar
         if fmt == "csv":
@@ -236,6 +236,22 @@ class TableWriter:
             return
         _write_stat_files(self.path, self.fmt, self.tables, self.frames)
         self.frames = []
+
+
+def sheet_names(tables: Sequence[Table]) -> list[str]:
+    """Each table's sheet name: its Chinese label without the characters Excel refuses in a
+    name, at most 31 characters, and told apart from the others and from the notes sheet."""
+    taken = {"说明"}
+    names = []
+    for table in tables:
+        base = re.sub(r"[\[\]:*?/\\']", "_", table.label).strip() or table.name
+        name, n = base[:31], 1
+        while name in taken:
+            n += 1
+            name = f"{base[: 31 - len(str(n)) - 1]}_{n}"
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 _XLSX_NOTE = (
