@@ -40,6 +40,11 @@ REASONS_ZH = {
 }
 
 
+def campaign_label(title: str, year: int) -> str:
+    """「title（year年）」, as a download's notes name its campaign."""
+    return f"{title}（{year}年）"
+
+
 def headers(table: WageTable) -> list[str]:
     out: list[str] = []
     for d in table.dimensions:
@@ -102,7 +107,7 @@ def notes(table: WageTable) -> list[tuple[str, str]]:
     previous = meta.get("previous_campaign")
     filters = "；".join(f"{DIMENSIONS[d].label_zh}={v}" for d, v in meta["filters"].items())
     return [
-        ("调查活动", f"{table.campaign.title}（{table.campaign.year}年）"),
+        ("调查活动", campaign_label(table.campaign.title, table.campaign.year)),
         ("分组", "、".join(DIMENSIONS[d].label_zh for d in meta["by"]) or "总计"),
         ("筛选条件", filters or "无"),
         ("统计口径", population_zh(rules)),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey_service.analytics import assessments, satisfaction, score_releases
+from survey_service.analytics import assessments, exports, satisfaction, score_releases
 from survey_service.analytics.release_store import find_release
 from survey_service.auth import Principal
 from survey_service.db.lookups import campaign_with_form
@@ -22,9 +22,9 @@ async def _campaign(session: AsyncSession, campaign_id: int) -> tuple[Campaign, 
 
 
 async def campaign_label(session: AsyncSession, campaign_id: int) -> str:
-    """「title（year年）」, as a download's notes name its campaign."""
+    """The campaign as a download's notes name it (``exports.campaign_label``)."""
     campaign, _, _ = await _campaign(session, campaign_id)
-    return f"{campaign.title}（{campaign.year}年）"
+    return exports.campaign_label(campaign.title, campaign.year)
 
 
 async def _form_version(session: AsyncSession, form: Form, number: int) -> FormVersion:

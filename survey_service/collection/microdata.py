@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -218,17 +218,16 @@ class TableWriter:
             self.out = XlsxWriter(path, specs, [("说明", _XLSX_NOTE), *notes])
         else:
             self.frames = [[] for _ in tables]
+        # Each column's cell maker, made once (its choices' lookup with it), not per cell.
+        self.cells = [[_cell_maker(v, fmt) for v in t.variables] for t in tables]
 
     def add(self, table: int, rows: Sequence[list[Any]]) -> None:
-        variables = self.tables[table].variables
-        if self.fmt == "csv" and self.out is not None:
-            self.out.add(table, ([_csv(v, x) for v, x in zip(variables, row, strict=True)]
-                                 for row in rows))  # fmt: skip
-        elif self.fmt == "xlsx" and self.out is not None:
-            self.out.add(table, ([_labelled(v, x) for v, x in zip(variables, row, strict=True)]
+        makers = self.cells[table]
+        if self.out is not None:
+            self.out.add(table, ([make(x) for make, x in zip(makers, row, strict=True)]
                                  for row in rows))  # fmt: skip
         else:
-            self.frames[table].append(_frame(variables, rows))
+            self.frames[table].append(_frame(self.tables[table].variables, makers, rows))
 
     def close(self) -> None:
         if self.out is not None:
@@ -260,50 +259,60 @@ _XLSX_NOTE = (
 )
 
 
-def _csv(variable: Variable, value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+def _cell_maker(variable: Variable, fmt: Format) -> Callable[[Any], Any]:
+    """How a value of ``variable`` is written: CSV the codes as the form stores them (a
+    boolean as true/false); XLSX a choice's Chinese label (a boolean 是/否); SPSS and Stata
+    a choice as its number 1..k, a boolean 0/1, a number as a float, the rest as text."""
+    if fmt == "csv":
+        return lambda value: ("true" if value else "false") if isinstance(value, bool) else value
+    if fmt == "xlsx":
+        labels = dict(variable.choices)
 
+        def labelled(value: Any) -> Any:
+            if isinstance(value, bool):
+                return YES_NO[value]
+            if labels and value is not None:
+                return labels.get(str(value), str(value))
+            return value
 
-def _labelled(variable: Variable, value: Any) -> Any:
-    if isinstance(value, bool):
-        return YES_NO[value]
-    if variable.kind == "choice" and value is not None:
-        return dict(variable.choices).get(str(value), str(value))
-    return value
+        return labelled
+    numbers = {code: n for n, (code, _) in enumerate(variable.choices, start=1)}
+    kind = variable.kind
 
+    def coded(value: Any) -> Any:
+        if value is None:
+            return None
+        if kind == "choice":
+            return numbers.get(str(value))
+        if kind == "boolean":
+            return int(bool(value))
+        if kind in ("integer", "number"):
+            return float(value) if isinstance(value, int | float) else None
+        return str(value)
 
-def _coded(variable: Variable, value: Any) -> Any:
-    """A value as SPSS and Stata hold it: a choice as its number (1..k), a boolean 0/1."""
-    if value is None:
-        return None
-    if variable.kind == "choice":
-        codes = [code for code, _ in variable.choices]
-        return codes.index(str(value)) + 1 if str(value) in codes else None
-    if variable.kind == "boolean":
-        return int(bool(value))
-    if variable.kind in ("integer", "number"):
-        return float(value) if isinstance(value, int | float) else None
-    return str(value)
+    return coded
 
 
 def value_labels(variable: Variable) -> dict[int | float, str] | None:
     if variable.kind == "choice":
         return {n: label for n, (_, label) in enumerate(variable.choices, start=1)}
     if variable.kind == "boolean":
-        return {0: "否", 1: "是"}
+        return {int(yes): label for yes, label in YES_NO.items()}
     return None
 
 
-def _frame(variables: Sequence[Variable], rows: Sequence[list[Any]]) -> Any:
+def _frame(
+    variables: Sequence[Variable],
+    makers: Sequence[Callable[[Any], Any]],
+    rows: Sequence[list[Any]],
+) -> Any:
     """A batch of rows as a polars dataframe, coded (held as columns, not Python objects)."""
     import polars as pl
 
     return pl.DataFrame(
-        {v.name: pl.Series(v.name, [_coded(v, row[i]) for row in rows], dtype=_dtype(v),
+        {v.name: pl.Series(v.name, [make(row[i]) for row in rows], dtype=_dtype(v),
                            strict=False)
-         for i, v in enumerate(variables)}
+         for i, (v, make) in enumerate(zip(variables, makers, strict=True))}
     )  # fmt: skip
 
 
@@ -316,7 +325,8 @@ def _write_stat_files(
     parts = []
     try:
         for table, batches in zip(tables, frames, strict=True):
-            frame = pl.concat(batches) if batches else _frame(table.variables, [])
+            makers = [_cell_maker(v, fmt) for v in table.variables]
+            frame = pl.concat(batches) if batches else _frame(table.variables, makers, [])
             batches.clear()
             part = path.with_suffix(f".{table.name}.{fmt}")
             labels: dict[str, dict[int | float, str]] = {

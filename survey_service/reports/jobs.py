@@ -144,7 +144,14 @@ async def run_report(
         return
     seconds = time.perf_counter() - started
     await _finish(
-        db, report_id, status="done", pdf=pdf, pages=pages, size=len(pdf), seconds=seconds
+        db,
+        report_id,
+        status="done",
+        pdf=pdf,
+        pages=pages,
+        size=len(pdf),
+        seconds=seconds,
+        done_kind=report.kind,
     )
     counters.report_jobs.labels(report.kind, "done").inc()
     counters.report_seconds.labels(report.kind).observe(seconds)
@@ -155,7 +162,9 @@ async def run_report(
 FINISH_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 30.0, 30.0, 30.0, 30.0)
 
 
-async def _finish(db: Database, report_id: str, **values: Any) -> None:
+async def _finish(
+    db: Database, report_id: str, *, done_kind: str | None = None, **values: Any
+) -> None:
     """Store the outcome; while the database is away keep trying for a while, rather than
     throw away a PDF that took seconds to render."""
     for pause in (*FINISH_RETRY_PAUSES, None):
@@ -166,9 +175,8 @@ async def _finish(db: Database, report_id: str, **values: Any) -> None:
                     .where(Report.id == report_id)
                     .values(finished_at=utcnow(), **values)
                 )
-                if values.get("status") == "done":
-                    kind = await session.scalar(select(Report.kind).where(Report.id == report_id))
-                    webhook_events.report_done(session, report_id, str(kind))
+                if done_kind is not None:
+                    webhook_events.report_done(session, report_id, done_kind)
             return
         except Exception as exc:
             if pause is None or unavailable_reason(exc) is None:

@@ -172,10 +172,10 @@ async def deliver_due(db: Database, client: httpx.AsyncClient, policy: Policy) -
         code, error = await _send(client, policy, endpoint, delivery_id, body)
         if error is None:
             await _record(db, delivery_id, status="delivered", code=code)
-        elif delivery.attempts + 1 > len(PAUSES):
+        elif delivery.attempts > len(PAUSES):  # read after the claim: this attempt counted
             await _record(db, delivery_id, status="failed", code=code, error=error)
         else:
-            pause = PAUSES[delivery.attempts] * policy.retry_scale
+            pause = PAUSES[delivery.attempts - 1] * policy.retry_scale
             await _record(db, delivery_id, status="pending", code=code, error=error, pause=pause)
     return tried
 

@@ -42,8 +42,8 @@ def _data(action: str, target: str, detail: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = {"submission_id": submission_id}
         if revision:
             data["revision"] = int(revision)
-        if action.startswith("submission.") and action.split(".")[1] in ("accepted", "returned"):
-            data["state"] = action.split(".")[1]
+        if (state := action.removeprefix("submission.")) in ("accepted", "returned"):
+            data["state"] = state
         return data | {"links": {"submission": f"/api/v1/submissions/{submission_id}"}}
     if kind == "campaign":
         number = detail.get("number")
