@@ -13,7 +13,7 @@ from pathlib import Path
 from survey_service.auth import issue_token
 from survey_service.db import backup
 from survey_service.db.engine import open_database
-from survey_service.db.migrate import upgrade
+from survey_service.db.migrate import startup_lock, upgrade
 from survey_service.forms.registry import load_shipped_forms
 from survey_service.logs import configure_logging, logging_config
 from survey_service.reports.jobs import (
@@ -36,9 +36,10 @@ async def prepare(settings: Settings) -> None:
     session_secret(settings)
     db = open_database(settings.database_url)
     try:
-        await upgrade(db.engine)
-        await load_shipped_forms(db, settings.form_schemas_dir)
-        await ensure_admin_token(db, settings.var_dir, settings.admin_token)
+        async with startup_lock(db.engine):
+            await upgrade(db.engine)
+            await load_shipped_forms(db, settings.form_schemas_dir)
+            await ensure_admin_token(db, settings.var_dir, settings.admin_token)
     finally:
         await db.dispose()
 
@@ -46,7 +47,8 @@ async def prepare(settings: Settings) -> None:
 async def _migrate(settings: Settings) -> None:
     db = open_database(settings.database_url)
     try:
-        await upgrade(db.engine)
+        async with startup_lock(db.engine):
+            await upgrade(db.engine)
     finally:
         await db.dispose()
 
@@ -54,7 +56,8 @@ async def _migrate(settings: Settings) -> None:
 async def _load_forms(settings: Settings) -> None:
     db = open_database(settings.database_url)
     try:
-        changed = await load_shipped_forms(db, settings.form_schemas_dir)
+        async with startup_lock(db.engine):
+            changed = await load_shipped_forms(db, settings.form_schemas_dir)
         print("new versions:", ", ".join(changed) if changed else "none")
     finally:
         await db.dispose()
