@@ -17,7 +17,7 @@ stop at its first byte, and a file in it, say a workbook, has brackets that are 
 nesting). A body
 with fewer brackets than the limit passes at the cost of two ``bytes.count`` (a poll
 answer: 0.3 µs); a larger one is reduced to its quotes and brackets and its running depth
-taken with numpy (a 2 MB salary survey of 10,000 workers: about 10 ms).
+taken with numpy over its brackets (a 3.7 MB salary survey of 10,000 workers: about 4 ms).
 """
 
 from __future__ import annotations
@@ -60,11 +60,16 @@ def nesting_depth(body: bytes, *, stop_above: int | None = None) -> int:
     for start in range(0, len(skeleton), _CHUNK):
         chars = np.frombuffer(skeleton, dtype=np.uint8, count=min(_CHUNK, len(skeleton) - start),
                               offset=start)  # fmt: skip
-        seen = np.cumsum(chars == _QUOTE, dtype=np.int64) + quotes
-        steps = np.where(seen & 1, 0, _STEP[chars])
-        running = np.cumsum(steps, dtype=np.int64) + level
-        deepest = max(deepest, int(running.max()))
-        level, quotes = int(running[-1]), int(seen[-1])
+        # Everything in the skeleton that is not a bracket is a quote, so the quotes before
+        # the k-th bracket are its position less k: the work is over the brackets alone
+        # (a 1,000-row survey: 50,000 characters of skeleton, 2,000 of them brackets).
+        at = np.flatnonzero(chars != _QUOTE)
+        outside = ((at - np.arange(len(at)) + quotes) & 1) == 0
+        running = np.cumsum(_STEP[chars[at]] * outside, dtype=np.int64) + level
+        if len(running):
+            deepest = max(deepest, int(running.max()))
+            level = int(running[-1])
+        quotes += len(chars) - len(at)
         if stop_above is not None and deepest > stop_above:
             break
     return deepest

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from survey_service import json_depth
 from survey_service.json_depth import MAX_JSON_DEPTH, nesting_depth, too_deep
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
@@ -31,6 +33,13 @@ def depth(value: Any) -> int:
 def test_the_count_on_bytes_is_the_depth_of_the_parsed_value(value: Any, ascii_only: bool) -> None:
     body = json.dumps(value, ensure_ascii=ascii_only).encode()
     assert nesting_depth(body) == depth(value)
+
+
+@given(DOCUMENTS)
+def test_the_count_carries_across_chunks(value: Any) -> None:
+    body = json.dumps(value).encode()
+    with patch.object(json_depth, "_CHUNK", 5):  # a string's quotes and a level split
+        assert nesting_depth(body) == depth(value)
 
 
 @given(st.text(alphabet='[]{}"\\ab', max_size=200))
