@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonschema_rs
 import msgspec
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service import counters
@@ -292,6 +292,20 @@ async def submission_page(
     )
 
 
+# Built once (SQLAlchemy then remembers its cache key): each survey asks it.
+_EXISTING_AND_ENTERPRISE = select(
+    Enterprise,
+    select(Submission.id).where(Submission.id == bindparam("sid")).scalar_subquery(),
+    select(Submission.id)
+    .where(
+        Submission.campaign_id == bindparam("campaign_id"),
+        Submission.enterprise_id == bindparam("enterprise_id"),
+    )
+    .limit(1)
+    .scalar_subquery(),
+).where(Enterprise.id == bindparam("enterprise_id"))
+
+
 async def _existing_and_enterprise(
     session: AsyncSession, sid: str, campaign_id: int, principal: Principal
 ) -> tuple[set[str], Enterprise | None]:
@@ -300,18 +314,8 @@ async def _existing_and_enterprise(
     in one statement: each statement is several hops to SQLite's thread."""
     enterprise_id = principal.enterprise_id
     if enterprise_id is not None:
-        same = select(Submission.id).where(Submission.id == sid).scalar_subquery()
-        theirs = (
-            select(Submission.id)
-            .where(Submission.campaign_id == campaign_id, Submission.enterprise_id == enterprise_id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        row = (
-            await session.execute(
-                select(Enterprise, same, theirs).where(Enterprise.id == enterprise_id)
-            )
-        ).first()
+        params = {"sid": sid, "campaign_id": campaign_id, "enterprise_id": enterprise_id}
+        row = (await session.execute(_EXISTING_AND_ENTERPRISE, params)).first()
         if row is not None:
             return {i for i in (row[1], row[2]) if i is not None}, row[0]
     query = select(Submission.id).where(
