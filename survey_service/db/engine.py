@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from survey_service.db import sqlite_driver
+
 _BEGIN_OPTION = "sqlite_begin"
 
 
@@ -72,7 +74,14 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=8, **json_options)
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            pool_size=8,
+            max_overflow=8,
+            module=sqlite_driver.driver(),  # a statement in one trip to aiosqlite's thread
+            **json_options,
+        )
         _configure_sqlite(engine)
         return engine
     # A connection above pool_size is closed when it comes back, and PostgreSQL forks a
