@@ -28,10 +28,10 @@ from tests.conftest import BACKENDS, Service
 from tests.factories import bearer, invited, submit, upload_salaries
 from tests.integration.faults.server import (
     Server,
+    empty_database,
     free_port,
     invite,
     open_campaign,
-    private_postgres,
     server_env,
 )
 from tests.integration.security.world import service_with, wait_for_report
@@ -254,10 +254,7 @@ async def test_addresses_inside_the_network_are_refused(service: Service, url: s
 
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'hooks.db'}"
-        return
-    async with private_postgres("survey_hooks") as (url, _):
+    async with empty_database(request.param, tmp_path, "survey_hooks") as url:
         yield url
 
 

@@ -160,6 +160,17 @@ async def private_postgres(prefix: str) -> AsyncIterator[tuple[str, str]]:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.asynccontextmanager
+async def empty_database(backend: str, folder: Path, prefix: str) -> AsyncIterator[str]:
+    """The URL of an empty database of the test's own that a server migrates on start: a
+    file in ``folder`` on SQLite, ``private_postgres`` on PostgreSQL."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{folder / (prefix + '.db')}"
+        return
+    async with private_postgres(prefix) as (url, _):
+        yield url
+
+
 async def open_campaign(
     client: httpx.AsyncClient, base: str, admin: dict[str, str], form_key: str, year: int
 ) -> int:

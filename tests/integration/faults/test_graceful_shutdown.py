@@ -28,9 +28,9 @@ from tests.conftest import BACKENDS
 from tests.factories import bearer
 from tests.integration.faults.server import (
     Server,
+    empty_database,
     invite,
     open_campaign,
-    private_postgres,
     refuses_connections,
     server_env,
 )
@@ -45,10 +45,7 @@ WAIT_SECONDS = 30  # a bound on a stuck server, not a performance figure
 
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'survey.db'}"
-        return
-    async with private_postgres("survey_shutdown") as (url, _):
+    async with empty_database(request.param, tmp_path, "survey_shutdown") as url:
         yield url
 
 

@@ -49,11 +49,11 @@ from tests.factories import bearer, window
 from tests.integration.faults.server import (
     Server,
     answer_index,
+    empty_database,
     invite,
     numbered_answer,
     open_campaign,
     poll_link,
-    private_postgres,
     refuses_connections,
     server_env,
 )
@@ -75,10 +75,7 @@ UPLOAD_HEADER = ["occupation", "months_worked", "annual_pay", "education"]
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database of this test's own that the server migrates on start."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
-        return
-    async with private_postgres("survey_crash") as (url, _):
+    async with empty_database(request.param, tmp_path, "survey_crash") as url:
         yield url
 
 

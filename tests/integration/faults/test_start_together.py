@@ -20,7 +20,7 @@ from survey_service.db.models import AccessToken, Form, FormVersion
 from survey_service.forms.registry import read_form_files
 from tests.conftest import BACKENDS
 from tests.factories import bearer
-from tests.integration.faults.server import Server, private_postgres, server_env
+from tests.integration.faults.server import Server, empty_database, server_env
 from tests.paths import PROJECT_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -30,10 +30,7 @@ PROCESSES = 3
 
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'survey.db'}"
-        return
-    async with private_postgres("survey_start") as (url, _):
+    async with empty_database(request.param, tmp_path, "survey_start") as url:
         yield url
 
 

@@ -25,9 +25,9 @@ from tests.conftest import BACKENDS
 from tests.factories import bearer
 from tests.integration.faults.server import (
     Server,
+    empty_database,
     invite,
     open_campaign,
-    private_postgres,
     server_env,
 )
 from tests.integration.security.hostile_files import (
@@ -48,10 +48,7 @@ STUCK_SECONDS = 240  # a bound on a stuck server, not a performance figure
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database of this test's own that the server migrates on start."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'memory.db'}"
-        return
-    async with private_postgres("survey_memory") as (url, _):
+    async with empty_database(request.param, tmp_path, "survey_memory") as url:
         yield url
 
 
