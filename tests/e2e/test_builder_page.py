@@ -107,6 +107,8 @@ def test_a_show_if_condition_is_picked_by_the_choice_labels(
     expect(second.get_by_label("显示条件：仅当")).to_have_value("union_exists")
     expect(second.get_by_label("没有", exact=True)).to_be_checked()
     preview = page.locator("#preview")
+    # The preview is drawn again after the rename: click in the one drawn last.
+    expect(preview.locator('input[name="union_exists"]')).to_have_count(3)
     expect(preview.get_by_label(re.compile("为什么没有工会"))).to_be_hidden()
     preview.get_by_text("没有", exact=True).click()
     expect(preview.get_by_label(re.compile("为什么没有工会"))).to_be_visible()
