@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -116,6 +116,18 @@ def _from_validation_exception(exc: ValidationException) -> ProblemDetailsExcept
     if not errors:
         return problem_details(ServiceError("bad-request", str(exc.detail)))
     return problem_details(unprocessable("The request does not have the expected shape.", errors))
+
+
+T = TypeVar("T")
+
+
+def converted(raw: Any, kind: type[T]) -> T:
+    """``raw`` (a page's posted fields) as the request struct ``kind``, or the 422 the API
+    answers for a body of that shape."""
+    try:
+        return msgspec.convert(raw, kind)
+    except msgspec.ValidationError as exc:
+        raise from_msgspec(exc) from None
 
 
 def from_msgspec(exc: Exception) -> ServiceError:

@@ -13,7 +13,7 @@ from survey_service.analytics import releases
 from survey_service.analytics.releases import ReleaseInfo
 from survey_service.auth import Principal, require
 from survey_service.deps import DB, PathId
-from survey_service.errors import from_msgspec
+from survey_service.errors import converted
 from survey_service.forms.routes import decode_json
 from survey_service.openapi import BEARER, body_of, problems
 from survey_service.structs import Body, Out
@@ -76,10 +76,7 @@ class ReleaseController(Controller):
         campaign still open is refused (409) unless `during_collection` is true; one with
         nothing counted yet is 422. The body may be left out."""
         raw = await request.body()
-        try:
-            body = msgspec.convert(decode_json(raw), ReleaseIn) if raw.strip() else ReleaseIn()
-        except msgspec.ValidationError as exc:
-            raise from_msgspec(exc) from None
+        body = converted(decode_json(raw), ReleaseIn) if raw.strip() else ReleaseIn()
         principal: Principal = request.state.principal
         info = await releases.create_release(
             db,

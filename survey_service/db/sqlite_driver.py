@@ -31,21 +31,15 @@ from sqlalchemy.util import EMPTY_DICT
 Outcome = tuple[Any, int, int | None, list[Any]]
 
 
-def _run(conn: sqlite3.Connection, operation: str, parameters: Any) -> Outcome:
+def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
     cursor = conn.cursor()
     try:
-        cursor.execute(operation, () if parameters is None else parameters)
+        if many:
+            cursor.executemany(operation, parameters)
+        else:
+            cursor.execute(operation, () if parameters is None else parameters)
         rows = cursor.fetchall() if cursor.description else []
         return cursor.description, cursor.rowcount, cursor.lastrowid, rows
-    finally:
-        cursor.close()
-
-
-def _run_many(conn: sqlite3.Connection, operation: str, parameters: Any) -> Outcome:
-    cursor = conn.cursor()
-    try:
-        cursor.executemany(operation, parameters)
-        return cursor.description, cursor.rowcount, cursor.lastrowid, []
     finally:
         cursor.close()
 
@@ -75,22 +69,19 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     def lastrowid(self) -> Any:
         return self._outcome[2]
 
-    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+    async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
         async with self._adapt_connection._execute_mutex:
             driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
             self._outcome = await driver._execute(  # type: ignore[no-untyped-call]
-                _run, driver._conn, operation, parameters
+                _run, driver._conn, operation, parameters, many
             )
             self._rows = collections.deque(self._outcome[3])
-            return None
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        await self._trip(operation, parameters, many=False)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
-        async with self._adapt_connection._execute_mutex:
-            driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-            self._outcome = await driver._execute(  # type: ignore[no-untyped-call]
-                _run_many, driver._conn, operation, seq_of_parameters
-            )
-            return None
+        await self._trip(operation, seq_of_parameters, many=True)
 
     async def _async_soft_close(self) -> None:
         return None  # nothing open in the thread: the rows are here already

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
 
@@ -19,7 +18,7 @@ from survey_service.auth import Principal, Role, audit, verified_principal
 from survey_service.db.engine import Database
 from survey_service.db.models import Enterprise
 from survey_service.deps import DB, PathId, Releases
-from survey_service.errors import ServiceError, from_msgspec
+from survey_service.errors import ServiceError, converted
 from survey_service.reports.requests import ask_report
 from survey_service.web import admin_access
 from survey_service.web.i18n import lang_of
@@ -201,10 +200,7 @@ async def _issue(
     if label := field(posted, "label"):
         raw["label"] = label
     try:
-        try:
-            asked = msgspec.convert(raw, briefs.NegotiatorIn)
-        except msgspec.ValidationError as exc:
-            raise from_msgspec(exc) from None
+        asked = converted(raw, briefs.NegotiatorIn)
         async with db.transaction() as session:
             token, row, found = await briefs.issue_negotiator_token(
                 session, principal, campaign_id, asked.enterprise, days=asked.days,

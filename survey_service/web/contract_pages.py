@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
@@ -16,7 +15,7 @@ from survey_service.auth import BUREAU_ROLES, Principal, audit, district_scope, 
 from survey_service.collection import contracts
 from survey_service.collection.contracts import ContractIn
 from survey_service.deps import DB
-from survey_service.errors import ServiceError, from_msgspec
+from survey_service.errors import ServiceError, converted
 from survey_service.local_time import local_today
 from survey_service.web.admin_access import SIGN_IN, see_other
 from survey_service.web.pages import page
@@ -71,10 +70,7 @@ class ContractPageController(Controller):
         principal, posted = sent
         raw = _from_post(posted)
         try:
-            try:
-                item = msgspec.convert(raw, ContractIn)
-            except msgspec.ValidationError as exc:
-                raise from_msgspec(exc) from None
+            item = converted(raw, ContractIn)
             async with db.transaction() as session:
                 out = await contracts.record_contract(
                     session, item, district=district_scope(principal),

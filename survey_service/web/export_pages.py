@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
 
@@ -14,7 +13,7 @@ from survey_service.auth import BUREAU_ROLES
 from survey_service.collection import export_jobs
 from survey_service.collection.export_jobs import ExportIn
 from survey_service.deps import DB, Config, PathId
-from survey_service.errors import ServiceError, from_msgspec
+from survey_service.errors import ServiceError, converted
 from survey_service.web.admin_access import SIGN_IN, see_other
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page, refusal_page
@@ -36,10 +35,7 @@ class ExportPageController(Controller):
         principal, posted = sent
         zh = lang_of(request) == "zh"
         try:
-            try:
-                data = msgspec.convert({"format": field(posted, "format")}, ExportIn)
-            except msgspec.ValidationError as exc:
-                raise from_msgspec(exc) from None
+            data = converted({"format": field(posted, "format")}, ExportIn)
             out = await export_jobs.ask_export(
                 db, app_settings.var_dir, principal, campaign_id, data
             )

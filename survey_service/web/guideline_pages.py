@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
@@ -16,7 +15,7 @@ from survey_service.analytics.guidelines import SHEET_COLUMNS, GuidelineIn, regi
 from survey_service.auth import BUREAU_ROLES
 from survey_service.collection import uploads
 from survey_service.deps import DB
-from survey_service.errors import ServiceError, from_msgspec
+from survey_service.errors import ServiceError, converted
 from survey_service.web.admin_access import SIGN_IN, see_other
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page
@@ -71,10 +70,7 @@ class GuidelinePageController(Controller):
         principal, posted = sent
         raw = _from_post(posted)
         try:
-            try:
-                item = msgspec.convert(raw, GuidelineIn)
-            except msgspec.ValidationError as exc:
-                raise from_msgspec(exc) from None
+            item = converted(raw, GuidelineIn)
             async with db.transaction() as session:
                 await guidelines.record_guidelines(session, principal, [item], indexed=False)
         except ServiceError as exc:

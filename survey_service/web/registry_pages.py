@@ -26,7 +26,7 @@ from survey_service.collection.registry_history import periods_of
 from survey_service.collection.schemas import EnterpriseIn, EnterpriseOut, RegistryPeriodOut
 from survey_service.db.models import utcnow
 from survey_service.deps import DB
-from survey_service.errors import ServiceError, from_msgspec
+from survey_service.errors import ServiceError, converted
 from survey_service.reference.codes import districts
 from survey_service.reports.files import content_disposition
 from survey_service.tabular import XLSX
@@ -314,10 +314,7 @@ async def _save(request: Request[Any, Any, Any], db: DB, uscc: str | None) -> Re
     scope = district_scope(principal)
     raw = _from_post(posted.fields, uscc)
     try:
-        try:
-            item = msgspec.convert(raw, EnterpriseIn)
-        except msgspec.ValidationError as exc:
-            raise from_msgspec(exc) from None
+        item = converted(raw, EnterpriseIn)
         async with db.transaction() as session:
             row = await enterprises.save_enterprise(session, item, district=scope, new=uscc is None)
             saved: EnterpriseOut = enterprise_out(row)

@@ -4,14 +4,15 @@ same service calls as the API's."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
 
+from survey_service.auth import Principal
 from survey_service.deps import DB, Config, PathId
-from survey_service.errors import ServiceError, from_msgspec
+from survey_service.errors import ServiceError, converted
 from survey_service.web.admin_access import SIGN_IN, see_other
 from survey_service.web.i18n import lang_of
 from survey_service.web.pages import page, refusal_page
@@ -26,6 +27,22 @@ HOOKS = "/admin/webhooks"
 def _refused(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
     zh = lang_of(request) == "zh"
     return refusal_page(request, exc, link=HOOKS, link_text="返回数据推送" if zh else "Webhooks")
+
+
+async def _act(
+    request: Request[Any, Any, Any],
+    action: Callable[[Principal], Awaitable[object]],
+    then: str,
+) -> Response[Any]:
+    """An admin's button on an endpoint: the action, then ``then``, or the refusal page."""
+    sent = await signed_post(request, ("admin",), SIGN_IN)
+    if isinstance(sent, Response):
+        return sent
+    try:
+        await action(sent[0])
+    except ServiceError as exc:
+        return _refused(request, exc)
+    return see_other(then)
 
 
 class WebhookPageController(Controller):
@@ -56,10 +73,7 @@ class WebhookPageController(Controller):
         raw = {"url": field(posted, "url"), "events": posted.fields.get("events") or [],
                "description": field(posted, "description") or None}  # fmt: skip
         try:
-            try:
-                data = msgspec.convert(raw, WebhookIn)
-            except msgspec.ValidationError as exc:
-                raise from_msgspec(exc) from None
+            data = converted(raw, WebhookIn)
             made = await endpoints.register(
                 db, principal, data, allow_private=app_settings.webhooks_allow_private
             )
@@ -90,26 +104,16 @@ class WebhookPageController(Controller):
         self, request: Request[Any, Any, Any], db: DB, webhook_id: PathId,
         delivery_id: FromPath[str],
     ) -> Response[Any]:  # fmt: skip
-        sent = await signed_post(request, ("admin",), SIGN_IN)
-        if isinstance(sent, Response):
-            return sent
-        principal, _ = sent
-        try:
-            await endpoints.replay(db, principal, webhook_id, delivery_id)
-        except ServiceError as exc:
-            return _refused(request, exc)
-        return see_other(f"{HOOKS}/{webhook_id}?replayed={delivery_id}")
+        return await _act(
+            request,
+            lambda principal: endpoints.replay(db, principal, webhook_id, delivery_id),
+            f"{HOOKS}/{webhook_id}?replayed={delivery_id}",
+        )
 
     @post("/{webhook_id:int}/remove", media_type=MediaType.HTML)
     async def remove(
         self, request: Request[Any, Any, Any], db: DB, webhook_id: PathId
     ) -> Response[Any]:
-        sent = await signed_post(request, ("admin",), SIGN_IN)
-        if isinstance(sent, Response):
-            return sent
-        principal, _ = sent
-        try:
-            await endpoints.deactivate(db, principal, webhook_id)
-        except ServiceError as exc:
-            return _refused(request, exc)
-        return see_other(HOOKS)
+        return await _act(
+            request, lambda principal: endpoints.deactivate(db, principal, webhook_id), HOOKS
+        )
