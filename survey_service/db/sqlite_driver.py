@@ -10,6 +10,10 @@ closed by one function in that thread; what SQLAlchemy reads afterwards (the row
 description, rowcount, lastrowid) comes back with it. Server-side cursors (``stream``)
 keep aiosqlite's own, which fetch as they go.
 
+A transaction's ``BEGIN`` makes no trip of its own: it is held and run in the same trip as
+the transaction's first statement (a transaction that runs none ends without a trip). A
+``BEGIN IMMEDIATE`` that must wait for another writer waits there, as it would have alone.
+
 This leans on ``aiosqlite.Connection._execute`` and ``_conn`` as SQLAlchemy's own adapter
 leans on ``_tx`` and ``_conn`` (the versions are locked; the suite runs on them).
 """
@@ -31,7 +35,11 @@ from sqlalchemy.util import EMPTY_DICT
 Outcome = tuple[Any, int, int | None, list[Any]]
 
 
-def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
+def _run(
+    conn: sqlite3.Connection, operation: str, parameters: Any, many: bool, begin: str | None
+) -> Outcome:
+    if begin is not None:
+        conn.execute(begin)
     cursor = conn.cursor()
     try:
         if many:
@@ -70,10 +78,17 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         return self._outcome[2]
 
     async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
-        async with self._adapt_connection._execute_mutex:
+        connection: _Connection = self._adapt_connection  # type: ignore[assignment]
+        if not many and not parameters and _is_begin(operation):
+            connection._pending_begin = operation
+            self._outcome = (None, -1, None, [])
+            self._rows = collections.deque()
+            return
+        async with connection._execute_mutex:
+            begin, connection._pending_begin = connection._pending_begin, None
             driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
             self._outcome = await driver._execute(  # type: ignore[no-untyped-call]
-                _run, driver._conn, operation, parameters, many
+                _run, driver._conn, operation, parameters, many, begin
             )
             self._rows = collections.deque(self._outcome[3])
 
@@ -96,11 +111,32 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         return None
 
 
+def _is_begin(operation: Any) -> bool:
+    return isinstance(operation, str) and operation.startswith("BEGIN")
+
+
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_pending_begin",)
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
 
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._pending_begin: str | None = None  # a BEGIN waiting for the first statement
+
+    def cursor(self, server_side: bool = False) -> Any:
+        if server_side and self._pending_begin is not None:
+            # aiosqlite's own cursor knows nothing of a held BEGIN: run it first.
+            self._cursor_cls(self).execute("SELECT 1")
+        return super().cursor(server_side)
+
+    def commit(self) -> None:
+        if self._pending_begin is not None:  # began, ran nothing: nothing to commit
+            self._pending_begin = None
+            return
+        super().commit()
+
     def rollback(self) -> None:
+        self._pending_begin = None
         # The pool rolls back every connection it takes back; after a read that began no
         # transaction (or one already ended) that trip would do nothing.
         connection = self._connection._connection
