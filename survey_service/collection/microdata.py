@@ -233,7 +233,7 @@ class TableWriter:
         if self.out is not None:
             self.out.close()
             return
-        _write_stat_files(self.path, self.fmt, self.tables, self.frames)
+        _write_stat_files(self.path, self.fmt, self.tables, self.cells, self.frames)
         self.frames = []
 
 
@@ -317,15 +317,18 @@ def _frame(
 
 
 def _write_stat_files(
-    path: Path, fmt: Format, tables: Sequence[Table], frames: list[list[Any]]
+    path: Path,
+    fmt: Format,
+    tables: Sequence[Table],
+    cells: Sequence[Sequence[Callable[[Any], Any]]],
+    frames: list[list[Any]],
 ) -> None:
     import polars as pl
     import pyreadstat
 
     parts = []
     try:
-        for table, batches in zip(tables, frames, strict=True):
-            makers = [_cell_maker(v, fmt) for v in table.variables]
+        for table, makers, batches in zip(tables, cells, frames, strict=True):
             frame = pl.concat(batches) if batches else _frame(table.variables, makers, [])
             batches.clear()
             part = path.with_suffix(f".{table.name}.{fmt}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from functools import cache
 from itertools import chain
 from typing import Any
 
@@ -25,35 +26,28 @@ _MAX_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 ROWS_PER_STATEMENT = 500
 
 
-def _placeholders(paramstyle: str, columns: int, rows: int) -> str:
-    if paramstyle == "qmark":
-        row = "(" + ", ".join("?" * columns) + ")"
-        return ", ".join([row] * rows)
-    # asyncpg's numeric_dollar: one row, for executemany
-    return "(" + ", ".join(f"${n}" for n in range(1, columns + 1)) + ")"
-
-
-def _insert_sql(table: str, columns: Sequence[str], paramstyle: str, rows: int = 1) -> str:
-    marks = _placeholders(paramstyle, len(columns), rows)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {marks}"  # noqa: S608
+@cache  # a survey's slices ask the same few statements again and again
+def _insert_sql(table: str, columns: tuple[str, ...], row: str, rows: int = 1) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"  # noqa: S608
 
 
 async def insert_tuples(
     conn: AsyncConnection,
     table: str,
-    columns: Sequence[str],
+    columns: tuple[str, ...],
     rows: Sequence[tuple[Any, ...]],
 ) -> None:
     """Insert ``rows`` (tuples in ``columns`` order) into ``table``. The table and column
     names are the caller's constants, never input."""
     if not rows:
         return
-    paramstyle = conn.dialect.paramstyle
-    if paramstyle != "qmark":
-        await conn.exec_driver_sql(_insert_sql(table, columns, paramstyle), list(rows))
+    if conn.dialect.name != "sqlite":  # asyncpg's numeric_dollar, one row for executemany
+        row = "(" + ", ".join(f"${n}" for n in range(1, len(columns) + 1)) + ")"
+        await conn.exec_driver_sql(_insert_sql(table, columns, row), list(rows))
         return
+    row = "(" + ", ".join("?" * len(columns)) + ")"
     per_statement = max(1, min(ROWS_PER_STATEMENT, _MAX_PARAMETERS // len(columns)))
     for start in range(0, len(rows), per_statement):
         part = rows[start : start + per_statement]
         values = tuple(chain.from_iterable(part))
-        await conn.exec_driver_sql(_insert_sql(table, columns, paramstyle, len(part)), values)
+        await conn.exec_driver_sql(_insert_sql(table, columns, row, len(part)), values)

@@ -48,7 +48,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        driver = conn.connection.dbapi_connection
+        assert isinstance(driver, sqlite_driver.Connection)
+        driver.hold_begin(f"BEGIN {mode}")  # sent with the transaction's first statement
 
 
 class JSONText(str):

@@ -10,9 +10,10 @@ closed by one function in that thread; what SQLAlchemy reads afterwards (the row
 description, rowcount, lastrowid) comes back with it. Server-side cursors (``stream``)
 keep aiosqlite's own, which fetch as they go.
 
-A transaction's ``BEGIN`` makes no trip of its own: it is held and run in the same trip as
-the transaction's first statement (a transaction that runs none ends without a trip). A
-``BEGIN IMMEDIATE`` that must wait for another writer waits there, as it would have alone.
+A transaction's ``BEGIN`` makes no trip of its own: the engine's begin hook hands it to
+``hold_begin``, and it runs in the same trip as the transaction's first statement (a
+transaction that runs none ends without a trip). A ``BEGIN IMMEDIATE`` that must wait for
+another writer waits there, as it would have alone.
 
 This leans on ``aiosqlite.Connection._execute`` and ``_conn`` as SQLAlchemy's own adapter
 leans on ``_tx`` and ``_conn`` (the versions are locked; the suite runs on them).
@@ -30,7 +31,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
-from sqlalchemy.util import EMPTY_DICT
+from sqlalchemy.util import EMPTY_DICT, await_only
 
 Outcome = tuple[Any, int, int | None, list[Any]]
 
@@ -78,12 +79,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         return self._outcome[2]
 
     async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
-        connection: _Connection = self._adapt_connection  # type: ignore[assignment]
-        if not many and not parameters and _is_begin(operation):
-            connection._pending_begin = operation
-            self._outcome = (None, -1, None, [])
-            self._rows = collections.deque()
-            return
+        connection: Connection = self._adapt_connection  # type: ignore[assignment]
         async with connection._execute_mutex:
             begin, connection._pending_begin = connection._pending_begin, None
             driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
@@ -111,11 +107,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         return None
 
 
-def _is_begin(operation: Any) -> bool:
-    return isinstance(operation, str) and operation.startswith("BEGIN")
-
-
-class _Connection(AsyncAdapt_aiosqlite_connection):
+class Connection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ("_pending_begin",)
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
 
@@ -123,10 +115,17 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
         super().__init__(dbapi, connection)
         self._pending_begin: str | None = None  # a BEGIN waiting for the first statement
 
+    def hold_begin(self, statement: str) -> None:
+        """``statement`` (``BEGIN ...``) is sent with the next statement, in its trip."""
+        self._pending_begin = statement
+
     def cursor(self, server_side: bool = False) -> Any:
-        if server_side and self._pending_begin is not None:
-            # aiosqlite's own cursor knows nothing of a held BEGIN: run it first.
-            self._cursor_cls(self).execute("SELECT 1")
+        begin = self._pending_begin
+        if server_side and begin is not None:
+            # aiosqlite's own cursor knows nothing of a held BEGIN: it goes on its own.
+            self._pending_begin = None
+            driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+            await_only(driver._execute(driver._conn.execute, begin))  # type: ignore[no-untyped-call]
         return super().cursor(server_side)
 
     def commit(self) -> None:
@@ -148,9 +147,9 @@ class Driver(AsyncAdapt_aiosqlite_dbapi):
     """Passed to ``create_async_engine`` as ``module``: SQLAlchemy's aiosqlite dialect with
     the one-trip cursor."""
 
-    def connect(self, *arg: Any, **kw: Any) -> _Connection:
+    def connect(self, *arg: Any, **kw: Any) -> Connection:
         adapted = super().connect(*arg, **kw)
-        return _Connection(self, adapted._connection)
+        return Connection(self, adapted._connection)
 
 
 def driver() -> Driver:
