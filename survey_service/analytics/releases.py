@@ -12,6 +12,10 @@ release was made meanwhile (its protection would not have seen it) and the uniqu
 (campaign, number) constraint settles a race between processes: either way the release
 is frozen again, a few times, before giving up with a conflict.
 
+A release also records every enterprise survey of the campaign as its snapshot held it
+(revision and review state, ``release_surveys``): the microdata behind the release can be
+exported after the surveys are amended (``collection.export_jobs``).
+
 ``content_hash`` is the sha256 of the data followed by the rules as canonical JSON; a
 release is checked against it when loaded (``release_store``).
 """
@@ -34,15 +38,17 @@ from survey_service.analytics.frozen import Frozen, NothingToRelease
 from survey_service.analytics.wage_release import content_hash, freeze_wages
 from survey_service.analytics.wages import CampaignInfo, load_campaign
 from survey_service.auth import Principal, audit
+from survey_service.db import bulk
 from survey_service.db.engine import Database
 from survey_service.db.lookups import campaign_with_form
-from survey_service.db.models import Campaign, Form, Release, utcnow
+from survey_service.db.models import Campaign, Form, Release, Submission, utcnow
 from survey_service.errors import ServiceError
 from survey_service.problems import ProblemKind
 
 KINDS = {"salary-survey": "wages", "poll": "satisfaction", "self-assessment": "assessment"}
 SCORE_MODULE = "survey_service.analytics.score_releases"
 ATTEMPTS = 5
+SURVEY_COLUMNS = ("release_id", "submission_id", "revision", "review_state")
 
 Freezer = Callable[[AsyncSession, CampaignInfo, Sequence[bytes]], Awaitable[Frozen]]
 
@@ -152,11 +158,15 @@ async def latest_number(session: AsyncSession, campaign_id: int) -> int | None:
     return number
 
 
+Surveys = list[tuple[str, int, str]]  # (submission id, revision, review state)
+
+
 async def _freeze(
     db: Database, campaign_id: int, during_collection: bool
-) -> tuple[str, Frozen, int, bool]:
-    """The frozen release (its kind, content, the number it follows and whether the
-    campaign is still collecting), read in one snapshot of the data."""
+) -> tuple[str, Frozen, Surveys, int, bool]:
+    """The frozen release (its kind, content, the enterprise surveys as they stand, the
+    number it follows and whether the campaign is still collecting), read in one snapshot
+    of the data."""
     async with db.read() as session:
         if not db.is_sqlite:  # one snapshot for every read (SQLite's transactions are)
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -182,7 +192,18 @@ async def _freeze(
             frozen = await freezer_of(kind)(session, info, earlier)
         except (NothingToRelease, SettingsError) as exc:
             raise NotReleasable(str(exc)) from None
-    return kind, frozen, previous, utcnow() < campaign.closes_at
+        surveys = await session.execute(
+            select(Submission.id, Submission.revision, Submission.review_state).where(
+                Submission.campaign_id == campaign_id
+            )
+        )
+    return (
+        kind,
+        frozen,
+        [(r.id, r.revision, r.review_state) for r in surveys],
+        previous,
+        utcnow() < campaign.closes_at,
+    )
 
 
 def audit_release(principal: Principal | None) -> Callable[[AsyncSession, ReleaseInfo], None]:
@@ -211,7 +232,9 @@ async def create_release(
     transaction. ``during_collection`` allows releasing an open campaign; the release
     records whether the campaign was still open."""
     for _ in range(ATTEMPTS):
-        kind, frozen, previous, still_open = await _freeze(db, campaign_id, during_collection)
+        kind, frozen, surveys, previous, still_open = await _freeze(
+            db, campaign_id, during_collection
+        )
         try:
             async with db.transaction() as session:
                 if (await latest_number(session, campaign_id) or 0) != previous:
@@ -231,6 +254,10 @@ async def create_release(
                 )
                 session.add(row)
                 await session.flush()
+                await bulk.insert_tuples(
+                    await session.connection(), "release_surveys", SURVEY_COLUMNS,
+                    [(row.id, *survey) for survey in surveys],
+                )  # fmt: skip
                 info = release_info(row)
                 audit(session, info)
             return info

@@ -7,10 +7,11 @@ thread, so a CSV or XLSX export holds one survey in memory, never the campaign; 
 Stata files are written from whole columns, kept as compact dataframes (``microdata``). An export
 left queued or running when its process stopped is made again at the next start.
 
-Live data: every survey of the campaign (drafts too, with their status), its current
-revision; a district's staff get their district's enterprises. A release holds protected
-tables, not microdata, so there is no export "of a release". Worker polls are never
-exported: their answers are anonymous.
+Which data: the live data, every survey of the campaign (drafts too, with their status) at
+its current revision; or, asked with ``release``, the surveys as that release's snapshot
+held them (their revision then, its status and review state: ``release_surveys``), the
+microdata behind its tables. A district's staff get their district's enterprises (the
+registry's district, now). Worker polls are never exported: their answers are anonymous.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import anyio
-from sqlalchemy import func, select, update
+import msgspec
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import Principal, audit, district_scope, recorder
-from survey_service.collection import microdata
+from survey_service.collection import microdata, release_surveys
 from survey_service.db.engine import Database
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import Enterprise, Export, Submission, utcnow
@@ -50,6 +52,8 @@ _one_at_a_time: dict[int, asyncio.Semaphore] = {}  # per event loop
 
 class ExportIn(Body, kw_only=True, forbid_unknown_fields=True):
     format: Literal["csv", "xlsx", "sav", "dta"]
+    # a release's number: the surveys as it held them; none: the live data
+    release: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
 
 
 class ExportOut(Out, kw_only=True):
@@ -57,6 +61,7 @@ class ExportOut(Out, kw_only=True):
     campaign_id: int
     format: str
     district: str | None
+    release: int | None  # the release whose surveys these are; None: the live data
     status: str  # queued | running | done | failed | expired
     reason: str | None
     surveys: int | None
@@ -70,8 +75,8 @@ class ExportOut(Out, kw_only=True):
 def export_out(row: Export) -> ExportOut:
     return ExportOut(
         id=row.id, campaign_id=row.campaign_id, format=row.format, district=row.district,
-        status=row.status, reason=row.reason, surveys=row.surveys, rows=row.rows,
-        size=row.size, created_at=row.created_at, finished_at=row.finished_at,
+        release=row.release, status=row.status, reason=row.reason, surveys=row.surveys,
+        rows=row.rows, size=row.size, created_at=row.created_at, finished_at=row.finished_at,
         file=f"/api/v1/exports/{row.id}/file" if row.status == "done" else None,
     )  # fmt: skip
 
@@ -113,16 +118,18 @@ async def ask_export(
                 "A worker poll's answers are anonymous and are never exported one by one; "
                 "its figures are in the satisfaction tables.",
             )
+        if data.release is not None:
+            await release_surveys.recorded_release(session, campaign_id, data.release)
         row = Export(
             id=str(uuid.uuid4()), campaign_id=campaign_id, format=data.format,
-            district=district_scope(principal), status="queued",
+            district=district_scope(principal), release=data.release, status="queued",
             requested_by=recorder(principal), created_at=utcnow(),
         )  # fmt: skip
         session.add(row)
         await session.flush()
         out = export_out(row)
         audit(session, principal, "export.request", f"export:{out.id}",
-              campaign_id=campaign_id, format=data.format)  # fmt: skip
+              campaign_id=campaign_id, format=data.format, release=data.release)  # fmt: skip
     start(db, var_dir, out.id)
     return out
 
@@ -214,24 +221,20 @@ async def _write(db: Database, var_dir: Path, row: Export) -> tuple[int, int, in
     fmt = cast(microdata.Format, row.format)
     writer = await anyio.to_thread.run_sync(microdata.TableWriter, partial, fmt, tables)
     surveys = repeated = 0
-    query = (
-        select(Submission.id, Submission.status, Submission.review_state, Submission.revision,
-               Submission.updated_at, Enterprise.uscc, Enterprise.name, Enterprise.district,
-               Enterprise.industry, Enterprise.size_class)
-        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
-        .where(Submission.campaign_id == row.campaign_id)
-        .order_by(Enterprise.uscc)
-    )  # fmt: skip
-    if row.district is not None:
-        query = query.where(Enterprise.district == row.district)
     try:
         async with db.read() as session:
-            listed = (await session.execute(query)).all()
+            release_id = (
+                None if row.release is None
+                else await release_surveys.recorded_release(session, row.campaign_id, row.release)
+            )  # fmt: skip
+            listed = (await session.execute(_listing(row, release_id))).all()
         # One survey's document at a time: a salary survey may hold 100,000 employees.
         for listing in listed:
             async with db.read() as session:
                 data = await session.scalar(
                     select(Submission.data).where(Submission.id == listing.id)
+                    if release_id is None
+                    else release_surveys.document_of(release_id, listing.id)
                 )
             survey = listing._asdict() | {"updated_at": listing.updated_at.isoformat()}
             by_table: dict[int, list[list[Any]]] = defaultdict(list)
@@ -248,3 +251,25 @@ async def _write(db: Database, var_dir: Path, row: Export) -> tuple[int, int, in
         partial.unlink(missing_ok=True)
         raise
     return surveys, repeated, final.stat().st_size
+
+
+def _listing(row: Export, release_id: int | None) -> Select[*tuple[Any, ...]]:
+    """The export's surveys with their enterprise (the registry's now), by credit code."""
+    surveys = (
+        select(Submission.id, Submission.status, Submission.review_state, Submission.revision,
+               Submission.updated_at).where(Submission.campaign_id == row.campaign_id)
+        if release_id is None
+        else release_surveys.surveys_of(release_id)
+    )  # fmt: skip
+    query = (
+        surveys.add_columns(
+            Enterprise.uscc,
+            Enterprise.name,
+            Enterprise.district,
+            Enterprise.industry,
+            Enterprise.size_class,
+        )
+        .join(Enterprise, Enterprise.id == Submission.enterprise_id)
+        .order_by(Enterprise.uscc)
+    )
+    return query if row.district is None else query.where(Enterprise.district == row.district)

@@ -379,6 +379,23 @@ class Release(Base):
     protection: Mapped[bytes] = mapped_column(LargeBinary)  # the hidden cells and reasons
 
 
+class ReleaseSurvey(Base):
+    """An enterprise survey as it stood when a release was frozen: its revision and review
+    state in the release's snapshot (every survey of the campaign, drafts too), so that
+    the release's microdata can still be exported after the survey is amended."""
+
+    __tablename__ = "release_surveys"
+
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
+    )
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(Integer)
+    review_state: Mapped[str] = mapped_column(String(16))
+
+
 class Reminder(Base):
     """A reminder sent to an enterprise that has not submitted, or the attempt that failed:
     to whom, what, when, by whom, and the mail server's refusal if any."""
@@ -525,6 +542,8 @@ class Export(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     format: Mapped[str] = mapped_column(String(8))
     district: Mapped[str | None] = mapped_column(String(6))  # a district's staff: theirs only
+    # the release whose surveys are exported (its number), or NULL: the live data
+    release: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     reason: Mapped[str | None] = mapped_column(String(500))
     surveys: Mapped[int | None] = mapped_column(Integer)

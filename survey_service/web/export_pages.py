@@ -35,7 +35,10 @@ class ExportPageController(Controller):
         principal, posted = sent
         zh = lang_of(request) == "zh"
         try:
-            data = converted({"format": field(posted, "format")}, ExportIn)
+            release: str | int | None = field(posted, "release") or None
+            if isinstance(release, str) and release.isascii() and release.isdigit():
+                release = int(release)  # anything else: the API's 422 for a non-number
+            data = converted({"format": field(posted, "format"), "release": release}, ExportIn)
             out = await export_jobs.ask_export(
                 db, app_settings.var_dir, principal, campaign_id, data
             )

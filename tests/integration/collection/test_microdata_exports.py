@@ -20,19 +20,23 @@ from typing import Any
 
 import pyreadstat
 from python_calamine import CalamineWorkbook
+from sqlalchemy import delete
 
-from survey_service.db.models import Export, utcnow
+from survey_service.db.models import Export, ReleaseSurvey, utcnow
 from tests.conftest import Service
 from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
+from tests.integration.analytics.release_helpers import release
 from tests.samples import enterprise, salary_document, uscc
 
 HOSTILE = "=cmd|' /C calc'!A0"
 NAME = re.compile(r"（([A-Za-z0-9_]+)）$")
 
 
-async def _export(service: Service, campaign_id: int, fmt: str, headers: dict[str, str]) -> Any:
+async def _export(
+    service: Service, campaign_id: int, fmt: str, headers: dict[str, str], **body: Any
+) -> Any:
     asked = await service.client.post(
-        f"/api/v1/campaigns/{campaign_id}/exports", json={"format": fmt}, headers=headers
+        f"/api/v1/campaigns/{campaign_id}/exports", json={"format": fmt} | body, headers=headers
     )
     assert asked.status_code == 202, asked.text
     export = asked.json()
@@ -218,3 +222,70 @@ async def test_old_files_expire_and_one_person_has_few_exports_at_once(service: 
         f"/api/v1/campaigns/{campaign_id}/exports", json={"format": "csv"}, headers=service.admin
     )
     assert busy.status_code == 409, busy.text
+
+
+async def test_a_release_exports_the_surveys_as_its_snapshot_held_them(service: Service) -> None:
+    await register_enterprises(
+        service, enterprise(1, "610202"), enterprise(2, "610203"), enterprise(3, "610202")
+    )
+    campaign_id = await create_campaign(service)
+    tokens = await invite(service, campaign_id, 1, 2, 3)
+    ids = {n: await submit(service, campaign_id, tokens[n], salary_document(uscc(n)))
+           for n in (1, 2)}  # fmt: skip
+    first = await service.client.get(f"/api/v1/submissions/{ids[1]}", headers=service.admin)
+    sent = first.json()["data"]["employees"]
+    made = await release(service, campaign_id)
+    # After the release: enterprise 1 amends twice, enterprise 3 answers.
+    for pay in (91000, 92000):
+        amended = salary_document(uscc(1))
+        amended["employees"][0]["annual_pay"] = pay
+        answer = await service.client.put(
+            f"/api/v1/submissions/{ids[1]}", json={"data": amended}, headers=bearer(tokens[1])
+        )
+        assert answer.status_code == 200, answer.text
+    ids[3] = await submit(service, campaign_id, tokens[3], salary_document(uscc(3)))
+
+    export, content = await _export(
+        service, campaign_id, "csv", service.admin, release=made["number"]
+    )
+    assert (export["release"], export["surveys"]) == (made["number"], 2)
+    tables = _csv_tables(content)
+    surveys = {row["submission_id"]: row for row in tables["submissions.csv"]}
+    assert set(surveys) == {ids[1], ids[2]}
+    assert (surveys[ids[1]]["revision"], surveys[ids[1]]["status"]) == ("1", "submitted")
+    pays = [float(r["annual_pay"]) for r in tables["employees.csv"]
+            if r["submission_id"] == ids[1]]  # fmt: skip
+    assert pays == [e["annual_pay"] for e in sent]
+
+    live, content = await _export(service, campaign_id, "csv", service.admin)
+    assert (live["release"], live["surveys"]) == (None, 3)
+    tables = _csv_tables(content)
+    now = {row["submission_id"]: row for row in tables["submissions.csv"]}
+    assert now[ids[1]]["revision"] == "3"
+    pays = [float(r["annual_pay"]) for r in tables["employees.csv"]
+            if r["submission_id"] == ids[1]]  # fmt: skip
+    assert pays[0] == 92000
+
+    # A district's staff get their district's surveys of the release: enterprise 1 only
+    # (enterprise 3, of the same district, answered after it).
+    staff = bearer(await service.token("district", district="610202"))
+    theirs, content = await _export(service, campaign_id, "xlsx", staff, release=made["number"])
+    assert theirs["surveys"] == 1
+    book = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_name("问卷")
+    rows = book.to_python()
+    header = [NAME.search(h).group(1) for h in rows[0]]  # type: ignore[union-attr]
+    assert [dict(zip(header, r, strict=True))["submission_id"] for r in rows[1:]] == [ids[1]]
+
+    # A release that does not exist, or one made before releases recorded their surveys.
+    url = f"/api/v1/campaigns/{campaign_id}/exports"
+    missing = await service.client.post(
+        url, json={"format": "csv", "release": 9}, headers=service.admin
+    )
+    assert missing.status_code == 404, missing.text
+    async with service.db.transaction() as session:
+        await session.execute(delete(ReleaseSurvey))
+    old = await service.client.post(
+        url, json={"format": "csv", "release": made["number"]}, headers=service.admin
+    )
+    assert old.status_code == 422, old.text
+    assert "before releases recorded" in old.json()["detail"]

@@ -1,0 +1,71 @@
+"""The enterprise surveys a release's snapshot held (``release_surveys``, written with the
+release by ``analytics.releases``): the revision of each and its review state then, so that
+the microdata behind a release can be read after the surveys are amended. A revision's
+document is its own copy once a newer revision replaced it, else the survey's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey_service.db.models import Release, ReleaseSurvey, Submission, SubmissionRevision
+from survey_service.errors import ServiceError, not_found
+
+
+async def recorded_release(session: AsyncSession, campaign_id: int, number: int) -> int:
+    """The id of the campaign's release ``number``: not found, or refused when it was made
+    before releases recorded their surveys."""
+    release_id = await session.scalar(
+        select(Release.id).where(Release.campaign_id == campaign_id, Release.number == number)
+    )
+    if release_id is None:
+        raise not_found(f"Release {number} of campaign {campaign_id}")
+    recorded = await session.scalar(
+        select(ReleaseSurvey.release_id).where(ReleaseSurvey.release_id == release_id).limit(1)
+    )
+    if recorded is None:
+        raise ServiceError(
+            "unprocessable",
+            f"Release {number} was made before releases recorded their surveys; export the "
+            "live data, or make a new release and export that.",
+        )
+    return release_id
+
+
+def surveys_of(release_id: int) -> Select[*tuple[Any, ...]]:
+    """The release's surveys as it held them, in the live listing's columns: ``id``,
+    ``status``, ``review_state``, ``revision``, ``updated_at`` (when that revision was
+    made); join the enterprise on ``Submission.enterprise_id``."""
+    return (
+        select(
+            Submission.id,
+            SubmissionRevision.status,
+            ReleaseSurvey.review_state,
+            ReleaseSurvey.revision,
+            SubmissionRevision.created_at.label("updated_at"),
+        )
+        .select_from(ReleaseSurvey)
+        .join(Submission, Submission.id == ReleaseSurvey.submission_id)
+        .join(SubmissionRevision, _its_revision())
+        .where(ReleaseSurvey.release_id == release_id)
+    )
+
+
+def document_of(release_id: int, submission_id: str) -> Select[Any]:
+    """The document of the survey's revision the release held."""
+    return (
+        select(func.coalesce(SubmissionRevision.data, Submission.data))
+        .select_from(ReleaseSurvey)
+        .join(Submission, Submission.id == ReleaseSurvey.submission_id)
+        .join(SubmissionRevision, _its_revision())
+        .where(ReleaseSurvey.release_id == release_id, ReleaseSurvey.submission_id == submission_id)
+    )
+
+
+def _its_revision() -> Any:
+    return and_(
+        SubmissionRevision.submission_id == ReleaseSurvey.submission_id,
+        SubmissionRevision.revision == ReleaseSurvey.revision,
+    )
