@@ -1,10 +1,12 @@
 """The national salary-survey layout export of a campaign: the edit checks over every
 record first, then the file, or the refusal listing every failure.
 
-Which data: live, not a release: the current revision of each submitted survey of the
-campaign (only the accepted ones when the campaign ``requires_review``, as the wage tables
-count them; ``analytics.wages.eligible_submissions``), enterprises in order of their
-credit code, employees in the document's order. A district's staff get their district's
+Which data: live, the current revision of each submitted survey of the campaign (only the
+accepted ones when the campaign ``requires_review``, as the wage tables count them;
+``analytics.wages.eligible_submissions``); or a release's, the revisions its snapshot held
+(``collection.release_surveys``) that were submitted then (and accepted then, when the
+campaign requires review). Enterprises in order of their credit code, employees in the
+document's order. A district's staff get their district's
 enterprises (the registry's district), the bureau the whole city.
 
 The documents are read one at a time and written to the file as they are checked; when any
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.analytics.national_checks import EditChecks, Failure, enterprise_failures
@@ -34,9 +36,10 @@ from survey_service.analytics.national_layout import (
     layout_writer,
 )
 from survey_service.analytics.wages import eligible_submissions, load_campaign
+from survey_service.collection import release_surveys
 from survey_service.db.engine import Database
 from survey_service.db.lookups import campaign_with_form
-from survey_service.db.models import Enterprise, Submission
+from survey_service.db.models import Enterprise, ReleaseSurvey, Submission, SubmissionRevision
 from survey_service.errors import ServiceError, not_found
 
 # Failures listed in a refusal at most (the count says how many there were).
@@ -69,18 +72,33 @@ class LayoutFile:
     name: str  # the download's file name
 
 
-async def _documents(session: AsyncSession, campaign_id: int, district: str | None) -> list[str]:
+async def _documents(
+    session: AsyncSession, campaign_id: int, district: str | None, release_id: int | None
+) -> list[str]:
     info = await load_campaign(session, campaign_id)
     assert info is not None
-    query = (
-        select(Submission.id)
-        .join(Enterprise, Submission.enterprise_id == Enterprise.id)
-        .where(Submission.id.in_(eligible_submissions(info)))
-        .order_by(Enterprise.uscc)
+    if release_id is None:
+        query = select(Submission.id).where(Submission.id.in_(eligible_submissions(info)))
+    else:
+        query = (
+            release_surveys.surveys_of(release_id)
+            .with_only_columns(Submission.id)
+            .where(SubmissionRevision.status == "submitted")
+        )
+        if info.requires_review:
+            query = query.where(ReleaseSurvey.review_state == "accepted")
+    query = query.join(Enterprise, Submission.enterprise_id == Enterprise.id).order_by(
+        Enterprise.uscc
     )
     if district is not None:
         query = query.where(Enterprise.district == district)
     return list((await session.scalars(query)).all())
+
+
+def _document(submission_id: str, release_id: int | None) -> Select[Any]:
+    if release_id is None:
+        return select(Submission.data).where(Submission.id == submission_id)
+    return release_surveys.document_of(release_id, submission_id)
 
 
 def _check_and_write(
@@ -101,6 +119,7 @@ async def _run(
     campaign_id: int,
     district: str | None,
     writer: LayoutWriter | None,
+    release: int | None,
 ) -> LayoutCheck:
     async with db.read() as session:
         found = await campaign_with_form(session, campaign_id)
@@ -112,21 +131,25 @@ async def _run(
                 "unprocessable", "The national layout is made of salary-survey campaigns only."
             )
         checks = EditChecks.of_campaign(campaign.year, version.rules)
-        ids = await _documents(session, campaign_id, district)
+        release_id = (
+            None if release is None
+            else await release_surveys.recorded_release(session, campaign_id, release)
+        )  # fmt: skip
+        ids = await _documents(session, campaign_id, district, release_id)
     result = LayoutCheck(campaign_id=campaign_id, year=campaign.year)
     for submission_id in ids:
         async with db.read() as session:
-            data = await session.scalar(
-                select(Submission.data).where(Submission.id == submission_id)
-            )
+            data = await session.scalar(_document(submission_id, release_id))
         if data is not None:
             await anyio.to_thread.run_sync(_check_and_write, data, checks, result, writer)
     return result
 
 
-async def check_layout(db: Database, campaign_id: int, district: str | None) -> LayoutCheck:
-    """The edit checks alone (nothing written)."""
-    return await _run(db, campaign_id, district, None)
+async def check_layout(
+    db: Database, campaign_id: int, district: str | None, release: int | None = None
+) -> LayoutCheck:
+    """The edit checks alone (nothing written), of the live data or of release ``release``."""
+    return await _run(db, campaign_id, district, None, release)
 
 
 def refusal(result: LayoutCheck) -> ServiceError:
@@ -139,7 +162,11 @@ def refusal(result: LayoutCheck) -> ServiceError:
 
 
 async def export_layout(
-    db: Database, campaign_id: int, district: str | None, fmt: LayoutFormat
+    db: Database,
+    campaign_id: int,
+    district: str | None,
+    fmt: LayoutFormat,
+    release: int | None = None,
 ) -> LayoutFile:
     """The checked records as a file in a temporary place (the caller streams and deletes
     it); refused with every failure when any record fails."""
@@ -149,7 +176,7 @@ async def export_layout(
     try:
         writer = layout_writer(path, fmt)
         try:
-            result = await _run(db, campaign_id, district, writer)
+            result = await _run(db, campaign_id, district, writer, release)
         finally:
             await anyio.to_thread.run_sync(writer.close)
         if not result.passed:
@@ -157,6 +184,6 @@ async def export_layout(
     except BaseException:
         await anyio.Path(path).unlink(missing_ok=True)
         raise
-    scope = f"-{district}" if district else ""
+    scope = (f"-{district}" if district else "") + (f"-release-{release}" if release else "")
     suffix = "zip" if fmt == "csv" else "xlsx"
     return LayoutFile(path, f"national-layout-{result.year}-{campaign_id}{scope}.{suffix}")

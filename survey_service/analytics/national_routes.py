@@ -3,10 +3,10 @@ employee records as a zip of two CSV files or one XLSX, or the edit checks' resu
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Response
 
 from survey_service.analytics import national_export
@@ -14,7 +14,7 @@ from survey_service.auth import audit, district_scope, principal_of, require
 from survey_service.deps import DB, PathId
 from survey_service.downloads import ZIP, file_stream
 from survey_service.openapi import BEARER, downloads, problems
-from survey_service.structs import Out
+from survey_service.structs import INT4_MAX, Out
 from survey_service.tabular import XLSX
 
 MEDIA_TYPES = {"csv": ZIP, "xlsx": XLSX}
@@ -64,6 +64,7 @@ class NationalLayoutController(Controller):
         campaign_id: PathId,
         format: FromQuery[Literal["csv", "xlsx"]] = "csv",
         check_only: FromQuery[bool] = False,
+        release: Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX)] = None,
     ) -> Response[Any]:
         """A salary-survey campaign's records in the official enterprise salary survey
         layout (field order, codes and units of `reference/data/
@@ -71,14 +72,15 @@ class NationalLayoutController(Controller):
         `employee.csv` (UTF-8 with BOM), or `format=xlsx`, one workbook with a sheet each.
 
         Live data: the current revision of each submitted survey (accepted ones only when
-        the campaign requires review), not a release; a district's staff get their
+        the campaign requires review); with `release=N`, the revisions release N's snapshot
+        held that were submitted (and accepted) then. A district's staff get their
         district's enterprises. The official edit checks run first: when any record fails,
         nothing is exported and the answer is 422 `edit-checks-failed` listing the
         failures. `check_only=true` answers the checks' result as JSON instead of a file."""
         principal = principal_of(request)
         district = district_scope(principal)
         if check_only:
-            result = await national_export.check_layout(db, campaign_id, district)
+            result = await national_export.check_layout(db, campaign_id, district, release)
             return Response(
                 LayoutCheckOut(
                     campaign_id=result.campaign_id,
@@ -90,11 +92,11 @@ class NationalLayoutController(Controller):
                     failures=[LayoutFailure(**f) for f in result.failures],
                 )
             )
-        found = await national_export.export_layout(db, campaign_id, district, format)
+        found = await national_export.export_layout(db, campaign_id, district, format, release)
         try:
             async with db.transaction() as session:
                 audit(session, principal, "national_layout.export", f"campaign:{campaign_id}",
-                      format=format, district=district)  # fmt: skip
+                      format=format, district=district, release=release)  # fmt: skip
         except BaseException:
             found.path.unlink(missing_ok=True)
             raise

@@ -16,6 +16,7 @@ from survey_service.db.models import Submission
 from survey_service.reference.salary_layout import salary_layout
 from tests.conftest import Service
 from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
+from tests.integration.analytics.release_helpers import release
 from tests.samples import salary_document, uscc
 
 ENTERPRISE_HEADER = [
@@ -185,3 +186,44 @@ async def test_a_record_failing_the_edit_checks_refuses_the_export(service: Serv
     assert (checked.json()["passed"], checked.json()["enterprises"]) == (False, 2)
     assert listed(checked.json()["failures"]) == expected
     assert "4560" in checked.json()["failures"][0]["message"]
+
+
+async def test_a_release_exports_the_records_its_snapshot_held(service: Service) -> None:
+    await register_enterprises(service, 1, 2)
+    campaign = await create_campaign(service)
+    tokens = await invite(service, campaign, 1, 2)
+    ids = [await submit(service, campaign, tokens[n], salary_document(uscc(n))) for n in (1, 2)]
+    documents = [
+        (await service.client.get(f"/api/v1/submissions/{sid}", headers=service.admin)).json()[
+            "data"
+        ]
+        for sid in ids
+    ]
+    made = await release(service, campaign)
+    # After the release enterprise 2 amends with a pay the edit checks refuse.
+    bad = salary_document(uscc(2))
+    bad["employees"][1] |= {"annual_pay": 3000, "base_pay": 2000, "bonus": 500,
+                            "allowances": 500, "overtime_pay": 0}  # fmt: skip
+    amended = await service.client.put(
+        f"/api/v1/submissions/{ids[1]}", json={"data": bad}, headers=bearer(tokens[2])
+    )
+    assert amended.status_code == 200, amended.text
+
+    live = await service.client.get(URL.format(campaign), headers=service.admin)
+    assert live.status_code == 422, live.text
+    params = {"release": str(made["number"])}
+    checked = await service.client.get(
+        URL.format(campaign), params=params | {"check_only": "true"}, headers=service.admin
+    )
+    assert (checked.json()["passed"], checked.json()["enterprises"]) == (True, 2)
+    response = await service.client.get(URL.format(campaign), params=params, headers=service.admin)
+    assert response.status_code == 200, response.text
+    assert f"release-{made['number']}" in response.headers["content-disposition"]
+    enterprises, employees = expected_rows(documents)
+    tables = csv_tables(response.content)
+    assert_rows(tables["enterprise.csv"][1:], enterprises)
+    assert_rows(tables["employee.csv"][1:], employees)
+    missing = await service.client.get(
+        URL.format(campaign), params={"release": "9"}, headers=service.admin
+    )
+    assert missing.status_code == 404, missing.text

@@ -75,6 +75,11 @@ async def test_the_page_exports_a_release_and_shows_an_expired_export(service: S
     page = await service.client.get(f"/admin/campaigns/{campaign_id}")
     section = page.text.split('id="exports"', 1)[1].split("</section>", 1)[0]
     assert '<option value="1">第 1 次发布时的问卷</option>' in section
+    national = section.split('class="national-release" href="', 1)[1].split('"', 1)[0]
+    assert national.endswith("release=1")
+    layout = await service.client.get(national.replace("&amp;", "&"))
+    assert layout.status_code == 200, layout.text
+    assert "release-1" in layout.headers["content-disposition"]
     for bad in ("abc", "0", "²"):
         refused = await service.client.post(
             f"/admin/campaigns/{campaign_id}/exports",
