@@ -28,6 +28,7 @@ from survey_service.settings import Settings
 from survey_service.tokens import ensure_admin_token
 from survey_service.web.landing import served_addresses
 from survey_service.web.sessions import session_secret
+from survey_service.webhooks.delivery import Policy, Worker
 
 
 async def prepare(settings: Settings) -> None:
@@ -157,9 +158,15 @@ async def _worker(settings: Settings) -> int:
     renderers = process_pool(settings.report_workers)
     start_processes(renderers, settings.report_workers)
     queue = SharedQueue(db, settings, renderers, procrastinate_conninfo(db))
+    # It sends webhooks too, so that servers set not to (SURVEY_WEBHOOKS_DELIVER=false)
+    # leave them to it.
+    webhooks = Worker(db, Policy(settings.webhooks_allow_private, settings.webhook_retry_scale))
+    if settings.webhooks_deliver:
+        webhooks.start()
     try:
         await work_until_signalled(queue)
     finally:
+        await webhooks.close()
         renderers.shutdown(cancel_futures=True)
         await db.dispose()
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -119,7 +120,8 @@ class Settings:
     # test receiver, an intranet system); off, only https on public addresses.
     webhooks_allow_private: bool = False
     # Whether this process sends webhook deliveries (False: it only records the events,
-    # which another process sends); and a factor on the pauses between attempts.
+    # which another server or the `worker` command sends); and a factor on the pauses
+    # between attempts (a positive number).
     webhooks_deliver: bool = True
     webhook_retry_scale: float = 1.0
     debug: bool = False
@@ -144,6 +146,11 @@ class Settings:
                 f"SURVEY_TIME_ZONE={self.time_zone!r} is not a known time zone "
                 "(an IANA name such as Asia/Shanghai)"
             ) from None
+        if not (math.isfinite(self.webhook_retry_scale) and self.webhook_retry_scale > 0):
+            raise ValueError(
+                f"SURVEY_WEBHOOK_RETRY_SCALE={self.webhook_retry_scale!r} is not a positive "
+                "number (1 keeps the documented pauses)"
+            )
         if self.public_base_url is not None and not re.fullmatch(
             r"https?://[^/?#\s]+(/[^?#\s]*)?", self.public_base_url
         ):

@@ -170,12 +170,13 @@ async def _finish(
     for pause in (*FINISH_RETRY_PAUSES, None):
         try:
             async with db.transaction() as session:
-                await session.execute(
+                stored = await session.execute(
                     update(Report)
-                    .where(Report.id == report_id)
+                    .where(Report.id == report_id, Report.status == "rendering")
                     .values(finished_at=utcnow(), **values)
                 )
-                if done_kind is not None:
+                # A report rendered twice (its first renderer thought dead) is told once.
+                if done_kind is not None and stored.rowcount == 1:  # type: ignore[attr-defined]
                     webhook_events.report_done(session, report_id, done_kind)
             return
         except Exception as exc:

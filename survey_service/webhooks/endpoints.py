@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal, get_args
+from urllib.parse import urlsplit
 
 import msgspec
 from sqlalchemy import select
@@ -79,7 +80,9 @@ async def register(
         )  # fmt: skip
         session.add(row)
         await session.flush()
-        audit(session, principal, "webhook.register", f"webhook:{row.id}", url=data.url)
+        # The address without its query: a receiver's token there stays out of the log.
+        where = urlsplit(data.url)._replace(query="", fragment="").geturl()
+        audit(session, principal, "webhook.register", f"webhook:{row.id}", url=where)
         return _out(row, secret=True)
 
 

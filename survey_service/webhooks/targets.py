@@ -13,6 +13,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
+
 from survey_service.errors import unprocessable
 
 
@@ -24,10 +26,33 @@ class TargetRefused(ValueError):
         self.message_zh = message_zh
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known prefix: IPv4 in the last 32 bits
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # a network's own translator
+
+
+def _embedded(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address reaches through (mapped, compatible, SIIT, NAT64,
+    6to4, Teredo): a translator or tunnel would take a request to it."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    high = int(ip) >> 32
+    if high in (0, 0xFFFF0000) or ip in _NAT64:  # ::a.b.c.d, ::ffff:0:a.b.c.d, NAT64
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64 or ip.is_site_local:
+            return False
+        inner = _embedded(ip)
+        if inner is not None:
+            return inner.is_global and not inner.is_multicast
     return ip.is_global and not ip.is_multicast
 
 
@@ -37,6 +62,10 @@ async def check_target(url: str, *, allow_private: bool) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise TargetRefused("not an http(s) address", "不是 http(s) 地址")
+    try:
+        httpx.URL(url)  # what the sender will be given
+    except (httpx.InvalidURL, UnicodeError):
+        raise TargetRefused("not a valid address", "地址格式不正确") from None
     if parts.scheme == "http" and not allow_private:
         raise TargetRefused("only https addresses are allowed", "只允许 https 地址")
     if parts.username is not None or parts.password is not None:
@@ -81,10 +110,11 @@ async def pinned(url: str, *, allow_private: bool) -> Pinned:
     parts = urlsplit(url)
     shown = f"[{address}]" if ":" in address else address
     netloc = shown if parts.port is None else f"{shown}:{parts.port}"
+    host = httpx.URL(url).raw_host.decode("ascii")  # a Chinese name in its IDNA form
     return Pinned(
         parts._replace(netloc=netloc).geturl(),
-        {"host": parts.netloc},
-        {"sni_hostname": parts.hostname or ""} if parts.scheme == "https" else {},
+        {"host": host if parts.port is None else f"{host}:{parts.port}"},
+        {"sni_hostname": host} if parts.scheme == "https" else {},
     )
 
 

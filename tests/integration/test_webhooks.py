@@ -15,14 +15,17 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from survey_service.db.models import WebhookEvent
+from survey_service.db.models import WebhookDelivery, WebhookEvent, utcnow
+from survey_service.reports import jobs as report_jobs
+from survey_service.webhooks import delivery
 from survey_service.webhooks.delivery import Policy, deliver_due, dispatch
 from tests.conftest import BACKENDS, Service
 from tests.factories import bearer, invited, submit, upload_salaries
@@ -360,3 +363,112 @@ async def test_a_release_and_a_finished_report_are_told(service: Service) -> Non
         async with open_.db.read() as session:
             kept = list(await session.scalars(select(WebhookEvent.type)))
         assert sorted(kept) == ["release.made", "report.done"]
+
+
+@asynccontextmanager
+async def hostile(kind: str) -> AsyncIterator[str]:
+    """A receiver on 127.0.0.1 that reads the request, then never answers (``silent``) or
+    answers 200 with a body that never ends (``endless``); its URL."""
+    stop = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        await reader.readexactly(int(head.split("content-length:", 1)[1].split("\r\n")[0]))
+        try:
+            if kind == "endless":
+                writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+                while not stop.is_set():
+                    writer.write(b"10000\r\n" + b"x" * 0x10000 + b"\r\n")
+                    await writer.drain()
+            else:
+                await stop.wait()
+        except ConnectionError:
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook"
+    finally:
+        stop.set()
+        server.close()
+
+
+async def test_a_hostile_receiver_holds_no_worker_and_a_replay_is_not_overwritten(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "SEND_SECONDS", 1.0)
+    async with (
+        service_with(service, webhooks_allow_private=True) as open_,
+        hostile("silent") as silent,
+        hostile("endless") as endless,
+        httpx.AsyncClient() as client,
+    ):
+        quiet = await register(open_, silent, "submission.received")
+        flood = await register(open_, endless, "submission.received")
+        campaign_id, token = await invited(open_, 1)
+        await submit(open_, campaign_id, token, salary_document(uscc(1)))
+        # Neither holds the worker: without the bound on the attempt, or with the endless
+        # body read, this would not return.
+        assert await asyncio.wait_for(send(open_, client), 30) == 2
+        endless_one = (await deliveries(open_, flood["id"]))[0]
+        assert (endless_one["status"], endless_one["last_status_code"]) == ("delivered", 200)
+        silent_one = (await deliveries(open_, quiet["id"]))[0]
+        assert silent_one["status"] == "pending"
+        assert silent_one["last_error"] == "no answer within 1 s"
+
+        # Replayed while an attempt is under way: the attempt's outcome does not overwrite
+        # the replay (it is sent again, from a fresh count).
+        await asyncio.sleep(0.1)  # the retry's pause (5 s x 0.001)
+        attempt = asyncio.create_task(send(open_, client))
+        await asyncio.sleep(0.3)
+        replayed = await open_.client.post(
+            f"{HOOKS}/{quiet['id']}/deliveries/{silent_one['id']}/replay", headers=open_.admin
+        )
+        assert replayed.status_code == 202, replayed.text
+        assert await asyncio.wait_for(attempt, 30) == 1
+        after = (await deliveries(open_, quiet["id"]))[0]
+        assert (after["status"], after["attempts"], after["last_error"]) == ("pending", 0, None)
+
+
+async def test_old_deliveries_and_their_events_are_swept(service: Service) -> None:
+    async with (
+        service_with(service, webhooks_allow_private=True) as open_,
+        receiving() as receiver,
+        httpx.AsyncClient() as client,
+    ):
+        hook = await register(open_, receiver.url, "submission.received")
+        for n in (1, 2):
+            await submit(open_, *(await invited(open_, n)), salary_document(uscc(n)))
+        assert await send(open_, client) == 2
+        sent = await deliveries(open_, hook["id"])
+        async with open_.db.transaction() as session:  # the first, a month and a day ago
+            await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == sent[-1]["id"])
+                .values(created_at=utcnow() - timedelta(days=31))
+            )
+            await session.execute(
+                update(WebhookEvent).values(created_at=utcnow() - timedelta(days=31))
+            )
+        assert await delivery.sweep(open_.db) == 1
+        assert [d["id"] for d in await deliveries(open_, hook["id"])] == [sent[0]["id"]]
+        async with open_.db.read() as session:
+            events = list(await session.scalars(select(WebhookEvent.id)))
+        assert len(events) == 1  # the other's delivery is still kept
+
+
+async def test_a_report_finished_twice_is_told_once(service: Service) -> None:
+    open_ = service
+    campaign_id, token = await invited(open_, 1)
+    await submit(open_, campaign_id, token, salary_document(uscc(1)))
+    open_.client.headers.update(open_.admin)
+    asked = await open_.client.post("/api/v1/reports", json={"type": "participation",
+                                                              "year": 2023})  # fmt: skip
+    report = await wait_for_report(open_.client, asked.json()["id"])
+    assert report["status"] == "done"
+    # A second renderer (the first thought dead) finishing after it: nothing told again.
+    await report_jobs._finish(open_.db, report["id"], status="done", done_kind="participation")
+    async with open_.db.read() as session:
+        told = list(await session.scalars(select(WebhookEvent.type)))
+    assert told.count("report.done") == 1

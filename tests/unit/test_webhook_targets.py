@@ -41,3 +41,53 @@ async def test_one_private_address_among_public_ones_refuses(
     _resolving(monkeypatch, ["93.184.215.14", "10.0.0.5"])
     with pytest.raises(TargetRefused):
         await pinned("https://hooks.example.org/in", allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::a00:5",  # a network's own NAT64
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "::a00:5",  # IPv4-compatible 10.0.0.5
+        "::ffff:0:a00:5",  # SIIT 10.0.0.5
+        "2001:0:4136:e378:8000:63bf:f5ff:fffa",  # Teredo of 10.0.0.5
+        "fec0::1",  # site-local
+    ],
+)
+async def test_an_ipv6_address_that_reaches_inside_is_refused(
+    monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    async def getaddrinfo(self: Any, host: str, port: int, **_: Any) -> list[Any]:
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", getaddrinfo)
+    with pytest.raises(TargetRefused):
+        await pinned("https://hooks.example.org/in", allow_private=False)
+
+
+async def test_a_public_address_through_nat64_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def getaddrinfo(self: Any, host: str, port: int, **_: Any) -> list[Any]:
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::5db8:d70e", port, 0, 0))]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", getaddrinfo)
+    target = await pinned("https://hooks.example.org/in", allow_private=False)
+    assert target.url == "https://[64:ff9b::5db8:d70e]/in"
+
+
+async def test_a_chinese_host_name_is_sent_in_its_idna_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _resolving(monkeypatch, ["93.184.215.14"])
+    target = await pinned("https://回调.例子.中国:8443/in", allow_private=False)
+    assert target.headers == {"host": "xn--zbss05j.xn--fsqu00a.xn--fiqs8s:8443"}
+    assert target.extensions == {"sni_hostname": "xn--zbss05j.xn--fsqu00a.xn--fiqs8s"}
+    target.headers["host"].encode("ascii")
+
+
+async def test_an_address_the_sender_cannot_take_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _resolving(monkeypatch, ["93.184.215.14"])
+    with pytest.raises(TargetRefused):
+        await pinned("https://hooks.example.org/in\x00x", allow_private=False)
