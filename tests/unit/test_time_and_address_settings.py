@@ -31,6 +31,9 @@ def test_the_public_address_is_kept_without_its_trailing_slash() -> None:
         ("SURVEY_PUBLIC_BASE_URL", "survey.tongchuan.example"),
         ("SURVEY_PUBLIC_BASE_URL", "https://survey.tongchuan.example/p?x=1"),
         ("SURVEY_LOG_FORMAT", "xml"),
+        ("SURVEY_WEBHOOK_RETRY_SCALE", "0"),  # every retry at once, for ever
+        ("SURVEY_WEBHOOK_RETRY_SCALE", "-1"),
+        ("SURVEY_WEBHOOK_RETRY_SCALE", "nan"),
     ],
 )
 def test_a_zone_or_address_that_is_not_one_stops_the_start(name: str, value: str) -> None:
