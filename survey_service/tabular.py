@@ -24,6 +24,7 @@ BOM = "\ufeff"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # its media type
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500
+XLSX_MAX_ROWS = 1_048_576  # an Excel sheet's rows, its header among them
 
 Kind = Literal["text", "count", "integer", "number", "money", "percent", "decimal", "share"]
 NUMBER_FORMATS: dict[Kind, str] = {
@@ -52,8 +53,9 @@ class Sheet:
 
 
 def safe_text(value: str) -> str:
-    """A text cell that a spreadsheet will not run as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """A text cell that a spreadsheet will not run as a formula (nor after the spaces or
+    line breaks before it are trimmed)."""
+    return "'" + value if value.lstrip(" \u3000\n").startswith(FORMULA_STARTS) else value
 
 
 def _csv_cell(value: Any, kind: Kind) -> Any:
@@ -111,6 +113,10 @@ class CsvZipWriter:
                 part.unlink(missing_ok=True)
 
 
+class TooManyRows(ValueError):
+    """More rows than an XLSX sheet holds (Excel would drop the rest)."""
+
+
 class XlsxWriter:
     """One sheet per table (named as given), headers bold, numbers as numbers in their
     column's format, text as text (never a formula); ``close`` adds a 说明 sheet of
@@ -144,6 +150,11 @@ class XlsxWriter:
     def add(self, table: int, rows: Iterable[Sequence[Any]]) -> None:
         sheet, formats, r = self.sheets[table], self.formats[table], self.next_row[table]
         for row in rows:
+            if r >= XLSX_MAX_ROWS:
+                raise TooManyRows(
+                    f"the sheet {sheet.name!r} would have more than {XLSX_MAX_ROWS - 1:,} rows, "
+                    "more than Excel holds; export CSV, SPSS or Stata instead"
+                )
             for col, value in enumerate(row):
                 if value is None or value == "":
                     continue

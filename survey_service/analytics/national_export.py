@@ -35,7 +35,7 @@ from survey_service.analytics.national_layout import (
     enterprise_record,
     layout_writer,
 )
-from survey_service.analytics.wages import eligible_submissions, load_campaign
+from survey_service.analytics.wages import CampaignInfo, eligible_submissions, load_campaign
 from survey_service.collection import release_surveys
 from survey_service.db.engine import Database
 from survey_service.db.lookups import campaign_with_form
@@ -73,10 +73,8 @@ class LayoutFile:
 
 
 async def _documents(
-    session: AsyncSession, campaign_id: int, district: str | None, release_id: int | None
+    session: AsyncSession, info: CampaignInfo, district: str | None, release_id: int | None
 ) -> list[str]:
-    info = await load_campaign(session, campaign_id)
-    assert info is not None
     if release_id is None:
         query = select(Submission.id).where(Submission.id.in_(eligible_submissions(info)))
     else:
@@ -95,9 +93,11 @@ async def _documents(
     return list((await session.scalars(query)).all())
 
 
-def _document(submission_id: str, release_id: int | None) -> Select[Any]:
-    if release_id is None:
-        return select(Submission.data).where(Submission.id == submission_id)
+def _document(info: CampaignInfo, submission_id: str, release_id: int | None) -> Select[Any]:
+    if release_id is None:  # still counted when it is read (not amended back to a draft)
+        return select(Submission.data).where(
+            Submission.id == submission_id, Submission.id.in_(eligible_submissions(info))
+        )
     return release_surveys.document_of(release_id, submission_id)
 
 
@@ -135,11 +135,13 @@ async def _run(
             None if release is None
             else await release_surveys.recorded_release(session, campaign_id, release)
         )  # fmt: skip
-        ids = await _documents(session, campaign_id, district, release_id)
+        info = await load_campaign(session, campaign_id)
+        assert info is not None
+        ids = await _documents(session, info, district, release_id)
     result = LayoutCheck(campaign_id=campaign_id, year=campaign.year)
     for submission_id in ids:
         async with db.read() as session:
-            data = await session.scalar(_document(submission_id, release_id))
+            data = await session.scalar(_document(info, submission_id, release_id))
         if data is not None:
             await anyio.to_thread.run_sync(_check_and_write, data, checks, result, writer)
     return result

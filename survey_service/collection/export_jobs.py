@@ -4,8 +4,13 @@ process that took the request, one at a time, and kept as a file under ``var/exp
 
 The surveys are read one at a time and their rows handed to the file's writer in a worker
 thread, so a CSV or XLSX export holds one survey in memory, never the campaign; SPSS and
-Stata files are written from whole columns, kept as compact dataframes (``microdata``). An export
-left queued or running when its process stopped is made again at the next start.
+Stata files are written from whole columns, kept as compact dataframes (``microdata``).
+
+One attempt makes an export: it claims the row (a random token, ``claimed_by``) and says
+every ``HEARTBEAT_SECONDS`` that it is alive; it writes its own partial file and records
+the outcome only while its claim holds. An export left queued, or running with a heartbeat
+older than ``STALE_SECONDS`` (its process stopped), is made again by the next process to
+start; one another live process is making is left to it.
 
 Which data: the live data, every survey of the campaign (drafts too, with their status) at
 its current revision; or, asked with ``release``, the surveys as that release's snapshot
@@ -18,8 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
@@ -46,6 +54,8 @@ MEDIA_TYPES = {
 }
 KEEP_DAYS = 7  # an export's file is deleted after this (status "expired")
 AT_ONCE = 3  # exports one person may have queued or being made
+HEARTBEAT_SECONDS = 10.0
+STALE_SECONDS = 120.0  # a running export not heard of for this long: its process stopped
 _running: set[asyncio.Task[None]] = set()  # held so that the loop does not drop them
 _one_at_a_time: dict[int, asyncio.Semaphore] = {}  # per event loop
 
@@ -72,12 +82,21 @@ class ExportOut(Out, kw_only=True):
     file: str | None  # where to download it, once done
 
 
+def status_of(row: Export) -> str:
+    """The export's status now: a file older than ``KEEP_DAYS`` is expired, whether or not
+    it has been deleted yet."""
+    if row.status == "done" and row.created_at < utcnow() - timedelta(days=KEEP_DAYS):
+        return "expired"
+    return row.status
+
+
 def export_out(row: Export) -> ExportOut:
+    status = status_of(row)
     return ExportOut(
         id=row.id, campaign_id=row.campaign_id, format=row.format, district=row.district,
-        release=row.release, status=row.status, reason=row.reason, surveys=row.surveys,
+        release=row.release, status=status, reason=row.reason, surveys=row.surveys,
         rows=row.rows, size=row.size, created_at=row.created_at, finished_at=row.finished_at,
-        file=f"/api/v1/exports/{row.id}/file" if row.status == "done" else None,
+        file=f"/api/v1/exports/{row.id}/file" if status == "done" else None,
     )  # fmt: skip
 
 
@@ -143,6 +162,29 @@ async def readable_export(session: AsyncSession, principal: Principal, export_id
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class Download:
+    path: Path
+    name: str
+    media_type: str
+
+
+async def download(db: Database, var_dir: Path, principal: Principal, export_id: str) -> Download:
+    """The export's file, once done and while kept (audited); 409 otherwise."""
+    async with db.transaction() as session:
+        row = await readable_export(session, principal, export_id)
+        status, reason = status_of(row), row.reason
+        path = file_of(var_dir, row)
+        if status == "done" and not path.exists():  # deleted by hand, or a lost disk
+            status, reason = "gone", "its file is missing; ask for the export again"
+        if status != "done":
+            detail = f"The export is {status}" + (f": {reason}" if reason else "")
+            raise ServiceError("export-not-ready", detail + ".")
+        audit(session, principal, "export.download", f"export:{row.id}")
+    name = f"campaign-{row.campaign_id}-{row.format}{path.suffix}"
+    return Download(path, name, MEDIA_TYPES[path.suffix])
+
+
 def start(db: Database, var_dir: Path, export_id: str) -> None:
     task = asyncio.get_running_loop().create_task(run_export(db, var_dir, export_id))
     _running.add(task)
@@ -164,51 +206,101 @@ async def expire_old(db: Database, var_dir: Path) -> None:
             row.status = "expired"
 
 
+def _unclaimed() -> Any:
+    """Exports to be made: queued, or running with no word from their attempt for
+    ``STALE_SECONDS`` (its process stopped)."""
+    stale = utcnow() - timedelta(seconds=STALE_SECONDS)
+    return (Export.status == "queued") | (
+        (Export.status == "running")
+        & (Export.heartbeat_at.is_(None) | (Export.heartbeat_at < stale))
+    )
+
+
 async def resume_exports(db: Database, var_dir: Path) -> None:
-    """At start-up: delete the expired files, and make again the exports an earlier process
-    left unfinished."""
+    """At start-up: delete the expired files, and make again the exports no live process
+    is making."""
     await expire_old(db, var_dir)
     async with db.read() as session:
         left = list(
-            await session.scalars(
-                select(Export.id)
-                .where(Export.status.in_(("queued", "running")))
-                .order_by(Export.created_at)
-            )
+            await session.scalars(select(Export.id).where(_unclaimed()).order_by(Export.created_at))
         )
     for export_id in left:
         start(db, var_dir, export_id)
 
 
+class Superseded(Exception):
+    """Another attempt took the export over (this one was thought stopped)."""
+
+
+@dataclass(slots=True)
+class Claim:
+    db: Database
+    export_id: str
+    token: str
+    said: float = 0.0  # when the heartbeat was last written (monotonic)
+
+    async def heartbeat(self) -> None:
+        """Say this attempt is alive, every ``HEARTBEAT_SECONDS``; Superseded when another
+        attempt holds the export."""
+        if time.monotonic() - self.said < HEARTBEAT_SECONDS:
+            return
+        async with self.db.transaction() as session:
+            held = await session.execute(
+                update(Export)
+                .where(Export.id == self.export_id, Export.claimed_by == self.token)
+                .values(heartbeat_at=utcnow())
+            )
+        if held.rowcount != 1:  # type: ignore[attr-defined]
+            raise Superseded(self.export_id)
+        self.said = time.monotonic()
+
+    async def finish(self, **values: Any) -> bool:
+        """Record the outcome if the claim still holds."""
+        async with self.db.transaction() as session:
+            done = await session.execute(
+                update(Export)
+                .where(Export.id == self.export_id, Export.claimed_by == self.token)
+                .values(finished_at=utcnow(), **values)
+            )
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def _claim(db: Database, export_id: str) -> tuple[Claim, Export] | None:
+    token = secrets.token_hex(16)
+    async with db.transaction() as session:
+        claimed = await session.execute(
+            update(Export)
+            .where(Export.id == export_id, _unclaimed())
+            .values(status="running", claimed_by=token, heartbeat_at=utcnow())
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None  # made, being made by another process, or gone
+        row = await session.get(Export, export_id)
+    assert row is not None
+    return Claim(db, export_id, token, time.monotonic()), row
+
+
 async def run_export(db: Database, var_dir: Path, export_id: str) -> None:
     lock = _one_at_a_time.setdefault(id(asyncio.get_running_loop()), asyncio.Semaphore(1))
     async with lock:
-        async with db.transaction() as session:
-            await session.execute(
-                update(Export).where(Export.id == export_id).values(status="running")
-            )
-            row = await session.get(Export, export_id)
-        if row is None:
+        claimed = await _claim(db, export_id)
+        if claimed is None:
             return
+        claim, row = claimed
         try:
-            surveys, rows, size = await _write(db, var_dir, row)
+            surveys, rows, size = await _write(claim, var_dir, row)
+        except Superseded:
+            log.warning("export %s: taken over by another process", export_id)
+            return
         except Exception as exc:
             log.exception("export %s failed", export_id)
-            await _finish(
-                db, export_id, status="failed", reason=f"{type(exc).__name__}: {exc}"[:500]
-            )
+            await claim.finish(status="failed", reason=f"{type(exc).__name__}: {exc}"[:500])
             return
-        await _finish(db, export_id, status="done", surveys=surveys, rows=rows, size=size)
+        await claim.finish(status="done", surveys=surveys, rows=rows, size=size)
 
 
-async def _finish(db: Database, export_id: str, **values: Any) -> None:
-    async with db.transaction() as session:
-        await session.execute(
-            update(Export).where(Export.id == export_id).values(finished_at=utcnow(), **values)
-        )
-
-
-async def _write(db: Database, var_dir: Path, row: Export) -> tuple[int, int, int]:
+async def _write(claim: Claim, var_dir: Path, row: Export) -> tuple[int, int, int]:
+    db = claim.db
     async with db.read() as session:
         found = await campaign_with_form(session, row.campaign_id)
     if found is None:
@@ -217,7 +309,7 @@ async def _write(db: Database, var_dir: Path, row: Export) -> tuple[int, int, in
     tables = microdata.layout(version.schema)
     final = file_of(var_dir, row)
     final.parent.mkdir(parents=True, exist_ok=True)
-    partial = final.with_suffix(final.suffix + ".part")
+    partial = final.with_suffix(f"{final.suffix}.{claim.token}.part")  # this attempt's own
     fmt = cast(microdata.Format, row.format)
     writer = await anyio.to_thread.run_sync(microdata.TableWriter, partial, fmt, tables)
     surveys = repeated = 0
@@ -230,13 +322,18 @@ async def _write(db: Database, var_dir: Path, row: Export) -> tuple[int, int, in
             listed = (await session.execute(_listing(row, release_id))).all()
         # One survey's document at a time: a salary survey may hold 100,000 employees.
         for listing in listed:
+            await claim.heartbeat()
+            survey = listing._asdict()
             async with db.read() as session:
-                data = await session.scalar(
-                    select(Submission.data).where(Submission.id == listing.id)
-                    if release_id is None
-                    else release_surveys.document_of(release_id, listing.id)
-                )
-            survey = listing._asdict() | {"updated_at": listing.updated_at.isoformat()}
+                if release_id is None:  # as it stands now, its facts with its document
+                    current = (await session.execute(_current(listing.id))).first()
+                    if current is None:
+                        continue
+                    survey |= current._asdict()
+                    data = survey.pop("data")
+                else:
+                    data = await session.scalar(release_surveys.document_of(release_id, listing.id))
+            survey["updated_at"] = survey["updated_at"].isoformat()
             by_table: dict[int, list[list[Any]]] = defaultdict(list)
             for table, cells in microdata.rows_of(tables, survey, data or {}):
                 by_table[table].append(cells)
@@ -273,3 +370,10 @@ def _listing(row: Export, release_id: int | None) -> Select[*tuple[Any, ...]]:
         .order_by(Enterprise.uscc)
     )
     return query if row.district is None else query.where(Enterprise.district == row.district)
+
+
+def _current(submission_id: str) -> Select[*tuple[Any, ...]]:
+    return select(
+        Submission.data, Submission.status, Submission.review_state, Submission.revision,
+        Submission.updated_at,
+    ).where(Submission.id == submission_id)  # fmt: skip

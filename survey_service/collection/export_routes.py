@@ -10,11 +10,10 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import File
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from survey_service.auth import BUREAU_ROLES, audit, principal_of, require
+from survey_service.auth import BUREAU_ROLES, principal_of, require
 from survey_service.collection import export_jobs
 from survey_service.collection.export_jobs import ExportIn, ExportOut
 from survey_service.deps import DB, Config, PathId
-from survey_service.errors import ServiceError
 from survey_service.openapi import BEARER, problems
 
 
@@ -67,17 +66,8 @@ class ExportController(Controller):
         app_settings: Config,
         export_id: FromPath[str],
     ) -> File:
-        """The export's file, once done (409 before)."""
-        principal = principal_of(request)
-        async with db.transaction() as session:
-            row = await export_jobs.readable_export(session, principal, export_id)
-            if row.status != "done":
-                detail = f"The export is {row.status}" + (f": {row.reason}" if row.reason else "")
-                raise ServiceError("export-not-ready", detail + ".")
-            audit(session, principal, "export.download", f"export:{row.id}")
-        path = export_jobs.file_of(app_settings.var_dir, row)
-        return File(
-            path=path,
-            filename=f"campaign-{row.campaign_id}-{row.format}{path.suffix}",
-            media_type=export_jobs.MEDIA_TYPES[path.suffix],
+        """The export's file, once done and while kept (409 before, and once expired)."""
+        found = await export_jobs.download(
+            db, app_settings.var_dir, principal_of(request), export_id
         )
+        return File(path=found.path, filename=found.name, media_type=found.media_type)

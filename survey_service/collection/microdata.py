@@ -80,15 +80,23 @@ def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]
     return _resolve(target, root) | {k: v for k, v in node.items() if k != "$ref"}
 
 
+def code_of(value: Any) -> str:
+    """A choice's code as text, the same for the numbers JSON holds as 2 or 2.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _choices(node: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     labels = node.get("x-enum-labels") or {}
     if isinstance(node.get("enum"), list):
         return tuple(
-            (str(code), str((labels.get(str(code)) or {}).get("zh", code))) for code in node["enum"]
+            (code_of(code), str((labels.get(str(code)) or {}).get("zh", code)))
+            for code in node["enum"]
         )
     options = node.get("oneOf") or node.get("anyOf") or []
     if options and all(isinstance(o, Mapping) and "const" in o for o in options):
-        return tuple((str(o["const"]), str(o.get("title", o["const"]))) for o in options)
+        return tuple((code_of(o["const"]), str(o.get("title", o["const"]))) for o in options)
     return ()
 
 
@@ -107,12 +115,25 @@ def _kind(node: Mapping[str, Any]) -> VarKind:
     return "text"
 
 
+# Words Stata or SPSS refuse as a variable's name (compared in lower case).
+RESERVED = frozenset(
+    {"byte", "double", "float", "if", "in", "int", "long", "using", "with", "strl"}  # Stata
+    | {"all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to"}  # SPSS
+)
+STATA_LABEL = 80  # characters in a Stata variable or file label
+
+
 def _name(path: Sequence[str], taken: set[str]) -> str:
+    """An ASCII name for the variable at ``path``, not reserved and told apart from the
+    ``taken`` ones without regard to case (SPSS does not tell ``Age`` from ``age``)."""
     base = re.sub(r"[^A-Za-z0-9_]", "_", "_".join(path)).strip("_") or "v"
     if not base[0].isalpha():
         base = "v_" + base
+    if base.lower() in RESERVED or re.fullmatch(r"str\d+", base.lower()):
+        base += "_v"
+    lowered = {t.lower() for t in taken}
     name, n = base[:MAX_NAME], 1
-    while name in taken:
+    while name.lower() in lowered:
         n += 1
         name = f"{base[: MAX_NAME - len(str(n)) - 1]}_{n}"
     taken.add(name)
@@ -237,18 +258,27 @@ class TableWriter:
         self.frames = []
 
 
+def _cut(text: str, units: int) -> str:
+    """``text`` cut to at most ``units`` UTF-16 code units (how Excel counts a sheet
+    name's 31: a character outside the basic plane is two)."""
+    while len(text.encode("utf-16-le")) > units * 2:
+        text = text[:-1]
+    return text
+
+
 def sheet_names(tables: Sequence[Table]) -> list[str]:
     """Each table's sheet name: its Chinese label without the characters Excel refuses in a
-    name, at most 31 characters, and told apart from the others and from the notes sheet."""
+    name, at most 31 characters, and told apart (Excel ignores case) from the others and
+    from the notes sheet."""
     taken = {"说明"}
     names = []
     for table in tables:
         base = re.sub(r"[\[\]:*?/\\']", "_", table.label).strip() or table.name
-        name, n = base[:31], 1
-        while name in taken:
+        name, n = _cut(base, 31), 1
+        while name.lower() in taken:
             n += 1
-            name = f"{base[: 31 - len(str(n)) - 1]}_{n}"
-        taken.add(name)
+            name = f"{_cut(base, 31 - len(str(n)) - 1)}_{n}"
+        taken.add(name.lower())
         names.append(name)
     return names
 
@@ -272,7 +302,7 @@ def _cell_maker(variable: Variable, fmt: Format) -> Callable[[Any], Any]:
             if isinstance(value, bool):
                 return YES_NO[value]
             if labels and value is not None:
-                return labels.get(str(value), str(value))
+                return labels.get(code_of(value), str(value))
             return value
 
         return labelled
@@ -283,7 +313,7 @@ def _cell_maker(variable: Variable, fmt: Format) -> Callable[[Any], Any]:
         if value is None:
             return None
         if kind == "choice":
-            return numbers.get(str(value))
+            return numbers.get(code_of(value))
         if kind == "boolean":
             return int(bool(value))
         if kind in ("integer", "number"):
@@ -341,10 +371,11 @@ def _write_stat_files(
                     frame, str(part), column_labels=column_labels,
                     variable_value_labels=labels, file_label=table.label,
                 )  # fmt: skip
-            else:
+            else:  # Stata refuses a label over 80 characters: cut, marked with "…"
                 pyreadstat.write_dta(
-                    frame, str(part), column_labels=column_labels,
-                    variable_value_labels=labels, file_label=table.label, version=15,
+                    frame, str(part), column_labels=[_label80(x) for x in column_labels],
+                    variable_value_labels=labels, file_label=_label80(table.label) or "",
+                    version=15,
                 )  # fmt: skip
             del frame
             parts.append((part, f"{table.name}.{fmt}"))
@@ -354,6 +385,12 @@ def _write_stat_files(
     finally:
         for part, _ in parts:
             part.unlink(missing_ok=True)
+
+
+def _label80(label: str | None) -> str | None:
+    if label is None or len(label) <= STATA_LABEL:
+        return label
+    return label[: STATA_LABEL - 1] + "…"
 
 
 def _dtype(variable: Variable) -> Any:

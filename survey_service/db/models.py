@@ -552,3 +552,7 @@ class Export(Base):
     requested_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The attempt making it (a random token) and when it last said it is alive: another
+    # process takes it over only once that is stale.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_at: Mapped[datetime | None]

@@ -60,3 +60,57 @@ def test_a_builders_form_becomes_tables_excel_and_stata_accept(tmp_path: Path) -
         writer.add(table, [cells])
     writer.close()
     assert (tmp_path / "out.zip").stat().st_size > 0
+
+
+LONG = "您所在企业近三年来是否按照集体合同约定的工资增长幅度，" * 4  # over 80 characters
+HOSTILE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "in": {"type": "string", "title": LONG},  # Stata reserved
+        "to": {"type": "number", "title": "到"},  # SPSS reserved
+        "str5": {"type": "string", "title": "字"},
+        "Age": {"type": "integer", "title": "年龄"},
+        "age": {"type": "integer", "title": "年龄二"},
+        "grade": {"type": "number", "title": "等级", "enum": [1.5, 2],
+                  "x-enum-labels": {"1.5": {"zh": "一级半"}, "2": {"zh": "二级"}}},
+        "staff": {"type": "array", "title": "Staff", "items": ITEM},
+        "staff2": {"type": "array", "title": "staff", "items": ITEM},
+        "emoji": {"type": "array", "title": "𠀀" * 40, "items": ITEM},
+    },
+}  # fmt: skip
+
+
+def test_reserved_words_case_and_long_labels_pass_into_every_format(tmp_path: Path) -> None:
+    import pyreadstat
+
+    tables = layout(HOSTILE_SCHEMA)
+    names = [v.name for v in tables[0].variables]
+    assert {"in_v", "to_v", "str5_v"} <= set(names)
+    assert len({n.lower() for n in names}) == len(names)
+    document = {"in": "甲", "to": 3, "str5": "x", "Age": 30, "age": 31, "grade": 2.0,
+                "staff": [{"amount": 1}], "staff2": [{"amount": 2}],
+                "emoji": [{"amount": 3}]}  # fmt: skip
+    rows = list(rows_of(tables, {"id": "s1"}, document))
+    for fmt in ("xlsx", "sav", "dta"):
+        path = tmp_path / f"out.{fmt}.{'xlsx' if fmt == 'xlsx' else 'zip'}"
+        writer = TableWriter(path, fmt, tables)
+        for table, cells in rows:
+            writer.add(table, [cells])
+        writer.close()
+        if fmt == "xlsx":
+            book = CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
+            assert len({n.lower() for n in book.sheet_names}) == len(book.sheet_names)
+            first = book.get_sheet_by_name("问卷").to_python()
+            assert "二级" in first[1]  # 2.0 is the choice 2
+            continue
+        import zipfile
+
+        with zipfile.ZipFile(path) as archive:
+            archive.extract(f"submissions.{fmt}", tmp_path)
+        read = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+        frame, meta = read(str(tmp_path / f"submissions.{fmt}"), output_format="dict")
+        assert frame["grade"] == [2]
+        labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+        assert labels["in_v"].startswith(LONG[:40])
+        if fmt == "dta":
+            assert len(labels["in_v"]) == 80

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pyreadstat
+import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import delete
 
+from survey_service.collection import export_jobs
 from survey_service.db.models import Export, ReleaseSurvey, utcnow
 from tests.conftest import Service
 from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
@@ -205,6 +207,12 @@ async def test_old_files_expire_and_one_person_has_few_exports_at_once(service: 
         assert row is not None
         row.created_at = utcnow() - timedelta(days=8)
         who = row.requested_by
+    # Expired as soon as it is a week old, before any sweep deleted its file.
+    aged = await service.client.get(f"/api/v1/exports/{old['id']}", headers=service.admin)
+    assert (aged.json()["status"], aged.json()["file"]) == ("expired", None)
+    kept = await service.client.get(f"/api/v1/exports/{old['id']}/file", headers=service.admin)
+    assert kept.status_code == 409, kept.text
+    assert files[0].exists()
     await _export(service, campaign_id, "csv", service.admin)
     expired = (
         await service.client.get(f"/api/v1/exports/{old['id']}", headers=service.admin)
@@ -289,3 +297,45 @@ async def test_a_release_exports_the_surveys_as_its_snapshot_held_them(service: 
     )
     assert old.status_code == 422, old.text
     assert "before releases recorded" in old.json()["detail"]
+
+
+async def test_one_attempt_makes_an_export_and_a_stopped_ones_is_taken_over(
+    service: Service,
+) -> None:
+    await register_enterprises(service, 1)
+    campaign_id = await create_campaign(service)
+    tokens = await invite(service, campaign_id, 1)
+    sid = await submit(service, campaign_id, tokens[1], salary_document(uscc(1)))
+    now = utcnow()
+    ids = {"stopped": str(uuid.uuid4()), "alive": str(uuid.uuid4())}
+    async with service.db.transaction() as session:
+        for name, heard in (("stopped", now - timedelta(minutes=10)), ("alive", now)):
+            session.add(Export(id=ids[name], campaign_id=campaign_id, format="csv",
+                               status="running", requested_by="admin", created_at=now,
+                               claimed_by=name, heartbeat_at=heard))  # fmt: skip
+    # A process starts: it takes over the export whose process stopped, not the other.
+    await export_jobs.resume_exports(service.db, service.settings.var_dir)
+    for _ in range(200):
+        shown = await service.client.get(f"/api/v1/exports/{ids['stopped']}",
+                                         headers=service.admin)  # fmt: skip
+        if shown.json()["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert shown.json()["status"] == "done", shown.json()
+    got = await service.client.get(shown.json()["file"], headers=service.admin)
+    assert [r["submission_id"] for r in _csv_tables(got.content)["submissions.csv"]] == [sid]
+    other = await service.client.get(f"/api/v1/exports/{ids['alive']}", headers=service.admin)
+    assert other.json()["status"] == "running"  # still the live process's
+    # The stopped attempt, were it to wake, learns it was taken over and records nothing.
+    late = export_jobs.Claim(service.db, ids["stopped"], "stopped", said=-1e9)
+    with pytest.raises(export_jobs.Superseded):
+        await late.heartbeat()
+    assert not await late.finish(status="failed", reason="late")
+    again = await service.client.get(f"/api/v1/exports/{ids['stopped']}", headers=service.admin)
+    assert again.json()["status"] == "done"
+    # A file lost from the disk is a clear refusal, not a server error.
+    for path in (service.settings.var_dir / "exports").glob(f"{ids['stopped']}.*"):
+        path.unlink()
+    lost = await service.client.get(shown.json()["file"], headers=service.admin)
+    assert lost.status_code == 409, lost.text
+    assert "missing" in lost.json()["detail"]

@@ -1,4 +1,5 @@
-"""release_surveys: the survey revisions a release's snapshot held; exports of a release
+"""release_surveys: the survey revisions a release's snapshot held; exports of a release,
+and each export's claim (the attempt making it and its heartbeat)
 
 Revision ID: 0016
 Revises: 0015
@@ -10,10 +11,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+import survey_service.db.models
+
 revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
+
+WHEN = survey_service.db.models.UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:
@@ -39,9 +44,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("exports") as batch:
         batch.add_column(sa.Column("release", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("claimed_by", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("heartbeat_at", WHEN, nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("exports") as batch:
+        batch.drop_column("heartbeat_at")
+        batch.drop_column("claimed_by")
         batch.drop_column("release")
     op.drop_table("release_surveys")
