@@ -4,7 +4,8 @@ process that took the request, one at a time, and kept as a file under ``var/exp
 
 The surveys are read one at a time and their rows handed to the file's writer in a worker
 thread, so a CSV or XLSX export holds one survey in memory, never the campaign; SPSS and
-Stata files are written from whole columns, kept as compact dataframes (``microdata``).
+Stata files hold at most one part of a table (``microdata.PART_ROWS`` rows) as compact
+dataframes, written when full.
 
 One attempt makes an export: it claims the row (a random token, ``claimed_by``) and says
 every ``HEARTBEAT_SECONDS`` that it is alive; it writes its own partial file and records
@@ -345,6 +346,7 @@ async def _write(claim: Claim, var_dir: Path, row: Export) -> tuple[int, int, in
         await anyio.to_thread.run_sync(writer.close)
         partial.replace(final)
     except BaseException:
+        writer.discard()
         partial.unlink(missing_ok=True)
         raise
     return surveys, repeated, final.stat().st_size

@@ -9,11 +9,13 @@ one text cell; each variable keeps its Chinese title as its label, and a choice 
 with their Chinese labels. Names are ASCII and at most 31 characters (Stata: 32, and 31 for
 the value labels named after a variable).
 
-Files (``write_*``): a zip of CSV files (codes as the form stores them), an XLSX workbook
-(one sheet per table, the choices' Chinese labels), SPSS ``.sav`` or Stata ``.dta`` files in
-a zip (choices as numbers 1..k and booleans as 0/1, each with its value labels; via
-pyreadstat, which writes a whole table from a dataframe: the peak memory is the largest
-table's columns).
+Files (``TableWriter``): a zip of CSV files (codes as the form stores them), an XLSX
+workbook (one sheet per table, the choices' Chinese labels), SPSS ``.sav`` or Stata ``.dta``
+files in a zip (choices as numbers 1..k and booleans as 0/1, each with its value labels;
+via pyreadstat, which writes a whole file from one dataframe). So that an export's memory
+does not grow with the campaign, a table of more than ``PART_ROWS`` rows is written as
+parts of ``PART_ROWS`` rows (``employees_part1.sav``, ``employees_part2.sav``, ...; SPSS's
+ADD FILES or Stata's append joins them), each written as soon as it is full.
 """
 
 from __future__ import annotations
@@ -121,6 +123,7 @@ RESERVED = frozenset(
     | {"all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to"}  # SPSS
 )
 STATA_LABEL = 80  # characters in a Stata variable or file label
+PART_ROWS = 250_000  # rows of an SPSS or Stata file; a larger table comes in parts
 
 
 def _name(path: Sequence[str], taken: set[str]) -> str:
@@ -230,6 +233,8 @@ class TableWriter:
         ]
         self.out: CsvZipWriter | XlsxWriter | None = None
         self.frames: list[list[Any]] = []  # SPSS, Stata: each table's batches, columnar
+        self.parts: list[list[Path]] = [[] for _ in tables]  # and its files written
+        self.held = [0] * len(tables)  # rows in each table's batches
         if fmt == "csv":
             self.out = CsvZipWriter(path, specs)
         elif fmt == "xlsx":
@@ -249,13 +254,49 @@ class TableWriter:
                                  for row in rows))  # fmt: skip
         else:
             self.frames[table].append(_frame(self.tables[table].variables, makers, rows))
+            self.held[table] += len(rows)
+            while self.held[table] >= PART_ROWS:
+                self._write_part(table)
 
     def close(self) -> None:
         if self.out is not None:
             self.out.close()
             return
-        _write_stat_files(self.path, self.fmt, self.tables, self.cells, self.frames)
-        self.frames = []
+        try:
+            for table, parts in enumerate(self.parts):
+                if self.frames[table] or not parts:  # the rest, or an empty table
+                    self._write_part(table)
+            with zipfile.ZipFile(self.path, "w", zipfile.ZIP_DEFLATED) as archive:
+                for spec, parts in zip(self.tables, self.parts, strict=True):
+                    for n, part in enumerate(parts, start=1):
+                        name = spec.name if len(parts) == 1 else f"{spec.name}_part{n}"
+                        archive.write(part, f"{name}.{self.fmt}")
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Delete the part files written so far (the zip holds them once closed)."""
+        for parts in self.parts:
+            for part in parts:
+                part.unlink(missing_ok=True)
+        self.frames = [[] for _ in self.tables]
+        self.held = [0] * len(self.tables)
+
+    def _write_part(self, table: int) -> None:
+        """The table's next ``PART_ROWS`` rows (or all it holds) as one file."""
+        import polars as pl
+
+        batches = self.frames[table]
+        spec = self.tables[table]
+        frame = pl.concat(batches) if batches else _frame(spec.variables, self.cells[table], [])
+        rest = frame.slice(PART_ROWS) if frame.height > PART_ROWS else None
+        frame = frame.slice(0, PART_ROWS)
+        self.frames[table] = [rest] if rest is not None else []
+        self.held[table] = 0 if rest is None else rest.height
+        del batches
+        part = self.path.with_suffix(f".{spec.name}.{len(self.parts[table]) + 1}.{self.fmt}")
+        self.parts[table].append(part)
+        _write_stat_file(part, self.fmt, spec, frame)
 
 
 def _cut(text: str, units: int) -> str:
@@ -346,45 +387,24 @@ def _frame(
     )  # fmt: skip
 
 
-def _write_stat_files(
-    path: Path,
-    fmt: Format,
-    tables: Sequence[Table],
-    cells: Sequence[Sequence[Callable[[Any], Any]]],
-    frames: list[list[Any]],
-) -> None:
-    import polars as pl
+def _write_stat_file(path: Path, fmt: Format, table: Table, frame: Any) -> None:
     import pyreadstat
 
-    parts = []
-    try:
-        for table, makers, batches in zip(tables, cells, frames, strict=True):
-            frame = pl.concat(batches) if batches else _frame(table.variables, makers, [])
-            batches.clear()
-            part = path.with_suffix(f".{table.name}.{fmt}")
-            labels: dict[str, dict[int | float, str]] = {
-                v.name: found for v in table.variables if (found := value_labels(v))
-            }
-            column_labels: list[str | None] = [v.label for v in table.variables]
-            if fmt == "sav":
-                pyreadstat.write_sav(
-                    frame, str(part), column_labels=column_labels,
-                    variable_value_labels=labels, file_label=table.label,
-                )  # fmt: skip
-            else:  # Stata refuses a label over 80 characters: cut, marked with "…"
-                pyreadstat.write_dta(
-                    frame, str(part), column_labels=[_label80(x) for x in column_labels],
-                    variable_value_labels=labels, file_label=_label80(table.label) or "",
-                    version=15,
-                )  # fmt: skip
-            del frame
-            parts.append((part, f"{table.name}.{fmt}"))
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-            for part, name in parts:
-                archive.write(part, name)
-    finally:
-        for part, _ in parts:
-            part.unlink(missing_ok=True)
+    labels: dict[str, dict[int | float, str]] = {
+        v.name: found for v in table.variables if (found := value_labels(v))
+    }
+    column_labels: list[str | None] = [v.label for v in table.variables]
+    if fmt == "sav":
+        pyreadstat.write_sav(
+            frame, str(path), column_labels=column_labels,
+            variable_value_labels=labels, file_label=table.label,
+        )  # fmt: skip
+    else:  # Stata refuses a label over 80 characters: cut, marked with "…"
+        pyreadstat.write_dta(
+            frame, str(path), column_labels=[_label80(x) for x in column_labels],
+            variable_value_labels=labels, file_label=_label80(table.label) or "",
+            version=15,
+        )  # fmt: skip
 
 
 def _label80(label: str | None) -> str | None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from python_calamine import CalamineWorkbook
 
+from survey_service.collection import microdata
 from survey_service.collection.microdata import TableWriter, layout, rows_of
 
 ITEM = {"type": "object", "properties": {"amount": {"type": "number", "title": "金额"}}}
@@ -114,3 +116,38 @@ def test_reserved_words_case_and_long_labels_pass_into_every_format(tmp_path: Pa
         assert labels["in_v"].startswith(LONG[:40])
         if fmt == "dta":
             assert len(labels["in_v"]) == 80
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_a_large_table_comes_in_parts_that_append_to_the_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    import zipfile
+
+    import pyreadstat
+
+    monkeypatch.setattr(microdata, "PART_ROWS", 4)
+    tables = layout(SCHEMA)
+    path = tmp_path / "out.zip"
+    writer = TableWriter(path, fmt, tables)  # type: ignore[arg-type]
+    sent = []
+    for n in range(5):  # five surveys of two income rows each: ten rows, parts of 4, 4, 2
+        document = {"firm": {"kind": "a"}, "income": [{"amount": n}, {"amount": n + 0.5}]}
+        for table, cells in rows_of(tables, {"id": f"s{n}"}, document):
+            writer.add(table, [cells])
+        sent += [n, n + 0.5]
+    writer.close()
+    with zipfile.ZipFile(path) as archive:
+        names = sorted(archive.namelist())
+        archive.extractall(tmp_path)
+    assert names == sorted(
+        [f"income_part{i}.{fmt}" for i in (1, 2, 3)]
+        + [f"spending.{fmt}", f"submissions_part1.{fmt}", f"submissions_part2.{fmt}"]
+    )
+    read = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    amounts = []
+    for i in (1, 2, 3):
+        frame, _ = read(str(tmp_path / f"income_part{i}.{fmt}"), output_format="dict")
+        amounts += list(frame["amount"])
+    assert amounts == sent
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("out.") and p != path]
