@@ -287,7 +287,12 @@ class Worker:
     async def _run(self) -> None:
         timeout = httpx.Timeout(SEND_SECONDS)
         swept = 0.0
-        async with httpx.AsyncClient(follow_redirects=False, timeout=timeout) as client:
+        # No connection kept: the pool knows a connection by the address alone, and one
+        # made (and its certificate checked) for one host must not carry another's delivery.
+        limits = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(
+            follow_redirects=False, timeout=timeout, limits=limits
+        ) as client:
             while True:
                 try:
                     if time.monotonic() - swept > SWEEP_SECONDS:
