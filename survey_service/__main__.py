@@ -28,7 +28,7 @@ from survey_service.settings import Settings
 from survey_service.tokens import ensure_admin_token
 from survey_service.web.landing import served_addresses
 from survey_service.web.sessions import session_secret
-from survey_service.webhooks.delivery import Policy, Worker
+from survey_service.webhooks.delivery import Worker, policy_of
 
 
 async def prepare(settings: Settings) -> None:
@@ -160,7 +160,7 @@ async def _worker(settings: Settings) -> int:
     queue = SharedQueue(db, settings, renderers, procrastinate_conninfo(db))
     # It sends webhooks too, so that servers set not to (SURVEY_WEBHOOKS_DELIVER=false)
     # leave them to it.
-    webhooks = Worker(db, Policy(settings.webhooks_allow_private, settings.webhook_retry_scale))
+    webhooks = Worker(db, policy_of(settings))
     if settings.webhooks_deliver:
         webhooks.start()
     try:

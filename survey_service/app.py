@@ -84,7 +84,7 @@ from survey_service.web.review_pages import ReviewPageController
 from survey_service.web.sessions import session_config
 from survey_service.web.token_pages import TokenPageController
 from survey_service.web.webhook_pages import WebhookPageController
-from survey_service.webhooks.delivery import Policy, Worker
+from survey_service.webhooks.delivery import Worker, policy_of
 from survey_service.webhooks.routes import WebhookController
 
 # How long /health waits for the database (a host that drops packets never refuses).
@@ -180,8 +180,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         renderers = process_pool(settings.report_workers)
         app.state.reports = make_queue(app.state.db, settings, renderers)
         await start_queue(app.state.reports)
-        webhooks = Worker(app.state.db, Policy(settings.webhooks_allow_private,
-                                               settings.webhook_retry_scale))  # fmt: skip
+        webhooks = Worker(app.state.db, policy_of(settings))
         if settings.webhooks_deliver:
             webhooks.start()
         await resume_exports(app.state.db, settings.var_dir)

@@ -29,6 +29,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import msgspec
@@ -38,6 +39,7 @@ from standardwebhooks.webhooks import Webhook
 from survey_service.db.engine import Database
 from survey_service.db.faults import unavailable_reason
 from survey_service.db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
+from survey_service.settings import Settings
 from survey_service.webhooks.targets import TargetRefused, pinned
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,23 @@ SWEEP_SECONDS = 3600.0
 class Policy:
     allow_private: bool
     retry_scale: float = 1.0
+    # SURVEY_PUBLIC_BASE_URL: the payloads' links are made absolute with it (else they
+    # stay paths, for a receiver that knows where the service is).
+    base_url: str | None = None
+
+
+def policy_of(settings: Settings) -> Policy:
+    return Policy(
+        settings.webhooks_allow_private, settings.webhook_retry_scale, settings.public_base_url
+    )
+
+
+def _absolute(payload: dict[str, Any], base_url: str | None) -> dict[str, Any]:
+    links = payload.get("data", {}).get("links")
+    if base_url is None or not isinstance(links, dict):
+        return payload
+    data = payload["data"] | {"links": {k: base_url + v for k, v in links.items()}}
+    return payload | {"data": data}
 
 
 def new_secret() -> str:
@@ -209,7 +228,7 @@ async def deliver_due(db: Database, client: httpx.AsyncClient, policy: Policy) -
         if endpoint is None or event is None or not endpoint.active:
             await _record(db, claim, status="failed", error="the endpoint was removed")
             continue
-        body = msgspec.json.encode(event.payload)
+        body = msgspec.json.encode(_absolute(event.payload, policy.base_url))
         code, error = await _send(client, policy, endpoint, delivery_id, body)
         if error is None:
             await _record(db, claim, status="delivered", code=code)

@@ -121,10 +121,10 @@ async def deliveries(service: Service, hook: int) -> list[dict[str, Any]]:
     return found
 
 
-async def send(service: Service, client: httpx.AsyncClient) -> int:
+async def send(service: Service, client: httpx.AsyncClient, base_url: str | None = None) -> int:
     """What a server's worker does each time round: dispatch, then send what is due."""
     await dispatch(service.db)
-    policy = Policy(allow_private=True, retry_scale=0.001)
+    policy = Policy(allow_private=True, retry_scale=0.001, base_url=base_url)
     return await deliver_due(service.db, client, policy)
 
 
@@ -472,3 +472,18 @@ async def test_a_report_finished_twice_is_told_once(service: Service) -> None:
     async with open_.db.read() as session:
         told = list(await session.scalars(select(WebhookEvent.type)))
     assert told.count("report.done") == 1
+
+
+async def test_links_are_absolute_where_the_service_knows_its_address(service: Service) -> None:
+    async with (
+        service_with(service, webhooks_allow_private=True) as open_,
+        receiving() as receiver,
+        httpx.AsyncClient() as client,
+    ):
+        hook = await register(open_, receiver.url, "submission.received")
+        sid = await submit(open_, *(await invited(open_, 1)), salary_document(uscc(1)))
+        assert await send(open_, client, base_url="https://survey.tongchuan.example") == 1
+        payload = verified(hook["secret"], *receiver.received[0])
+        link = "https://survey.tongchuan.example/api/v1/submissions/" + sid
+        assert payload["data"]["links"] == {"submission": link}
+        only_ids_and_links(payload)
