@@ -1,6 +1,7 @@
 """``python -m survey_service worker``: on PostgreSQL, beside a server that only queues
-(``SURVEY_SERVER_RENDERS_REPORTS=false``), it renders the queued reports, and on SIGTERM it
-finishes the report in flight and exits 0. On SQLite it refuses: the server renders.
+(``SURVEY_SERVER_RENDERS_REPORTS=false``), it renders the queued reports (and sends the
+webhooks the server leaves to it), and on SIGTERM it finishes the report in flight and exits
+0. On SQLite it refuses: the server renders.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import os
 import re
 import signal
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from survey_service.reports import jobs
 from survey_service.settings import Settings
 from tests.conftest import run_command
 from tests.integration.faults.server import Server, open_campaign, private_postgres, server_env
+from tests.integration.test_webhooks import receiving, verified
 from tests.paths import PROJECT_ROOT
 
 YEAR = 2024
@@ -66,7 +69,8 @@ async def test_a_worker_process_renders_what_the_server_queues_and_stops_gracefu
         db = open_database(url)
         await upgrade(db.engine)
         worker_log = tmp_path / "worker.log"
-        command = Server(server_env(url, tmp_path / "var", ""), worker_log, command="worker")
+        env = server_env(url, tmp_path / "var", "") | {"SURVEY_WEBHOOKS_ALLOW_PRIVATE": "true"}
+        command = Server(env, worker_log, command="worker")
         command.start()
         worker = command.process
         assert worker is not None
@@ -75,14 +79,22 @@ async def test_a_worker_process_renders_what_the_server_queues_and_stops_gracefu
             var_dir=tmp_path / "var",
             form_schemas_dir=PROJECT_ROOT / "form_schemas",
             server_renders_reports=False,
+            webhooks_allow_private=True,
         )
         app = create_app(settings, database=db)
+        listening = AsyncExitStack()
+        receiver = await listening.enter_async_context(receiving())
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
         try:
             await load_shipped_forms(db, settings.form_schemas_dir)
             async with db.transaction() as session:
                 admin_token, _ = await issue_token(session, "admin", label="test admin")
             admin = {"Authorization": f"Bearer {admin_token}"}
+            hook = await client.post(
+                "/api/v1/webhooks", json={"url": receiver.url, "events": ["report.done"]},
+                headers=admin,
+            )  # fmt: skip
+            assert hook.status_code == 201, hook.text
             # The worker is held still while the reports are asked for, so that it takes
             # none before the second one's row is locked below.
             worker.send_signal(signal.SIGSTOP)
@@ -117,6 +129,14 @@ async def test_a_worker_process_renders_what_the_server_queues_and_stops_gracefu
                 assert pdf.status_code == 200
                 assert pdf.content.startswith(b"%PDF")
 
+                async def told() -> bool:  # by the worker command: the server sends none
+                    return any(
+                        verified(hook.json()["secret"], *r)["data"]["report_id"] == first
+                        for r in receiver.received
+                    )
+
+                await _until(told, "the worker did not send the report's webhook", worker_log)
+
                 async def second_in_flight() -> bool:
                     async with db.read() as session:
                         status = await session.scalar(
@@ -147,6 +167,7 @@ async def test_a_worker_process_renders_what_the_server_queues_and_stops_gracefu
             assert re.search(rf"Starting job render_report\[\d+\]\(report_id='{second}'\)", log)
             assert "Starting worker" not in caplog.text
         finally:
+            await listening.aclose()
             await client.aclose()
             if worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGKILL)
