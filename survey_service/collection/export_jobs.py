@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_service.auth import Principal, audit, district_scope, recorder
 from survey_service.collection import microdata, release_surveys
 from survey_service.db.engine import Database
+from survey_service.db.locks import one_at_a_time
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import Enterprise, Export, Submission, utcnow
 from survey_service.errors import ServiceError, not_found
@@ -115,6 +116,8 @@ async def ask_export(
     """Record the export (audited) and start making it."""
     await expire_old(db, var_dir)
     async with db.transaction() as session:
+        # One person's asks one after the other, so that two at once cannot both pass.
+        await one_at_a_time(session, f"exports:{recorder(principal)}")
         busy = await session.scalar(
             select(func.count())
             .select_from(Export)

@@ -339,3 +339,22 @@ async def test_one_attempt_makes_an_export_and_a_stopped_ones_is_taken_over(
     lost = await service.client.get(shown.json()["file"], headers=service.admin)
     assert lost.status_code == 409, lost.text
     assert "missing" in lost.json()["detail"]
+
+
+async def test_asks_at_the_same_moment_cannot_pass_the_limit_together(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await register_enterprises(service, 1)
+    campaign_id = await create_campaign(service)
+    tokens = await invite(service, campaign_id, 1)
+    await submit(service, campaign_id, tokens[1], salary_document(uscc(1)))
+    monkeypatch.setattr(export_jobs, "start", lambda *_: None)  # they stay queued
+    url = f"/api/v1/campaigns/{campaign_id}/exports"
+    answers = await asyncio.gather(
+        *(
+            service.client.post(url, json={"format": "csv"}, headers=service.admin)
+            for _ in range(2 * export_jobs.AT_ONCE)
+        )
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [202] * export_jobs.AT_ONCE + [409] * export_jobs.AT_ONCE, codes
