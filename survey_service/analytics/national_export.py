@@ -4,8 +4,8 @@ record first, then the file, or the refusal listing every failure.
 Which data: live, the current revision of each submitted survey of the campaign (only the
 accepted ones when the campaign ``requires_review``, as the wage tables count them;
 ``analytics.wages.eligible_submissions``); or a release's, the revisions its snapshot held
-(``collection.release_surveys``) that were submitted then (and accepted then, when the
-campaign requires review). Enterprises in order of their credit code, employees in the
+(``collection.release_surveys``) that counted in it (submitted, and accepted where the
+campaign required review, then). Enterprises in order of their credit code, employees in the
 document's order. A district's staff get their district's
 enterprises (the registry's district), the bureau the whole city.
 
@@ -39,7 +39,7 @@ from survey_service.analytics.wages import CampaignInfo, eligible_submissions, l
 from survey_service.collection import release_surveys
 from survey_service.db.engine import Database
 from survey_service.db.lookups import campaign_with_form
-from survey_service.db.models import Enterprise, ReleaseSurvey, Submission, SubmissionRevision
+from survey_service.db.models import Enterprise, ReleaseSurvey, Submission
 from survey_service.errors import ServiceError, not_found
 
 # Failures listed in a refusal at most (the count says how many there were).
@@ -81,10 +81,8 @@ async def _documents(
         query = (
             release_surveys.surveys_of(release_id)
             .with_only_columns(Submission.id)
-            .where(SubmissionRevision.status == "submitted")
+            .where(ReleaseSurvey.counted.is_(True))
         )
-        if info.requires_review:
-            query = query.where(ReleaseSurvey.review_state == "accepted")
     query = query.join(Enterprise, Submission.enterprise_id == Enterprise.id).order_by(
         Enterprise.uscc
     )

@@ -13,8 +13,8 @@ release was made meanwhile (its protection would not have seen it) and the uniqu
 is frozen again, a few times, before giving up with a conflict.
 
 A release also records every enterprise survey of the campaign as its snapshot held it
-(revision and review state, ``release_surveys``): the microdata behind the release can be
-exported after the surveys are amended (``collection.export_jobs``).
+(revision, review state and whether it counted, ``release_surveys``): the microdata behind
+the release can be exported after the surveys are amended (``collection.export_jobs``).
 
 ``content_hash`` is the sha256 of the data followed by the rules as canonical JSON; a
 release is checked against it when loaded (``release_store``).
@@ -36,7 +36,7 @@ from sqlalchemy.orm import load_only
 from survey_service.analytics.disclosure import SettingsError
 from survey_service.analytics.frozen import Frozen, NothingToRelease
 from survey_service.analytics.wage_release import content_hash, freeze_wages
-from survey_service.analytics.wages import CampaignInfo, load_campaign
+from survey_service.analytics.wages import CampaignInfo, eligible_submissions, load_campaign
 from survey_service.auth import Principal, audit
 from survey_service.db import bulk
 from survey_service.db.engine import Database
@@ -48,7 +48,7 @@ from survey_service.problems import ProblemKind
 KINDS = {"salary-survey": "wages", "poll": "satisfaction", "self-assessment": "assessment"}
 SCORE_MODULE = "survey_service.analytics.score_releases"
 ATTEMPTS = 5
-SURVEY_COLUMNS = ("release_id", "submission_id", "revision", "review_state")
+SURVEY_COLUMNS = ("release_id", "submission_id", "revision", "review_state", "counted")
 
 Freezer = Callable[[AsyncSession, CampaignInfo, Sequence[bytes]], Awaitable[Frozen]]
 
@@ -158,7 +158,7 @@ async def latest_number(session: AsyncSession, campaign_id: int) -> int | None:
     return number
 
 
-Surveys = list[tuple[str, int, str]]  # (submission id, revision, review state)
+Surveys = list[tuple[str, int, str, bool]]  # (submission id, revision, review state, counted)
 
 
 async def _freeze(
@@ -192,15 +192,16 @@ async def _freeze(
             frozen = await freezer_of(kind)(session, info, earlier)
         except (NothingToRelease, SettingsError) as exc:
             raise NotReleasable(str(exc)) from None
+        counted = Submission.id.in_(eligible_submissions(info))
         surveys = await session.execute(
-            select(Submission.id, Submission.revision, Submission.review_state).where(
+            select(Submission.id, Submission.revision, Submission.review_state, counted).where(
                 Submission.campaign_id == campaign_id
             )
         )
     return (
         kind,
         frozen,
-        [(r.id, r.revision, r.review_state) for r in surveys],
+        [(r[0], r[1], r[2], bool(r[3])) for r in surveys],
         previous,
         utcnow() < campaign.closes_at,
     )

@@ -394,6 +394,9 @@ class ReleaseSurvey(Base):
     )
     revision: Mapped[int] = mapped_column(Integer)
     review_state: Mapped[str] = mapped_column(String(16))
+    # Whether it counted in the release's figures (submitted, and accepted where the
+    # campaign required review, then).
+    counted: Mapped[bool] = mapped_column(Boolean)
 
 
 class Reminder(Base):

@@ -12,7 +12,7 @@ from typing import Any
 from python_calamine import CalamineWorkbook
 from sqlalchemy import update
 
-from survey_service.db.models import Submission
+from survey_service.db.models import Campaign, Submission
 from survey_service.reference.salary_layout import salary_layout
 from tests.conftest import Service
 from tests.factories import bearer, create_campaign, invite, register_enterprises, submit
@@ -211,6 +211,11 @@ async def test_a_release_exports_the_records_its_snapshot_held(service: Service)
 
     live = await service.client.get(URL.format(campaign), headers=service.admin)
     assert live.status_code == 422, live.text
+    # The campaign requires review from now on: what counted in the release still does.
+    async with service.db.transaction() as session:
+        await session.execute(
+            update(Campaign).where(Campaign.id == campaign).values(requires_review=True)
+        )
     params = {"release": str(made["number"])}
     checked = await service.client.get(
         URL.format(campaign), params=params | {"check_only": "true"}, headers=service.admin

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("submission_id", sa.String(length=36), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("review_state", sa.String(length=16), nullable=False),
+        sa.Column("counted", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["release_id"],
             ["releases.id"],
