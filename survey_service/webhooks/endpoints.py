@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_service.auth import Principal, audit, recorder
 from survey_service.db.engine import Database
 from survey_service.db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
-from survey_service.errors import not_found
+from survey_service.errors import conflict, not_found
 from survey_service.structs import Body, Out
 from survey_service.webhooks.delivery import new_secret
 from survey_service.webhooks.targets import registrable
@@ -144,6 +144,8 @@ async def replay(
         row = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
         if row is None or row.endpoint_id != endpoint.id:
             raise not_found(f"Delivery {delivery_id}")
+        if not endpoint.active:
+            raise conflict(f"Webhook {endpoint_id} was removed; nothing is sent to it.")
         row.status, row.attempts, row.next_attempt_at = "pending", 0, utcnow()
         row.last_error = None
         event = await session.get(WebhookEvent, row.event_id)

@@ -91,7 +91,7 @@ class WebhookController(Controller):
     @post(
         "/{webhook_id:int}/deliveries/{delivery_id:str}/replay",
         status_code=HTTP_202_ACCEPTED,
-        responses=problems(400, 401, 403, 404, 422),
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def replay(
         self,

@@ -228,6 +228,10 @@ async def test_events_are_signed_deliveries_retried_and_replayed(service: Servic
         await submit(open_, *(await invited(open_, 2)), salary_document(uscc(2)))
         await send(open_, client)
         assert await deliveries(open_, hook["id"]) == before
+        refused = await open_.client.post(
+            f"{HOOKS}/{hook['id']}/deliveries/{before[0]['id']}/replay", headers=open_.admin
+        )
+        assert refused.status_code == 409, refused.text  # nothing is sent to a removed one
 
 
 @pytest.mark.parametrize(
