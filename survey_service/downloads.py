@@ -11,7 +11,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import anyio
 from litestar import Request
@@ -53,13 +53,10 @@ def sheet_csv_response(name: str, sheet: Sheet) -> Response[Any]:
     return csv_response(name, csv_chunks(sheet))
 
 
-async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
-    try:
-        async with await anyio.open_file(path, "rb") as handle:
-            while chunk := await handle.read(64 * 1024):
-                yield chunk
-    finally:
-        await anyio.Path(path).unlink(missing_ok=True)
+async def _file_chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
+    with handle:
+        while chunk := await anyio.to_thread.run_sync(handle.read, 64 * 1024):
+            yield chunk
 
 
 async def file_response(
@@ -79,8 +76,12 @@ async def file_response(
 
 
 def file_stream(path: Path, name: str, media_type: str) -> Response[Any]:
-    """The file at ``path`` (a temporary one: removed once sent) as the download ``name``."""
-    return Stream(_file_chunks(path), media_type=media_type, headers=_attachment(name))
+    """The file at ``path`` (a temporary one) as the download ``name``. Its name is removed
+    at once and the open file streamed: its space is freed when the stream ends, or when
+    the stream is dropped unread (a client gone before the body)."""
+    handle = path.open("rb")
+    path.unlink()
+    return Stream(_file_chunks(handle), media_type=media_type, headers=_attachment(name))
 
 
 async def xlsx_response(

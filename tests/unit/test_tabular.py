@@ -32,3 +32,22 @@ def test_rows_past_excels_limit_refuse_instead_of_vanishing(
     writer.add(0, [[1], [2], [3]])
     with pytest.raises(TooManyRows, match="Excel"):
         writer.add(0, [[4]])
+
+
+async def test_a_temporary_download_leaves_no_file_read_or_not(tmp_path: Path) -> None:
+    import gc
+
+    from survey_service.downloads import file_stream
+
+    read, dropped = tmp_path / "read.zip", tmp_path / "dropped.zip"
+    for path in (read, dropped):
+        path.write_bytes(b"x" * 200_000)
+    response = file_stream(read, "a.zip", "application/zip")
+    assert not read.exists()  # its name is gone at once; the open file is streamed
+    body = b"".join([chunk async for chunk in response.iterator])  # type: ignore[union-attr]
+    assert body == b"x" * 200_000
+    unread = file_stream(dropped, "b.zip", "application/zip")
+    assert not dropped.exists()
+    del unread  # a client gone before the body: the open file goes with the stream
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
