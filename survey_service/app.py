@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -29,7 +30,7 @@ from survey_service.analytics.wage_routes import WageBenchmarkController
 from survey_service.audit_routes import AuditController
 from survey_service.collection.campaign_routes import CampaignChangeController
 from survey_service.collection.contract_routes import ContractController
-from survey_service.collection.export_jobs import resume_exports
+from survey_service.collection.export_jobs import keep_exports, resume_exports
 from survey_service.collection.export_routes import ExportController
 from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.poll_routes import PollController, PollLinkController
@@ -184,6 +185,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         if settings.webhooks_deliver:
             webhooks.start()
         await resume_exports(app.state.db, settings.var_dir)
+        exports = asyncio.get_running_loop().create_task(
+            keep_exports(app.state.db, settings.var_dir)
+        )
         # A server process: what start-up built (modules, routes, mappings, schemas) lives
         # as long as the process, so move it out of the collector's way. Scanning it in
         # each full collection stopped the event loop for 60-80 ms (on the bench machine),
@@ -195,6 +199,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             yield
         finally:
             await app.state.process.close()
+            exports.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await exports
             await webhooks.close()
             await app.state.reports.close()
             renderers.shutdown(cancel_futures=True)

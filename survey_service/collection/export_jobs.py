@@ -10,8 +10,9 @@ dataframes, written when full.
 One attempt makes an export: it claims the row (a random token, ``claimed_by``) and says
 every ``HEARTBEAT_SECONDS`` that it is alive; it writes its own partial file and records
 the outcome only while its claim holds. An export left queued, or running with a heartbeat
-older than ``STALE_SECONDS`` (its process stopped), is made again by the next process to
-start; one another live process is making is left to it.
+older than ``STALE_SECONDS`` (its process stopped), is made again by a server's sweep
+(``keep_exports``, every ``SWEEP_SECONDS``, and at start); one another live process is
+making is left to it.
 
 Which data: the live data, every survey of the campaign (drafts too, with their status) at
 its current revision; or, asked with ``release``, the surveys as that release's snapshot
@@ -41,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey_service.auth import Principal, audit, district_scope, recorder
 from survey_service.collection import microdata, release_surveys
 from survey_service.db.engine import Database
+from survey_service.db.faults import unavailable_reason
 from survey_service.db.locks import one_at_a_time
 from survey_service.db.lookups import campaign_with_form
 from survey_service.db.models import Enterprise, Export, Submission, utcnow
@@ -58,7 +60,10 @@ KEEP_DAYS = 7  # an export's file is deleted after this (status "expired")
 AT_ONCE = 3  # exports one person may have queued or being made
 HEARTBEAT_SECONDS = 10.0
 STALE_SECONDS = 120.0  # a running export not heard of for this long: its process stopped
-_running: set[asyncio.Task[None]] = set()  # held so that the loop does not drop them
+# This process's export tasks by export id: held so that the loop does not drop them, and
+# so that an export already waiting here is not started twice.
+_running: dict[str, asyncio.Task[None]] = {}
+SWEEP_SECONDS = 60.0  # how often a server looks for stopped exports and old files
 _one_at_a_time: dict[int, asyncio.Semaphore] = {}  # per event loop
 
 
@@ -190,9 +195,23 @@ async def download(db: Database, var_dir: Path, principal: Principal, export_id:
 
 
 def start(db: Database, var_dir: Path, export_id: str) -> None:
+    if export_id in _running:
+        return
     task = asyncio.get_running_loop().create_task(run_export(db, var_dir, export_id))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
+    _running[export_id] = task
+    task.add_done_callback(lambda _: _running.pop(export_id, None))
+
+
+async def keep_exports(db: Database, var_dir: Path) -> None:
+    """A server's sweep, every ``SWEEP_SECONDS`` until cancelled: the files of old exports
+    deleted, and an export whose process stopped made here (not only at the next start)."""
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            await resume_exports(db, var_dir)
+        except Exception as exc:
+            if unavailable_reason(exc) is None:
+                log.exception("exports: the sweep failed; trying again later")
 
 
 async def expire_old(db: Database, var_dir: Path) -> None:

@@ -358,3 +358,29 @@ async def test_asks_at_the_same_moment_cannot_pass_the_limit_together(
     )
     codes = sorted(a.status_code for a in answers)
     assert codes == [202] * export_jobs.AT_ONCE + [409] * export_jobs.AT_ONCE, codes
+
+
+async def test_a_running_server_takes_over_a_stopped_export(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await register_enterprises(service, 1)
+    campaign_id = await create_campaign(service)
+    tokens = await invite(service, campaign_id, 1)
+    await submit(service, campaign_id, tokens[1], salary_document(uscc(1)))
+    monkeypatch.setattr(export_jobs, "SWEEP_SECONDS", 0.05)
+    sweep = asyncio.create_task(export_jobs.keep_exports(service.db, service.settings.var_dir))
+    try:
+        stopped = str(uuid.uuid4())
+        heard = utcnow() - timedelta(minutes=10)  # its process died then
+        async with service.db.transaction() as session:
+            session.add(Export(id=stopped, campaign_id=campaign_id, format="csv",
+                               status="running", requested_by="admin", created_at=utcnow(),
+                               claimed_by="gone", heartbeat_at=heard))  # fmt: skip
+        for _ in range(200):
+            shown = await service.client.get(f"/api/v1/exports/{stopped}", headers=service.admin)
+            if shown.json()["status"] == "done":
+                break
+            await asyncio.sleep(0.05)
+        assert shown.json()["status"] == "done", shown.json()
+    finally:
+        sweep.cancel()
