@@ -30,7 +30,7 @@ from survey_service.analytics.wage_routes import WageBenchmarkController
 from survey_service.audit_routes import AuditController
 from survey_service.collection.campaign_routes import CampaignChangeController
 from survey_service.collection.contract_routes import ContractController
-from survey_service.collection.export_jobs import keep_exports, resume_exports
+from survey_service.collection.export_jobs import keep_exports, resume_exports, stop_exports
 from survey_service.collection.export_routes import ExportController
 from survey_service.collection.poll_answers import PollDesk
 from survey_service.collection.poll_routes import PollController, PollLinkController
@@ -202,6 +202,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             exports.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await exports
+            await stop_exports()
             await webhooks.close()
             await app.state.reports.close()
             renderers.shutdown(cancel_futures=True)

@@ -112,6 +112,13 @@ class CsvZipWriter:
             for part in self.parts:
                 part.unlink(missing_ok=True)
 
+    def abort(self) -> None:
+        """Give up: the part files closed and deleted (``path`` is the caller's)."""
+        for handle in self.files:
+            handle.close()
+        for part in self.parts:
+            part.unlink(missing_ok=True)
+
 
 class TooManyRows(ValueError):
     """More rows than an XLSX sheet holds (Excel would drop the rest)."""
@@ -180,6 +187,11 @@ class XlsxWriter:
                     about.write_string(r, 1, text)
         finally:
             self.workbook.close()
+
+    def abort(self) -> None:
+        """Give up: the workbook closed into ``path`` (the caller deletes it), which removes
+        the temporary files xlsxwriter keeps each sheet's rows in."""
+        self.workbook.close()
 
 
 def write_xlsx(path: Path, sheets: Sequence[Sheet], notes: Sequence[tuple[str, str]]) -> None:

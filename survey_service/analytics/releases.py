@@ -38,17 +38,16 @@ from survey_service.analytics.frozen import Frozen, NothingToRelease
 from survey_service.analytics.wage_release import content_hash, freeze_wages
 from survey_service.analytics.wages import CampaignInfo, eligible_submissions, load_campaign
 from survey_service.auth import Principal, audit
-from survey_service.db import bulk
+from survey_service.collection import release_surveys
 from survey_service.db.engine import Database
 from survey_service.db.lookups import campaign_with_form
-from survey_service.db.models import Campaign, Form, Release, Submission, utcnow
+from survey_service.db.models import Campaign, Form, Release, utcnow
 from survey_service.errors import ServiceError
 from survey_service.problems import ProblemKind
 
 KINDS = {"salary-survey": "wages", "poll": "satisfaction", "self-assessment": "assessment"}
 SCORE_MODULE = "survey_service.analytics.score_releases"
 ATTEMPTS = 5
-SURVEY_COLUMNS = ("release_id", "submission_id", "revision", "review_state", "counted")
 
 Freezer = Callable[[AsyncSession, CampaignInfo, Sequence[bytes]], Awaitable[Frozen]]
 
@@ -158,12 +157,9 @@ async def latest_number(session: AsyncSession, campaign_id: int) -> int | None:
     return number
 
 
-Surveys = list[tuple[str, int, str, bool]]  # (submission id, revision, review state, counted)
-
-
 async def _freeze(
     db: Database, campaign_id: int, during_collection: bool
-) -> tuple[str, Frozen, Surveys, int, bool]:
+) -> tuple[str, Frozen, release_surveys.Surveys, int, bool]:
     """The frozen release (its kind, content, the enterprise surveys as they stand, the
     number it follows and whether the campaign is still collecting), read in one snapshot
     of the data."""
@@ -192,19 +188,10 @@ async def _freeze(
             frozen = await freezer_of(kind)(session, info, earlier)
         except (NothingToRelease, SettingsError) as exc:
             raise NotReleasable(str(exc)) from None
-        counted = Submission.id.in_(eligible_submissions(info))
-        surveys = await session.execute(
-            select(Submission.id, Submission.revision, Submission.review_state, counted).where(
-                Submission.campaign_id == campaign_id
-            )
+        surveys = await release_surveys.snapshot(
+            session, campaign_id, counted=eligible_submissions(info)
         )
-    return (
-        kind,
-        frozen,
-        [(r[0], r[1], r[2], bool(r[3])) for r in surveys],
-        previous,
-        utcnow() < campaign.closes_at,
-    )
+    return kind, frozen, surveys, previous, utcnow() < campaign.closes_at
 
 
 def audit_release(principal: Principal | None) -> Callable[[AsyncSession, ReleaseInfo], None]:
@@ -255,10 +242,7 @@ async def create_release(
                 )
                 session.add(row)
                 await session.flush()
-                await bulk.insert_tuples(
-                    await session.connection(), "release_surveys", SURVEY_COLUMNS,
-                    [(row.id, *survey) for survey in surveys],
-                )  # fmt: skip
+                await release_surveys.record(session, row.id, surveys)
                 info = release_info(row)
                 audit(session, info)
             return info

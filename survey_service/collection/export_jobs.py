@@ -24,6 +24,7 @@ registry's district, now). Worker polls are never exported: their answers are an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -36,7 +37,7 @@ from typing import Annotated, Any, Literal, cast
 
 import anyio
 import msgspec
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.auth import Principal, audit, district_scope, recorder
@@ -229,20 +230,48 @@ async def expire_old(db: Database, var_dir: Path) -> None:
             row.status = "expired"
 
 
-def _unclaimed() -> Any:
+def _unclaimed() -> ColumnElement[bool]:
     """Exports to be made: queued, or running with no word from their attempt for
     ``STALE_SECONDS`` (its process stopped)."""
     stale = utcnow() - timedelta(seconds=STALE_SECONDS)
-    return (Export.status == "queued") | (
-        (Export.status == "running")
-        & (Export.heartbeat_at.is_(None) | (Export.heartbeat_at < stale))
-    )
+    heard = func.coalesce(Export.heartbeat_at, Export.created_at)
+    return (Export.status == "queued") | ((Export.status == "running") & (heard < stale))
+
+
+async def _delete_leftovers(db: Database, var_dir: Path) -> None:
+    """Files of attempts that stopped part-way (a killed process's partial and part files):
+    those of every export no live attempt is making, but its finished file."""
+    found = await anyio.to_thread.run_sync(lambda: list(folder(var_dir).glob("*")))
+    by_export: dict[str, list[Path]] = defaultdict(list)
+    for path in found:
+        by_export[path.name[:36]].append(path)
+    if not by_export:
+        return
+    stale = utcnow() - timedelta(seconds=STALE_SECONDS)
+    async with db.read() as session:
+        rows = {
+            row.id: row
+            for row in await session.scalars(select(Export).where(Export.id.in_(by_export)))
+        }
+    for export_id, paths in by_export.items():
+        row = rows.get(export_id)
+        if (
+            row is not None
+            and row.status == "running"
+            and (row.heartbeat_at or row.created_at) >= stale
+        ):
+            continue  # being made
+        keep = file_of(var_dir, row) if row is not None and row.status == "done" else None
+        for path in paths:
+            if path != keep:
+                await anyio.Path(path).unlink(missing_ok=True)
 
 
 async def resume_exports(db: Database, var_dir: Path) -> None:
-    """At start-up: delete the expired files, and make again the exports no live process
-    is making."""
+    """At start-up and in each sweep: delete the expired files and what stopped attempts
+    left, and make again the exports no live process is making."""
     await expire_old(db, var_dir)
+    await _delete_leftovers(db, var_dir)
     async with db.read() as session:
         left = list(
             await session.scalars(select(Export.id).where(_unclaimed()).order_by(Export.created_at))
@@ -277,15 +306,38 @@ class Claim:
             raise Superseded(self.export_id)
         self.said = time.monotonic()
 
-    async def finish(self, **values: Any) -> bool:
-        """Record the outcome if the claim still holds."""
+    async def finish(
+        self, made: Path | None = None, final: Path | None = None, **values: Any
+    ) -> bool:
+        """Record the outcome if the claim still holds; the file ``made`` becomes ``final``
+        then, in the same transaction (the row stays locked meanwhile, so an attempt that
+        took over cannot have its file replaced by this one's), else it is deleted."""
         async with self.db.transaction() as session:
             done = await session.execute(
                 update(Export)
                 .where(Export.id == self.export_id, Export.claimed_by == self.token)
                 .values(finished_at=utcnow(), **values)
             )
-        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+            held = bool(done.rowcount == 1)  # type: ignore[attr-defined]
+            if made is not None and final is not None:
+                if held:
+                    await anyio.Path(made).replace(final)
+                else:
+                    await anyio.Path(made).unlink(missing_ok=True)
+        if not held:
+            log.warning(
+                "export %s: taken over by another attempt; its outcome stands", self.export_id
+            )
+        return held
+
+    async def give_back(self) -> None:
+        """This process stops: the export queued again, for any server to make at once."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(Export)
+                .where(Export.id == self.export_id, Export.claimed_by == self.token)
+                .values(status="queued", claimed_by=None, heartbeat_at=None)
+            )
 
 
 async def _claim(db: Database, export_id: str) -> tuple[Claim, Export] | None:
@@ -311,18 +363,32 @@ async def run_export(db: Database, var_dir: Path, export_id: str) -> None:
             return
         claim, row = claimed
         try:
-            surveys, rows, size = await _write(claim, var_dir, row)
+            surveys, rows, made = await _write(claim, var_dir, row)
+            await claim.finish(made, file_of(var_dir, row), status="done", surveys=surveys,
+                               rows=rows, size=made.stat().st_size)  # fmt: skip
         except Superseded:
             log.warning("export %s: taken over by another process", export_id)
-            return
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(claim.give_back())
+            raise
         except Exception as exc:
             log.exception("export %s failed", export_id)
             await claim.finish(status="failed", reason=f"{type(exc).__name__}: {exc}"[:500])
-            return
-        await claim.finish(status="done", surveys=surveys, rows=rows, size=size)
 
 
-async def _write(claim: Claim, var_dir: Path, row: Export) -> tuple[int, int, int]:
+async def stop_exports() -> None:
+    """At shutdown: this process's exports stopped and given back (queued), so that another
+    server makes them at once rather than after ``STALE_SECONDS``."""
+    tasks = list(_running.values())
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _write(claim: Claim, var_dir: Path, row: Export) -> tuple[int, int, Path]:
+    """The export written to this attempt's own partial file: (surveys, repeated rows,
+    the file)."""
     db = claim.db
     async with db.read() as session:
         found = await campaign_with_form(session, row.campaign_id)
@@ -366,12 +432,11 @@ async def _write(claim: Claim, var_dir: Path, row: Export) -> tuple[int, int, in
                 repeated += len(cells) if table else 0
                 await anyio.to_thread.run_sync(writer.add, table, cells)
         await anyio.to_thread.run_sync(writer.close)
-        partial.replace(final)
     except BaseException:
         writer.discard()
         partial.unlink(missing_ok=True)
         raise
-    return surveys, repeated, final.stat().st_size
+    return surveys, repeated, partial
 
 
 def _listing(row: Export, release_id: int | None) -> Select[*tuple[Any, ...]]:

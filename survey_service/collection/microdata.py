@@ -275,7 +275,9 @@ class TableWriter:
             self.discard()
 
     def discard(self) -> None:
-        """Delete the part files written so far (the zip holds them once closed)."""
+        """Give up: every file written so far deleted but ``path`` (the caller's)."""
+        if self.out is not None:
+            self.out.abort()
         for parts in self.parts:
             for part in parts:
                 part.unlink(missing_ok=True)

@@ -1,17 +1,40 @@
 """The enterprise surveys a release's snapshot held (``release_surveys``, written with the
-release by ``analytics.releases``): the revision of each and its review state then, so that
-the microdata behind a release can be read after the surveys are amended. A revision's
-document is its own copy once a newer revision replaced it, else the survey's."""
+release by ``analytics.releases``): the revision of each, its review state then and whether
+it counted, so that the microdata behind a release can be read after the surveys are
+amended. A revision's document is its own copy once a newer revision replaced it, else the
+survey's (as ``collection.submissions.revision_document`` reads it in Python)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey_service.db import bulk
 from survey_service.db.models import Release, ReleaseSurvey, Submission, SubmissionRevision
 from survey_service.errors import ServiceError, not_found
+
+Surveys = list[tuple[str, int, str, bool]]  # (submission id, revision, review state, counted)
+_COLUMNS = ("release_id", "submission_id", "revision", "review_state", "counted")
+
+
+async def snapshot(session: AsyncSession, campaign_id: int, *, counted: Select[Any]) -> Surveys:
+    """Every enterprise survey of the campaign as ``session``'s snapshot holds it; those in
+    ``counted`` (a select of submission ids) counted in the release."""
+    rows = await session.execute(
+        select(
+            Submission.id, Submission.revision, Submission.review_state,
+            Submission.id.in_(counted),
+        ).where(Submission.campaign_id == campaign_id)
+    )  # fmt: skip
+    return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
+
+
+async def record(session: AsyncSession, release_id: int, surveys: Surveys) -> None:
+    """The release's surveys, written in ``session``'s transaction (the release's own)."""
+    rows = [(release_id, *survey) for survey in surveys]
+    await bulk.insert_tuples(await session.connection(), "release_surveys", _COLUMNS, rows)
 
 
 async def recorded_release(session: AsyncSession, campaign_id: int, number: int) -> int:
@@ -64,7 +87,7 @@ def document_of(release_id: int, submission_id: str) -> Select[Any]:
     )
 
 
-def _its_revision() -> Any:
+def _its_revision() -> ColumnElement[bool]:
     return and_(
         SubmissionRevision.submission_id == ReleaseSurvey.submission_id,
         SubmissionRevision.revision == ReleaseSurvey.revision,

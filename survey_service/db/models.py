@@ -390,7 +390,7 @@ class ReleaseSurvey(Base):
         ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
     )
     submission_id: Mapped[str] = mapped_column(
-        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     revision: Mapped[int] = mapped_column(Integer)
     review_state: Mapped[str] = mapped_column(String(16))

@@ -170,12 +170,15 @@ async def _finish(
     for pause in (*FINISH_RETRY_PAUSES, None):
         try:
             async with db.transaction() as session:
+                # A report rendered twice (its first renderer thought dead): a PDF stands
+                # over the other's failure, and the first outcome over a second failure.
+                was = ("rendering", "failed") if values.get("status") == "done" else ("rendering",)
                 stored = await session.execute(
                     update(Report)
-                    .where(Report.id == report_id, Report.status == "rendering")
+                    .where(Report.id == report_id, Report.status.in_(was))
                     .values(finished_at=utcnow(), **values)
                 )
-                # A report rendered twice (its first renderer thought dead) is told once.
+                # ... and it is told once.
                 if done_kind is not None and stored.rowcount == 1:  # type: ignore[attr-defined]
                     webhook_events.report_done(session, report_id, done_kind)
             return

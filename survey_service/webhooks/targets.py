@@ -63,7 +63,7 @@ async def check_target(url: str, *, allow_private: bool) -> str:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise TargetRefused("not an http(s) address", "不是 http(s) 地址")
     try:
-        httpx.URL(url)  # what the sender will be given
+        host = _ascii_host(url)  # what the sender will look up and name
     except (httpx.InvalidURL, UnicodeError):
         raise TargetRefused("not a valid address", "地址格式不正确") from None
     if parts.scheme == "http" and not allow_private:
@@ -75,9 +75,7 @@ async def check_target(url: str, *, allow_private: bool) -> str:
     except ValueError:
         raise TargetRefused("the port is not a number", "端口不是数字") from None
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, port, type=socket.SOCK_STREAM
-        )
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise TargetRefused(
             f"the host {parts.hostname} cannot be resolved", f"无法解析主机 {parts.hostname}"
@@ -110,12 +108,18 @@ async def pinned(url: str, *, allow_private: bool) -> Pinned:
     parts = urlsplit(url)
     shown = f"[{address}]" if ":" in address else address
     netloc = shown if parts.port is None else f"{shown}:{parts.port}"
-    host = httpx.URL(url).raw_host.decode("ascii")  # a Chinese name in its IDNA form
+    host = _ascii_host(url)
+    named = f"[{host}]" if ":" in host else host  # an IPv6 literal in brackets
     return Pinned(
         parts._replace(netloc=netloc).geturl(),
-        {"host": host if parts.port is None else f"{host}:{parts.port}"},
+        {"host": named if parts.port is None else f"{named}:{parts.port}"},
         {"sni_hostname": host} if parts.scheme == "https" else {},
     )
+
+
+def _ascii_host(url: str) -> str:
+    """The URL's host as it is looked up and sent: a Chinese name in its IDNA form."""
+    return httpx.URL(url).raw_host.decode("ascii")
 
 
 async def registrable(url: str, *, allow_private: bool) -> None:

@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from survey_service.db.models import WebhookDelivery, WebhookEvent, utcnow
+from survey_service.db.models import Report, WebhookDelivery, WebhookEvent, utcnow
 from survey_service.reports import jobs as report_jobs
 from survey_service.webhooks import delivery
 from survey_service.webhooks.delivery import Policy, deliver_due, dispatch
@@ -476,6 +476,16 @@ async def test_a_report_finished_twice_is_told_once(service: Service) -> None:
     async with open_.db.read() as session:
         told = list(await session.scalars(select(WebhookEvent.type)))
     assert told.count("report.done") == 1
+    # The first renderer failed and the second made the PDF: the PDF stands, told once.
+    async with open_.db.transaction() as session:
+        await session.execute(update(Report).values(status="failed", pdf=None))
+        await session.execute(delete(WebhookEvent))
+    await report_jobs._finish(open_.db, report["id"], status="done", pdf=b"%PDF-1.7",
+                              done_kind="participation")  # fmt: skip
+    async with open_.db.read() as session:
+        status = await session.scalar(select(Report.status).where(Report.id == report["id"]))
+        told = list(await session.scalars(select(WebhookEvent.type)))
+    assert (status, told) == ("done", ["report.done"])
 
 
 async def test_links_are_absolute_where_the_service_knows_its_address(service: Service) -> None:

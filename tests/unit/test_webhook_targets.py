@@ -91,3 +91,14 @@ async def test_an_address_the_sender_cannot_take_is_refused(
     _resolving(monkeypatch, ["93.184.215.14"])
     with pytest.raises(TargetRefused):
         await pinned("https://hooks.example.org/in\x00x", allow_private=False)
+
+
+async def test_an_ipv6_literal_is_named_in_brackets(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def getaddrinfo(self: Any, host: str, port: int, **_: Any) -> list[Any]:
+        assert host == "2001:4860:4860::8888"
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (host, port, 0, 0))]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", getaddrinfo)
+    target = await pinned("https://[2001:4860:4860::8888]:8443/in", allow_private=False)
+    assert target.headers == {"host": "[2001:4860:4860::8888]:8443"}
+    assert target.url == "https://[2001:4860:4860::8888]:8443/in"

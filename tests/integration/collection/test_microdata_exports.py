@@ -333,6 +333,13 @@ async def test_one_attempt_makes_an_export_and_a_stopped_ones_is_taken_over(
     assert not await late.finish(status="failed", reason="late")
     again = await service.client.get(f"/api/v1/exports/{ids['stopped']}", headers=service.admin)
     assert again.json()["status"] == "done"
+    # Nor does its file replace the one made: it is deleted instead.
+    final = next((service.settings.var_dir / "exports").glob(f"{ids['stopped']}.zip"))
+    kept = final.read_bytes()
+    made = final.with_suffix(".zip.stopped.part")
+    made.write_bytes(b"an older export")
+    assert not await late.finish(made, final, status="done")
+    assert (final.read_bytes(), made.exists()) == (kept, False)
     # A file lost from the disk is a clear refusal, not a server error.
     for path in (service.settings.var_dir / "exports").glob(f"{ids['stopped']}.*"):
         path.unlink()
@@ -384,3 +391,45 @@ async def test_a_running_server_takes_over_a_stopped_export(
         assert shown.json()["status"] == "done", shown.json()
     finally:
         sweep.cancel()
+
+
+async def test_a_stopping_server_gives_its_exports_back_and_leftovers_go(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await register_enterprises(service, 1)
+    campaign_id = await create_campaign(service)
+    exports = service.settings.var_dir / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    never = asyncio.Event()
+
+    async def stuck(*_: Any) -> Any:
+        await never.wait()
+
+    monkeypatch.setattr(export_jobs, "_write", stuck)
+    asked = await service.client.post(f"/api/v1/campaigns/{campaign_id}/exports",
+                                      json={"format": "csv"}, headers=service.admin)  # fmt: skip
+    export_id = asked.json()["id"]
+    url = f"/api/v1/exports/{export_id}"
+    for _ in range(100):
+        if (await service.client.get(url, headers=service.admin)).json()["status"] == "running":
+            break
+        await asyncio.sleep(0.02)
+    (exports / f"{export_id}.zip.abc.part").write_bytes(b"being made")
+    # What a killed attempt left: a partial file and a part, beside a finished export's file.
+    dead = str(uuid.uuid4())
+    async with service.db.transaction() as session:
+        session.add(Export(id=dead, campaign_id=campaign_id, format="sav", status="failed",
+                           requested_by="admin", created_at=utcnow()))  # fmt: skip
+    for name in (f"{dead}.zip.x.part", f"{dead}.zip.x.employees.1.sav"):
+        (exports / name).write_bytes(b"wage rows")
+    await export_jobs.resume_exports(service.db, service.settings.var_dir)
+    left = sorted(p.name for p in exports.iterdir())
+    assert left == [f"{export_id}.zip.abc.part"]  # the running export's own, kept
+
+    await export_jobs.stop_exports()
+    shown = await service.client.get(f"/api/v1/exports/{export_id}", headers=service.admin)
+    assert shown.json()["status"] == "queued"  # any server makes it at once
+    async with service.db.read() as session:
+        row = await session.get(Export, export_id)
+        assert row is not None
+        assert (row.claimed_by, row.heartbeat_at) == (None, None)

@@ -43,6 +43,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("release_id", "submission_id", name=op.f("pk_release_surveys")),
     )
+    op.create_index(op.f("ix_release_surveys_submission_id"), "release_surveys", ["submission_id"])
     with op.batch_alter_table("exports") as batch:
         batch.add_column(sa.Column("release", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("claimed_by", sa.String(length=32), nullable=True))
@@ -54,4 +55,5 @@ def downgrade() -> None:
         batch.drop_column("heartbeat_at")
         batch.drop_column("claimed_by")
         batch.drop_column("release")
+    op.drop_index(op.f("ix_release_surveys_submission_id"), table_name="release_surveys")
     op.drop_table("release_surveys")
