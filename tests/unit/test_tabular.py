@@ -52,3 +52,28 @@ async def test_a_temporary_download_leaves_no_file_read_or_not(tmp_path: Path) -
     del unread  # a client gone before the body: the open file goes with the stream
     gc.collect()
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav"])
+def test_an_export_given_up_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    import tempfile
+
+    from survey_service.collection.microdata import TableWriter, layout, rows_of
+
+    scratch = tmp_path / "tmp"  # where xlsxwriter keeps a sheet's rows meanwhile
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    schema = {"type": "object", "properties": {"staff": {"type": "array", "items": {
+        "type": "object", "properties": {"pay": {"type": "number"}}}}}}  # fmt: skip
+    tables = layout(schema)
+    out = tmp_path / "out" / "export.part"
+    out.parent.mkdir()
+    writer = TableWriter(out, fmt, tables)  # type: ignore[arg-type]
+    for table, cells in rows_of(tables, {"id": "s"}, {"staff": [{"pay": 1.0}] * 600}):
+        writer.add(table, [cells])
+    writer.discard()
+    out.unlink(missing_ok=True)  # the caller's own file
+    assert os.listdir(out.parent) == []
+    assert os.listdir(scratch) == []
