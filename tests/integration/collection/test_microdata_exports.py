@@ -34,6 +34,14 @@ HOSTILE = "=cmd|' /C calc'!A0"
 NAME = re.compile(r"（([A-Za-z0-9_]+)）$")
 
 
+async def _one_survey(service: Service) -> tuple[int, str]:
+    """A campaign with one enterprise's salary survey: the campaign's id and the survey's."""
+    await register_enterprises(service, 1)
+    campaign_id = await create_campaign(service)
+    tokens = await invite(service, campaign_id, 1)
+    return campaign_id, await submit(service, campaign_id, tokens[1], salary_document(uscc(1)))
+
+
 async def _export(
     service: Service, campaign_id: int, fmt: str, headers: dict[str, str], **body: Any
 ) -> Any:
@@ -195,10 +203,7 @@ async def test_district_staff_export_their_district_and_polls_are_never_exported
 
 
 async def test_old_files_expire_and_one_person_has_few_exports_at_once(service: Service) -> None:
-    await register_enterprises(service, 1)
-    campaign_id = await create_campaign(service)
-    tokens = await invite(service, campaign_id, 1)
-    await submit(service, campaign_id, tokens[1], salary_document(uscc(1)))
+    campaign_id, _ = await _one_survey(service)
     old, _ = await _export(service, campaign_id, "csv", service.admin)
     files = list((service.settings.var_dir / "exports").glob(f"{old['id']}.*"))
     assert len(files) == 1
@@ -302,10 +307,7 @@ async def test_a_release_exports_the_surveys_as_its_snapshot_held_them(service: 
 async def test_one_attempt_makes_an_export_and_a_stopped_ones_is_taken_over(
     service: Service,
 ) -> None:
-    await register_enterprises(service, 1)
-    campaign_id = await create_campaign(service)
-    tokens = await invite(service, campaign_id, 1)
-    sid = await submit(service, campaign_id, tokens[1], salary_document(uscc(1)))
+    campaign_id, sid = await _one_survey(service)
     now = utcnow()
     ids = {"stopped": str(uuid.uuid4()), "alive": str(uuid.uuid4())}
     async with service.db.transaction() as session:
@@ -351,10 +353,7 @@ async def test_one_attempt_makes_an_export_and_a_stopped_ones_is_taken_over(
 async def test_asks_at_the_same_moment_cannot_pass_the_limit_together(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await register_enterprises(service, 1)
-    campaign_id = await create_campaign(service)
-    tokens = await invite(service, campaign_id, 1)
-    await submit(service, campaign_id, tokens[1], salary_document(uscc(1)))
+    campaign_id, _ = await _one_survey(service)
     monkeypatch.setattr(export_jobs, "start", lambda *_: None)  # they stay queued
     url = f"/api/v1/campaigns/{campaign_id}/exports"
     answers = await asyncio.gather(
@@ -370,10 +369,7 @@ async def test_asks_at_the_same_moment_cannot_pass_the_limit_together(
 async def test_a_running_server_takes_over_a_stopped_export(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await register_enterprises(service, 1)
-    campaign_id = await create_campaign(service)
-    tokens = await invite(service, campaign_id, 1)
-    await submit(service, campaign_id, tokens[1], salary_document(uscc(1)))
+    campaign_id, _ = await _one_survey(service)
     monkeypatch.setattr(export_jobs, "SWEEP_SECONDS", 0.05)
     sweep = asyncio.create_task(export_jobs.keep_exports(service.db, service.settings.var_dir))
     try:
