@@ -121,11 +121,12 @@ def _from_validation_exception(exc: ValidationException) -> ProblemDetailsExcept
 T = TypeVar("T")
 
 
-def converted(raw: Any, kind: type[T]) -> T:
+def converted(raw: Any, kind: type[T], *, strict: bool = True) -> T:
     """``raw`` (a page's posted fields) as the request struct ``kind``, or the 422 the API
-    answers for a body of that shape."""
+    answers for a body of that shape. ``strict=False``: text is taken for the numbers it
+    spells (a posted field is always text)."""
     try:
-        return msgspec.convert(raw, kind)
+        return msgspec.convert(raw, kind, strict=strict)
     except msgspec.ValidationError as exc:
         raise from_msgspec(exc) from None
 

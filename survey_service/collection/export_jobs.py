@@ -90,12 +90,15 @@ class ExportOut(Out, kw_only=True):
     file: str | None  # where to download it, once done
 
 
+def _kept_since() -> datetime:
+    """Exports made before this are expired."""
+    return utcnow() - timedelta(days=KEEP_DAYS)
+
+
 def status_of(row: Export) -> str:
     """The export's status now: a file older than ``KEEP_DAYS`` is expired, whether or not
     it has been deleted yet."""
-    if row.status == "done" and row.created_at < utcnow() - timedelta(days=KEEP_DAYS):
-        return "expired"
-    return row.status
+    return "expired" if row.status == "done" and row.created_at < _kept_since() else row.status
 
 
 def export_out(row: Export) -> ExportOut:
@@ -218,24 +221,27 @@ async def keep_exports(db: Database, var_dir: Path) -> None:
 async def expire_old(db: Database, var_dir: Path) -> None:
     """Delete the files of exports made more than ``KEEP_DAYS`` ago (microdata should not
     lie about); their rows stay, ``expired``."""
-    cutoff = utcnow() - timedelta(days=KEEP_DAYS)
+    expired = (Export.status == "done") & (Export.created_at < _kept_since())
+    async with db.read() as session:  # the sweep runs every minute: a write only when due
+        if await session.scalar(select(Export.id).where(expired).limit(1)) is None:
+            return
     async with db.transaction() as session:
-        old = list(
-            await session.scalars(
-                select(Export).where(Export.status == "done", Export.created_at < cutoff)
-            )
-        )
-        for row in old:
+        for row in await session.scalars(select(Export).where(expired)):
             file_of(var_dir, row).unlink(missing_ok=True)
             row.status = "expired"
 
 
-def _unclaimed() -> ColumnElement[bool]:
-    """Exports to be made: queued, or running with no word from their attempt for
-    ``STALE_SECONDS`` (its process stopped)."""
+def _being_made() -> ColumnElement[bool]:
+    """Running, and its attempt heard of within ``STALE_SECONDS``."""
     stale = utcnow() - timedelta(seconds=STALE_SECONDS)
     heard = func.coalesce(Export.heartbeat_at, Export.created_at)
-    return (Export.status == "queued") | ((Export.status == "running") & (heard < stale))
+    return (Export.status == "running") & (heard >= stale)
+
+
+def _unclaimed() -> ColumnElement[bool]:
+    """Exports to be made: queued, or running with no word from their attempt (its process
+    stopped)."""
+    return (Export.status == "queued") | ((Export.status == "running") & ~_being_made())
 
 
 async def _delete_leftovers(db: Database, var_dir: Path) -> None:
@@ -247,20 +253,17 @@ async def _delete_leftovers(db: Database, var_dir: Path) -> None:
         by_export[path.name[:36]].append(path)
     if not by_export:
         return
-    stale = utcnow() - timedelta(seconds=STALE_SECONDS)
     async with db.read() as session:
         rows = {
-            row.id: row
-            for row in await session.scalars(select(Export).where(Export.id.in_(by_export)))
+            row.id: (row, bool(busy))
+            for row, busy in await session.execute(
+                select(Export, _being_made()).where(Export.id.in_(by_export))
+            )
         }
     for export_id, paths in by_export.items():
-        row = rows.get(export_id)
-        if (
-            row is not None
-            and row.status == "running"
-            and (row.heartbeat_at or row.created_at) >= stale
-        ):
-            continue  # being made
+        row, busy = rows.get(export_id, (None, False))
+        if busy:
+            continue
         keep = file_of(var_dir, row) if row is not None and row.status == "done" else None
         for path in paths:
             if path != keep:
@@ -306,12 +309,11 @@ class Claim:
             raise Superseded(self.export_id)
         self.said = time.monotonic()
 
-    async def finish(
-        self, made: Path | None = None, final: Path | None = None, **values: Any
-    ) -> bool:
-        """Record the outcome if the claim still holds; the file ``made`` becomes ``final``
-        then, in the same transaction (the row stays locked meanwhile, so an attempt that
-        took over cannot have its file replaced by this one's), else it is deleted."""
+    async def finish(self, file: tuple[Path, Path] | None = None, **values: Any) -> bool:
+        """Record the outcome if the claim still holds; the file (made, final): ``made``
+        becomes ``final`` then, in the same transaction (the row stays locked meanwhile, so
+        an attempt that took over cannot have its file replaced by this one's), else it is
+        deleted."""
         async with self.db.transaction() as session:
             done = await session.execute(
                 update(Export)
@@ -319,7 +321,8 @@ class Claim:
                 .values(finished_at=utcnow(), **values)
             )
             held = bool(done.rowcount == 1)  # type: ignore[attr-defined]
-            if made is not None and final is not None:
+            if file is not None:
+                made, final = file
                 if held:
                     await anyio.Path(made).replace(final)
                 else:
@@ -364,7 +367,7 @@ async def run_export(db: Database, var_dir: Path, export_id: str) -> None:
         claim, row = claimed
         try:
             surveys, rows, made = await _write(claim, var_dir, row)
-            await claim.finish(made, file_of(var_dir, row), status="done", surveys=surveys,
+            await claim.finish((made, file_of(var_dir, row)), status="done", surveys=surveys,
                                rows=rows, size=made.stat().st_size)  # fmt: skip
         except Superseded:
             log.warning("export %s: taken over by another process", export_id)
@@ -414,7 +417,7 @@ async def _write(claim: Claim, var_dir: Path, row: Export) -> tuple[int, int, Pa
             await claim.heartbeat()
             survey = listing._asdict()
             async with db.read() as session:
-                if release_id is None:  # as it stands now, its facts with its document
+                if release_id is None:  # as it stands now: its facts read with its document
                     current = (await session.execute(_current(listing.id))).first()
                     if current is None:
                         continue
@@ -440,13 +443,13 @@ async def _write(claim: Claim, var_dir: Path, row: Export) -> tuple[int, int, Pa
 
 
 def _listing(row: Export, release_id: int | None) -> Select[*tuple[Any, ...]]:
-    """The export's surveys with their enterprise (the registry's now), by credit code."""
+    """The export's surveys with their enterprise (the registry's now), by credit code; a
+    release's with the facts it held (the live ones' are read with each document)."""
     surveys = (
-        select(Submission.id, Submission.status, Submission.review_state, Submission.revision,
-               Submission.updated_at).where(Submission.campaign_id == row.campaign_id)
+        select(Submission.id).where(Submission.campaign_id == row.campaign_id)
         if release_id is None
         else release_surveys.surveys_of(release_id)
-    )  # fmt: skip
+    )
     query = (
         surveys.add_columns(
             Enterprise.uscc,

@@ -295,7 +295,7 @@ class TableWriter:
         frame = frame.slice(0, PART_ROWS)
         self.frames[table] = [rest] if rest is not None else []
         self.held[table] = 0 if rest is None else rest.height
-        del batches
+        del batches  # the batches go before the file is written: the part alone is held
         part = self.path.with_suffix(f".{spec.name}.{len(self.parts[table]) + 1}.{self.fmt}")
         self.parts[table].append(part)
         _write_stat_file(part, self.fmt, spec, frame)

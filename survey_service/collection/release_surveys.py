@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey_service.db import bulk
@@ -61,34 +61,32 @@ def surveys_of(release_id: int) -> Select[*tuple[Any, ...]]:
     """The release's surveys as it held them, in the live listing's columns: ``id``,
     ``status``, ``review_state``, ``revision``, ``updated_at`` (when that revision was
     made); join the enterprise on ``Submission.enterprise_id``."""
-    return (
-        select(
-            Submission.id,
-            SubmissionRevision.status,
-            ReleaseSurvey.review_state,
-            ReleaseSurvey.revision,
-            SubmissionRevision.created_at.label("updated_at"),
-        )
-        .select_from(ReleaseSurvey)
-        .join(Submission, Submission.id == ReleaseSurvey.submission_id)
-        .join(SubmissionRevision, _its_revision())
-        .where(ReleaseSurvey.release_id == release_id)
+    return _held(
+        release_id,
+        Submission.id,
+        SubmissionRevision.status,
+        ReleaseSurvey.review_state,
+        ReleaseSurvey.revision,
+        SubmissionRevision.created_at.label("updated_at"),
     )
 
 
 def document_of(release_id: int, submission_id: str) -> Select[Any]:
     """The document of the survey's revision the release held."""
-    return (
-        select(func.coalesce(SubmissionRevision.data, Submission.data))
-        .select_from(ReleaseSurvey)
-        .join(Submission, Submission.id == ReleaseSurvey.submission_id)
-        .join(SubmissionRevision, _its_revision())
-        .where(ReleaseSurvey.release_id == release_id, ReleaseSurvey.submission_id == submission_id)
-    )
+    held = _held(release_id, func.coalesce(SubmissionRevision.data, Submission.data))
+    return held.where(ReleaseSurvey.submission_id == submission_id)
 
 
-def _its_revision() -> ColumnElement[bool]:
-    return and_(
+def _held(release_id: int, *columns: Any) -> Select[*tuple[Any, ...]]:
+    """``columns`` of the release's surveys, each joined to the revision it held."""
+    its_revision = and_(
         SubmissionRevision.submission_id == ReleaseSurvey.submission_id,
         SubmissionRevision.revision == ReleaseSurvey.revision,
+    )
+    return (
+        select(*columns)
+        .select_from(ReleaseSurvey)
+        .join(Submission, Submission.id == ReleaseSurvey.submission_id)
+        .join(SubmissionRevision, its_revision)
+        .where(ReleaseSurvey.release_id == release_id)
     )

@@ -35,10 +35,11 @@ class ExportPageController(Controller):
         principal, posted = sent
         zh = lang_of(request) == "zh"
         try:
-            release: str | int | None = field(posted, "release") or None
-            if isinstance(release, str) and release.isascii() and release.isdigit():
-                release = int(release)  # anything else: the API's 422 for a non-number
-            data = converted({"format": field(posted, "format"), "release": release}, ExportIn)
+            fields = {
+                "format": field(posted, "format"),
+                "release": field(posted, "release") or None,
+            }
+            data = converted(fields, ExportIn, strict=False)
             out = await export_jobs.ask_export(
                 db, app_settings.var_dir, principal, campaign_id, data
             )

@@ -106,15 +106,18 @@ class Pinned:
 async def pinned(url: str, *, allow_private: bool) -> Pinned:
     address = await check_target(url, allow_private=allow_private)
     parts = urlsplit(url)
-    shown = f"[{address}]" if ":" in address else address
-    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
     host = _ascii_host(url)
-    named = f"[{host}]" if ":" in host else host  # an IPv6 literal in brackets
     return Pinned(
-        parts._replace(netloc=netloc).geturl(),
-        {"host": named if parts.port is None else f"{named}:{parts.port}"},
+        parts._replace(netloc=_netloc(address, parts.port)).geturl(),
+        {"host": _netloc(host, parts.port)},
         {"sni_hostname": host} if parts.scheme == "https" else {},
     )
+
+
+def _netloc(host: str, port: int | None) -> str:
+    """``host`` (an IPv6 literal in brackets) and the port when the URL gives one."""
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port is None else f"{shown}:{port}"
 
 
 def _ascii_host(url: str) -> str:

@@ -81,6 +81,18 @@ async def receiving(port: int = 0) -> AsyncIterator[Receiver]:
         await server.wait_closed()
 
 
+@asynccontextmanager
+async def listening(service: Service) -> AsyncIterator[tuple[Service, Receiver, httpx.AsyncClient]]:
+    """The service letting webhooks reach loopback, a receiver there, and a client for the
+    worker's sends."""
+    async with (
+        service_with(service, webhooks_allow_private=True) as open_,
+        receiving() as receiver,
+        httpx.AsyncClient() as client,
+    ):
+        yield open_, receiver, client
+
+
 def verified(secret: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
     """The body, once its signature is checked as the specification says: HMAC-SHA256 of
     ``id.timestamp.body`` under the secret's base64-decoded bytes, ``v1,`` + base64."""
@@ -129,11 +141,7 @@ async def send(service: Service, client: httpx.AsyncClient, base_url: str | None
 
 
 async def test_events_are_signed_deliveries_retried_and_replayed(service: Service) -> None:
-    async with (
-        service_with(service, webhooks_allow_private=True) as open_,
-        receiving() as receiver,
-        httpx.AsyncClient() as client,
-    ):
+    async with listening(service) as (open_, receiver, client):
         hook = await register(open_, receiver.url, "submission.received", "submission.amended",
                               "submission.reviewed")  # fmt: skip
         other = await register(open_, receiver.url + "?reports", "report.done")
@@ -331,11 +339,7 @@ async def test_a_kill_between_commit_and_delivery_and_a_receiver_down_lose_nothi
 
 
 async def test_a_release_and_a_finished_report_are_told(service: Service) -> None:
-    async with (
-        service_with(service, webhooks_allow_private=True) as open_,
-        receiving() as receiver,
-        httpx.AsyncClient() as client,
-    ):
+    async with listening(service) as (open_, receiver, client):
         hook = await register(open_, receiver.url, "release.made", "report.done")
         campaign_id, token = await invited(open_, 1)
         await submit(open_, campaign_id, token, salary_document(uscc(1)))
@@ -436,11 +440,7 @@ async def test_a_hostile_receiver_holds_no_worker_and_a_replay_is_not_overwritte
 
 
 async def test_old_deliveries_and_their_events_are_swept(service: Service) -> None:
-    async with (
-        service_with(service, webhooks_allow_private=True) as open_,
-        receiving() as receiver,
-        httpx.AsyncClient() as client,
-    ):
+    async with listening(service) as (open_, receiver, client):
         hook = await register(open_, receiver.url, "submission.received")
         for n in (1, 2):
             await submit(open_, *(await invited(open_, n)), salary_document(uscc(n)))
@@ -489,11 +489,7 @@ async def test_a_report_finished_twice_is_told_once(service: Service) -> None:
 
 
 async def test_links_are_absolute_where_the_service_knows_its_address(service: Service) -> None:
-    async with (
-        service_with(service, webhooks_allow_private=True) as open_,
-        receiving() as receiver,
-        httpx.AsyncClient() as client,
-    ):
+    async with listening(service) as (open_, receiver, client):
         hook = await register(open_, receiver.url, "submission.received")
         sid = await submit(open_, *(await invited(open_, 1)), salary_document(uscc(1)))
         assert await send(open_, client, base_url="https://survey.tongchuan.example") == 1

@@ -340,7 +340,7 @@ async def test_one_attempt_makes_an_export_and_a_stopped_ones_is_taken_over(
     kept = final.read_bytes()
     made = final.with_suffix(".zip.stopped.part")
     made.write_bytes(b"an older export")
-    assert not await late.finish(made, final, status="done")
+    assert not await late.finish((made, final), status="done")
     assert (final.read_bytes(), made.exists()) == (kept, False)
     # A file lost from the disk is a clear refusal, not a server error.
     for path in (service.settings.var_dir / "exports").glob(f"{ids['stopped']}.*"):
